@@ -1,0 +1,367 @@
+//! Building GGUF files (version 3, little-endian), e.g. to convert checkpoints or to make
+//! test fixtures.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use super::dtype::GgmlType;
+use super::error::GgufError;
+use super::quant;
+use super::reader::{ALIGNMENT_KEY, DEFAULT_ALIGNMENT, MAGIC, MAX_DIMS, alignment_of};
+use super::value::{MAX_ARRAY_NESTING, Metadata, Value};
+
+/// The GGUF version this writer produces.
+pub const GGUF_VERSION: u32 = 3;
+
+/// Collects metadata and tensors and encodes them as one GGUF file.
+///
+/// Tensors are written in the order they were added, each aligned to 32 bytes (or to
+/// `general.alignment` when set), like llama.cpp's own writers.
+#[derive(Debug, Clone, Default)]
+pub struct GgufWriter {
+    metadata: Metadata,
+    tensors: Vec<PendingTensor>,
+    names: HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct PendingTensor {
+    name: String,
+    dims: Vec<u64>,
+    dtype: GgmlType,
+    bytes: Vec<u8>,
+}
+
+impl GgufWriter {
+    /// An empty file: no metadata, no tensors.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The metadata to write, for bulk edits.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
+    /// The metadata to write.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Sets metadata `key` to `value` (replacing an earlier value).
+    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+        self.metadata.insert(key, value);
+    }
+
+    /// Number of tensors added so far.
+    pub fn tensor_count(&self) -> usize {
+        self.tensors.len()
+    }
+
+    /// Adds tensor `name` of row-major `shape`, quantized to `dtype` with
+    /// [`quant::quantize`]. Blocks run along the last axis, whose length must be a multiple
+    /// of `dtype.block_size()`.
+    pub fn add_tensor(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        dtype: GgmlType,
+        values: &[f32],
+    ) -> Result<(), GgufError> {
+        let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
+        let n_elements = check_dims(name, &dims, dtype)?;
+        if values.len() != n_elements {
+            return Err(invalid(
+                name,
+                format!(
+                    "shape {shape:?} has {n_elements} elements but {} values were given",
+                    values.len()
+                ),
+            ));
+        }
+        if !dtype.can_quantize() {
+            return Err(GgufError::UnsupportedType {
+                dtype,
+                operation: "quantize",
+            });
+        }
+        let bytes = quant::quantize(dtype, values)?;
+        self.add_raw_tensor(name, &dims, dtype, bytes)
+    }
+
+    /// Adds tensor `name` with already-encoded data: `dims` in ggml order (`dims[0]` is the
+    /// row length) and `bytes` exactly `dims`' element count in `dtype` blocks.
+    pub fn add_raw_tensor(
+        &mut self,
+        name: &str,
+        dims: &[u64],
+        dtype: GgmlType,
+        bytes: Vec<u8>,
+    ) -> Result<(), GgufError> {
+        let n_elements = check_dims(name, dims, dtype)?;
+        let expected = (n_elements / dtype.block_size())
+            .checked_mul(dtype.type_size())
+            .ok_or_else(|| invalid(name, format!("dims {dims:?} overflow")))?;
+        if bytes.len() != expected {
+            return Err(invalid(
+                name,
+                format!(
+                    "{dtype} data for dims {dims:?} must be {expected} bytes, got {}",
+                    bytes.len()
+                ),
+            ));
+        }
+        if self.names.contains(name) {
+            return Err(GgufError::DuplicateTensor {
+                name: name.to_string(),
+            });
+        }
+        self.names.insert(name.to_string());
+        self.tensors.push(PendingTensor {
+            name: name.to_string(),
+            dims: dims.to_vec(),
+            dtype,
+            bytes,
+        });
+        Ok(())
+    }
+
+    /// Checks that the metadata can be encoded: `general.alignment`, if set, is a
+    /// power of two of type u32 (llama.cpp insists on the type), and every array is
+    /// homogeneous and nested at most [`MAX_ARRAY_NESTING`] deep.
+    pub fn validate(&self) -> Result<(), GgufError> {
+        alignment_of(&self.metadata)?;
+        if let Some(value) = self.metadata.get(ALIGNMENT_KEY)
+            && !matches!(value, Value::U32(_))
+        {
+            return Err(GgufError::BadAlignment {
+                found: format!("{} {value} (it must have type u32)", value.describe_type()),
+            });
+        }
+        for (key, value) in self.metadata.iter() {
+            check_encodable(key, value, 0)?;
+        }
+        Ok(())
+    }
+
+    /// The whole file as bytes, or an error from [`validate`](Self::validate).
+    pub fn try_to_bytes(&self) -> Result<Vec<u8>, GgufError> {
+        self.validate()?;
+        let mut out = Vec::with_capacity(self.estimated_size());
+        self.write_unchecked(&mut out)
+            .expect("writing to a Vec<u8> cannot fail");
+        Ok(out)
+    }
+
+    /// The whole file as bytes.
+    ///
+    /// # Panics
+    /// If the metadata cannot be encoded (see [`validate`](Self::validate)): a
+    /// heterogeneous array or an invalid `general.alignment` is a programming error.
+    /// Use [`try_to_bytes`](Self::try_to_bytes) to get an error instead.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self.try_to_bytes() {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("GgufWriter::to_bytes: {e}"),
+        }
+    }
+
+    /// Streams the file to `out` (after [`validate`](Self::validate)).
+    pub fn write_to(&self, out: &mut impl Write) -> Result<(), GgufError> {
+        self.validate()?;
+        self.write_unchecked(out).map_err(|source| GgufError::Io {
+            path: "<stream>".into(),
+            source,
+        })
+    }
+
+    /// Writes the file to `path`, streaming (the file is not built in memory first).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn write_to_path(&self, path: &std::path::Path) -> Result<(), GgufError> {
+        self.validate()?;
+        let io_error = |source| GgufError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::create(path).map_err(io_error)?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        self.write_unchecked(&mut out).map_err(io_error)?;
+        out.flush().map_err(io_error)?;
+        Ok(())
+    }
+
+    fn estimated_size(&self) -> usize {
+        let data: usize = self.tensors.iter().map(|t| t.bytes.len() + 64).sum();
+        data + 4096
+    }
+
+    /// Encodes the file; the caller has validated the metadata.
+    fn write_unchecked(&self, out: &mut impl Write) -> io::Result<()> {
+        let alignment = alignment_of(&self.metadata).unwrap_or(DEFAULT_ALIGNMENT);
+        let mut w = CountingWriter { out, written: 0 };
+
+        w.put(&MAGIC)?;
+        w.put(&GGUF_VERSION.to_le_bytes())?;
+        w.put(&(self.tensors.len() as u64).to_le_bytes())?;
+        w.put(&(self.metadata.len() as u64).to_le_bytes())?;
+
+        for (key, value) in self.metadata.iter() {
+            write_string(&mut w, key)?;
+            w.put(&value.type_id().to_le_bytes())?;
+            write_value(&mut w, value)?;
+        }
+
+        let mut offset = 0usize;
+        for t in &self.tensors {
+            write_string(&mut w, &t.name)?;
+            w.put(&(t.dims.len() as u32).to_le_bytes())?;
+            for d in &t.dims {
+                w.put(&d.to_le_bytes())?;
+            }
+            w.put(&t.dtype.id().to_le_bytes())?;
+            w.put(&(offset as u64).to_le_bytes())?;
+            offset = (offset + t.bytes.len()).next_multiple_of(alignment);
+        }
+
+        w.pad_to(alignment)?;
+        for t in &self.tensors {
+            w.put(&t.bytes)?;
+            w.pad_to(alignment)?;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(name: &str, reason: String) -> GgufError {
+    GgufError::InvalidTensor {
+        tensor: name.to_string(),
+        reason,
+    }
+}
+
+/// Validates ggml-order `dims` for `dtype`; returns the element count.
+fn check_dims(name: &str, dims: &[u64], dtype: GgmlType) -> Result<usize, GgufError> {
+    if dims.len() > MAX_DIMS {
+        return Err(GgufError::TooManyDims {
+            tensor: name.to_string(),
+            n_dims: dims.len() as u64,
+        });
+    }
+    if dims.contains(&0) {
+        return Err(GgufError::ZeroDim {
+            tensor: name.to_string(),
+            dims: dims.to_vec(),
+        });
+    }
+    let row_len = dims.first().copied().unwrap_or(1);
+    if row_len % dtype.block_size() as u64 != 0 {
+        return Err(GgufError::RowNotBlockMultiple {
+            tensor: name.to_string(),
+            row_len,
+            dtype,
+            block_size: dtype.block_size(),
+        });
+    }
+    dims.iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= i64::MAX as u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| GgufError::ElementCountOverflow {
+            tensor: name.to_string(),
+            dims: dims.to_vec(),
+        })
+}
+
+fn check_encodable(key: &str, value: &Value, depth: usize) -> Result<(), GgufError> {
+    let Value::Array(items) = value else {
+        return Ok(());
+    };
+    if depth >= MAX_ARRAY_NESTING {
+        return Err(GgufError::ArrayTooDeep {
+            key: key.to_string(),
+            max_depth: MAX_ARRAY_NESTING,
+        });
+    }
+    if let Some(first) = items.first()
+        && let Some((i, other)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| item.type_id() != first.type_id())
+    {
+        return Err(GgufError::InvalidMetadata {
+            key: key.to_string(),
+            reason: format!(
+                "GGUF arrays are homogeneous, but element 0 is {} and element {i} is {}",
+                first.type_name(),
+                other.type_name()
+            ),
+        });
+    }
+    for item in items {
+        check_encodable(key, item, depth + 1)?;
+    }
+    Ok(())
+}
+
+/// Element type written for an empty array (GGUF needs one; readers ignore it).
+const EMPTY_ARRAY_ELEMENT_TYPE: u32 = 8;
+
+fn write_value<W: Write>(w: &mut CountingWriter<'_, W>, value: &Value) -> io::Result<()> {
+    match value {
+        Value::U8(v) => w.put(&v.to_le_bytes()),
+        Value::I8(v) => w.put(&v.to_le_bytes()),
+        Value::U16(v) => w.put(&v.to_le_bytes()),
+        Value::I16(v) => w.put(&v.to_le_bytes()),
+        Value::U32(v) => w.put(&v.to_le_bytes()),
+        Value::I32(v) => w.put(&v.to_le_bytes()),
+        Value::F32(v) => w.put(&v.to_le_bytes()),
+        Value::Bool(v) => w.put(&[u8::from(*v)]),
+        Value::String(s) => write_string(w, s),
+        Value::Array(items) => {
+            let elem_type = items
+                .first()
+                .map_or(EMPTY_ARRAY_ELEMENT_TYPE, Value::type_id);
+            w.put(&elem_type.to_le_bytes())?;
+            w.put(&(items.len() as u64).to_le_bytes())?;
+            // Elements are written without a type id; nested arrays carry their own
+            // element type and length.
+            for item in items {
+                write_value(w, item)?;
+            }
+            Ok(())
+        }
+        Value::U64(v) => w.put(&v.to_le_bytes()),
+        Value::I64(v) => w.put(&v.to_le_bytes()),
+        Value::F64(v) => w.put(&v.to_le_bytes()),
+    }
+}
+
+fn write_string<W: Write>(w: &mut CountingWriter<'_, W>, s: &str) -> io::Result<()> {
+    w.put(&(s.len() as u64).to_le_bytes())?;
+    w.put(s.as_bytes())
+}
+
+/// A writer that knows its position, for alignment padding.
+struct CountingWriter<'a, W: Write> {
+    out: &'a mut W,
+    written: usize,
+}
+
+impl<W: Write> CountingWriter<'_, W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.written += bytes.len();
+        Ok(())
+    }
+
+    fn pad_to(&mut self, alignment: usize) -> io::Result<()> {
+        const ZEROS: [u8; 64] = [0; 64];
+        let mut pad = self.written.next_multiple_of(alignment) - self.written;
+        while pad > 0 {
+            let n = pad.min(ZEROS.len());
+            self.put(&ZEROS[..n])?;
+            pad -= n;
+        }
+        Ok(())
+    }
+}

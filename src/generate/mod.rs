@@ -1,0 +1,295 @@
+//! Autoregressive generation: prefill the prompt (with the visual tokens spliced in), then
+//! decode token by token with a KV cache, streaming each token to a callback, until a stop
+//! token, the token limit, or a cancel. Optionally records attention for the heat maps.
+//!
+//! Every device read is awaited (`into_data_async`), so the same code runs in the browser,
+//! where blocking readback is impossible. Native callers drive it with `pollster`.
+
+mod sampling;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::tensor::Tensor;
+use web_time::Instant;
+
+pub use sampling::{Rng, Sampler, Sampling, argmax};
+
+use crate::attention::{AttentionRecord, Probs};
+use crate::model::{Gvt, Keep, KvCache};
+use crate::tokenizer::{StreamDecoder, Tokenizer};
+use crate::{Error, Result};
+
+/// Token ids around the image, and the image itself.
+pub struct Prompt {
+    /// Ids before the visual tokens (BOS, chat header, `<Img>`).
+    pub prefix: Vec<u32>,
+    /// Normalised pixels `[1, 3, s, s]`, or `None` for a text-only prompt.
+    pub pixels: Option<Tensor<4>>,
+    /// Ids after the visual tokens (`</Img>`, the question, the assistant header).
+    pub suffix: Vec<u32>,
+}
+
+/// Generation settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateOptions {
+    pub max_new_tokens: usize,
+    pub sampling: Sampling,
+    /// Record attention for heat maps (costs one extra small read per token).
+    pub capture_attention: bool,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 64,
+            sampling: Sampling::Greedy,
+            capture_attention: false,
+        }
+    }
+}
+
+/// Shared flag to stop a running generation from another thread or the UI.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model produced a stop token (end of turn).
+    StopToken,
+    /// `max_new_tokens` reached.
+    MaxTokens,
+    /// The model's context is full.
+    ContextFull,
+    Cancelled,
+}
+
+/// One streamed token.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenEvent<'a> {
+    /// Position in the answer, from 0.
+    pub index: usize,
+    pub id: u32,
+    /// Text this token completed (empty while a multi-byte character is still partial).
+    pub text: &'a str,
+}
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Vision tower + resampler + projection.
+    pub image_ms: f64,
+    /// The prompt's forward pass up to the first logits.
+    pub prefill_ms: f64,
+    /// All decode steps after the first token.
+    pub decode_ms: f64,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+}
+
+impl Timings {
+    /// Decode throughput (tokens after the first, per second).
+    pub fn tokens_per_second(&self) -> f64 {
+        let steps = self.generated_tokens.saturating_sub(1);
+        if self.decode_ms > 0.0 {
+            steps as f64 / (self.decode_ms / 1000.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A finished answer.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub tokens: Vec<u32>,
+    /// Text of each token as streamed (the pieces concatenate to `text`).
+    pub pieces: Vec<String>,
+    pub text: String,
+    pub stop: StopReason,
+    pub attention: Option<AttentionRecord>,
+    pub timings: Timings,
+}
+
+/// Reads a tensor back to the host without blocking (required in the browser).
+pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Execution(format!("{e:?}")))?;
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Execution(format!("{e:?}")))
+}
+
+/// Generates an answer for `prompt`, calling `on_token` for every token as it is produced.
+pub async fn generate(
+    model: &Gvt,
+    tokenizer: &Tokenizer,
+    prompt: Prompt,
+    options: &GenerateOptions,
+    cancel: &CancelFlag,
+    on_token: &mut dyn FnMut(TokenEvent<'_>),
+) -> Result<Generation> {
+    let capture = options.capture_attention;
+    let mut timings = Timings::default();
+
+    // Image -> visual tokens.
+    let start = Instant::now();
+    let (visual, resampler_attention, grid) = match prompt.pixels {
+        Some(pixels) => {
+            let path = model.visual.as_ref().ok_or_else(|| {
+                Error::InvalidInput("this model has no vision tower; ask without an image".into())
+            })?;
+            let [_, _, side, _] = pixels.dims();
+            let tokens = path.forward(pixels, None);
+            let [_, latents, _] = tokens.embeds.dims();
+            let media = tokens
+                .resampler_attention
+                .first()
+                .map_or(0, |a| a.dims()[3])
+                - latents;
+            let grid = ((media - 1) as f64).sqrt() as usize;
+            debug_assert_eq!(grid * grid + 1, media, "side {side}");
+            let attention = if capture {
+                Some(read_stacked(tokens.resampler_attention).await?)
+            } else {
+                None
+            };
+            (Some(tokens.embeds), attention, grid)
+        }
+        None => (None, None, 0),
+    };
+    let visual_span = visual.as_ref().map(|v| (prompt.prefix.len(), v.dims()[1]));
+    let embeds = model.prompt_embeds(&prompt.prefix, visual, &prompt.suffix);
+    timings.image_ms = start.elapsed().as_secs_f64() * 1000.0;
+
+    let [_, prompt_len, _] = embeds.dims();
+    timings.prompt_tokens = prompt_len;
+    let context = model.llm.context_length();
+    if prompt_len >= context {
+        return Err(Error::InvalidInput(format!(
+            "the prompt has {prompt_len} tokens; the model's context holds {context}"
+        )));
+    }
+
+    let stop_tokens = tokenizer.stop_tokens();
+    let mut sampler = Sampler::new(options.sampling);
+    let mut cache = KvCache::new(model.llm.depth());
+    let mut decoder = StreamDecoder::new();
+    let mut out = Generation {
+        tokens: Vec::new(),
+        pieces: Vec::new(),
+        text: String::new(),
+        stop: StopReason::MaxTokens,
+        attention: None,
+        timings,
+    };
+    let mut llm_attention = Vec::new();
+
+    let start = Instant::now();
+    let mut input = embeds;
+    let mut decode_start = None;
+    loop {
+        if cancel.is_cancelled() {
+            out.stop = StopReason::Cancelled;
+            break;
+        }
+        let [_, t, _] = input.dims();
+        let step = model.llm.forward(
+            input,
+            &mut cache,
+            Keep {
+                attention: capture && visual_span.is_some(),
+                layer_outputs: false,
+            },
+        );
+        let last = step.hidden.narrow(1, t - 1, 1);
+        let logits = read_f32(model.llm.logits(last)).await?;
+        if let (Some(attention), Some((start, len))) = (step.attention, visual_span) {
+            let rows = attention
+                .into_iter()
+                .map(|p| p.narrow(2, t - 1, 1).narrow(3, start, len))
+                .collect::<Vec<_>>();
+            llm_attention.push(read_stacked(rows).await?);
+        }
+        if decode_start.is_none() {
+            out.timings.prefill_ms = start.elapsed().as_secs_f64() * 1000.0;
+            decode_start = Some(Instant::now());
+        }
+
+        let id = sampler.sample(&logits);
+        if stop_tokens.contains(&id) {
+            out.stop = StopReason::StopToken;
+            llm_attention.pop();
+            break;
+        }
+        let piece = decoder.push(tokenizer, id);
+        on_token(TokenEvent {
+            index: out.tokens.len(),
+            id,
+            text: &piece,
+        });
+        out.tokens.push(id);
+        out.text.push_str(&piece);
+        out.pieces.push(piece);
+
+        if out.tokens.len() >= options.max_new_tokens {
+            out.stop = StopReason::MaxTokens;
+            break;
+        }
+        if cache.len() + 1 >= context {
+            out.stop = StopReason::ContextFull;
+            break;
+        }
+        input = model.prompt_embeds(&[id], None, &[]);
+    }
+    let tail = decoder.finish();
+    if !tail.is_empty() {
+        out.text.push_str(&tail);
+        if let Some(last) = out.pieces.last_mut() {
+            last.push_str(&tail);
+        }
+    }
+    out.timings.generated_tokens = out.tokens.len();
+    out.timings.decode_ms = decode_start.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
+    if let Some(resampler) = resampler_attention {
+        out.attention = Some(AttentionRecord {
+            grid,
+            resampler: reshape_probs(resampler)?,
+            llm: llm_attention
+                .into_iter()
+                .map(reshape_probs)
+                .collect::<Result<_>>()?,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads per-layer `[1, heads, q, k]` tensors as one `[layers, heads, q, k]` host array.
+async fn read_stacked(per_layer: Vec<Tensor<4>>) -> Result<Probs> {
+    let dims = per_layer[0].dims();
+    let layers = per_layer.len();
+    let values = read_f32(Tensor::cat(per_layer, 0)).await?;
+    Probs::new(vec![layers, dims[1], dims[2], dims[3]], values)
+}
+
+/// Drops a singleton query axis: `[layers, heads, 1, k]` -> `[layers, heads, k]`; leaves
+/// `[layers, heads, q, k]` with `q > 1` alone.
+fn reshape_probs(p: Probs) -> Result<Probs> {
+    if p.dims.len() == 4 && p.dims[2] == 1 {
+        Probs::new(vec![p.dims[0], p.dims[1], p.dims[3]], p.values)
+    } else {
+        Ok(p)
+    }
+}

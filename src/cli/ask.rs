@@ -1,0 +1,156 @@
+//! `gvt ask`: load a model, ask, stream the answer, optionally save the attention map.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gvt_lens::attention::MapView;
+use gvt_lens::device::{self, DeviceChoice};
+use gvt_lens::generate::{CancelFlag, GenerateOptions, Sampling};
+use gvt_lens::gguf::GgufFile;
+use gvt_lens::overlay::{self, OverlayStyle};
+use gvt_lens::pipeline::Pipeline;
+use gvt_lens::preprocess::open_image;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args, Debug)]
+pub struct AskArgs {
+    /// A GVT GGUF: vision tower, resampler and projection (and the LLM unless --llm is given).
+    #[arg(long, value_name = "M.gguf")]
+    model: Option<PathBuf>,
+    /// An LLM GGUF (any LLaMA-family llama.cpp file); alone, it answers text questions.
+    #[arg(long, value_name = "L.gguf")]
+    llm: Option<PathBuf>,
+    /// Ask a text-only question (no image).
+    #[arg(long, value_name = "QUESTION", conflicts_with = "inputs")]
+    text: Option<String>,
+    /// IMAGE then "QUESTION".
+    #[arg(value_names = ["IMAGE", "QUESTION"], num_args = 0..=2)]
+    inputs: Vec<String>,
+    /// Where to run.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Write the image with the attention heat map blended over it to this PNG.
+    #[arg(long, value_name = "OUT.png")]
+    attention: Option<PathBuf>,
+    /// Answer token whose map to draw (0-based); default: the whole answer.
+    #[arg(long, value_name = "N", requires = "attention")]
+    attention_token: Option<usize>,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 64)]
+    max_tokens: usize,
+    /// Sampling temperature; 0 = greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Nucleus sampling threshold (with --temperature > 0).
+    #[arg(long, default_value_t = 0.9)]
+    top_p: f32,
+    /// Seed for sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run(args: AskArgs) -> anyhow::Result<()> {
+    let (image_path, question) = match (&args.text, args.inputs.as_slice()) {
+        (Some(q), []) => (None, q.clone()),
+        (None, [image, question]) => (Some(PathBuf::from(image)), question.clone()),
+        (None, [_]) => bail!("give an IMAGE and a \"QUESTION\", or --text \"QUESTION\""),
+        _ => bail!("nothing to ask: give an IMAGE and a \"QUESTION\", or --text \"QUESTION\""),
+    };
+    if args.attention.is_some() && image_path.is_none() {
+        bail!("--attention needs an image");
+    }
+    let image = image_path.as_deref().map(open_image).transpose()?;
+
+    let (model_path, llm_path) = match (&args.model, &args.llm) {
+        (Some(m), llm) => (m.clone(), llm.clone()),
+        (None, Some(l)) => (l.clone(), None),
+        (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
+    };
+    let open = |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
+    let model_file = open(&model_path)?;
+    let llm_file = llm_path.as_ref().map(open).transpose()?;
+
+    let device = device::select(args.device)?;
+    if let Some(reason) = &device.fallback_reason {
+        eprintln!("note: running on the CPU ({reason})");
+    }
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("loading {bar:30} {bytes}/{total_bytes} ({elapsed})")
+            .expect("static template"),
+    );
+    let started = std::time::Instant::now();
+    let pipeline = Pipeline::load(
+        &model_file,
+        llm_file.as_ref(),
+        device,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} on {} ({}, loaded in {:.2} s)",
+        pipeline.info.name,
+        pipeline.device.name,
+        pipeline.info.formats,
+        started.elapsed().as_secs_f64()
+    );
+
+    let options = GenerateOptions {
+        max_new_tokens: args.max_tokens,
+        sampling: if args.temperature > 0.0 {
+            Sampling::TopP {
+                temperature: args.temperature,
+                top_p: args.top_p,
+                seed: args.seed,
+            }
+        } else {
+            Sampling::Greedy
+        },
+        capture_attention: args.attention.is_some(),
+    };
+    let mut stdout = std::io::stdout();
+    let answer = pollster::block_on(pipeline.ask(
+        image.as_ref(),
+        &question,
+        &options,
+        &CancelFlag::default(),
+        &mut |event| {
+            let _ = write!(stdout, "{}", event.text);
+            let _ = stdout.flush();
+        },
+    ))?;
+    println!();
+    let t = answer.timings;
+    eprintln!(
+        "{} prompt + {} answer tokens; image {:.0} ms, prefill {:.0} ms, {:.1} tokens/s",
+        t.prompt_tokens,
+        t.generated_tokens,
+        t.image_ms,
+        t.prefill_ms,
+        t.tokens_per_second()
+    );
+
+    if let (Some(out), Some(image)) = (&args.attention, &image) {
+        let record = answer
+            .attention
+            .as_ref()
+            .context("the model recorded no attention")?;
+        let map = match args.attention_token {
+            Some(token) => record.heatmap(token, MapView::Combined)?,
+            None => record.answer_heatmap(MapView::Combined)?,
+        };
+        overlay::render(image, &map, &OverlayStyle::default())
+            .save(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        let (row, col) = map.argmax();
+        eprintln!(
+            "attention map written to {} (hottest patch: row {row}, column {col})",
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Command-line interface: `gvt ask`, `gvt inspect`.
+
+mod ask;
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// GVT Lens: ask a multimodal model about an image and see where it looked.
+#[derive(Parser, Debug)]
+#[command(name = "gvt", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ask a question about an image (or a text-only question) and stream the answer.
+    Ask(ask::AskArgs),
+    /// List a GGUF file's metadata and tensors.
+    Inspect(inspect::InspectArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ask(args) => ask::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

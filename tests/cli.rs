@@ -1,0 +1,197 @@
+//! The `gvt` binary as a user runs it: answers, attention PNGs, and clear errors (never a
+//! panic) on bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::{DynamicImage, Rgb, RgbImage};
+
+fn gvt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gvt"))
+        .args(args)
+        .output()
+        .expect("the gvt binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gvt-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A 96x64 image: a bright square on a dark background.
+fn write_image(path: &Path) -> DynamicImage {
+    let image = DynamicImage::ImageRgb8(RgbImage::from_fn(96, 64, |x, y| {
+        if (20..50).contains(&x) && (10..40).contains(&y) {
+            Rgb([230, 40, 40])
+        } else {
+            Rgb([20, 20, 30])
+        }
+    }));
+    image.save(path).unwrap();
+    image
+}
+
+/// A failed run: non-zero exit, an `error:` line, and no panic.
+fn assert_clean_error(out: &Output, mentions: &str) {
+    let err = stderr(out);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
+    assert!(err.contains("error:"), "no error line: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    assert!(
+        err.to_lowercase().contains(&mentions.to_lowercase()),
+        "error does not mention `{mentions}`: {err}"
+    );
+}
+
+fn parity_model() -> String {
+    common::fixture("parity/gvt-parity.gguf")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn ask_writes_an_attention_map_over_the_image() {
+    let dir = temp_dir("ask");
+    let image_path = dir.join("square.png");
+    let image = write_image(&image_path);
+    let out_path = dir.join("where.png");
+    let model = parity_model();
+    let out = gvt(&[
+        "ask",
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--max-tokens",
+        "4",
+        image_path.to_str().unwrap(),
+        "Howmany",
+        "--attention",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("attention map written"),
+        "{}",
+        stderr(&out)
+    );
+    let overlay = image::open(&out_path).unwrap().to_rgb8();
+    assert_eq!(overlay.dimensions(), (96, 64));
+    let plain = image.to_rgb8();
+    let changed = overlay
+        .pixels()
+        .zip(plain.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 96 * 64 / 2, "only {changed} pixels changed");
+}
+
+#[test]
+fn inspect_lists_metadata_and_tensors() {
+    let out = gvt(&["inspect", &parity_model()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "GGUF v3",
+        "gvt.vision.image_size",
+        "v.patch_embd.weight",
+        "token_embd.weight",
+        "F32",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let dir = temp_dir("errors");
+    let model = parity_model();
+    let image_path = dir.join("ok.png");
+    write_image(&image_path);
+    let image = image_path.to_str().unwrap();
+
+    // A file that is not GGUF.
+    let fake = dir.join("fake.gguf");
+    std::fs::write(&fake, b"definitely not a gguf file, just text").unwrap();
+    assert_clean_error(
+        &gvt(&["ask", "--model", fake.to_str().unwrap(), image, "q"]),
+        "not a GGUF file",
+    );
+
+    // A truncated GGUF.
+    let bytes = std::fs::read(common::fixture("parity/gvt-parity.gguf")).unwrap();
+    let cut = dir.join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    assert_clean_error(
+        &gvt(&["ask", "--model", cut.to_str().unwrap(), image, "q"]),
+        "truncated",
+    );
+
+    // A missing model file.
+    assert_clean_error(
+        &gvt(&["ask", "--model", "/nonexistent/m.gguf", image, "q"]),
+        "m.gguf",
+    );
+
+    // A broken image.
+    let broken = dir.join("broken.png");
+    std::fs::write(&broken, b"\x89PNG\r\n\x1a\nbroken").unwrap();
+    assert_clean_error(
+        &gvt(&["ask", "--model", &model, broken.to_str().unwrap(), "q"]),
+        "image",
+    );
+
+    // An empty question.
+    assert_clean_error(
+        &gvt(&["ask", "--model", &model, "--device", "cpu", image, "   "]),
+        "empty",
+    );
+
+    // No model at all.
+    assert_clean_error(&gvt(&["ask", image, "q"]), "model");
+
+    // An image for a text-only model is refused, not ignored.
+    let smollm2 = common::smollm2().display().to_string();
+    assert_clean_error(
+        &gvt(&[
+            "ask",
+            "--llm",
+            &smollm2,
+            "--device",
+            "cpu",
+            image,
+            "What is this?",
+        ]),
+        "text-only",
+    );
+}
+
+#[test]
+fn ask_answers_a_text_question_with_smollm2() {
+    let smollm2 = common::smollm2().display().to_string();
+    let out = gvt(&[
+        "ask",
+        "--llm",
+        &smollm2,
+        "--device",
+        "cpu",
+        "--text",
+        "What is the capital of France?",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "The capital of France is Paris."
+    );
+    assert!(stderr(&out).contains("tokens/s"), "{}", stderr(&out));
+}

@@ -136,6 +136,40 @@ pub fn quantize(dtype: GgmlType, values: &[f32]) -> Result<Vec<u8>, GgufError> {
     Ok(out)
 }
 
+/// Signed integer values and one scale per 32 of them: `value[i] = q[i] * scales[i / 32]`.
+pub struct SymmetricBlocks {
+    pub values: Vec<i8>,
+    pub scales: Vec<f32>,
+}
+
+/// The integer values and per-block scales of a symmetric 32-value block format (Q8_0,
+/// Q4_0), so the blocks can be handed to a backend that computes on them directly:
+/// `value[i] = q[i] * scales[i / 32]`. Q4_0's unsigned nibbles are re-centred to -8..=7.
+/// `Ok(None)` for formats that are not symmetric 32-blocks (Q4_1 has a per-block minimum).
+pub fn symmetric_blocks(
+    dtype: GgmlType,
+    bytes: &[u8],
+    n_elements: usize,
+) -> Result<Option<SymmetricBlocks>, GgufError> {
+    if !matches!(dtype, GgmlType::Q8_0 | GgmlType::Q4_0) {
+        return Ok(None);
+    }
+    check_lengths(dtype, bytes.len(), n_elements)?;
+    let mut values = Vec::with_capacity(n_elements);
+    let mut scales = Vec::with_capacity(n_elements / 32);
+    for b in bytes.chunks_exact(dtype.type_size()) {
+        scales.push(f16_le(b[0], b[1]));
+        if dtype == GgmlType::Q8_0 {
+            values.extend(b[2..34].iter().map(|&q| q as i8));
+        } else {
+            let qs = &b[2..18];
+            values.extend(qs.iter().map(|&q| (q & 0x0F) as i8 - 8));
+            values.extend(qs.iter().map(|&q| (q >> 4) as i8 - 8));
+        }
+    }
+    Ok(Some(SymmetricBlocks { values, scales }))
+}
+
 /// Byte length of `n_elements` values of `dtype`, or an error if that is not a whole
 /// number of blocks.
 fn block_bytes(dtype: GgmlType, n_elements: usize) -> Result<usize, GgufError> {

@@ -2,10 +2,12 @@
 //! [`ParamSource`] for its tensors by GGUF name, so loading a file and initialising fresh
 //! weights for training go through the same code (no second copy of the model).
 
+use burn::backend::DispatchDevice;
 use burn::module::Param;
+use burn::tensor::quantization::{QuantValue, ScaleDtype};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
-use crate::gguf::GgufFile;
+use crate::gguf::{GgmlType, GgufFile, quant};
 use crate::{Error, Result};
 
 /// How a parameter is initialised when it does not come from a file.
@@ -37,11 +39,31 @@ pub trait ParamSource {
     fn contains(&self, name: &str) -> bool;
 }
 
-/// Loads parameters from a GGUF file, dequantized to f32 (see ARCHITECTURE.md).
+/// Loads parameters from a GGUF file.
+///
+/// Linear weights in Q8_0 or Q4_0 stay quantized on the device where burn computes with
+/// those blocks exactly (see [`kept_format`]); everything else is dequantized to f32.
 pub struct GgufSource<'a> {
     file: &'a GgufFile,
     device: Device,
+    keep_quantized: bool,
     on_progress: Option<&'a mut dyn FnMut(u64)>,
+}
+
+/// The burn block format a GGUF linear weight stays in on `device`, or `None` to dequantize.
+///
+/// GGUF Q8_0 and Q4_0 are 32-value blocks of signed integers times an f16 scale, exactly
+/// burn's symmetric block-32 Q8S format (Q4_0's values -8..=7 fit it without loss). They are
+/// kept only where burn's float x quantized matmul gave the same logits as the dequantized
+/// weights when measured, which `tests/quantized.rs` pins: on wgpu, as Q8S. On flex (burn
+/// 0.22.1) the Q8S matmul was off by up to 4% and Q4S decoded some values one step off, so
+/// the CPU path dequantizes.
+pub fn kept_format(dtype: GgmlType, device: &Device) -> Option<QuantValue> {
+    let cpu = matches!(device.as_dispatch(), DispatchDevice::Flex(_));
+    match dtype {
+        GgmlType::Q8_0 | GgmlType::Q4_0 if !cpu => Some(QuantValue::Q8S),
+        _ => None,
+    }
 }
 
 impl<'a> GgufSource<'a> {
@@ -49,8 +71,15 @@ impl<'a> GgufSource<'a> {
         Self {
             file,
             device: device.clone(),
+            keep_quantized: true,
             on_progress: None,
         }
+    }
+
+    /// Dequantizes every tensor to f32 (the reference path; uses more memory).
+    pub fn dequantized(mut self) -> Self {
+        self.keep_quantized = false;
+        self
     }
 
     /// Calls `f` with the byte size of every tensor as it is loaded.
@@ -59,9 +88,9 @@ impl<'a> GgufSource<'a> {
         self
     }
 
-    /// Reads a tensor as f32, checking its shape (leading 1-sized axes are ignored: writers
+    /// The tensor's view after checking its shape (leading 1-sized axes are ignored: writers
     /// differ on whether they keep them).
-    fn read(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    fn view(&self, name: &str, shape: &[usize]) -> Result<crate::gguf::TensorView<'a>> {
         let view = self.file.tensor(name)?;
         let found = view.shape();
         let strip = |s: &[usize]| -> Vec<usize> {
@@ -77,11 +106,47 @@ impl<'a> GgufSource<'a> {
                 found,
             });
         }
-        let values = view.to_f32()?;
+        Ok(view)
+    }
+
+    fn report(&mut self, bytes: usize) {
         if let Some(progress) = self.on_progress.as_mut() {
-            progress(view.bytes.len() as u64);
+            progress(bytes as u64);
         }
+    }
+
+    /// Reads a tensor as f32.
+    fn read(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let view = self.view(name, shape)?;
+        let values = view.to_f32()?;
+        self.report(view.bytes.len());
         Ok(values)
+    }
+
+    /// The weight `[d_out, d_in]` as a burn quantized tensor, when kept quantized. Blocks
+    /// run along `d_in` as in the file; the caller takes the transpose.
+    fn quantized(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Option<Tensor<2>>> {
+        let view = self.view(name, &[d_out, d_in])?;
+        let Some(value) =
+            kept_format(view.info.dtype, &self.device).filter(|_| self.keep_quantized)
+        else {
+            return Ok(None);
+        };
+        let Some(blocks) = quant::symmetric_blocks(view.info.dtype, view.bytes, d_out * d_in)?
+        else {
+            return Ok(None);
+        };
+        let scheme = self
+            .device
+            .settings()
+            .quantization
+            .scheme
+            .with_value(value)
+            .per_block([32], ScaleDtype::F16);
+        let data =
+            TensorData::quantized(blocks.values, [d_out, d_in], scheme, &blocks.scales, None);
+        self.report(view.bytes.len());
+        Ok(Some(Tensor::from_data(data, &self.device)))
     }
 }
 
@@ -104,6 +169,10 @@ impl ParamSource for GgufSource<'_> {
     }
 
     fn linear_weight(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Param<Tensor<2>>> {
+        if let Some(weight) = self.quantized(name, d_in, d_out)? {
+            // A transposed view: burn's quantized matmul reads the blocks along d_in.
+            return Ok(Param::from_tensor(weight.transpose()));
+        }
         let values = self.read(name, &[d_out, d_in])?;
         let transposed = transpose(&values, d_out, d_in);
         Ok(Param::from_tensor(Tensor::from_data(

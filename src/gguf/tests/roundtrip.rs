@@ -530,3 +530,30 @@ fn ggml_type_table() {
     assert_eq!(GgmlType::F32.row_bytes(usize::MAX), None);
     assert_eq!(GgmlType::Q4_1.to_string(), "Q4_1");
 }
+
+#[test]
+fn symmetric_blocks_reproduce_dequantization() {
+    use crate::gguf::quant::{dequantize, quantize, symmetric_blocks};
+    let values: Vec<f32> = (0..128)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+        .collect();
+    for dtype in [GgmlType::Q8_0, GgmlType::Q4_0] {
+        let bytes = quantize(dtype, &values).unwrap();
+        let blocks = symmetric_blocks(dtype, &bytes, values.len())
+            .unwrap()
+            .unwrap();
+        let (q, scales) = (blocks.values, blocks.scales);
+        let want = dequantize(dtype, &bytes, values.len()).unwrap();
+        assert_eq!(scales.len(), 4);
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(q[i] as f32 * scales[i / 32], *w, "{dtype:?} element {i}");
+        }
+    }
+    let q41 = quantize(GgmlType::Q4_1, &values).unwrap();
+    assert!(
+        symmetric_blocks(GgmlType::Q4_1, &q41, 128)
+            .unwrap()
+            .is_none()
+    );
+    assert!(symmetric_blocks(GgmlType::Q8_0, &[0; 10], 32).is_err());
+}

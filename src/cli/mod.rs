@@ -1,6 +1,7 @@
-//! Command-line interface: `gvt ask`, `gvt inspect`.
+//! Command-line interface: `gvt ask`, `gvt bench`, `gvt inspect`.
 
 mod ask;
+mod bench;
 mod inspect;
 
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Ask a question about an image (or a text-only question) and stream the answer.
     Ask(ask::AskArgs),
+    /// Measure load time, image encoding, prefill and decode speed.
+    Bench(bench::BenchArgs),
     /// List a GGUF file's metadata and tensors.
     Inspect(inspect::InspectArgs),
 }
@@ -27,6 +30,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Inspect(args) => inspect::run(args),
     };
     match result {

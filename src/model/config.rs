@@ -250,10 +250,12 @@ impl LlmConfig {
     }
 }
 
-/// Named sizes, for tests, `gvt train` and documentation. Real runs read the metadata.
+/// Named sizes, for benchmarks, training and documentation. Real runs read the metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 pub enum Preset {
     /// The official GVT-7B: EVA-02 ViT-L/14 + 6-layer perceiver + Vicuna-7B.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "gvt-7b"))]
     Gvt7b,
     /// A small ViT and perceiver in front of SmolLM2-135M.
     Smol,

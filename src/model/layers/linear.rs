@@ -69,9 +69,19 @@ impl Embedding {
 
     /// Logits through the transposed table, for models with a tied output head.
     ///
+    /// Computed as `(W x^T)^T` so the `[vocab, width]` table is read in its stored layout: a
+    /// transposed view of it made the CPU backend copy the whole table on every token.
+    ///
     /// # Shapes
     /// - x: `[b, t, width]` -> `[b, t, vocab]`
     pub fn project_out(&self, x: Tensor<3>) -> Tensor<3> {
-        burn::tensor::module::linear(x, self.weight.val().transpose(), None)
+        let [b, t, width] = x.dims();
+        let [vocab, _] = self.weight.dims();
+        let x = x.reshape([b * t, width]).transpose(); // [width, b t]
+        self.weight
+            .val()
+            .matmul(x) // [vocab, b t]
+            .transpose()
+            .reshape([b, t, vocab])
     }
 }

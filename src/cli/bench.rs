@@ -1,0 +1,178 @@
+//! `gvt bench`: where the time goes, measured on real files or on random weights of a named
+//! size. Prints figures; asserts nothing.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::tensor::{Device, Distribution, Tensor};
+use clap::Args;
+use gvt_lens::device::{self, DeviceChoice};
+use gvt_lens::generate::{argmax, read_f32};
+use gvt_lens::gguf::GgufFile;
+use gvt_lens::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// A GVT GGUF (vision half, and the LLM unless --llm is given).
+    #[arg(long, value_name = "M.gguf", conflicts_with = "preset")]
+    model: Option<PathBuf>,
+    /// An LLM GGUF.
+    #[arg(long, value_name = "L.gguf", conflicts_with = "preset")]
+    llm: Option<PathBuf>,
+    /// Random weights of a named size instead of files.
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Text tokens in the prompt (the 32 visual tokens come on top for a vision model).
+    #[arg(long, default_value_t = 32)]
+    prompt_tokens: usize,
+    /// Tokens to decode per run.
+    #[arg(long, default_value_t = 32)]
+    tokens: usize,
+    /// Timed runs after one warm-up run (which pays kernel compilation).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+/// One run's timings in milliseconds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    image_ms: f64,
+    prefill_ms: f64,
+    decode_ms: f64,
+}
+
+fn ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.runs == 0 || args.tokens == 0 || args.prompt_tokens == 0 {
+        bail!("--runs, --tokens and --prompt-tokens must be at least 1");
+    }
+    let compute = device::select(args.device)?;
+    let device = compute.device.clone();
+    let started = Instant::now();
+    let (model, config, source) = match (&args.preset, &args.model, &args.llm) {
+        (Some(preset), _, _) => {
+            let cfg = GvtConfig::preset(*preset);
+            let model = Gvt::load(&mut InitSource::new(&device), &cfg)?;
+            (model, cfg, format!("random weights, preset {preset:?}"))
+        }
+        (None, Some(path), llm) | (None, None, llm @ Some(path)) => {
+            let open =
+                |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
+            let file = open(path)?;
+            let llm_file = match llm {
+                Some(l) if l != path => Some(open(l)?),
+                _ => None,
+            };
+            let (model, cfg) = Gvt::from_gguf(&file, llm_file.as_ref(), &device, &mut |_| {})?;
+            (model, cfg, path.display().to_string())
+        }
+        (None, None, None) => bail!("give --model/--llm files or a --preset"),
+    };
+    // Make sure the weights are really on the device before stopping the clock.
+    let _ = pollster::block_on(read_f32(model.prompt_embeds(&[0], None, &[])))?;
+    let load_ms = ms(started);
+
+    println!("model:   {source}");
+    println!("device:  {}", compute.name);
+    println!(
+        "sizes:   LLM {} layers x {} wide, vocab {}{}",
+        config.llm.depth,
+        config.llm.width,
+        config.llm.vocab_size,
+        config.vision.as_ref().map_or(String::new(), |v| format!(
+            "; ViT {} layers x {} wide, {}px / {}px patches",
+            v.depth, v.width, v.image_size, v.patch_size
+        ))
+    );
+    println!("load:    {load_ms:.0} ms");
+
+    let mut runs = Vec::with_capacity(args.runs + 1);
+    for _ in 0..=args.runs {
+        runs.push(pollster::block_on(one_run(
+            &model, &config, &device, &args,
+        ))?);
+    }
+    let warm = &runs[1..];
+    let first = runs[0];
+    let image = median(warm.iter().map(|r| r.image_ms).collect());
+    let prefill = median(warm.iter().map(|r| r.prefill_ms).collect());
+    let decode = median(warm.iter().map(|r| r.decode_ms).collect());
+    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    if config.vision.is_some() {
+        println!(
+            "image:   {image:.1} ms (ViT + resampler + projection; first run {:.0} ms)",
+            first.image_ms
+        );
+    }
+    println!(
+        "prefill: {prefill:.1} ms for {} positions (first run {:.0} ms)",
+        args.prompt_tokens + config.resampler.as_ref().map_or(0, |r| r.latents),
+        first.prefill_ms
+    );
+    println!(
+        "decode:  {:.1} tokens/s ({:.1} ms/token, median of {} runs of {} tokens)",
+        1000.0 * steps / decode,
+        decode / steps,
+        args.runs,
+        args.tokens
+    );
+    Ok(())
+}
+
+async fn one_run(
+    model: &Gvt,
+    config: &GvtConfig,
+    device: &Device,
+    args: &BenchArgs,
+) -> anyhow::Result<Run> {
+    let mut run = Run::default();
+    let vocab = config.llm.vocab_size as u32;
+    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
+
+    let visual = match (&model.visual, &config.vision) {
+        (Some(path), Some(v)) => {
+            let s = v.image_size;
+            let pixels = Tensor::<4>::random([1, 3, s, s], Distribution::Normal(0.0, 1.0), device);
+            let start = Instant::now();
+            let tokens = path.forward(pixels, None);
+            // Reading one value waits for the whole image computation.
+            let _ = read_f32(tokens.embeds.clone().narrow(1, 0, 1).narrow(2, 0, 1)).await?;
+            run.image_ms = ms(start);
+            Some(tokens.embeds)
+        }
+        _ => None,
+    };
+
+    let start = Instant::now();
+    let embeds = model.prompt_embeds(&ids[..1], visual, &ids[1..]);
+    let [_, t, _] = embeds.dims();
+    let mut cache = KvCache::new(config.llm.depth);
+    let step = model.llm.forward(embeds, &mut cache, Keep::default());
+    let mut next = argmax(&read_f32(model.llm.logits(step.hidden.narrow(1, t - 1, 1))).await?);
+    run.prefill_ms = ms(start);
+
+    let start = Instant::now();
+    for _ in 1..args.tokens {
+        let step = model.llm.forward(
+            model.prompt_embeds(&[next], None, &[]),
+            &mut cache,
+            Keep::default(),
+        );
+        next = argmax(&read_f32(model.llm.logits(step.hidden)).await?);
+    }
+    run.decode_ms = ms(start);
+    Ok(run)
+}

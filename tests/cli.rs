@@ -195,3 +195,16 @@ fn ask_answers_a_text_question_with_smollm2() {
     );
     assert!(stderr(&out).contains("tokens/s"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_reports_timings_for_random_weights() {
+    let out = gvt(&[
+        "bench", "--preset", "tiny", "--device", "cpu", "--runs", "1", "--tokens", "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["random weights", "load:", "image:", "prefill:", "tokens/s"] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    assert_clean_error(&gvt(&["bench", "--device", "cpu"]), "--preset");
+}

@@ -151,22 +151,13 @@ pub async fn generate(
             let path = model.visual.as_ref().ok_or_else(|| {
                 Error::InvalidInput("this model has no vision tower; ask without an image".into())
             })?;
-            let [_, _, side, _] = pixels.dims();
             let tokens = path.forward(pixels, None);
-            let [_, latents, _] = tokens.embeds.dims();
-            let media = tokens
-                .resampler_attention
-                .first()
-                .map_or(0, |a| a.dims()[3])
-                - latents;
-            let grid = ((media - 1) as f64).sqrt() as usize;
-            debug_assert_eq!(grid * grid + 1, media, "side {side}");
             let attention = if capture {
                 Some(read_stacked(tokens.resampler_attention).await?)
             } else {
                 None
             };
-            (Some(tokens.embeds), attention, grid)
+            (Some(tokens.embeds), attention, tokens.grid)
         }
         None => (None, None, 0),
     };

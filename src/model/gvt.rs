@@ -31,6 +31,8 @@ pub struct VisualTokens {
     pub embeds: Tensor<3>,
     /// Per resampler layer `[b, heads, latents, media + latents]`.
     pub resampler_attention: Vec<Tensor<4>>,
+    /// Patches per image side (media = CLS + `grid^2` patches).
+    pub grid: usize,
 }
 
 /// Every intermediate of the visual half, for parity tests and probing.
@@ -61,6 +63,7 @@ impl VisualPath {
     /// # Shapes
     /// - pixels: `[b, 3, s, s]` -> embeds `[b, latents, llm_width]`
     pub fn forward(&self, pixels: Tensor<4>, mut trace: Option<&mut VisualTrace>) -> VisualTokens {
+        let grid = self.vit.grid(&pixels);
         let tokens = self
             .vit
             .forward(pixels, trace.as_deref_mut().map(|t| &mut t.vision));
@@ -75,6 +78,7 @@ impl VisualPath {
         VisualTokens {
             embeds: self.proj.forward(resampled.latents),
             resampler_attention: resampled.attention,
+            grid,
         }
     }
 }

@@ -170,11 +170,16 @@ impl VisionTransformer {
         })
     }
 
+    /// Patches per side for these pixels.
+    pub fn grid(&self, pixels: &Tensor<4>) -> usize {
+        pixels.dims()[2] / self.patch_size
+    }
+
     /// # Shapes
     /// - pixels: `[b, 3, s, s]` (normalised) -> `[b, 1 + grid^2, width]`
     pub fn forward(&self, pixels: Tensor<4>, mut trace: Option<&mut VisionTrace>) -> Tensor<3> {
-        let [b, _, s, _] = pixels.dims();
-        let grid = s / self.patch_size;
+        let [b, _, _, _] = pixels.dims();
+        let grid = self.grid(&pixels);
         let options = ConvOptions::new([self.patch_size; 2], [0, 0], [1, 1], 1);
         let patches = conv2d(
             pixels,

@@ -11,6 +11,8 @@ pub enum Error {
     Gguf(#[from] GgufError),
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
     /// The weights do not fit the model the metadata describes.
     #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
     ShapeMismatch {

@@ -10,6 +10,7 @@
 pub mod attention;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod generate;
 pub mod gguf;
 pub mod model;

@@ -5,7 +5,9 @@
 //! image ([`preprocess`]) -> visual tokenizer ([`model::vision`]) -> perceiver resampler
 //! ([`model::resampler`]) -> projection -> LLM ([`model::llm`]) -> generation
 //! ([`generate`]) -> attention maps ([`attention`]) -> overlay ([`overlay`]).
-//! Weights and tokenizers come from GGUF files ([`gguf`], [`tokenizer`]).
+//! Weights and tokenizers come from GGUF files ([`gguf`], [`tokenizer`]). Procedural scenes
+//! with exact ground truth ([`scene`]) and the GVTBench metrics ([`eval`]) measure what a
+//! model perceives.
 
 pub mod attention;
 pub mod device;
@@ -17,6 +19,7 @@ pub mod model;
 pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;
+pub mod scene;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

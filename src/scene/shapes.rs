@@ -1,0 +1,188 @@
+//! The eight shape classes and their exact geometry.
+//!
+//! Every shape lives in a local frame where its bounding box is the square `[-1, 1]^2`
+//! (x right, y down) and touches all four sides of it, so an object's bounding box is exactly
+//! the square it was placed in. A shape is given by a signed distance `sdf(u, v)`: negative
+//! inside, and its magnitude never exceeds the true distance to the outline. The rasteriser
+//! uses that bound to fill pixels far from the outline in one step and to supersample only the
+//! pixels an edge may cross.
+//!
+//! Only `+ - * /`, `sqrt`, `abs`, `min` and `max` are used (all exactly rounded in IEEE 754),
+//! and the star's vertices are constants rather than `sin`/`cos` results, so renders are
+//! bit-identical on every platform, wasm included.
+
+/// Shape classes of the generated scenes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    /// Five-pointed star, point up.
+    Star,
+    /// Plus sign.
+    Cross,
+    Heart,
+    /// A square standing on a corner.
+    Diamond,
+    /// Annulus: a circle with a round hole of half its radius.
+    Ring,
+}
+
+impl Shape {
+    /// Every class, in the fixed order used for enumeration and descriptions.
+    pub const ALL: [Shape; 8] = [
+        Shape::Circle,
+        Shape::Square,
+        Shape::Triangle,
+        Shape::Star,
+        Shape::Cross,
+        Shape::Heart,
+        Shape::Diamond,
+        Shape::Ring,
+    ];
+
+    /// Singular English name, as in "Does star exist in the image?".
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Circle => "circle",
+            Shape::Square => "square",
+            Shape::Triangle => "triangle",
+            Shape::Star => "star",
+            Shape::Cross => "cross",
+            Shape::Heart => "heart",
+            Shape::Diamond => "diamond",
+            Shape::Ring => "ring",
+        }
+    }
+
+    /// Plural English name, as in "How many crosses are there in the image?".
+    pub fn plural(self) -> &'static str {
+        match self {
+            Shape::Circle => "circles",
+            Shape::Square => "squares",
+            Shape::Triangle => "triangles",
+            Shape::Star => "stars",
+            Shape::Cross => "crosses",
+            Shape::Heart => "hearts",
+            Shape::Diamond => "diamonds",
+            Shape::Ring => "rings",
+        }
+    }
+
+    /// Position in [`Shape::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The class named `name` (singular or plural, ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL
+            .into_iter()
+            .find(|s| name.eq_ignore_ascii_case(s.name()) || name.eq_ignore_ascii_case(s.plural()))
+    }
+
+    /// Signed distance from the local point `(u, v)` to the outline (box `[-1, 1]^2`):
+    /// negative inside; `|sdf|` is at most the true distance, exact for most shapes.
+    pub fn sdf(self, u: f32, v: f32) -> f32 {
+        match self {
+            Shape::Circle => (u * u + v * v).sqrt() - 1.0,
+            Shape::Square => rect_sdf(u, v, 1.0, 1.0),
+            Shape::Triangle => polygon_sdf(u, v, &TRIANGLE),
+            Shape::Star => polygon_sdf(u, v, &STAR),
+            // Union of two bars: exact outside, an under-estimate of the depth inside.
+            Shape::Cross => {
+                rect_sdf(u, v, 1.0, CROSS_HALF_WIDTH).min(rect_sdf(u, v, CROSS_HALF_WIDTH, 1.0))
+            }
+            // Two lobes and the point below them; same union rule as the cross.
+            Shape::Heart => {
+                let left = ((u + 0.5) * (u + 0.5) + (v + 0.5) * (v + 0.5)).sqrt() - 0.5;
+                let right = ((u - 0.5) * (u - 0.5) + (v + 0.5) * (v + 0.5)).sqrt() - 0.5;
+                left.min(right).min(polygon_sdf(u, v, &HEART_POINT))
+            }
+            // Distance to the nearest edge line: exact inside and beside the edges, an
+            // under-estimate beyond the corners.
+            Shape::Diamond => (u.abs() + v.abs() - 1.0) * std::f32::consts::FRAC_1_SQRT_2,
+            Shape::Ring => {
+                let mid = 0.5 * (1.0 + RING_INNER);
+                ((u * u + v * v).sqrt() - mid).abs() - 0.5 * (1.0 - RING_INNER)
+            }
+        }
+    }
+
+    /// Whether the local point `(u, v)` is inside the shape.
+    pub fn contains(self, u: f32, v: f32) -> bool {
+        self.sdf(u, v) <= 0.0
+    }
+}
+
+/// Inner radius of the ring, relative to its outer radius.
+const RING_INNER: f32 = 0.5;
+/// Half the width of each bar of the cross, relative to the half side of its box.
+const CROSS_HALF_WIDTH: f32 = 0.3;
+
+/// Apex up, base along the bottom of the box.
+const TRIANGLE: [[f32; 2]; 3] = [[0.0, -1.0], [1.0, 1.0], [-1.0, 1.0]];
+
+/// Regular five-pointed star (inner radius 0.45 of the outer one), point up, then stretched by
+/// 5% horizontally and 10% vertically so that it touches all four sides of its box. Vertex
+/// `k` is at angle `-90 + 36k` degrees (radius 1 for even `k`, 0.45 for odd `k`), mapped by
+/// `x / cos 18°` and `(y + (1 - sin 54°) / 2) / ((1 + sin 54°) / 2)`; see the test that
+/// recomputes them.
+pub(super) const STAR: [[f32; 2]; 10] = [
+    [0.0, -1.0],
+    [0.278_115_3, -0.296_919_4],
+    [1.0, -0.236_068],
+    [0.45, 0.259_311_2],
+    [0.618_034, 1.0],
+    [0.0, 0.603_080_6],
+    [-0.618_034, 1.0],
+    [-0.45, 0.259_311_2],
+    [-1.0, -0.236_068],
+    [-0.278_115_3, -0.296_919_4],
+];
+
+/// The lower part of the heart: the lobe centres, the points where the tangents from the tip
+/// `(0, 1)` touch the lobes (radius 0.5 at `(+-0.5, -0.5)`), and the tip. With these rational
+/// points the outline is smooth where the lobes meet the straight sides.
+pub(super) const HEART_POINT: [[f32; 2]; 5] = [
+    [-0.5, -0.5],
+    [0.5, -0.5],
+    [0.9, -0.2],
+    [0.0, 1.0],
+    [-0.9, -0.2],
+];
+
+/// Exact signed distance to the axis-aligned rectangle with half extents `(hx, hy)`.
+fn rect_sdf(u: f32, v: f32, hx: f32, hy: f32) -> f32 {
+    let qx = u.abs() - hx;
+    let qy = v.abs() - hy;
+    let ox = qx.max(0.0);
+    let oy = qy.max(0.0);
+    (ox * ox + oy * oy).sqrt() + qx.max(qy).min(0.0)
+}
+
+/// Exact signed distance to a simple polygon (any winding): the distance to the nearest edge,
+/// negative when the point is inside by the crossing rule.
+fn polygon_sdf(u: f32, v: f32, vertices: &[[f32; 2]]) -> f32 {
+    let n = vertices.len();
+    let mut best = f32::INFINITY;
+    let mut inside = false;
+    for i in 0..n {
+        let [ax, ay] = vertices[i];
+        let [bx, by] = vertices[(i + n - 1) % n];
+        let (ex, ey) = (bx - ax, by - ay);
+        let (wx, wy) = (u - ax, v - ay);
+        let t = ((wx * ex + wy * ey) / (ex * ex + ey * ey)).clamp(0.0, 1.0);
+        let (dx, dy) = (wx - ex * t, wy - ey * t);
+        best = best.min(dx * dx + dy * dy);
+        // The edge crosses the horizontal line through the point, to its right.
+        let up = v >= ay;
+        let down = v < by;
+        let left = ex * wy > ey * wx;
+        if (up && down && left) || (!up && !down && !left) {
+            inside = !inside;
+        }
+    }
+    let d = best.sqrt();
+    if inside { -d } else { d }
+}

@@ -1,0 +1,4 @@
+//! Tests of the scene generator and of the questions.
+
+mod generation;
+mod questions;

@@ -470,7 +470,7 @@ impl Parser<'_> {
                         _ => {
                             return Err(self.error_at(
                                 escape_start,
-                                "invalid escape in a string (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+                                "invalid escape in a string (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t, \\u and 4 hex digits)",
                             ));
                         }
                     }
@@ -484,7 +484,7 @@ impl Parser<'_> {
         }
     }
 
-    /// The character of a `\uXXXX` escape (the `\u` already read), joining a surrogate pair.
+    /// The character of a `\u` escape with its 4 hex digits (the `\u` already read), joining a surrogate pair.
     fn unicode_escape(&mut self, escape_start: usize) -> Result<char, EvalError> {
         let first = self.hex4()?;
         let code = match first {

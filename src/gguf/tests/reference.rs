@@ -3,8 +3,9 @@
 //! (see tools/reference/make_gguf_fixture.py). Also checks the real SmolLM2 GGUF when it
 //! is in the weights cache.
 
-use super::json::Json;
+use super::json::Fixture;
 use super::*;
+use crate::eval::json::{self, Value as Json};
 use crate::gguf::quant::quantize;
 
 const REFERENCE_GGUF: &[u8] = include_bytes!(concat!(
@@ -21,7 +22,7 @@ const TOLERANCE: f32 = 1e-6;
 
 fn reference() -> (GgufFile, Json) {
     let file = GgufFile::from_bytes(REFERENCE_GGUF.to_vec()).expect("reference.gguf parses");
-    let json = Json::parse(REFERENCE_JSON).expect("reference.json parses");
+    let json = json::parse(REFERENCE_JSON).expect("reference.json parses");
     (file, json)
 }
 
@@ -38,8 +39,8 @@ fn expected_value(type_name: &str, json: &Json, elem_type: Option<&str>) -> Valu
         "i64" => Value::I64(json.num()),
         "f32" => Value::F32(json.num()),
         "f64" => Value::F64(json.num()),
-        "bool" => Value::Bool(json.as_bool()),
-        "string" => Value::String(json.as_str().to_string()),
+        "bool" => Value::Bool(json.flag()),
+        "string" => Value::String(json.text().to_string()),
         "array" => {
             let elem_type = elem_type.expect("arrays have an element type");
             let (elem_type, inner) = match elem_type.split_once('/') {
@@ -47,7 +48,7 @@ fn expected_value(type_name: &str, json: &Json, elem_type: Option<&str>) -> Valu
                 None => (elem_type, None),
             };
             Value::Array(
-                json.as_array()
+                json.list()
                     .iter()
                     .map(|item| expected_value(elem_type, item, inner))
                     .collect(),
@@ -76,25 +77,25 @@ fn assert_close(name: &str, got: &[f32], want: &[f32]) -> usize {
 #[allow(clippy::approx_constant)] // the fixture stores 3.14159, not pi
 fn reference_metadata_matches_gguf_py() {
     let (file, json) = reference();
-    assert_eq!(file.version, json.get("version").num::<u32>());
-    assert_eq!(file.alignment(), json.get("alignment").num::<usize>());
+    assert_eq!(file.version, json.field("version").num::<u32>());
+    assert_eq!(file.alignment(), json.field("alignment").num::<usize>());
 
-    let entries = json.get("metadata").as_array();
+    let entries = json.field("metadata").list();
     let keys: Vec<&str> = file.metadata.iter().map(|(k, _)| k).collect();
-    let want_keys: Vec<&str> = entries.iter().map(|e| e.get("key").as_str()).collect();
+    let want_keys: Vec<&str> = entries.iter().map(|e| e.field("key").text()).collect();
     assert_eq!(keys, want_keys, "keys in file order");
 
     for entry in entries {
-        let key = entry.get("key").as_str();
-        let type_name = entry.get("type").as_str();
-        let elem_type = match (entry, type_name) {
-            (Json::Object(map), "array") => Some(match map.get("inner_elem_type") {
-                Some(inner) => format!("{}/{}", entry.get("elem_type").as_str(), inner.as_str()),
-                None => entry.get("elem_type").as_str().to_string(),
+        let key = entry.field("key").text();
+        let type_name = entry.field("type").text();
+        let elem_type = match type_name {
+            "array" => Some(match entry.get("inner_elem_type") {
+                Some(inner) => format!("{}/{}", entry.field("elem_type").text(), inner.text()),
+                None => entry.field("elem_type").text().to_string(),
             }),
             _ => None,
         };
-        let want = expected_value(type_name, entry.get("value"), elem_type.as_deref());
+        let want = expected_value(type_name, entry.field("value"), elem_type.as_deref());
         assert_eq!(file.metadata.get(key), Some(&want), "metadata key {key}");
     }
 
@@ -125,16 +126,16 @@ fn reference_metadata_matches_gguf_py() {
 #[test]
 fn reference_tensors_match_gguf_py() {
     let (file, json) = reference();
-    let tensors = json.get("tensors").as_array();
+    let tensors = json.field("tensors").list();
     assert_eq!(file.tensors.len(), tensors.len());
     for (info, entry) in file.tensors.iter().zip(tensors) {
-        let name = entry.get("name").as_str();
+        let name = entry.field("name").text();
         assert_eq!(info.name, name, "tensor order");
         let view = file.tensor(name).unwrap();
-        assert_eq!(view.info.dtype.name(), entry.get("type").as_str(), "{name}");
+        assert_eq!(view.info.dtype.name(), entry.field("type").text(), "{name}");
         let shape: Vec<usize> = entry
-            .get("shape")
-            .as_array()
+            .field("shape")
+            .list()
             .iter()
             .map(|d| d.num())
             .collect();
@@ -142,7 +143,7 @@ fn reference_tensors_match_gguf_py() {
         assert_eq!(view.info.offset % 64, 0, "{name}");
 
         let got = view.to_f32().unwrap();
-        let inexact = assert_close(name, &got, &entry.get("values").as_f32_vec());
+        let inexact = assert_close(name, &got, &entry.field("values").f32s());
         // Same operations in the same order: the values are bit-identical.
         assert_eq!(
             inexact, 0,
@@ -150,9 +151,9 @@ fn reference_tensors_match_gguf_py() {
         );
 
         // Our quantizers reproduce gguf-py's (ggml's reference) bytes exactly.
-        let source = entry.get("source");
+        let source = entry.field("source");
         if !source.is_null() {
-            let source_values = file.tensor(source.as_str()).unwrap().to_f32().unwrap();
+            let source_values = file.tensor(source.text()).unwrap().to_f32().unwrap();
             let bytes = quantize(view.info.dtype, &source_values).unwrap();
             assert!(bytes == view.bytes, "{name}: quantize differs from gguf-py");
         }
@@ -173,13 +174,13 @@ fn smollm2_path(file_name: &str) -> Option<std::path::PathBuf> {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn smollm2_matches_gguf_py() {
-    let json = Json::parse(REFERENCE_JSON).unwrap();
-    let smol = json.get("smollm2");
+    let json = json::parse(REFERENCE_JSON).unwrap();
+    let smol = json.field("smollm2");
     if smol.is_null() {
         eprintln!("skipped: reference.json has no SmolLM2 samples");
         return;
     }
-    let file_name = smol.get("file_name").as_str();
+    let file_name = smol.field("file_name").text();
     let Some(path) = smollm2_path(file_name) else {
         eprintln!("skipped: {file_name} is not in the weights cache (~/.cache/gvt-lens/weights)");
         return;
@@ -187,42 +188,42 @@ fn smollm2_matches_gguf_py() {
     let file = GgufFile::open(&path).unwrap();
     assert_eq!(
         file.file_size(),
-        smol.get("file_size").num::<usize>(),
+        smol.field("file_size").num::<usize>(),
         "{} is not the file the samples came from",
         path.display()
     );
-    assert_eq!(file.tensors.len(), smol.get("n_tensors").num::<usize>());
-    assert_eq!(file.metadata.len(), smol.get("n_metadata").num::<usize>());
+    assert_eq!(file.tensors.len(), smol.field("n_tensors").num::<usize>());
+    assert_eq!(file.metadata.len(), smol.field("n_metadata").num::<usize>());
 
     let m = &file.metadata;
-    let want = smol.get("metadata");
+    let want = smol.field("metadata");
     assert_eq!(
         m.get_str("general.architecture").unwrap(),
-        want.get("general.architecture").as_str()
+        want.field("general.architecture").text()
     );
     assert_eq!(
         m.get_u32("llama.block_count").unwrap(),
-        want.get("llama.block_count").num::<u32>()
+        want.field("llama.block_count").num::<u32>()
     );
     assert_eq!(
         m.get_u32("llama.embedding_length").unwrap(),
-        want.get("llama.embedding_length").num::<u32>()
+        want.field("llama.embedding_length").num::<u32>()
     );
     assert_eq!(
         m.get_f32("llama.rope.freq_base").unwrap(),
-        want.get("llama.rope.freq_base").num::<f32>()
+        want.field("llama.rope.freq_base").num::<f32>()
     );
     assert_eq!(
         m.get_str("tokenizer.ggml.model").unwrap(),
-        want.get("tokenizer.ggml.model").as_str()
+        want.field("tokenizer.ggml.model").text()
     );
     let tokens = m.get_str_array("tokenizer.ggml.tokens").unwrap();
-    assert_eq!(tokens.len(), smol.get("token_count").num::<usize>());
+    assert_eq!(tokens.len(), smol.field("token_count").num::<usize>());
     let head: Vec<&str> = smol
-        .get("tokens_head")
-        .as_array()
+        .field("tokens_head")
+        .list()
         .iter()
-        .map(Json::as_str)
+        .map(|v| v.text())
         .collect();
     assert_eq!(tokens[..head.len()], head[..]);
     assert_eq!(
@@ -230,26 +231,26 @@ fn smollm2_matches_gguf_py() {
         tokens.len()
     );
 
-    for sample in smol.get("tensors").as_array() {
-        let name = sample.get("name").as_str();
+    for sample in smol.field("tensors").list() {
+        let name = sample.field("name").text();
         let view = file.tensor(name).unwrap();
         assert_eq!(
             view.info.dtype.name(),
-            sample.get("type").as_str(),
+            sample.field("type").text(),
             "{name}"
         );
         let shape: Vec<usize> = sample
-            .get("shape")
-            .as_array()
+            .field("shape")
+            .list()
             .iter()
             .map(|d| d.num())
             .collect();
         assert_eq!(view.shape(), shape, "{name}");
         let values = view.to_f32().unwrap();
-        assert_eq!(values.len(), sample.get("n_elements").num::<usize>());
-        for range in sample.get("ranges").as_array() {
-            let start: usize = range.get("start").num();
-            let want = range.get("values").as_f32_vec();
+        assert_eq!(values.len(), sample.field("n_elements").num::<usize>());
+        for range in sample.field("ranges").list() {
+            let start: usize = range.field("start").num();
+            let want = range.field("values").f32s();
             let inexact = assert_close(name, &values[start..start + want.len()], &want);
             assert_eq!(inexact, 0, "{name} at {start}");
         }

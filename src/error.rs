@@ -35,10 +35,11 @@ pub enum Error {
     /// A computation failed on the device (lost device, buffer over the adapter's limit...).
     #[error("computation failed on the device: {0}")]
     Execution(String),
-    #[error("I/O error on {path}: {source}")]
+    /// The reason is part of the message (not a `source()`), so it is shown once.
+    #[error("cannot read {path}: {reason}")]
     Io {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 

@@ -39,9 +39,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
 /// Reads and decodes an image file.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn open_image(path: &std::path::Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|reason| Error::Io {
         path: path.display().to_string(),
-        source,
+        reason,
     })?;
     decode_image(&bytes).map_err(|e| match e {
         Error::Image(msg) => Error::Image(format!("{}: {msg}", path.display())),

@@ -137,9 +137,9 @@ pub fn parse(json: &str) -> Result<Vec<Item>, EvalError> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load(path: impl AsRef<Path>) -> Result<Vec<Item>, EvalError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+    let text = std::fs::read_to_string(path).map_err(|reason| EvalError::Io {
         path: path.display().to_string(),
-        source,
+        reason,
     })?;
     parse(&text)
 }

@@ -129,12 +129,11 @@ pub enum EvalError {
     #[error("no GVTBench items")]
     Empty,
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {reason}")]
     Io {
         /// The file.
         path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not also a `source()`).
+        reason: std::io::Error,
     },
 }

@@ -12,13 +12,12 @@ use super::dtype::GgmlType;
 #[non_exhaustive]
 pub enum GgufError {
     /// Reading or writing a file failed.
-    #[error("cannot access GGUF file {}: {source}", path.display())]
+    #[error("cannot access GGUF file {}: {reason}", path.display())]
     Io {
         /// The file that could not be read or written.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not also a `source()`).
+        reason: std::io::Error,
     },
 
     /// The file does not start with the bytes `GGUF`.

@@ -128,9 +128,9 @@ impl GgufFile {
     /// Reads and parses the GGUF file at `path`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: &std::path::Path) -> Result<Self, GgufError> {
-        let bytes = std::fs::read(path).map_err(|source| GgufError::Io {
+        let bytes = std::fs::read(path).map_err(|reason| GgufError::Io {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         Self::from_bytes(bytes)
     }

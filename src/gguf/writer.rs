@@ -169,9 +169,9 @@ impl GgufWriter {
     /// Streams the file to `out` (after [`validate`](Self::validate)).
     pub fn write_to(&self, out: &mut impl Write) -> Result<(), GgufError> {
         self.validate()?;
-        self.write_unchecked(out).map_err(|source| GgufError::Io {
+        self.write_unchecked(out).map_err(|reason| GgufError::Io {
             path: "<stream>".into(),
-            source,
+            reason,
         })
     }
 
@@ -179,9 +179,9 @@ impl GgufWriter {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn write_to_path(&self, path: &std::path::Path) -> Result<(), GgufError> {
         self.validate()?;
-        let io_error = |source| GgufError::Io {
+        let io_error = |reason| GgufError::Io {
             path: path.to_path_buf(),
-            source,
+            reason,
         };
         let file = std::fs::File::create(path).map_err(io_error)?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);

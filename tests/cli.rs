@@ -208,3 +208,44 @@ fn bench_reports_timings_for_random_weights() {
     }
     assert_clean_error(&gvt(&["bench", "--device", "cpu"]), "--preset");
 }
+
+#[test]
+fn eval_synthetic_scores_held_out_scenes() {
+    let model = parity_model();
+    let out = gvt(&[
+        "eval",
+        "synthetic",
+        "--model",
+        &model,
+        "--n",
+        "8",
+        "--seed",
+        "5",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = gvt_lens::eval::json::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let text = report.to_json_pretty();
+    for task in ["\"OC\"", "\"MCI\"", "\"color\"", "\"position\"", "\"mae\""] {
+        assert!(text.contains(task), "{task} missing from {text}");
+    }
+    // Every scene gets an existence question: MCI counts all 8.
+    assert!(text.contains("\"n\": 8"), "{text}");
+    // A text-only model cannot be evaluated on images.
+    let smollm2 = common::smollm2().display().to_string();
+    assert_clean_error(
+        &gvt(&[
+            "eval",
+            "synthetic",
+            "--llm",
+            &smollm2,
+            "--n",
+            "1",
+            "--device",
+            "cpu",
+        ]),
+        "vision tower",
+    );
+}

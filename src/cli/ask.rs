@@ -6,13 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use gvt_lens::attention::MapView;
-use gvt_lens::device::{self, DeviceChoice};
+use gvt_lens::device::DeviceChoice;
 use gvt_lens::generate::{CancelFlag, GenerateOptions, Sampling};
-use gvt_lens::gguf::GgufFile;
 use gvt_lens::overlay::{self, OverlayStyle};
-use gvt_lens::pipeline::Pipeline;
 use gvt_lens::preprocess::open_image;
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -63,41 +60,7 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     }
     let image = image_path.as_deref().map(open_image).transpose()?;
 
-    let (model_path, llm_path) = match (&args.model, &args.llm) {
-        (Some(m), llm) => (m.clone(), llm.clone()),
-        (None, Some(l)) => (l.clone(), None),
-        (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
-    };
-    let open = |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
-    let model_file = open(&model_path)?;
-    let llm_file = llm_path.as_ref().map(open).transpose()?;
-
-    let device = device::select(args.device)?;
-    if let Some(reason) = &device.fallback_reason {
-        eprintln!("note: running on the CPU ({reason})");
-    }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("loading {bar:30} {bytes}/{total_bytes} ({elapsed})")
-            .expect("static template"),
-    );
-    let started = std::time::Instant::now();
-    let pipeline = Pipeline::load(
-        &model_file,
-        llm_file.as_ref(),
-        device,
-        &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    )?;
-    bar.finish_and_clear();
-    eprintln!(
-        "{} on {} ({}, loaded in {:.2} s)",
-        pipeline.info.name,
-        pipeline.device.name,
-        pipeline.info.formats,
-        started.elapsed().as_secs_f64()
-    );
+    let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
 
     let options = GenerateOptions {
         max_new_tokens: args.max_tokens,

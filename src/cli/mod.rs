@@ -1,8 +1,10 @@
-//! Command-line interface: `gvt ask`, `gvt bench`, `gvt inspect`.
+//! Command-line interface: `gvt ask`, `gvt eval`, `gvt bench`, `gvt inspect`.
 
 mod ask;
 mod bench;
+mod eval;
 mod inspect;
+mod load;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,8 @@ struct Cli {
 enum Command {
     /// Ask a question about an image (or a text-only question) and stream the answer.
     Ask(ask::AskArgs),
+    /// Score a model with GVTBench's rules (on held-out generated scenes).
+    Eval(eval::EvalArgs),
     /// Measure load time, image encoding, prefill and decode speed.
     Bench(bench::BenchArgs),
     /// List a GGUF file's metadata and tensors.
@@ -30,6 +34,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Inspect(args) => inspect::run(args),
     };

@@ -51,6 +51,7 @@ pub mod gvtbench;
 pub mod json;
 pub mod metrics;
 pub mod report;
+pub mod synthetic;
 
 #[cfg(test)]
 mod real_data_tests;

@@ -1,0 +1,68 @@
+//! `gvt eval synthetic`: score a model on held-out generated scenes with GVTBench's rules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use gvt_lens::device::DeviceChoice;
+use gvt_lens::eval::synthetic;
+use gvt_lens::generate::CancelFlag;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(Subcommand, Debug)]
+enum Target {
+    /// Held-out generated scenes: counting (OC), identification (MCI), colour, position.
+    Synthetic(SyntheticArgs),
+}
+
+#[derive(Args, Debug)]
+struct SyntheticArgs {
+    /// A GVT GGUF (vision half, and the LLM unless --llm is given).
+    #[arg(long, value_name = "M.gguf")]
+    model: Option<PathBuf>,
+    /// An LLM GGUF.
+    #[arg(long, value_name = "L.gguf")]
+    llm: Option<PathBuf>,
+    /// Number of scenes (each gets up to four questions).
+    #[arg(long, default_value_t = 2000)]
+    n: usize,
+    /// First seed; scenes are the test-split seeds from here on.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let Target::Synthetic(args) = args.target;
+    if args.n == 0 {
+        anyhow::bail!("--n must be at least 1");
+    }
+    let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
+    let bar = ProgressBar::new(args.n as u64).with_style(
+        ProgressStyle::with_template("scenes {bar:30} {pos}/{len} ({elapsed}, eta {eta})")
+            .expect("static template"),
+    );
+    let (report, _) = pollster::block_on(synthetic::evaluate(
+        &pipeline,
+        args.n,
+        args.seed,
+        &CancelFlag::default(),
+        &mut |done, _| bar.set_position(done as u64),
+    ))?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(())
+}

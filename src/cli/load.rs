@@ -1,0 +1,54 @@
+//! Loading a model for a command: the files, the device, a progress bar, one summary line.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use gvt_lens::device::{self, DeviceChoice};
+use gvt_lens::gguf::GgufFile;
+use gvt_lens::pipeline::Pipeline;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Loads `--model` (and `--llm`) onto the chosen device, reporting progress on stderr.
+pub fn pipeline(
+    model: Option<&PathBuf>,
+    llm: Option<&PathBuf>,
+    choice: DeviceChoice,
+) -> anyhow::Result<Pipeline> {
+    let (model_path, llm_path) = match (model, llm) {
+        (Some(m), llm) => (m, llm),
+        (None, Some(l)) => (l, None),
+        (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
+    };
+    let open = |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
+    let model_file = open(model_path)?;
+    let llm_file = llm_path.map(open).transpose()?;
+
+    let device = device::select(choice)?;
+    if let Some(reason) = &device.fallback_reason {
+        eprintln!("note: running on the CPU ({reason})");
+    }
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("loading {bar:30} {bytes}/{total_bytes} ({elapsed})")
+            .expect("static template"),
+    );
+    let started = Instant::now();
+    let pipeline = Pipeline::load(
+        &model_file,
+        llm_file.as_ref(),
+        device,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} on {} ({}, loaded in {:.2} s)",
+        pipeline.info.name,
+        pipeline.device.name,
+        pipeline.info.formats,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(pipeline)
+}

@@ -16,6 +16,7 @@ mod bpe;
 mod chat;
 mod pretokenize;
 mod spm;
+pub mod train;
 mod unicode;
 
 #[cfg(test)]

@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
 use gvt_lens::device::{self, DeviceChoice};
 use gvt_lens::generate::{argmax, read_f32};
-use gvt_lens::gguf::GgufFile;
 use gvt_lens::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
 
 #[derive(Args, Debug)]
@@ -67,11 +66,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             (model, cfg, format!("random weights, preset {preset:?}"))
         }
         (None, Some(path), llm) | (None, None, llm @ Some(path)) => {
-            let open =
-                |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
-            let file = open(path)?;
+            let file = super::load::open_gguf(path)?;
             let llm_file = match llm {
-                Some(l) if l != path => Some(open(l)?),
+                Some(l) if l != path => Some(super::load::open_gguf(l)?),
                 _ => None,
             };
             let (model, cfg) = Gvt::from_gguf(&file, llm_file.as_ref(), &device, &mut |_| {})?;

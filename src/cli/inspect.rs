@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use gvt_lens::gguf::GgufFile;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -16,8 +14,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let file =
-        GgufFile::open(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let file = super::load::open_gguf(&args.file)?;
     println!(
         "{}: GGUF v{}, {} metadata keys, {} tensors, {:.1} MB",
         args.file.display(),

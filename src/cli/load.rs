@@ -3,11 +3,19 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use gvt_lens::device::{self, DeviceChoice};
-use gvt_lens::gguf::GgufFile;
+use gvt_lens::gguf::{GgufError, GgufFile};
 use gvt_lens::pipeline::Pipeline;
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// Opens a GGUF file; errors name the file once (I/O errors already do).
+pub fn open_gguf(path: &PathBuf) -> anyhow::Result<GgufFile> {
+    GgufFile::open(path).map_err(|e| match e {
+        GgufError::Io { .. } => anyhow::Error::new(e),
+        other => anyhow::Error::new(other).context(format!("reading {}", path.display())),
+    })
+}
 
 /// Loads `--model` (and `--llm`) onto the chosen device, reporting progress on stderr.
 pub fn pipeline(
@@ -20,9 +28,8 @@ pub fn pipeline(
         (None, Some(l)) => (l, None),
         (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
     };
-    let open = |p: &PathBuf| GgufFile::open(p).with_context(|| format!("reading {}", p.display()));
-    let model_file = open(model_path)?;
-    let llm_file = llm_path.map(open).transpose()?;
+    let model_file = open_gguf(model_path)?;
+    let llm_file = llm_path.map(open_gguf).transpose()?;
 
     let device = device::select(choice)?;
     if let Some(reason) = &device.fallback_reason {

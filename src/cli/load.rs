@@ -1,6 +1,6 @@
 //! Loading a model for a command: the files, the device, a progress bar, one summary line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::bail;
@@ -10,7 +10,7 @@ use gvt_lens::pipeline::Pipeline;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Opens a GGUF file; errors name the file once (I/O errors already do).
-pub fn open_gguf(path: &PathBuf) -> anyhow::Result<GgufFile> {
+pub fn open_gguf(path: &Path) -> anyhow::Result<GgufFile> {
     GgufFile::open(path).map_err(|e| match e {
         GgufError::Io { .. } => anyhow::Error::new(e),
         other => anyhow::Error::new(other).context(format!("reading {}", path.display())),
@@ -29,7 +29,7 @@ pub fn pipeline(
         (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
     };
     let model_file = open_gguf(model_path)?;
-    let llm_file = llm_path.map(open_gguf).transpose()?;
+    let llm_file = llm_path.map(|p| open_gguf(p)).transpose()?;
 
     let device = device::select(choice)?;
     if let Some(reason) = &device.fallback_reason {

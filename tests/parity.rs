@@ -203,3 +203,30 @@ fn cancel_stops_before_the_first_token() {
     assert_eq!(answer.stop, gvt_lens::generate::StopReason::Cancelled);
     assert!(answer.tokens.is_empty());
 }
+
+#[test]
+fn zero_new_tokens_is_a_clear_error() {
+    let device = Device::flex();
+    let model_file = open_fixture("parity/gvt-parity.gguf");
+    let (gvt, _) = Gvt::from_gguf(&model_file, None, &device, &mut |_| {}).unwrap();
+    let tokenizer = Tokenizer::from_metadata(&model_file.metadata).unwrap();
+    let prompt = Prompt {
+        prefix: vec![1, 5],
+        pixels: None,
+        suffix: vec![],
+    };
+    let options = GenerateOptions {
+        max_new_tokens: 0,
+        ..Default::default()
+    };
+    let result = pollster::block_on(generate(
+        &gvt,
+        &tokenizer,
+        prompt,
+        &options,
+        &CancelFlag::default(),
+        &mut |_| {},
+    ));
+    let err = result.err().expect("0 tokens is refused");
+    assert!(err.to_string().contains("0 new tokens"), "{err}");
+}

@@ -141,6 +141,11 @@ pub async fn generate(
     cancel: &CancelFlag,
     on_token: &mut dyn FnMut(TokenEvent<'_>),
 ) -> Result<Generation> {
+    if options.max_new_tokens == 0 {
+        return Err(Error::InvalidInput(
+            "asked for 0 new tokens: the answer needs at least one".into(),
+        ));
+    }
     let capture = options.capture_attention;
     let mut timings = Timings::default();
 

@@ -227,6 +227,6 @@ fn zero_new_tokens_is_a_clear_error() {
         &CancelFlag::default(),
         &mut |_| {},
     ));
-    let err = result.err().expect("0 tokens is refused");
+    let err = result.expect_err("0 tokens is refused");
     assert!(err.to_string().contains("0 new tokens"), "{err}");
 }

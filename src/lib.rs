@@ -19,6 +19,7 @@ pub mod model;
 pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;
+pub mod rng;
 pub mod scene;
 pub mod tokenizer;
 

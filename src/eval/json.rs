@@ -633,13 +633,8 @@ mod tests {
     fn random_mutations_never_panic() {
         let doc = r#"[{"image_id": 58350, "text_in": "Does cell phone exist in the image?", "text_out": "No.", "n_obj_exist": 6}, {"image_id": "a/b@1.jpg", "text_in": "How many \"cups\" are there\u0021", "text_out": "3", "n_obj_exist": 1e2}]"#;
         let alphabet = b"[]{}\",:\\ u0123456789.eE+-tfnalsx\n";
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::rng::Rng::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next_u64();
         for _ in 0..20_000 {
             let mut bytes = doc.as_bytes().to_vec();
             for _ in 0..(next() % 4 + 1) {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::tensor::Tensor;
 use web_time::Instant;
 
-pub use sampling::{Rng, Sampler, Sampling, argmax};
+pub use sampling::{Sampler, Sampling, argmax};
 
 use crate::attention::{AttentionRecord, Probs};
 use crate::model::{Gvt, Keep, KvCache};

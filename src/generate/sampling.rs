@@ -1,5 +1,7 @@
 //! Choosing the next token from logits: greedy, or temperature + nucleus (top-p) sampling.
 
+use crate::rng::Rng;
+
 /// How to pick the next token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sampling {
@@ -12,30 +14,6 @@ pub enum Sampling {
         top_p: f32,
         seed: u64,
     },
-}
-
-/// A small, seedable generator (xorshift64*): reproducible on every platform without
-/// an OS entropy source (the browser build has none in the sampler's path).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        // Zero is a fixed point of xorshift; mix the seed first.
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 /// Picks tokens according to a [`Sampling`] rule.

@@ -44,15 +44,14 @@
 pub mod qa;
 mod render;
 mod request;
-mod rng;
 mod shapes;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::rng::{Rng, mix64};
 pub use render::{Background, BackgroundKind, GradientDirection, MAX_RENDER_SIDE};
 pub use request::{Constraint, Filter, MAX_CONSTRAINTS, SceneRequest};
-pub use rng::{Rng, mix64};
 pub use shapes::Shape;
 
 /// Most objects in one scene (GVTBench's OC answers run from 1 to 9).

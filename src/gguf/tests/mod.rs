@@ -115,19 +115,10 @@ fn parse_err(bytes: Vec<u8>) -> GgufError {
     }
 }
 
-/// Deterministic pseudo-random f32 values (xorshift), roughly normal-ish in [-scale, scale].
+/// Deterministic pseudo-random f32 values, roughly normal-ish in [-scale, scale].
 fn pseudo_random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = crate::rng::Rng::new(seed);
     (0..n)
-        .map(|_| {
-            let mut sum = 0.0;
-            for _ in 0..3 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                sum += (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            }
-            sum * scale / 1.5
-        })
+        .map(|_| (0..3).map(|_| rng.next_f32() - 0.5).sum::<f32>() * scale / 1.5)
         .collect()
 }

@@ -541,13 +541,8 @@ fn never_panics_on_truncation_or_corruption() {
         }
     }
 
-    let mut state = 0x1234_5678_9abc_def0u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::rng::Rng::new(0x1234_5678_9abc_def0);
+    let mut next = || rng.next_u64();
     for _ in 0..20_000 {
         let mut corrupt = bytes.clone();
         for _ in 0..1 + next() % 3 {

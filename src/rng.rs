@@ -1,4 +1,5 @@
-//! A tiny seeded PRNG (SplitMix64) and the hash the scene code derives everything from.
+//! The crate's one seeded PRNG (SplitMix64) and the hash derived from it: scenes, question
+//! sampling, token sampling and the tests' random inputs all draw from it.
 //!
 //! Why not the `rand` crate: the generated data must be bit-identical on every platform and
 //! across dependency upgrades (training, evaluation and the browser demo all regenerate the

@@ -41,6 +41,7 @@
 //! # Ok::<(), gvt_lens::scene::SceneError>(())
 //! ```
 
+pub mod labels;
 pub mod qa;
 mod render;
 mod request;
@@ -50,6 +51,7 @@ mod shapes;
 mod tests;
 
 pub use crate::rng::{Rng, mix64};
+pub use labels::PatchLabels;
 pub use render::{Background, BackgroundKind, GradientDirection, MAX_RENDER_SIDE};
 pub use request::{Constraint, Filter, MAX_CONSTRAINTS, SceneRequest};
 pub use shapes::Shape;

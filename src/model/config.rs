@@ -3,7 +3,7 @@
 
 use burn::config::Config;
 
-use crate::gguf::Metadata;
+use crate::gguf::{Metadata, Value};
 use crate::{Error, Result};
 
 /// The EVA-02-style ViT visual tokenizer.
@@ -250,6 +250,51 @@ impl LlmConfig {
     }
 }
 
+impl GvtConfig {
+    /// Writes the keys [`GvtConfig::from_gguf`] reads (architecture `gvt`, LLM keys under
+    /// `llama.`), so a model written by this crate reads back with the same configuration.
+    pub fn write_metadata(&self, md: &mut Metadata) {
+        let u = |n: usize| Value::U32(n as u32);
+        let f = |x: f64| Value::F32(x as f32);
+        md.insert("general.architecture", "gvt".into());
+        if let Some(v) = &self.vision {
+            let key = |k: &str| format!("gvt.vision.{k}");
+            md.insert(key("image_size"), u(v.image_size));
+            md.insert(key("patch_size"), u(v.patch_size));
+            md.insert(key("embedding_length"), u(v.width));
+            md.insert(key("block_count"), u(v.depth));
+            md.insert(key("head_count"), u(v.heads));
+            md.insert(key("feed_forward_length"), u(v.ffn_hidden));
+            md.insert(key("layer_norm_epsilon"), f(v.norm_eps));
+            md.insert(key("ln_vision_epsilon"), f(v.ln_vision_eps));
+            md.insert(key("rope_theta"), f(v.rope_theta));
+            let floats = |xs: &[f32]| Value::Array(xs.iter().map(|&x| Value::F32(x)).collect());
+            md.insert(key("image_mean"), floats(&v.image_mean));
+            md.insert(key("image_std"), floats(&v.image_std));
+        }
+        if let Some(r) = &self.resampler {
+            let key = |k: &str| format!("gvt.resampler.{k}");
+            md.insert(key("block_count"), u(r.depth));
+            md.insert(key("head_count"), u(r.heads));
+            md.insert(key("head_dim"), u(r.head_dim));
+            md.insert(key("latent_count"), u(r.latents));
+            md.insert(key("feed_forward_length"), u(r.ffn_hidden));
+            md.insert(key("layer_norm_epsilon"), f(r.norm_eps));
+        }
+        let l = &self.llm;
+        md.insert("llama.vocab_size", u(l.vocab_size));
+        md.insert("llama.embedding_length", u(l.width));
+        md.insert("llama.block_count", u(l.depth));
+        md.insert("llama.attention.head_count", u(l.heads));
+        md.insert("llama.attention.head_count_kv", u(l.kv_heads));
+        md.insert("llama.attention.key_length", u(l.head_dim));
+        md.insert("llama.feed_forward_length", u(l.ffn_hidden));
+        md.insert("llama.attention.layer_norm_rms_epsilon", f(l.rms_eps));
+        md.insert("llama.rope.freq_base", f(l.rope_base));
+        md.insert("llama.context_length", u(l.context_length));
+    }
+}
+
 /// Named sizes, for benchmarks, training and documentation. Real runs read the metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
@@ -288,6 +333,60 @@ impl GvtConfig {
                     .with_context_length(256)
                     .with_tied_output(true),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Floats travel as f32: equal when they agree in f32.
+    fn same(a: f64, b: f64) -> bool {
+        a as f32 == b as f32
+    }
+
+    #[test]
+    fn written_metadata_reads_back_as_the_same_config() {
+        for preset in [Preset::Gvt7b, Preset::Smol, Preset::Tiny] {
+            let cfg = GvtConfig::preset(preset);
+            let mut md = Metadata::default();
+            cfg.write_metadata(&mut md);
+
+            let want = cfg.vision.clone().unwrap();
+            let got = VisionConfig::from_metadata(&md).unwrap().unwrap();
+            assert!(
+                same(got.norm_eps, want.norm_eps) && same(got.ln_vision_eps, want.ln_vision_eps)
+            );
+            assert!(same(got.rope_theta, want.rope_theta));
+            let got = VisionConfig {
+                norm_eps: want.norm_eps,
+                ln_vision_eps: want.ln_vision_eps,
+                rope_theta: want.rope_theta,
+                ..got
+            };
+            assert_eq!(got, want, "{preset:?}");
+
+            let want = cfg.resampler.clone().unwrap();
+            let got = ResamplerConfig::from_metadata(&md, want.width)
+                .unwrap()
+                .unwrap();
+            assert!(same(got.norm_eps, want.norm_eps));
+            let got = ResamplerConfig {
+                norm_eps: want.norm_eps,
+                ..got
+            };
+            assert_eq!(got, want, "{preset:?}");
+
+            let want = cfg.llm.clone();
+            let got = LlmConfig::from_metadata(&md, 0, want.tied_output).unwrap();
+            assert!(same(got.rms_eps, want.rms_eps) && same(got.rope_base, want.rope_base));
+            let got = LlmConfig {
+                rms_eps: want.rms_eps,
+                rope_base: want.rope_base,
+                ..got
+            };
+            assert_eq!(got, want, "{preset:?}");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod export;
 pub mod gvt;
 pub mod layers;
 pub mod llm;
@@ -14,6 +15,7 @@ pub mod vision;
 
 pub use cache::KvCache;
 pub use config::{GvtConfig, LlmConfig, Preset, ResamplerConfig, VisionConfig};
+pub use export::WeightFormat;
 pub use gvt::{Gvt, VisualPath, VisualTokens, VisualTrace};
 pub use llm::{Keep, Llm, LlmStep};
-pub use params::{GgufSource, Init, InitSource, ParamSource};
+pub use params::{GgufSource, Init, InitSource, Named, ParamName, ParamSource};

@@ -3,7 +3,7 @@
 //! weights for training go through the same code (no second copy of the model).
 
 use burn::backend::DispatchDevice;
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::tensor::quantization::{QuantValue, ScaleDtype};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
@@ -187,7 +187,7 @@ impl ParamSource for GgufSource<'_> {
 }
 
 /// Transposes a row-major `[rows, cols]` matrix.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
     // Tiled so both sides stay in cache for the large embedding and FFN matrices.
     const TILE: usize = 32;
@@ -246,6 +246,93 @@ impl ParamSource for InitSource {
 
     fn contains(&self, _name: &str) -> bool {
         false
+    }
+}
+
+/// Where one parameter lives in a GGUF file: its name, its row-major shape there, and
+/// whether the module holds it transposed (linear weights: `[d_in, d_out]` in the module,
+/// `[d_out, d_in]` in the file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamName {
+    pub id: ParamId,
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub transposed: bool,
+}
+
+/// Wraps a source and records the GGUF name of every parameter it hands out, so a trained
+/// model can be written back to GGUF ([`crate::model::export`]) without a second table of
+/// names. With [`Named::with_ids`], parameters get the ids of an earlier run (resuming a
+/// training run whose optimizer state is keyed by id).
+pub struct Named<S> {
+    inner: S,
+    names: Vec<ParamName>,
+    ids: std::collections::HashMap<String, ParamId>,
+}
+
+impl<S: ParamSource> Named<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            names: Vec::new(),
+            ids: Default::default(),
+        }
+    }
+
+    /// Gives each named parameter the id it had when `names` was recorded.
+    pub fn with_ids(mut self, names: &[ParamName]) -> Self {
+        self.ids = names.iter().map(|n| (n.name.clone(), n.id)).collect();
+        self
+    }
+
+    /// The names recorded so far, in load order.
+    pub fn into_names(self) -> Vec<ParamName> {
+        self.names
+    }
+
+    fn record<const D: usize>(
+        &mut self,
+        name: &str,
+        param: Param<Tensor<D>>,
+        shape: Vec<usize>,
+        transposed: bool,
+    ) -> Param<Tensor<D>> {
+        let mut param = param;
+        if let Some(&id) = self.ids.get(name) {
+            param.id = id;
+        }
+        self.names.push(ParamName {
+            id: param.id,
+            name: name.to_string(),
+            shape,
+            transposed,
+        });
+        param
+    }
+}
+
+impl<S: ParamSource> ParamSource for Named<S> {
+    fn device(&self) -> &Device {
+        self.inner.device()
+    }
+
+    fn tensor<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+        init: Init,
+    ) -> Result<Param<Tensor<D>>> {
+        let param = self.inner.tensor(name, shape, init)?;
+        Ok(self.record(name, param, shape.to_vec(), false))
+    }
+
+    fn linear_weight(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Param<Tensor<2>>> {
+        let param = self.inner.linear_weight(name, d_in, d_out)?;
+        Ok(self.record(name, param, vec![d_out, d_in], true))
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.inner.contains(name)
     }
 }
 

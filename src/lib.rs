@@ -22,5 +22,7 @@ pub mod preprocess;
 pub mod rng;
 pub mod scene;
 pub mod tokenizer;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 
 pub use error::{Error, Result};

@@ -71,7 +71,15 @@ impl Preprocessor {
     /// Normalised pixels in channel-major order, `3 * size * size` values.
     pub fn pixels(&self, image: &DynamicImage) -> Vec<f32> {
         let s = self.size as u32;
-        let rgb = image.resize_exact(s, s, FilterType::CatmullRom).to_rgb8();
+        match image {
+            // Already the model's size (generated scenes): no resampling pass.
+            DynamicImage::ImageRgb8(rgb) if rgb.dimensions() == (s, s) => self.normalize(rgb),
+            _ => self.normalize(&image.resize_exact(s, s, FilterType::CatmullRom).to_rgb8()),
+        }
+    }
+
+    /// Normalised channel-major pixels of an image that already has the model's size.
+    pub fn normalize(&self, rgb: &image::RgbImage) -> Vec<f32> {
         let plane = self.size * self.size;
         let mut out = vec![0.0; 3 * plane];
         for (i, px) in rgb.pixels().enumerate() {

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use gvt_lens::device::DeviceChoice;
 use gvt_lens::eval::synthetic;
 use gvt_lens::generate::CancelFlag;
+use gvt_lens::scene::qa::Split;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug)]
@@ -53,6 +54,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     let (report, _) = pollster::block_on(synthetic::evaluate(
         &pipeline,
+        Split::Test,
         args.n,
         args.seed,
         &CancelFlag::default(),

@@ -1,10 +1,11 @@
-//! Command-line interface: `gvt ask`, `gvt eval`, `gvt bench`, `gvt inspect`.
+//! Command-line interface: `gvt ask`, `gvt eval`, `gvt train`, `gvt bench`, `gvt inspect`.
 
 mod ask;
 mod bench;
 mod eval;
 mod inspect;
 mod load;
+mod train;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ enum Command {
     Ask(ask::AskArgs),
     /// Score a model with GVTBench's rules (on held-out generated scenes).
     Eval(eval::EvalArgs),
+    /// Train the tiny default model on generated scenes (GVT's two-stage recipe).
+    Train(train::TrainArgs),
     /// Measure load time, image encoding, prefill and decode speed.
     Bench(bench::BenchArgs),
     /// List a GGUF file's metadata and tensors.
@@ -35,6 +38,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Inspect(args) => inspect::run(args),
     };

@@ -33,10 +33,12 @@ pub struct Sample {
     pub answer: String,
 }
 
-/// Evaluates `pipeline` on `n` test-split scenes starting from `seed`. `on_progress(done, n)`
-/// is called after each scene. Returns the report and every sample.
+/// Evaluates `pipeline` on `n` scenes of `split` (the test split for reported scores, the
+/// validation split while training) starting from `seed`. `on_progress(done, n)` is called
+/// after each scene. Returns the report and every sample.
 pub async fn evaluate(
     pipeline: &Pipeline,
+    split: Split,
     n: usize,
     seed: u64,
     cancel: &CancelFlag,
@@ -56,7 +58,7 @@ pub async fn evaluate(
     };
     let mut questions = QaGenerator::new(seed, Mix::default());
     let mut samples = Vec::new();
-    for (done, scene_seed) in Split::Test.seeds(seed).take(n).enumerate() {
+    for (done, scene_seed) in split.seeds(seed).take(n).enumerate() {
         if cancel.is_cancelled() {
             break;
         }
@@ -80,7 +82,8 @@ pub async fn evaluate(
         }
         on_progress(done + 1, n);
     }
-    let report = score(&samples, &format!("synthetic scenes (n={n}, seed={seed})"));
+    let title = format!("synthetic {} scenes (n={n}, seed={seed})", split.name());
+    let report = score(&samples, &title);
     Ok((report, samples))
 }
 

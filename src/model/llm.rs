@@ -189,6 +189,12 @@ impl Llm {
         self.embed.forward(ids)
     }
 
+    /// # Shapes
+    /// - ids: `[b, t]` -> `[b, t, e]`
+    pub fn embed_batch(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        self.embed.forward_batch(ids)
+    }
+
     /// Runs `t` new positions through the decoder, appending them to `cache`.
     ///
     /// # Shapes

@@ -67,6 +67,17 @@ impl Embedding {
         self.weight.val().select(0, ids).reshape([1, t, width])
     }
 
+    /// # Shapes
+    /// - ids: `[b, t]` -> `[b, t, width]`
+    pub fn forward_batch(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let [b, t] = ids.dims();
+        let [_, width] = self.weight.dims();
+        self.weight
+            .val()
+            .select(0, ids.reshape([b * t]))
+            .reshape([b, t, width])
+    }
+
     /// Logits through the transposed table, for models with a tied output head.
     ///
     /// Computed as `(W x^T)^T` so the `[vocab, width]` table is read in its stored layout: a

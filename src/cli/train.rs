@@ -1,0 +1,218 @@
+//! `gvt train`: train the tiny default model with GVT's two-stage recipe on generated scenes.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gvt_lens::device::{self, DeviceChoice};
+use gvt_lens::generate::CancelFlag;
+use gvt_lens::model::WeightFormat;
+use gvt_lens::scene::qa::Split;
+use gvt_lens::train::{Event, TrainConfig, Trainer};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Steps between log lines when stderr is not a terminal.
+const LOG_EVERY: usize = 50;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Directory for checkpoints (written every --checkpoint-every steps and at the end).
+    #[arg(long, value_name = "DIR", default_value = "runs/tiny")]
+    out: PathBuf,
+    /// Continue the run saved in --out instead of starting a new one.
+    #[arg(long)]
+    resume: bool,
+    /// Where to write the final quantized model (default: DIR/gvt-tiny.gguf).
+    #[arg(long, value_name = "OUT.gguf")]
+    export: Option<PathBuf>,
+    /// Seed of weights, scenes and questions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stage 1 steps (visual tokenizer, patch-level supervision).
+    #[arg(long, default_value_t = 1500)]
+    vision_steps: usize,
+    /// Stage 2 steps (perceiver, projection and LLM on questions and answers).
+    #[arg(long, default_value_t = 3000)]
+    qa_steps: usize,
+    /// Scenes per step.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Peak learning rate of stage 1.
+    #[arg(long, default_value_t = 2e-3)]
+    vision_lr: f64,
+    /// Peak learning rate of stage 2.
+    #[arg(long, default_value_t = 1e-3)]
+    qa_lr: f64,
+    /// Validation scenes per periodic evaluation.
+    #[arg(long, default_value_t = 100)]
+    eval_scenes: usize,
+    /// Stage 2 steps between evaluations (0: none until the end).
+    #[arg(long, default_value_t = 500)]
+    eval_every: usize,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 250)]
+    checkpoint_every: usize,
+    /// Held-out test scenes scored with the exported model at the end (0: skip).
+    #[arg(long, default_value_t = 200)]
+    test_scenes: usize,
+    /// Fit the run into this many minutes: after a few timed steps, both stages' step
+    /// counts are scaled (keeping their ratio). The counts used are printed, so the run
+    /// can be repeated with fixed --vision-steps/--qa-steps.
+    #[arg(long, value_name = "MINUTES")]
+    minutes: Option<f64>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let device = device::select(args.device)?;
+    eprintln!("training on {}", device.name);
+    let mut trainer = if args.resume {
+        let trainer = Trainer::resume(&args.out, &device.device)
+            .with_context(|| format!("resuming from {}", args.out.display()))?;
+        eprintln!(
+            "resuming the {} stage at step {}",
+            trainer.position.stage.name(),
+            trainer.position.step
+        );
+        trainer
+    } else {
+        let config = TrainConfig::new()
+            .with_seed(args.seed)
+            .with_vision_steps(args.vision_steps)
+            .with_qa_steps(args.qa_steps)
+            .with_vision_lr(args.vision_lr)
+            .with_qa_lr(args.qa_lr)
+            .with_vision_batch(args.batch)
+            .with_qa_batch(args.batch)
+            .with_eval_scenes(args.eval_scenes)
+            .with_eval_every(args.eval_every)
+            .with_checkpoint_every(args.checkpoint_every)
+            .with_time_budget_s(args.minutes.map(|m| m * 60.0));
+        Trainer::new(config, &device.device)?
+    };
+    let batch = trainer.config.qa_batch;
+    eprintln!(
+        "vocabulary: {} tokens; model: {}",
+        trainer.vocab.len(),
+        describe(&trainer)
+    );
+
+    let started = Instant::now();
+    let bar = ProgressBar::new(0);
+    let mut stage_started = (Instant::now(), 0usize, 0usize); // (when, first step, steps)
+    trainer.run(
+        Some(&args.out),
+        &CancelFlag::default(),
+        &mut |event| match event {
+            Event::StageStarted { stage, step, steps } => {
+                bar.reset();
+                bar.set_length(steps as u64);
+                bar.set_position(step as u64);
+                bar.set_style(
+                    ProgressStyle::with_template(&format!(
+                        "{:<6} {{bar:30}} {{pos}}/{{len}} {{msg}} ({{elapsed}}, eta {{eta}})",
+                        stage.name()
+                    ))
+                    .expect("static template"),
+                );
+                stage_started = (Instant::now(), step, steps);
+            }
+            Event::Step(step) => {
+                let accuracy = step
+                    .patch_accuracy
+                    .map(|a| {
+                        format!(
+                            " object patches: shape {:.1}% colour {:.1}%",
+                            100.0 * a[0],
+                            100.0 * a[1]
+                        )
+                    })
+                    .unwrap_or_default();
+                let message = format!(
+                    "loss {:.4}{accuracy} lr {:.1e} {:.1} scenes/s",
+                    step.loss, step.lr, step.samples_per_second
+                );
+                if bar.is_hidden() && (step.step.is_multiple_of(LOG_EVERY) || step.step == step.steps) {
+                    // No terminal (a log file, CI): plain lines instead of a bar.
+                    eprintln!(
+                        "{} {}/{} {message}",
+                        step.stage.name(),
+                        step.step,
+                        step.steps
+                    );
+                }
+                bar.set_position(step.step as u64);
+                bar.set_message(message);
+            }
+            Event::Rescaled {
+                vision_steps,
+                qa_steps,
+            } => {
+                bar.set_length(vision_steps as u64);
+                stage_started.2 = vision_steps;
+                bar.suspend(|| {
+                    eprintln!("time budget: --vision-steps {vision_steps} --qa-steps {qa_steps}")
+                });
+            }
+            Event::Evaluated { step, report } => {
+                bar.suspend(|| eprint!("validation after step {step}:\n{}", report.to_table()));
+            }
+            Event::Checkpoint { stage, step } => {
+                let (when, first, steps) = stage_started;
+                if step == steps {
+                    let elapsed = when.elapsed().as_secs_f64();
+                    bar.suspend(|| {
+                        eprintln!(
+                            "{} stage done in {:.0} s ({:.1} scenes/s); checkpoint in {}",
+                            stage.name(),
+                            elapsed,
+                            ((step - first) * batch) as f64 / elapsed.max(1e-9),
+                            args.out.display()
+                        )
+                    });
+                }
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!("training took {:.0} s", started.elapsed().as_secs_f64());
+
+    let export = args
+        .export
+        .unwrap_or_else(|| args.out.join("gvt-tiny.gguf"));
+    trainer
+        .export(WeightFormat::Q8_0)?
+        .write_to_path(&export)
+        .with_context(|| format!("writing {}", export.display()))?;
+    eprintln!("wrote {}", export.display());
+    if args.test_scenes > 0 {
+        // The same test scenes as `gvt eval synthetic --seed 0`, whatever the training seed.
+        let report = trainer.evaluate(Split::Test, args.test_scenes, 0, WeightFormat::Q8_0)?;
+        print!("{}", report.to_table());
+    }
+    Ok(())
+}
+
+fn describe(trainer: &Trainer) -> String {
+    let c = &trainer.model_config;
+    let v = c.vision.as_ref().expect("vision tower");
+    let r = c.resampler.as_ref().expect("resampler");
+    format!(
+        "ViT {}px/{}px patches, width {} x {} blocks; perceiver {} x {} layers, {} latents; \
+         LLM width {} x {} layers",
+        v.image_size,
+        v.patch_size,
+        v.width,
+        v.depth,
+        r.width,
+        r.depth,
+        r.latents,
+        c.llm.width,
+        c.llm.depth
+    )
+}

@@ -62,7 +62,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (model, config, source) = match (&args.preset, &args.model, &args.llm) {
         (Some(preset), _, _) => {
             let cfg = GvtConfig::preset(*preset);
-            let model = Gvt::load(&mut InitSource::new(&device), &cfg)?;
+            let model = Gvt::load(&mut InitSource::on_device(&device), &cfg)?;
             (model, cfg, format!("random weights, preset {preset:?}"))
         }
         (None, Some(path), llm) | (None, None, llm @ Some(path)) => {

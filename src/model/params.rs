@@ -203,17 +203,42 @@ pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-/// Fresh parameters for training, drawn from burn's random generator (seed it with
-/// `device.seed(..)` for reproducible runs).
+/// Fresh parameters: for training, drawn on the host from a seeded generator, so the same
+/// seed gives the same weights on every device whatever else draws random numbers meanwhile
+/// (burn's device generator is shared by the whole process); for benchmarks, drawn on the
+/// device, where billions of values would be slow to make on the host.
 pub struct InitSource {
     device: Device,
+    rng: Option<crate::rng::Rng>,
 }
 
 impl InitSource {
-    pub fn new(device: &Device) -> Self {
+    /// Reproducible weights from `seed`.
+    pub fn new(device: &Device, seed: u64) -> Self {
         Self {
             device: device.clone(),
+            rng: Some(crate::rng::Rng::stream(seed, 0x1417)),
         }
+    }
+
+    /// Weights from burn's device generator (fast, not reproducible).
+    pub fn on_device(device: &Device) -> Self {
+        Self {
+            device: device.clone(),
+            rng: None,
+        }
+    }
+
+    /// `n` draws from a normal distribution (Box-Muller).
+    fn normal(rng: &mut crate::rng::Rng, n: usize, std: f64) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                let u1 = (1.0 - rng.next_f32() as f64).max(f64::MIN_POSITIVE);
+                let u2 = rng.next_f32() as f64;
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (z * std) as f32
+            })
+            .collect()
     }
 }
 
@@ -231,9 +256,13 @@ impl ParamSource for InitSource {
         let tensor = match init {
             Init::Zeros => Tensor::zeros(shape, &self.device),
             Init::Ones => Tensor::ones(shape, &self.device),
-            Init::Normal(std) => {
-                Tensor::random(shape, Distribution::Normal(0.0, std), &self.device)
-            }
+            Init::Normal(std) => match self.rng.as_mut() {
+                Some(rng) => {
+                    let values = Self::normal(rng, shape.iter().product(), std);
+                    Tensor::from_data(TensorData::new(values, shape), &self.device)
+                }
+                None => Tensor::random(shape, Distribution::Normal(0.0, std), &self.device),
+            },
         };
         Ok(Param::from_tensor(tensor))
     }

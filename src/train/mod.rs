@@ -169,8 +169,7 @@ impl Trainer {
         let mut model_config = GvtConfig::preset(Preset::Tiny);
         model_config.llm.vocab_size = vocab.len();
         let device = device.clone().autodiff();
-        device.seed(config.seed);
-        let mut src = Named::new(InitSource::new(&device));
+        let mut src = Named::new(InitSource::new(&device, config.seed));
         let model = build(&mut src, &model_config)?;
         Self::assemble(config, model_config, vocab, device, model, src.into_names())
     }

@@ -10,6 +10,7 @@
 //! model perceives.
 
 pub mod attention;
+pub mod default_model;
 pub mod device;
 pub mod error;
 pub mod eval;

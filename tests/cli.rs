@@ -157,9 +157,6 @@ fn bad_input_gives_clear_errors() {
         "empty",
     );
 
-    // No model at all.
-    assert_clean_error(&gvt(&["ask", image, "q"]), "model");
-
     // An image for a text-only model is refused, not ignored.
     let smollm2 = common::smollm2().display().to_string();
     assert_clean_error(
@@ -247,5 +244,49 @@ fn eval_synthetic_scores_held_out_scenes() {
             "cpu",
         ]),
         "vision tower",
+    );
+}
+
+#[test]
+fn scene_then_ask_uses_the_embedded_model() {
+    let dir = temp_dir("default-model");
+    let png = dir.join("scene.png");
+    let out = gvt(&[
+        "scene",
+        png.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--side",
+        "256",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let truth = String::from_utf8_lossy(&out.stdout);
+    assert!(truth.starts_with("There "), "{truth}");
+    let scene = gvt_lens::scene::Scene::generate(3, &Default::default()).unwrap();
+    assert_eq!(truth.lines().count(), 1 + scene.objects.len(), "{truth}");
+
+    // No --model: the embedded default answers, and the map is written.
+    let map = dir.join("map.png");
+    let out = gvt(&[
+        "ask",
+        "--device",
+        "cpu",
+        png.to_str().unwrap(),
+        "How many circles are there in the image?",
+        "--attention",
+        map.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("embedded") || stderr(&out).contains("GVT Lens tiny"));
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        answer.trim().chars().any(|c| c.is_ascii_digit()),
+        "a count question gets a number: {answer:?}"
+    );
+    assert_eq!(image::open(&map).unwrap().width(), 256);
+
+    assert_clean_error(
+        &gvt(&["scene", png.to_str().unwrap(), "--side", "0"]),
+        "--side",
     );
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::bail;
+use gvt_lens::default_model;
 use gvt_lens::device::{self, DeviceChoice};
 use gvt_lens::gguf::{GgufError, GgufFile};
 use gvt_lens::pipeline::Pipeline;
@@ -18,18 +18,17 @@ pub fn open_gguf(path: &Path) -> anyhow::Result<GgufFile> {
 }
 
 /// Loads `--model` (and `--llm`) onto the chosen device, reporting progress on stderr.
+/// With neither, the embedded default model.
 pub fn pipeline(
     model: Option<&PathBuf>,
     llm: Option<&PathBuf>,
     choice: DeviceChoice,
 ) -> anyhow::Result<Pipeline> {
-    let (model_path, llm_path) = match (model, llm) {
-        (Some(m), llm) => (m, llm),
-        (None, Some(l)) => (l, None),
-        (None, None) => bail!("no model given: pass --model M.gguf (and/or --llm L.gguf)"),
+    let (model_file, llm_file) = match (model, llm) {
+        (Some(m), llm) => (open_gguf(m)?, llm.map(|p| open_gguf(p)).transpose()?),
+        (None, Some(l)) => (open_gguf(l)?, None),
+        (None, None) => (default_model::open()?, None),
     };
-    let model_file = open_gguf(model_path)?;
-    let llm_file = llm_path.map(|p| open_gguf(p)).transpose()?;
 
     let device = device::select(choice)?;
     if let Some(reason) = &device.fallback_reason {

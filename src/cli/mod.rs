@@ -1,10 +1,12 @@
-//! Command-line interface: `gvt ask`, `gvt eval`, `gvt train`, `gvt bench`, `gvt inspect`.
+//! Command-line interface: `gvt ask`, `gvt eval`, `gvt train`, `gvt scene`, `gvt bench`,
+//! `gvt inspect`.
 
 mod ask;
 mod bench;
 mod eval;
 mod inspect;
 mod load;
+mod scene;
 mod train;
 
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ enum Command {
     Ask(ask::AskArgs),
     /// Score a model with GVTBench's rules (on held-out generated scenes).
     Eval(eval::EvalArgs),
+    /// Render a generated scene to a PNG and print its ground truth.
+    Scene(scene::SceneArgs),
     /// Train the tiny default model on generated scenes (GVT's two-stage recipe).
     Train(train::TrainArgs),
     /// Measure load time, image encoding, prefill and decode speed.
@@ -38,6 +42,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Scene(args) => scene::run(args),
         Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Inspect(args) => inspect::run(args),

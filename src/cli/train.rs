@@ -137,7 +137,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     "loss {:.4}{accuracy} lr {:.1e} {:.1} scenes/s",
                     step.loss, step.lr, step.samples_per_second
                 );
-                if bar.is_hidden() && (step.step.is_multiple_of(LOG_EVERY) || step.step == step.steps) {
+                if bar.is_hidden()
+                    && (step.step.is_multiple_of(LOG_EVERY) || step.step == step.steps)
+                {
                     // No terminal (a log file, CI): plain lines instead of a bar.
                     eprintln!(
                         "{} {}/{} {message}",

@@ -88,13 +88,15 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     ))?;
     println!();
     let t = answer.timings;
+    // A one-token answer comes straight from the prefill: there is no decode rate.
+    let decode = if t.generated_tokens > 1 {
+        format!(", {:.1} tokens/s", t.tokens_per_second())
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{} prompt + {} answer tokens; image {:.0} ms, prefill {:.0} ms, {:.1} tokens/s",
-        t.prompt_tokens,
-        t.generated_tokens,
-        t.image_ms,
-        t.prefill_ms,
-        t.tokens_per_second()
+        "{} prompt + {} answer tokens; image {:.0} ms, prefill {:.0} ms{decode}",
+        t.prompt_tokens, t.generated_tokens, t.image_ms, t.prefill_ms,
     );
 
     if let (Some(out), Some(image)) = (&args.attention, &image) {

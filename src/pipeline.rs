@@ -13,7 +13,18 @@ use crate::{Error, Result};
 
 /// Marks where the visual tokens go in the templated prompt text (a private-use character,
 /// so it never collides with what a user types).
-const IMAGE_SLOT: &str = "\u{E000}";
+pub(crate) const IMAGE_SLOT: &str = "\u{E000}";
+
+/// The chat-templated text of a question about an image, split where the visual tokens go:
+/// `<Img>` + visual tokens + `</Img>` + question, as GVT builds it. Training builds its
+/// conversations with this too, so the model learns exactly the prompt it is asked with.
+pub fn image_prompt_text(tokenizer: &Tokenizer, question: &str) -> Result<(String, String)> {
+    let text = tokenizer.chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{question}"));
+    let (before, after) = text
+        .split_once(IMAGE_SLOT)
+        .ok_or_else(|| Error::UnsupportedModel("the chat template dropped the image".into()))?;
+    Ok((before.to_string(), after.to_string()))
+}
 
 /// What is loaded, for people.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,16 +113,11 @@ impl Pipeline {
                 "this model is a text-only LLM; load a GVT model to ask about images".into(),
             )
         })?;
-        let text = self
-            .tokenizer
-            .chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{question}"));
-        let (before, after) = text
-            .split_once(IMAGE_SLOT)
-            .ok_or_else(|| Error::UnsupportedModel("the chat template dropped the image".into()))?;
+        let (before, after) = image_prompt_text(&self.tokenizer, question)?;
         Ok(Prompt {
-            prefix: self.tokenizer.encode(before, add_bos),
+            prefix: self.tokenizer.encode(&before, add_bos),
             pixels: Some(preprocessor.tensor(image, &self.device.device)),
-            suffix: self.tokenizer.encode(after, false),
+            suffix: self.tokenizer.encode(&after, false),
         })
     }
 

@@ -7,12 +7,14 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
+use crate::pipeline::image_prompt_text;
 use crate::preprocess::Preprocessor;
 use crate::rng::mix64;
 use crate::scene::qa::{Mix, QaGenerator, Split};
 use crate::scene::{PatchLabels, Scene};
 use crate::tokenizer::Tokenizer;
 use crate::tokenizer::train::IM_END;
+use crate::{Error, Result};
 
 /// Which part of the recipe a batch feeds (keeps the two stages' scene streams apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,22 +136,23 @@ pub struct ConversationBuilder<'a> {
     pad: u32,
 }
 
-/// Where the image goes in the templated text.
-const IMAGE_SLOT: &str = "\u{E000}";
+/// Marks where the question goes in the templated text (private use, like the image's).
 const QUESTION_SLOT: &str = "\u{E001}";
 
 impl<'a> ConversationBuilder<'a> {
-    pub fn new(tokenizer: &'a Tokenizer) -> Self {
-        let split = |text: String, slot: &str| -> (String, String) {
-            let (a, b) = text.split_once(slot).expect("the template keeps its slot");
-            (a.to_string(), b.to_string())
+    /// Fails only when the tokenizer's chat template drops the image or the question.
+    pub fn new(tokenizer: &'a Tokenizer) -> Result<Self> {
+        let split = |text: &str, slot: &str| -> Result<(String, String)> {
+            let (a, b) = text.split_once(slot).ok_or_else(|| {
+                Error::UnsupportedModel("the chat template dropped the question".into())
+            })?;
+            Ok((a.to_string(), b.to_string()))
         };
-        let first = tokenizer.chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{QUESTION_SLOT}"));
-        let (before_image, after_image) = split(first, IMAGE_SLOT);
-        let first_turn = split(after_image, QUESTION_SLOT);
-        let next_turn = split(tokenizer.chat_prompt(QUESTION_SLOT), QUESTION_SLOT);
+        let (before_image, after_image) = image_prompt_text(tokenizer, QUESTION_SLOT)?;
+        let first_turn = split(&after_image, QUESTION_SLOT)?;
+        let next_turn = split(&tokenizer.chat_prompt(QUESTION_SLOT), QUESTION_SLOT)?;
         let end = tokenizer.token_id(IM_END).or(tokenizer.eos()).unwrap_or(0);
-        Self {
+        Ok(Self {
             prefix: tokenizer.encode(&before_image, tokenizer.add_bos()),
             first_turn,
             // A finished turn is followed by a newline before the next `<|im_start|>`.
@@ -157,7 +160,7 @@ impl<'a> ConversationBuilder<'a> {
             end_of_answer: vec![end],
             pad: end,
             tokenizer,
-        }
+        })
     }
 
     /// One conversation per scene with `questions` questions each (fewer when the scene
@@ -232,6 +235,7 @@ impl<'a> ConversationBuilder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::IMAGE_SLOT;
     use crate::scene::qa::Qa;
 
     fn ints(t: Tensor<2, Int>) -> Vec<u32> {
@@ -250,8 +254,12 @@ mod tests {
         let tokenizer = vocab.tokenizer().unwrap();
         let device = Device::flex();
         let scene = Scene::random(4);
-        let conversations =
-            ConversationBuilder::new(&tokenizer).build(std::slice::from_ref(&scene), 2, 9, &device);
+        let conversations = ConversationBuilder::new(&tokenizer).unwrap().build(
+            std::slice::from_ref(&scene),
+            2,
+            9,
+            &device,
+        );
 
         // The same questions, drawn again by the same generator.
         let qas: Vec<Qa> = QaGenerator::new(9, Mix::default()).draw(&scene, 2);

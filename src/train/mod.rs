@@ -375,7 +375,7 @@ impl Trainer {
                     .forward(visual.vit.valid().forward(pixels.inner(), None))
                     .autodiff();
                 let qa_seed = scene_seed(self.config.seed, stage, step, usize::MAX >> 1);
-                let conversations = ConversationBuilder::new(&self.tokenizer).build(
+                let conversations = ConversationBuilder::new(&self.tokenizer)?.build(
                     scenes,
                     self.config.questions_per_scene,
                     qa_seed,

@@ -95,7 +95,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_time_budget_s(args.minutes.map(|m| m * 60.0));
         Trainer::new(config, &device.device)?
     };
-    let batch = trainer.config.qa_batch;
     eprintln!(
         "vocabulary: {} tokens; model: {}",
         trainer.vocab.len(),
@@ -104,7 +103,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let bar = ProgressBar::new(0);
-    let mut stage_started = (Instant::now(), 0usize, 0usize); // (when, first step, steps)
     trainer.run(
         Some(&args.out),
         &CancelFlag::default(),
@@ -120,7 +118,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     ))
                     .expect("static template"),
                 );
-                stage_started = (Instant::now(), step, steps);
             }
             Event::Step(step) => {
                 let accuracy = step
@@ -156,7 +153,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 qa_steps,
             } => {
                 bar.set_length(vision_steps as u64);
-                stage_started.2 = vision_steps;
                 bar.suspend(|| {
                     eprintln!("time budget: --vision-steps {vision_steps} --qa-steps {qa_steps}")
                 });
@@ -164,21 +160,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Event::Evaluated { step, report } => {
                 bar.suspend(|| eprint!("validation after step {step}:\n{}", report.to_table()));
             }
-            Event::Checkpoint { stage, step } => {
-                let (when, first, steps) = stage_started;
-                if step == steps {
-                    let elapsed = when.elapsed().as_secs_f64();
-                    bar.suspend(|| {
-                        eprintln!(
-                            "{} stage done in {:.0} s ({:.1} scenes/s); checkpoint in {}",
-                            stage.name(),
-                            elapsed,
-                            ((step - first) * batch) as f64 / elapsed.max(1e-9),
-                            args.out.display()
-                        )
-                    });
-                }
-            }
+            Event::Checkpoint { .. } => {}
+            Event::StageFinished {
+                stage,
+                seconds,
+                scenes_per_second,
+            } => bar.suspend(|| {
+                eprintln!(
+                    "{} stage done in {seconds:.0} s ({scenes_per_second:.1} scenes/s); \
+                     checkpoint in {}",
+                    stage.name(),
+                    args.out.display()
+                )
+            }),
         },
     )?;
     bar.finish_and_clear();

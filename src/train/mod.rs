@@ -112,6 +112,12 @@ pub enum Event {
     Evaluated { step: usize, report: Report },
     /// A checkpoint was written.
     Checkpoint { stage: Stage, step: usize },
+    /// A stage ran to its end (from where this run started it).
+    StageFinished {
+        stage: Stage,
+        seconds: f64,
+        scenes_per_second: f64,
+    },
     /// A time budget set the step counts.
     Rescaled {
         vision_steps: usize,
@@ -271,9 +277,10 @@ impl Trainer {
                 continue;
             }
             let steps = self.steps(stage);
+            let (first_step, stage_started) = (self.position.step, web_time::Instant::now());
             on_event(Event::StageStarted {
                 stage,
-                step: self.position.step,
+                step: first_step,
                 steps,
             });
             let mut calibration_start = None;
@@ -325,18 +332,28 @@ impl Trainer {
                     on_event(Event::Checkpoint { stage, step });
                 }
             }
+            let seconds = stage_started.elapsed().as_secs_f64();
+            let scenes = (self.position.step - first_step) * self.batch_size(stage);
+            on_event(Event::StageFinished {
+                stage,
+                seconds,
+                scenes_per_second: scenes as f64 / seconds.max(1e-9),
+            });
         }
         Ok(())
+    }
+
+    fn batch_size(&self, stage: Stage) -> usize {
+        match stage {
+            Stage::Vision => self.config.vision_batch,
+            Stage::Qa => self.config.qa_batch,
+        }
     }
 
     /// One optimizer step of the current stage.
     pub fn step(&mut self) -> Result<StepReport> {
         let Position { stage, step } = self.position;
-        let batch_size = match stage {
-            Stage::Vision => self.config.vision_batch,
-            Stage::Qa => self.config.qa_batch,
-        };
-        let scenes: Vec<Scene> = (0..batch_size)
+        let scenes: Vec<Scene> = (0..self.batch_size(stage))
             .map(|i| Scene::random(scene_seed(self.config.seed, stage, step, i)))
             .collect();
         self.step_on(&scenes)

@@ -82,16 +82,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     println!("model:   {source}");
     println!("device:  {}", compute.name);
-    println!(
-        "sizes:   LLM {} layers x {} wide, vocab {}{}",
-        config.llm.depth,
-        config.llm.width,
-        config.llm.vocab_size,
-        config.vision.as_ref().map_or(String::new(), |v| format!(
-            "; ViT {} layers x {} wide, {}px / {}px patches",
-            v.depth, v.width, v.image_size, v.patch_size
-        ))
-    );
+    println!("sizes:   {}", config.summary());
     println!("load:    {load_ms:.0} ms");
 
     let mut runs = Vec::with_capacity(args.runs + 1);

@@ -98,7 +98,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!(
         "vocabulary: {} tokens; model: {}",
         trainer.vocab.len(),
-        describe(&trainer)
+        trainer.model_config.summary()
     );
 
     let started = Instant::now();
@@ -192,23 +192,4 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         print!("{}", report.to_table());
     }
     Ok(())
-}
-
-fn describe(trainer: &Trainer) -> String {
-    let c = &trainer.model_config;
-    let v = c.vision.as_ref().expect("vision tower");
-    let r = c.resampler.as_ref().expect("resampler");
-    format!(
-        "ViT {}px/{}px patches, width {} x {} blocks; perceiver {} x {} layers, {} latents; \
-         LLM width {} x {} layers",
-        v.image_size,
-        v.patch_size,
-        v.width,
-        v.depth,
-        r.width,
-        r.depth,
-        r.latents,
-        c.llm.width,
-        c.llm.depth
-    )
 }

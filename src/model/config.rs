@@ -309,6 +309,29 @@ pub enum Preset {
 }
 
 impl GvtConfig {
+    /// One line for people: "ViT 128px/16px patches, width 128 x 4 blocks; perceiver 128 x 2
+    /// layers, 32 latents; LLM width 192 x 4 layers, vocab 444".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.vision {
+            parts.push(format!(
+                "ViT {}px/{}px patches, width {} x {} blocks",
+                v.image_size, v.patch_size, v.width, v.depth
+            ));
+        }
+        if let Some(r) = &self.resampler {
+            parts.push(format!(
+                "perceiver {} x {} layers, {} latents",
+                r.width, r.depth, r.latents
+            ));
+        }
+        parts.push(format!(
+            "LLM width {} x {} layers, vocab {}",
+            self.llm.width, self.llm.depth, self.llm.vocab_size
+        ));
+        parts.join("; ")
+    }
+
     pub fn preset(preset: Preset) -> Self {
         match preset {
             Preset::Gvt7b => GvtConfig {

@@ -9,6 +9,7 @@
 //! with exact ground truth ([`scene`]) and the GVTBench metrics ([`eval`]) measure what a
 //! model perceives.
 
+pub mod app;
 pub mod attention;
 pub mod default_model;
 pub mod device;

@@ -1,6 +1,7 @@
-//! Command-line interface: `gvt ask`, `gvt eval`, `gvt train`, `gvt scene`, `gvt bench`,
+//! Command-line interface: `gvt` (the app), `gvt app`, `gvt ask`, `gvt eval`, `gvt train`, `gvt scene`, `gvt bench`,
 //! `gvt inspect`.
 
+mod app;
 mod ask;
 mod bench;
 mod eval;
@@ -17,12 +18,15 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "gvt", version, about)]
 struct Cli {
+    /// With no command, opens the desktop app.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Open the desktop app (the same as no command).
+    App(app::AppArgs),
     /// Ask a question about an image (or a text-only question) and stream the answer.
     Ask(ask::AskArgs),
     /// Score a model with GVTBench's rules (on held-out generated scenes).
@@ -40,12 +44,14 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Ask(args) => ask::run(args),
-        Command::Eval(args) => eval::run(args),
-        Command::Scene(args) => scene::run(args),
-        Command::Train(args) => train::run(args),
-        Command::Bench(args) => bench::run(args),
-        Command::Inspect(args) => inspect::run(args),
+        None => app::run(app::AppArgs::default()),
+        Some(Command::App(args)) => app::run(args),
+        Some(Command::Ask(args)) => ask::run(args),
+        Some(Command::Eval(args)) => eval::run(args),
+        Some(Command::Scene(args)) => scene::run(args),
+        Some(Command::Train(args)) => train::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Inspect(args)) => inspect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

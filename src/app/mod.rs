@@ -1,0 +1,630 @@
+//! The GVT Lens app (eframe/egui, native and in the browser): drop in an image, ask, watch
+//! the answer stream, click any answer token to see where the model looked.
+//!
+//! The layout follows the pipeline from left to right: the image and its attention overlay
+//! in the middle, the conversation on the right, the model panel on the left when open.
+//! [`GvtApp`] holds the state (documents, the model, the selection) and routes the panels'
+//! actions; each panel is a struct with a `ui` method that draws and returns what the user
+//! asked for. Inference runs on the [`worker`]; dialogs on the [`platform`] seam.
+
+mod attention_panel;
+mod conversation_panel;
+pub mod documents;
+mod image_panel;
+mod model_panel;
+mod platform;
+pub mod worker;
+
+use std::hash::{Hash, Hasher};
+
+use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
+
+use attention_panel::AttentionPanel;
+pub use attention_panel::ViewKind;
+pub use conversation_panel::TokenSelection;
+use conversation_panel::{ConversationAction, ConversationPanel};
+use documents::{Document, SAMPLES, Turn, TurnState};
+use image_panel::{ImageAction, ImagePanel, Overlay};
+use model_panel::{Loading, ModelAction, ModelPanel};
+use platform::{Outcome, Platform};
+use worker::{ModelFile, ModelSource, ModelSummary, Reply, Request, Worker};
+
+use crate::attention::Heatmap;
+use crate::device::DeviceChoice;
+use crate::generate::CancelFlag;
+use crate::scene::Scene;
+
+const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+const NEW_SCENE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+const TOGGLE_MODEL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
+
+/// How the app starts.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub device: DeviceChoice,
+    pub model: ModelSource,
+    /// Seed of the first "New scene" (later ones count up from it).
+    pub scene_seed: u64,
+    /// An image to open at start: file name and bytes.
+    pub image: Option<(String, Vec<u8>)>,
+    /// A question to ask about that image once the model is ready; its answer's first token
+    /// is then selected, so the window opens on an overlay.
+    pub question: Option<String>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceChoice::Auto,
+            model: ModelSource::Default,
+            scene_seed: first_scene_seed(),
+            image: None,
+            question: None,
+        }
+    }
+}
+
+/// A message in the status bar.
+enum Notice {
+    Info(String),
+    Error(String),
+}
+
+pub struct GvtApp {
+    worker: Worker,
+    platform: Platform,
+    docs: Vec<Document>,
+    current: Option<usize>,
+    selection: Option<TokenSelection>,
+    next_request: u64,
+    /// Stops the answer being streamed.
+    cancel: Option<CancelFlag>,
+    next_scene_seed: u64,
+    model_source: ModelSource,
+    /// The model being loaded, if any (the previous one answers meanwhile).
+    loading: Option<Loading>,
+    model: Option<ModelSummary>,
+    load_error: Option<String>,
+    notice: Option<Notice>,
+    show_model_panel: bool,
+    /// The start-up question, until the model is ready to take it.
+    pending_question: Option<String>,
+    /// The request whose answer gets its first token selected when it arrives.
+    select_when_answered: Option<u64>,
+    image_panel: ImagePanel,
+    attention_panel: AttentionPanel,
+    conversation_panel: ConversationPanel,
+    model_panel: ModelPanel,
+}
+
+impl GvtApp {
+    /// Starts the engine and loads the model; the window shows at once.
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> Self {
+        let repaint = ctx.clone();
+        let worker = Worker::spawn(move || repaint.request_repaint());
+        let mut app = Self {
+            worker,
+            platform: Platform::new(ctx.clone()),
+            docs: Vec::new(),
+            current: None,
+            selection: None,
+            next_request: 1,
+            cancel: None,
+            next_scene_seed: options.scene_seed,
+            model_source: options.model.clone(),
+            loading: None,
+            model: None,
+            load_error: None,
+            notice: None,
+            show_model_panel: false,
+            pending_question: options.question.clone(),
+            select_when_answered: None,
+            image_panel: ImagePanel::default(),
+            attention_panel: AttentionPanel::default(),
+            conversation_panel: ConversationPanel::default(),
+            model_panel: ModelPanel::new(options.device),
+        };
+        app.load_model(options.model, options.device);
+        if let Some((name, bytes)) = &options.image {
+            app.open_bytes(name, bytes);
+        }
+        app
+    }
+
+    /// The loaded model, once ready.
+    pub fn model(&self) -> Option<&ModelSummary> {
+        self.model.as_ref()
+    }
+
+    /// Whether a model is loading.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// The image on screen.
+    pub fn current_document(&self) -> Option<&Document> {
+        self.current.map(|i| &self.docs[i])
+    }
+
+    /// The status bar's message, if it is an error.
+    pub fn error(&self) -> Option<&str> {
+        match &self.notice {
+            Some(Notice::Error(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn selection(&self) -> Option<TokenSelection> {
+        self.selection
+    }
+
+    /// The heat map on screen, if any.
+    pub fn overlay_map(&self) -> Option<Heatmap> {
+        let (map, _, _) = self.overlay_parts()?;
+        Some(map)
+    }
+
+    pub fn view(&self) -> ViewKind {
+        self.attention_panel.kind
+    }
+
+    fn load_model(&mut self, source: ModelSource, device: DeviceChoice) {
+        self.loading = Some(Loading {
+            source: source.describe(),
+            done: 0,
+            total: 0,
+        });
+        self.load_error = None;
+        self.model_source = source.clone();
+        self.worker.send(Request::Load { source, device });
+    }
+
+    fn open(&mut self, doc: Document) {
+        self.docs.push(doc);
+        self.current = Some(self.docs.len() - 1);
+        self.notice = None;
+    }
+
+    fn open_bytes(&mut self, name: &str, bytes: &[u8]) {
+        match Document::from_bytes(name, bytes) {
+            Ok(doc) => self.open(doc),
+            Err(e) => self.notice = Some(Notice::Error(e.to_string())),
+        }
+    }
+
+    fn new_scene(&mut self) {
+        let seed = self.next_scene_seed;
+        self.next_scene_seed = self.next_scene_seed.wrapping_add(1);
+        match Document::from_scene(format!("Scene {seed}"), Scene::random(seed)) {
+            Ok(doc) => self.open(doc),
+            Err(e) => self.notice = Some(Notice::Error(e.to_string())),
+        }
+    }
+
+    fn ask(&mut self, question: String) {
+        let Some(doc_index) = self.current else {
+            return;
+        };
+        let image_size = self.model.as_ref().and_then(|m| m.image_size);
+        let doc = &mut self.docs[doc_index];
+        let id = self.next_request;
+        self.next_request += 1;
+        let cancel = CancelFlag::default();
+        self.cancel = Some(cancel.clone());
+        self.worker.send(Request::Ask {
+            id,
+            image: doc.model_input(image_size),
+            question: question.clone(),
+            cancel,
+        });
+        doc.turns.push(Turn::new(id, question));
+    }
+
+    /// Document and turn index of request `id`.
+    fn locate(&self, id: u64) -> Option<(usize, usize)> {
+        self.docs
+            .iter()
+            .enumerate()
+            .find_map(|(d, doc)| doc.turns.iter().position(|t| t.id == id).map(|t| (d, t)))
+    }
+
+    fn turn_mut(&mut self, id: u64) -> Option<&mut Turn> {
+        self.docs
+            .iter_mut()
+            .flat_map(|d| d.turns.iter_mut())
+            .find(|t| t.id == id)
+    }
+
+    fn handle_replies(&mut self) {
+        for reply in self.worker.poll() {
+            match reply {
+                Reply::Loading { done, total } => {
+                    if let Some(Loading {
+                        done: d, total: t, ..
+                    }) = &mut self.loading
+                    {
+                        (*d, *t) = (done, total);
+                    }
+                }
+                Reply::Loaded(summary) => {
+                    self.notice = summary
+                        .fallback_reason
+                        .as_ref()
+                        .map(|why| Notice::Info(format!("Running on the CPU: {why}")));
+                    self.model = Some(*summary);
+                    self.loading = None;
+                    if self.current.is_some()
+                        && let Some(question) = self.pending_question.take()
+                    {
+                        self.select_when_answered = Some(self.next_request);
+                        self.ask(question);
+                    }
+                }
+                Reply::LoadFailed(error) => {
+                    self.loading = None;
+                    self.notice = Some(Notice::Error(format!("cannot load the model: {error}")));
+                    self.load_error = Some(error);
+                    self.show_model_panel = true;
+                }
+                Reply::Token { id, text } => {
+                    if let Some(turn) = self.turn_mut(id) {
+                        turn.answer.push_str(&text);
+                    }
+                }
+                Reply::Answered { id, generation } => {
+                    if let Some(turn) = self.turn_mut(id) {
+                        turn.finish(*generation);
+                    }
+                    if self.select_when_answered == Some(id) {
+                        self.select_when_answered = None;
+                        self.selection = self.locate(id).map(|(doc, turn)| TokenSelection {
+                            doc,
+                            turn,
+                            token: 0,
+                        });
+                    }
+                }
+                Reply::AskFailed { id, error } => {
+                    if let Some(turn) = self.turn_mut(id) {
+                        turn.state = TurnState::Failed(error);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle_platform(&mut self) {
+        for outcome in self.platform.poll() {
+            match outcome {
+                Outcome::Image { name, bytes } => self.open_bytes(&name, &bytes),
+                Outcome::ModelFiles(files) => self.load_files(files),
+                Outcome::Saved(name) => self.notice = Some(Notice::Info(format!("Saved {name}"))),
+                Outcome::Failed(error) => self.notice = Some(Notice::Error(error)),
+            }
+        }
+    }
+
+    fn load_files(&mut self, mut files: Vec<ModelFile>) {
+        if files.is_empty() || files.len() > 2 {
+            self.notice = Some(Notice::Error(
+                "choose one GVT GGUF, or a vision GGUF and an LLM GGUF".into(),
+            ));
+            return;
+        }
+        let llm = (files.len() == 2).then(|| files.remove(1));
+        let model = files.remove(0);
+        let device = self.model_panel.device;
+        self.load_model(ModelSource::Files { model, llm }, device);
+    }
+
+    /// Files dropped on the window, pasted images and keyboard shortcuts.
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        let (dropped, pasted) = ctx.input(|i| {
+            let pasted: Vec<_> = i
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::PasteImage(image) => Some(image.clone()),
+                    _ => None,
+                })
+                .collect();
+            (i.raw.dropped_files.clone(), pasted)
+        });
+        if !dropped.is_empty() {
+            self.platform.open_dropped(dropped);
+        }
+        for image in pasted {
+            let rgba = image::RgbaImage::from_raw(
+                image.width() as u32,
+                image.height() as u32,
+                image
+                    .pixels
+                    .iter()
+                    .flat_map(|c| c.to_srgba_unmultiplied())
+                    .collect(),
+            );
+            match rgba {
+                Some(rgba) => self.open(Document::from_image(
+                    "Pasted image",
+                    image::DynamicImage::ImageRgba8(rgba),
+                )),
+                None => self.notice = Some(Notice::Error("the pasted image is malformed".into())),
+            }
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
+            self.platform.pick_image();
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&NEW_SCENE)) {
+            self.new_scene();
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&TOGGLE_MODEL)) {
+            self.show_model_panel = !self.show_model_panel;
+        }
+    }
+
+    /// The selected token's heat map, its caption and a key that changes with it.
+    fn overlay_parts(&self) -> Option<(Heatmap, String, u64)> {
+        let s = self.selection?;
+        if Some(s.doc) != self.current {
+            return None;
+        }
+        let turn = self.docs.get(s.doc)?.turns.get(s.turn)?;
+        let record = turn.attention.as_ref()?;
+        let map = self.attention_panel.heatmap(record, s.token).ok()?;
+        let view = self.attention_panel.view(record);
+        let piece = turn.pieces.get(s.token).map_or("", |p| p.trim());
+        let caption = format!(
+            "token {} \"{piece}\", {}",
+            s.token + 1,
+            self.attention_panel.describe(record)
+        );
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (s.doc, s.turn, s.token, format!("{view:?}")).hash(&mut hasher);
+        Some((map, caption, hasher.finish()))
+    }
+
+    /// Draws the whole app into `ui` (the window's root, or a test harness).
+    pub fn show(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.handle_replies();
+        self.handle_platform();
+        self.handle_input(&ctx);
+
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        if self.show_model_panel {
+            egui::Panel::left("model panel")
+                .resizable(true)
+                .default_size(300.0)
+                .show(ui, |ui| {
+                    ui.heading("Model");
+                    let action = self.model_panel.ui(
+                        ui,
+                        self.loading.as_ref(),
+                        self.model.as_ref(),
+                        self.load_error.as_deref(),
+                    );
+                    match action {
+                        Some(ModelAction::PickFiles) => self.platform.pick_model_files(),
+                        Some(ModelAction::SwitchDevice(device)) => {
+                            self.load_model(self.model_source.clone(), device)
+                        }
+                        Some(ModelAction::LoadDefault) => {
+                            self.load_model(ModelSource::Default, self.model_panel.device)
+                        }
+                        None => {}
+                    }
+                });
+        }
+        if let Some(doc_index) = self.current {
+            egui::Panel::right("conversation")
+                .resizable(true)
+                .default_size(380.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    ui.heading("Conversation");
+                    let can_ask = self.model.as_ref().is_some_and(|m| m.has_vision);
+                    let action = self.conversation_panel.ui(
+                        ui,
+                        doc_index,
+                        &self.docs[doc_index],
+                        self.selection,
+                        can_ask,
+                    );
+                    match action {
+                        Some(ConversationAction::Ask(q)) => self.ask(q),
+                        Some(ConversationAction::Stop) => {
+                            if let Some(cancel) = &self.cancel {
+                                cancel.cancel();
+                            }
+                        }
+                        Some(ConversationAction::Select(s)) => self.selection = Some(s),
+                        None => {}
+                    }
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| self.image_area(ui));
+
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop hint"),
+            ));
+            let rect = ctx.content_rect();
+            painter.rect_filled(rect, 0.0, Color32::from_black_alpha(160));
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop an image (or a GGUF model) to open it",
+                egui::FontId::proportional(22.0),
+                Color32::WHITE,
+            );
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("GVT Lens").strong());
+            ui.separator();
+            if ui
+                .button("Open image…")
+                .on_hover_text("Open a PNG, JPEG, WebP or GIF (Ctrl+O), or drop one on the window")
+                .clicked()
+            {
+                self.platform.pick_image();
+            }
+            if ui
+                .button("Paste")
+                .on_hover_text("Paste an image from the clipboard (Ctrl+V)")
+                .clicked()
+            {
+                ui.ctx()
+                    .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+            }
+            if ui
+                .button("New scene")
+                .on_hover_text("Generate a scene of shapes with a known ground truth (Ctrl+N)")
+                .clicked()
+            {
+                self.new_scene();
+            }
+            ui.menu_button("Samples", |ui| {
+                for sample in SAMPLES {
+                    if ui.button(sample.name).clicked() {
+                        match sample.open() {
+                            Ok(doc) => self.open(doc),
+                            Err(e) => self.notice = Some(Notice::Error(e.to_string())),
+                        }
+                        ui.close();
+                    }
+                }
+            });
+            ui.separator();
+            let model_button = ui
+                .selectable_label(self.show_model_panel, "Model")
+                .on_hover_text("What runs where; load another GGUF; GPU or CPU (Ctrl+M)");
+            if model_button.clicked() {
+                self.show_model_panel = !self.show_model_panel;
+            }
+            ui.separator();
+            theme_choice(ui);
+        });
+    }
+
+    fn status_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            match (&self.loading, &self.model) {
+                (
+                    Some(Loading {
+                        source,
+                        done,
+                        total,
+                    }),
+                    _,
+                ) => {
+                    ui.spinner();
+                    let pct = if *total > 0 { 100 * done / total } else { 0 };
+                    ui.label(format!("Loading {source}… {pct}%"));
+                }
+                (_, Some(m)) => {
+                    ui.label(format!("{} · {}", m.name, m.device));
+                }
+                _ => {
+                    ui.label("No model loaded");
+                }
+            }
+            match &self.notice {
+                Some(Notice::Error(e)) => {
+                    ui.separator();
+                    ui.colored_label(Color32::from_rgb(220, 80, 60), format!("Error: {e}"));
+                }
+                Some(Notice::Info(text)) => {
+                    ui.separator();
+                    ui.label(text);
+                }
+                None => {}
+            }
+        });
+    }
+
+    fn image_area(&mut self, ui: &mut Ui) {
+        let Some(doc_index) = self.current else {
+            ui.vertical_centered(|ui| {
+                ui.add_space(ui.available_height() / 3.0);
+                ui.heading("Drop an image here, paste one, open one, or generate a scene");
+                ui.label("Then ask about it, and click any word of the answer to see where the model looked.");
+                ui.add_space(12.0);
+                if ui.button("Generate a scene").clicked() {
+                    self.new_scene();
+                }
+            });
+            return;
+        };
+        if self.docs.len() > 1 {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("Images:").weak());
+                for (i, doc) in self.docs.iter().enumerate() {
+                    if ui.selectable_label(i == doc_index, &doc.name).clicked() {
+                        self.current = Some(i);
+                    }
+                }
+            });
+        }
+        // The view choice comes first: the overlay below follows it in the same frame.
+        let doc = &self.docs[doc_index];
+        if let Some(s) = self.selection.filter(|s| s.doc == doc_index)
+            && let Some(record) = doc.turns.get(s.turn).and_then(|t| t.attention.as_ref())
+        {
+            let record_id = doc.turns[s.turn].id;
+            self.attention_panel
+                .ui(ui, record, record_id, &doc.display, &self.image_panel.style);
+        } else if doc.turns.iter().any(|t| t.attention.is_some()) {
+            ui.label(
+                RichText::new("Click a word of an answer to see where the model looked for it.")
+                    .weak(),
+            );
+        }
+        let parts = self.overlay_parts();
+        let overlay = parts.as_ref().map(|(map, caption, key)| Overlay {
+            map,
+            caption: caption.clone(),
+            key: *key,
+        });
+        if let Some(ImageAction::Export { name, png }) =
+            self.image_panel.controls(ui, doc, overlay.as_ref())
+        {
+            self.platform.save(name, png);
+        }
+        ui.add_space(4.0);
+        self.image_panel.image(ui, doc_index, doc, overlay.as_ref());
+    }
+}
+
+impl eframe::App for GvtApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// Dark, light, or whatever the system uses.
+fn theme_choice(ui: &mut Ui) {
+    let mut preference = ui.ctx().options(|o| o.theme_preference);
+    let before = preference;
+    for (choice, label) in [
+        (egui::ThemePreference::Dark, "Dark"),
+        (egui::ThemePreference::Light, "Light"),
+        (egui::ThemePreference::System, "System theme"),
+    ] {
+        ui.selectable_value(&mut preference, choice, label);
+    }
+    if preference != before {
+        ui.ctx().set_theme(preference);
+    }
+}
+
+/// New scenes differ between sessions but follow each other within one.
+fn first_scene_seed() -> u64 {
+    web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as u64)
+}

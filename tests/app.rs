@@ -1,0 +1,171 @@
+//! The desktop app driven like a person would, through its accessibility labels
+//! (egui_kittest): open a sample scene, ask, read the streamed answer, click the answer
+//! token, switch attention views; and a broken image file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gvt_lens::app::{AppOptions, GvtApp, ViewKind};
+use gvt_lens::device::DeviceChoice;
+use gvt_lens::scene::Shape;
+
+type App = Option<GvtApp>;
+
+/// The app on the CPU, created on the harness's first frame (it needs the egui context).
+fn harness() -> Harness<'static, App> {
+    let options = AppOptions {
+        device: DeviceChoice::Cpu,
+        scene_seed: 7,
+        ..AppOptions::default()
+    };
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            move |ui, app: &mut App| {
+                app.get_or_insert_with(|| GvtApp::new(ui.ctx(), options.clone()))
+                    .show(ui)
+            },
+            None,
+        )
+}
+
+fn app<'h>(harness: &'h Harness<'_, App>) -> &'h GvtApp {
+    harness
+        .state()
+        .as_ref()
+        .expect("the app starts on the first frame")
+}
+
+/// Runs frames until `done` holds (the engine works on its own thread meanwhile).
+fn wait_for(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&GvtApp) -> bool) {
+    let started = Instant::now();
+    loop {
+        harness.step();
+        if done(app(harness)) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            if let Ok(image) = harness.render() {
+                let _ = image.save(std::env::temp_dir().join("gvt-app-timeout.png"));
+            }
+            panic!(
+                "timed out waiting for {what} (last frame: gvt-app-timeout.png in the temp dir)"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.step();
+}
+
+#[test]
+fn ask_about_a_sample_scene_and_explore_its_attention() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    assert!(app(&harness).model().unwrap().has_vision);
+
+    harness.get_by_label("Samples").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("One circle among others").click();
+    harness.step();
+    harness.step();
+    let truth = app(&harness)
+        .current_document()
+        .and_then(|d| d.scene.as_ref())
+        .expect("a generated sample has a ground truth")
+        .count(Shape::Circle);
+    assert_eq!(truth, 1);
+
+    harness.get_by_label("Question").click();
+    harness.step();
+    assert!(harness.get_by_label("Question").is_focused());
+    harness
+        .get_by_label("Question")
+        .type_text("How many circles are there in the image?");
+    harness.step();
+    harness.get_by_label("Ask").click();
+    wait_for(&mut harness, "the answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let doc = app(&harness).current_document().unwrap();
+    assert_eq!(
+        doc.turns[0].answer.trim(),
+        truth.to_string(),
+        "streamed answer"
+    );
+    assert!(
+        app(&harness).overlay_map().is_none(),
+        "no overlay before a click"
+    );
+    harness.get_by_label("Image One circle among others");
+
+    harness
+        .get_by_label(&format!("Answer token 1: {truth}"))
+        .click();
+    harness.step();
+    let combined = app(&harness)
+        .overlay_map()
+        .expect("an overlay after the click");
+    assert_eq!(combined.values.len(), combined.grid * combined.grid);
+    harness.get_by_label_contains("with attention overlay: token 1 \"1\", combined");
+
+    harness.get_by_label("Rollout").click();
+    harness.step();
+    assert_eq!(app(&harness).view(), ViewKind::Rollout);
+    let rollout = app(&harness).overlay_map().unwrap();
+    assert_ne!(rollout, combined, "switching the view changes the map");
+    harness.get_by_label_contains("attention rollout");
+
+    harness.get_by_label("Latent 5 map").click();
+    harness.step();
+    assert_eq!(app(&harness).view(), ViewKind::Latent);
+    let latent = app(&harness).overlay_map().unwrap();
+    assert_ne!(latent, rollout);
+    harness.get_by_label_contains("latent 5");
+
+    harness.get_by_label("Combined").click();
+    harness.step();
+    harness.step();
+    assert_eq!(app(&harness).overlay_map().unwrap(), combined);
+    harness.snapshot("sample_scene_with_overlay");
+}
+
+#[test]
+fn a_broken_image_shows_an_error_and_the_app_goes_on() {
+    let mut harness = harness();
+    harness.step();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(PathBuf::from("broken.png"))));
+    wait_for(&mut harness, "the error", |app| app.error().is_some());
+    assert!(app(&harness).current_document().is_none());
+    let error = app(&harness).error().expect("an error message").to_string();
+    assert!(error.contains("broken.png"), "{error}");
+    harness.get_by_label_contains("Error: cannot read the image: broken.png");
+
+    harness.get_by_label("New scene").click();
+    harness.step();
+    assert!(app(&harness).current_document().is_some());
+    assert!(app(&harness).error().is_none());
+    harness.snapshot("new_scene_after_error");
+}
+
+/// A dropped file whose bytes are a PNG signature followed by garbage.
+#[derive(Debug)]
+struct BrokenFile(PathBuf);
+
+impl egui::DroppedFile for BrokenFile {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(b"\x89PNG\r\n\x1a\nthis is not a picture".to_vec())
+    }
+}

@@ -6,9 +6,8 @@
 //! page's event loop (`spawn_local`), where every GPU read is awaited. Either way the UI
 //! never waits for the model.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 
 use image::DynamicImage;
 use web_time::Instant;
@@ -26,13 +25,19 @@ const MAX_ANSWER_TOKENS: usize = 96;
 /// One GGUF file to load: a path natively, bytes from a picker or a drop anywhere.
 #[derive(Debug, Clone)]
 pub enum ModelFile {
-    Path(PathBuf),
-    Bytes { name: String, bytes: Arc<Vec<u8>> },
+    /// Natively only: browsers give no paths.
+    #[cfg(not(target_arch = "wasm32"))]
+    Path(std::path::PathBuf),
+    Bytes {
+        name: String,
+        bytes: Arc<Vec<u8>>,
+    },
 }
 
 impl ModelFile {
     pub fn name(&self) -> String {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             ModelFile::Path(path) => path.file_name().map_or_else(
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into(),
@@ -43,6 +48,7 @@ impl ModelFile {
 
     fn open(&self) -> Result<GgufFile> {
         match self {
+            #[cfg(not(target_arch = "wasm32"))]
             ModelFile::Path(path) => Ok(GgufFile::open(path)?),
             ModelFile::Bytes { bytes, .. } => Ok(GgufFile::from_bytes(bytes.to_vec())?),
         }
@@ -284,7 +290,7 @@ impl Worker {
 
 /// Natively: a thread that owns the engine.
 #[cfg(not(target_arch = "wasm32"))]
-struct RequestSink(Sender<Request>);
+struct RequestSink(std::sync::mpsc::Sender<Request>);
 
 #[cfg(not(target_arch = "wasm32"))]
 impl RequestSink {

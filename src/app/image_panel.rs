@@ -38,7 +38,6 @@ struct OverlayKey {
     style: (u32, Colormap, bool),
 }
 
-
 /// What the panel asks the app to do.
 pub enum ImageAction {
     /// Save this PNG (the overlay at the image's full resolution).

@@ -179,3 +179,72 @@ impl egui::DroppedFile for BrokenFile {
         Ok(b"\x89PNG\r\n\x1a\nthis is not a picture".to_vec())
     }
 }
+
+#[test]
+fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+
+    let image = egui::ColorImage::new([40, 30], vec![egui::Color32::from_rgb(200, 30, 30); 1200]);
+    harness.event(egui::Event::PasteImage(Arc::new(image)));
+    harness.step();
+    let doc = app(&harness)
+        .current_document()
+        .expect("the pasted image is open");
+    assert_eq!(doc.name, "Pasted image");
+    assert_eq!((doc.image.width(), doc.image.height()), (40, 30));
+    assert!(doc.scene.is_none(), "a pasted image has no ground truth");
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::M);
+    harness.step();
+    harness.step();
+    harness.get_by_label("Parameters");
+    harness.get_by_label("F32 x 91, Q8_0 x 65");
+    harness.get_by_label("CPU (burn flex)");
+    harness.get_by_label("Load GGUF…");
+}
+
+#[test]
+fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    let before = app(&harness).model().cloned();
+
+    let path = std::env::temp_dir().join("gvt-app-test-corrupt.gguf");
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(path)));
+    wait_for(&mut harness, "the load error", |app| {
+        !app.is_loading() && app.error().is_some()
+    });
+    let error = app(&harness).error().unwrap().to_string();
+    assert!(error.contains("cannot load the model"), "{error}");
+    assert_eq!(
+        app(&harness).model().cloned(),
+        before,
+        "the old model stays"
+    );
+
+    harness.get_by_label("New scene").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Question").click();
+    harness.step();
+    harness
+        .get_by_label("Question")
+        .type_text("Does circle exist in the image?");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    wait_for(&mut harness, "the answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let answer = &app(&harness).current_document().unwrap().turns[0].answer;
+    assert!(answer == "Yes." || answer == "No.", "{answer}");
+}

@@ -395,7 +395,8 @@ impl GvtApp {
         if self.show_model_panel {
             egui::Panel::left("model panel")
                 .resizable(true)
-                .default_size(300.0)
+                .default_size(320.0)
+                .size_range(300.0..=520.0)
                 .show(ui, |ui| {
                     ui.heading("Model");
                     let action = self.model_panel.ui(

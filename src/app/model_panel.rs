@@ -61,7 +61,7 @@ impl ModelPanel {
                 .show(ui, |ui| {
                     let mut row = |key: &str, value: String| {
                         ui.label(RichText::new(key).weak());
-                        ui.label(value);
+                        ui.add(egui::Label::new(value).wrap());
                         ui.end_row();
                     };
                     row("Model", m.name.clone());

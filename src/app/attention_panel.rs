@@ -5,11 +5,14 @@ use egui::{Color32, TextureHandle, TextureOptions, Ui};
 use image::DynamicImage;
 
 use crate::attention::{AttentionRecord, Heatmap, MapView};
-use crate::overlay::{self, OverlayStyle};
+use crate::overlay::{self, Colormap, OverlayStyle};
 use crate::{Error, Result};
 
 /// Side of a latent thumbnail, in points.
 const THUMB_SIDE: f32 = 52.0;
+
+/// What the latent strip was drawn for: the answer's request id and the overlay style.
+type StripKey = (u64, Colormap, u32);
 
 /// The kinds of view, for the radio buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +72,8 @@ pub struct AttentionPanel {
     pub resampler_layer: usize,
     pub resampler_head: usize,
     pub latent: usize,
-    /// Thumbnails of the latents' maps, for the record they were made from.
-    strip: Option<(u64, Vec<TextureHandle>)>,
+    /// Thumbnails of the latents' maps, for the record and style they were made with.
+    strip: Option<(StripKey, Vec<TextureHandle>)>,
 }
 
 impl Default for AttentionPanel {
@@ -184,9 +187,10 @@ impl AttentionPanel {
         image: &DynamicImage,
         style: &OverlayStyle,
     ) {
-        if self.strip.as_ref().map(|(id, _)| *id) != Some(record_id) {
+        let key = (record_id, style.colormap, style.opacity.to_bits());
+        if self.strip.as_ref().map(|(k, _)| *k) != Some(key) {
             let thumbs = latent_thumbnails(ui.ctx(), record, image, style);
-            self.strip = Some((record_id, thumbs));
+            self.strip = Some((key, thumbs));
         }
         let Some((_, thumbs)) = &self.strip else {
             return;

@@ -57,7 +57,7 @@ impl ComputeDevice {
             (DeviceChoice::Cpu, _) => Ok(Self::cpu()),
             (_, Ok(device)) => Ok(Self::gpu(device)),
             (DeviceChoice::Gpu, Err(reason)) => Err(Error::Device(format!(
-                "no usable GPU: {reason}. Use --device cpu to run on the CPU."
+                "no usable GPU: {reason}. Choose the CPU instead (`--device cpu` on the command line)."
             ))),
             (DeviceChoice::Auto, Err(reason)) => Ok(Self {
                 fallback_reason: Some(reason),

@@ -10,17 +10,20 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gvt_lens::app::{AppOptions, GvtApp, ViewKind};
 use gvt_lens::device::DeviceChoice;
-use gvt_lens::scene::Shape;
+use gvt_lens::scene::{Scene, SceneRequest, Shape};
 
 type App = Option<GvtApp>;
 
 /// The app on the CPU, created on the harness's first frame (it needs the egui context).
 fn harness() -> Harness<'static, App> {
-    let options = AppOptions {
+    harness_with(AppOptions {
         device: DeviceChoice::Cpu,
         scene_seed: 7,
         ..AppOptions::default()
-    };
+    })
+}
+
+fn harness_with(options: AppOptions) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1280.0, 800.0])
         .build_ui_state(
@@ -113,7 +116,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
         .overlay_map()
         .expect("an overlay after the click");
     assert_eq!(combined.values.len(), combined.grid * combined.grid);
-    harness.get_by_label_contains("with attention overlay: token 1 \"1\", combined");
+    harness.get_by_label_contains("with attention overlay: answer 1 token 1 \"1\", combined");
 
     harness.get_by_label("Rollout").click();
     harness.step();
@@ -231,6 +234,17 @@ fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
         "the old model stays"
     );
 
+    // Switching the device reloads the model that runs, not the file that failed.
+    harness.get_by_label("Auto").click();
+    harness.step();
+    wait_for(&mut harness, "the reload", |app| !app.is_loading());
+    assert!(
+        app(&harness).error().is_none(),
+        "{:?}",
+        app(&harness).error()
+    );
+    assert_eq!(app(&harness).model().unwrap().name, before.unwrap().name);
+
     harness.get_by_label("New scene").click();
     harness.step();
     harness.step();
@@ -247,4 +261,31 @@ fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
     });
     let answer = &app(&harness).current_document().unwrap().turns[0].answer;
     assert!(answer == "Yes." || answer == "No.", "{answer}");
+}
+
+#[test]
+fn the_start_up_question_is_answered_and_its_first_token_shown() {
+    let scene = Scene::generate(
+        5,
+        &SceneRequest::new().objects(2, 4).exactly(Shape::Star, 1),
+    )
+    .unwrap();
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(scene.render(256).unwrap())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut harness = harness_with(AppOptions {
+        device: DeviceChoice::Cpu,
+        image: Some(("stars.png".into(), png)),
+        question: Some("Does star exist in the image?".into()),
+        ..AppOptions::default()
+    });
+    wait_for(&mut harness, "the start-up answer", |app| {
+        app.selection().is_some()
+    });
+    let doc = app(&harness).current_document().unwrap();
+    assert_eq!(doc.name, "stars.png");
+    assert_eq!(doc.turns.len(), 1);
+    assert!(app(&harness).overlay_map().is_some());
+    harness.get_by_label_contains("with attention overlay: answer 1 token 1");
 }

@@ -73,7 +73,7 @@ pub struct AttentionPanel {
     pub resampler_head: usize,
     pub latent: usize,
     /// Thumbnails of the latents' maps, for the record and style they were made with.
-    strip: Option<(StripKey, Vec<TextureHandle>)>,
+    strip: Option<(StripKey, Vec<(usize, TextureHandle)>)>,
 }
 
 impl Default for AttentionPanel {
@@ -200,7 +200,7 @@ impl AttentionPanel {
             .id_salt("latent strip")
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    for (i, texture) in thumbs.iter().enumerate() {
+                    for &(i, ref texture) in thumbs {
                         let selected = self.kind == ViewKind::Latent && self.latent == i;
                         let image =
                             egui::Image::new((texture.id(), egui::vec2(THUMB_SIDE, THUMB_SIDE)));
@@ -244,12 +244,11 @@ fn latent_thumbnails(
     record: &AttentionRecord,
     image: &DynamicImage,
     style: &OverlayStyle,
-) -> Vec<TextureHandle> {
+) -> Vec<(usize, TextureHandle)> {
     let side = (THUMB_SIDE * ctx.pixels_per_point()).round() as u32;
     let small = image.resize_exact(side, side, image::imageops::FilterType::Triangle);
     (0..record.latents())
-        .filter_map(|i| record.heatmap(0, MapView::Latent(i)).ok())
-        .enumerate()
+        .filter_map(|i| Some((i, record.heatmap(0, MapView::Latent(i)).ok()?)))
         .map(|(i, map)| {
             let rgba = overlay::render(
                 &small,
@@ -259,11 +258,12 @@ fn latent_thumbnails(
                     ..*style
                 },
             );
-            ctx.load_texture(
+            let texture = ctx.load_texture(
                 format!("latent {i}"),
                 color_image(&rgba),
                 TextureOptions::LINEAR,
-            )
+            );
+            (i, texture)
         })
         .collect()
 }

@@ -33,7 +33,7 @@ impl ConversationPanel {
         doc_index: usize,
         doc: &Document,
         selection: Option<TokenSelection>,
-        can_ask: bool,
+        can_ask: Result<(), &str>,
     ) -> Option<ConversationAction> {
         let mut action = None;
         let busy = doc.is_busy();
@@ -53,16 +53,24 @@ impl ConversationPanel {
                 let label = ui.label("Question");
                 let edit = ui.add(
                     egui::TextEdit::singleline(&mut self.question)
+                        .id_salt("question")
                         .hint_text("How many circles are there in the image?")
                         .desired_width(f32::INFINITY),
                 );
                 let edit = edit.labelled_by(label.id);
                 let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                // Why asking is not possible now, if it is not.
+                let blocked = match can_ask {
+                    Err(why) => Some(why),
+                    Ok(()) if busy => Some("Wait for the answer, or stop it"),
+                    Ok(()) => None,
+                };
                 ui.horizontal(|ui| {
                     let ask = ui
-                        .add_enabled(can_ask && !busy, egui::Button::new("Ask"))
-                        .on_hover_text("Send the question (Enter)");
-                    if (ask.clicked() || (entered && can_ask && !busy))
+                        .add_enabled(blocked.is_none(), egui::Button::new("Ask"))
+                        .on_hover_text("Send the question (Enter)")
+                        .on_disabled_hover_text(blocked.unwrap_or_default());
+                    if (ask.clicked() || (entered && blocked.is_none()))
                         && !self.question.trim().is_empty()
                     {
                         action = Some(ConversationAction::Ask(self.question.trim().to_string()));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use image::DynamicImage;
 
 use crate::attention::AttentionRecord;
-use crate::generate::{Generation, StopReason, Timings};
+use crate::generate::{CancelFlag, Generation, StopReason, Timings};
 use crate::preprocess::decode_image;
 use crate::scene::qa::Qa;
 use crate::scene::{Color, Scene, SceneRequest, Shape};
@@ -30,19 +30,23 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn from_image(name: impl Into<String>, image: DynamicImage) -> Self {
+    pub fn from_image(name: impl Into<String>, image: DynamicImage) -> Result<Self> {
+        let name = name.into();
+        if image.width() == 0 || image.height() == 0 {
+            return Err(Error::Image(format!("{name} has no pixels")));
+        }
         let display = if image.width().max(image.height()) > DISPLAY_SIDE {
             image.thumbnail(DISPLAY_SIDE, DISPLAY_SIDE)
         } else {
             image.clone()
         };
-        Self {
-            name: name.into(),
+        Ok(Self {
+            name,
             image: Arc::new(image),
             display: Arc::new(display),
             scene: None,
             turns: Vec::new(),
-        }
+        })
     }
 
     /// Decodes a file's bytes; the error names the file.
@@ -51,14 +55,14 @@ impl Document {
             Error::Image(why) => Error::Image(format!("{name}: {why}")),
             other => other,
         })?;
-        Ok(Self::from_image(name, image))
+        Self::from_image(name, image)
     }
 
     pub fn from_scene(name: impl Into<String>, scene: Scene) -> Result<Self> {
         let rgb = scene
             .render(SCENE_DISPLAY_SIDE)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb));
+        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
         doc.scene = Some(scene);
         Ok(doc)
     }
@@ -78,6 +82,14 @@ impl Document {
     /// Whether an answer is still streaming.
     pub fn is_busy(&self) -> bool {
         self.turns.iter().any(|t| t.state == TurnState::Streaming)
+    }
+
+    /// Stops this image's answers that are still streaming (or waiting to start).
+    pub fn stop(&self) {
+        self.turns
+            .iter()
+            .filter(|t| t.state == TurnState::Streaming)
+            .for_each(|t| t.cancel.cancel());
     }
 }
 
@@ -101,10 +113,12 @@ pub struct Turn {
     pub state: TurnState,
     pub attention: Option<AttentionRecord>,
     pub timings: Option<Timings>,
+    /// Stops this answer.
+    cancel: CancelFlag,
 }
 
 impl Turn {
-    pub fn new(id: u64, question: String) -> Self {
+    pub fn new(id: u64, question: String, cancel: CancelFlag) -> Self {
         Self {
             id,
             question,
@@ -113,6 +127,7 @@ impl Turn {
             state: TurnState::Streaming,
             attention: None,
             timings: None,
+            cancel,
         }
     }
 

@@ -40,8 +40,27 @@ struct OverlayKey {
 
 /// What the panel asks the app to do.
 pub enum ImageAction {
-    /// Save this PNG (the overlay at the image's full resolution).
-    Export { name: String, png: Vec<u8> },
+    /// Save the overlay at the image's full resolution as `name`.
+    Export { name: String, render: OverlayExport },
+}
+
+/// Everything needed to draw the overlay at full resolution, off the UI thread.
+pub struct OverlayExport {
+    image: std::sync::Arc<DynamicImage>,
+    map: Heatmap,
+    style: OverlayStyle,
+}
+
+impl OverlayExport {
+    /// The blended image, PNG-encoded.
+    pub fn png(&self) -> Result<Vec<u8>, String> {
+        let rgba = overlay::render(&self.image, &self.map, &self.style);
+        let mut png = Vec::new();
+        DynamicImage::ImageRgba8(rgba)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| format!("cannot encode the PNG: {e}"))?;
+        Ok(png)
+    }
 }
 
 impl ImagePanel {
@@ -88,23 +107,22 @@ impl ImagePanel {
         if overlay.is_some() {
             legend(ui, self.style.colormap);
         }
-        action.flatten()
+        action
     }
 
-    fn export(&self, doc: &Document, overlay: &Overlay<'_>) -> Option<ImageAction> {
-        let rgba = overlay::render(&doc.image, overlay.map, &self.style);
-        let mut png = Vec::new();
-        DynamicImage::ImageRgba8(rgba)
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .ok()?;
+    fn export(&self, doc: &Document, overlay: &Overlay<'_>) -> ImageAction {
         let stem = doc
             .name
             .rsplit_once('.')
             .map_or(doc.name.as_str(), |(s, _)| s);
-        Some(ImageAction::Export {
+        ImageAction::Export {
             name: format!("{stem}-attention.png"),
-            png,
-        })
+            render: OverlayExport {
+                image: doc.image.clone(),
+                map: overlay.map.clone(),
+                style: self.style,
+            },
+        }
     }
 
     /// The image (and overlay) scaled to fit the space left.

@@ -77,18 +77,19 @@ pub struct GvtApp {
     current: Option<usize>,
     selection: Option<TokenSelection>,
     next_request: u64,
-    /// Stops the answer being streamed.
-    cancel: Option<CancelFlag>,
     next_scene_seed: u64,
+    /// Where the running model came from and the device it was asked for (a device switch
+    /// reloads it).
     model_source: ModelSource,
-    /// The model being loaded, if any (the previous one answers meanwhile).
+    model_device: DeviceChoice,
+    /// The model being loaded, if any. Questions wait until it is ready.
     loading: Option<Loading>,
     model: Option<ModelSummary>,
     load_error: Option<String>,
     notice: Option<Notice>,
     show_model_panel: bool,
-    /// The start-up question, until the model is ready to take it.
-    pending_question: Option<String>,
+    /// The start-up question and the document it is about, until the model is ready.
+    pending_question: Option<(usize, String)>,
     /// The request whose answer gets its first token selected when it arrives.
     select_when_answered: Option<u64>,
     image_panel: ImagePanel,
@@ -109,15 +110,15 @@ impl GvtApp {
             current: None,
             selection: None,
             next_request: 1,
-            cancel: None,
             next_scene_seed: options.scene_seed,
             model_source: options.model.clone(),
+            model_device: options.device,
             loading: None,
             model: None,
             load_error: None,
             notice: None,
             show_model_panel: false,
-            pending_question: options.question.clone(),
+            pending_question: None,
             select_when_answered: None,
             image_panel: ImagePanel::default(),
             attention_panel: AttentionPanel::default(),
@@ -127,6 +128,9 @@ impl GvtApp {
         app.load_model(options.model, options.device);
         if let Some((name, bytes)) = &options.image {
             app.open_bytes(name, bytes);
+            if let (Some(doc), Some(question)) = (app.current, options.question) {
+                app.pending_question = Some((doc, question));
+            }
         }
         app
     }
@@ -160,7 +164,7 @@ impl GvtApp {
 
     /// The heat map on screen, if any.
     pub fn overlay_map(&self) -> Option<Heatmap> {
-        let (map, _, _) = self.overlay_parts()?;
+        let (map, _, _) = self.overlay_parts(self.current?)?;
         Some(map)
     }
 
@@ -170,12 +174,12 @@ impl GvtApp {
 
     fn load_model(&mut self, source: ModelSource, device: DeviceChoice) {
         self.loading = Some(Loading {
-            source: source.describe(),
+            source: source.clone(),
+            device,
             done: 0,
             total: 0,
         });
         self.load_error = None;
-        self.model_source = source.clone();
         self.worker.send(Request::Load { source, device });
     }
 
@@ -210,14 +214,17 @@ impl GvtApp {
         let id = self.next_request;
         self.next_request += 1;
         let cancel = CancelFlag::default();
-        self.cancel = Some(cancel.clone());
         self.worker.send(Request::Ask {
             id,
             image: doc.model_input(image_size),
             question: question.clone(),
-            cancel,
+            cancel: cancel.clone(),
         });
-        doc.turns.push(Turn::new(id, question));
+        doc.turns.push(Turn::new(id, question, cancel));
+        // A map on screen for this image follows the new answer once it arrives.
+        if self.selection.is_some_and(|s| s.doc == doc_index) {
+            self.select_when_answered = Some(id);
+        }
     }
 
     /// Document and turn index of request `id`.
@@ -251,17 +258,21 @@ impl GvtApp {
                         .fallback_reason
                         .as_ref()
                         .map(|why| Notice::Info(format!("Running on the CPU: {why}")));
+                    if let Some(loading) = self.loading.take() {
+                        self.model_source = loading.source;
+                        self.model_device = loading.device;
+                    }
                     self.model = Some(*summary);
-                    self.loading = None;
-                    if self.current.is_some()
-                        && let Some(question) = self.pending_question.take()
-                    {
+                    if let Some((doc, question)) = self.pending_question.take() {
+                        self.current = Some(doc);
                         self.select_when_answered = Some(self.next_request);
                         self.ask(question);
                     }
                 }
                 Reply::LoadFailed(error) => {
                     self.loading = None;
+                    // The running model stays, and so does its device.
+                    self.model_panel.device = self.model_device;
                     self.notice = Some(Notice::Error(format!("cannot load the model: {error}")));
                     self.load_error = Some(error);
                     self.show_model_panel = true;
@@ -296,7 +307,7 @@ impl GvtApp {
     fn handle_platform(&mut self) {
         for outcome in self.platform.poll() {
             match outcome {
-                Outcome::Image { name, bytes } => self.open_bytes(&name, &bytes),
+                Outcome::Image(doc) => self.open(*doc),
                 Outcome::ModelFiles(files) => self.load_files(files),
                 Outcome::Saved(name) => self.notice = Some(Notice::Info(format!("Saved {name}"))),
                 Outcome::Failed(error) => self.notice = Some(Notice::Error(error)),
@@ -305,6 +316,12 @@ impl GvtApp {
     }
 
     fn load_files(&mut self, mut files: Vec<ModelFile>) {
+        if self.loading.is_some() {
+            self.notice = Some(Notice::Error(
+                "a model is already loading; try again when it is ready".into(),
+            ));
+            return;
+        }
         if files.is_empty() || files.len() > 2 {
             self.notice = Some(Notice::Error(
                 "choose one GVT GGUF, or a vision GGUF and an LLM GGUF".into(),
@@ -343,12 +360,14 @@ impl GvtApp {
                     .flat_map(|c| c.to_srgba_unmultiplied())
                     .collect(),
             );
-            match rgba {
-                Some(rgba) => self.open(Document::from_image(
-                    "Pasted image",
-                    image::DynamicImage::ImageRgba8(rgba),
-                )),
-                None => self.notice = Some(Notice::Error("the pasted image is malformed".into())),
+            let doc = rgba
+                .ok_or_else(|| crate::Error::Image("the pasted image is malformed".into()))
+                .and_then(|rgba| {
+                    Document::from_image("Pasted image", image::DynamicImage::ImageRgba8(rgba))
+                });
+            match doc {
+                Ok(doc) => self.open(doc),
+                Err(e) => self.notice = Some(Notice::Error(e.to_string())),
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
@@ -363,9 +382,9 @@ impl GvtApp {
     }
 
     /// The selected token's heat map, its caption and a key that changes with it.
-    fn overlay_parts(&self) -> Option<(Heatmap, String, u64)> {
+    fn overlay_parts(&self, doc_index: usize) -> Option<(Heatmap, String, u64)> {
         let s = self.selection?;
-        if Some(s.doc) != self.current {
+        if s.doc != doc_index {
             return None;
         }
         let turn = self.docs.get(s.doc)?.turns.get(s.turn)?;
@@ -374,7 +393,8 @@ impl GvtApp {
         let view = self.attention_panel.view(record);
         let piece = turn.pieces.get(s.token).map_or("", |p| p.trim());
         let caption = format!(
-            "token {} \"{piece}\", {}",
+            "answer {} token {} \"{piece}\", {}",
+            s.turn + 1,
             s.token + 1,
             self.attention_panel.describe(record)
         );
@@ -424,7 +444,14 @@ impl GvtApp {
                 .min_size(260.0)
                 .show(ui, |ui| {
                     ui.heading("Conversation");
-                    let can_ask = self.model.as_ref().is_some_and(|m| m.has_vision);
+                    let can_ask = match (&self.model, &self.loading) {
+                        (_, Some(_)) => Err("A model is loading"),
+                        (None, None) => Err("No model is loaded"),
+                        (Some(m), None) if !m.has_vision => Err(
+                            "This model is a text-only LLM: load a GVT model to ask about images",
+                        ),
+                        (Some(_), None) => Ok(()),
+                    };
                     let action = self.conversation_panel.ui(
                         ui,
                         doc_index,
@@ -434,11 +461,7 @@ impl GvtApp {
                     );
                     match action {
                         Some(ConversationAction::Ask(q)) => self.ask(q),
-                        Some(ConversationAction::Stop) => {
-                            if let Some(cancel) = &self.cancel {
-                                cancel.cancel();
-                            }
-                        }
+                        Some(ConversationAction::Stop) => self.docs[doc_index].stop(),
                         Some(ConversationAction::Select(s)) => self.selection = Some(s),
                         None => {}
                     }
@@ -520,12 +543,13 @@ impl GvtApp {
                         source,
                         done,
                         total,
+                        ..
                     }),
                     _,
                 ) => {
                     ui.spinner();
                     let pct = if *total > 0 { 100 * done / total } else { 0 };
-                    ui.label(format!("Loading {source}… {pct}%"));
+                    ui.label(format!("Loading {}… {pct}%", source.describe()));
                 }
                 (_, Some(m)) => {
                     ui.label(format!("{} · {}", m.name, m.device));
@@ -585,16 +609,16 @@ impl GvtApp {
                     .weak(),
             );
         }
-        let parts = self.overlay_parts();
+        let parts = self.overlay_parts(doc_index);
         let overlay = parts.as_ref().map(|(map, caption, key)| Overlay {
             map,
             caption: caption.clone(),
             key: *key,
         });
-        if let Some(ImageAction::Export { name, png }) =
+        if let Some(ImageAction::Export { name, render }) =
             self.image_panel.controls(ui, doc, overlay.as_ref())
         {
-            self.platform.save(name, png);
+            self.platform.save_overlay(name, render);
         }
         ui.add_space(4.0);
         self.image_panel.image(ui, doc_index, doc, overlay.as_ref());

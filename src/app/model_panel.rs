@@ -3,12 +3,13 @@
 
 use egui::{Color32, RichText, Ui};
 
-use super::worker::ModelSummary;
+use super::worker::{ModelSource, ModelSummary};
 use crate::device::DeviceChoice;
 
-/// A model being loaded: which, and how many tensor bytes are on the device so far.
+/// A model being loaded: which, where, and how many tensor bytes are on the device so far.
 pub struct Loading {
-    pub source: String,
+    pub source: ModelSource,
+    pub device: DeviceChoice,
     pub done: u64,
     pub total: u64,
 }
@@ -41,15 +42,20 @@ impl ModelPanel {
             source,
             done,
             total,
+            ..
         }) = loading
         {
-            ui.label(format!("Loading {source}…"));
+            let name = format!("Loading {}…", source.describe());
+            ui.label(&name);
             let fraction = if *total > 0 {
                 *done as f32 / *total as f32
             } else {
                 0.0
             };
-            ui.add(egui::ProgressBar::new(fraction).show_percentage());
+            ui.add(egui::ProgressBar::new(fraction).show_percentage())
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, &name)
+                });
         }
         if let Some(error) = load_error {
             ui.colored_label(Color32::from_rgb(220, 80, 60), format!("Error: {error}"));
@@ -81,49 +87,52 @@ impl ModelPanel {
                 });
         }
         ui.add_space(6.0);
-        ui.horizontal(|ui| {
-            ui.label("Run on");
-            for (choice, label, tip) in [
-                (
-                    DeviceChoice::Auto,
-                    "Auto",
-                    "The GPU when one works, else the CPU",
-                ),
-                (
-                    DeviceChoice::Gpu,
-                    "GPU",
-                    "wgpu: Vulkan, Metal, DX12 or WebGPU",
-                ),
-                (DeviceChoice::Cpu, "CPU", "burn's flex backend"),
-            ] {
-                if ui
-                    .radio(self.device == choice, label)
-                    .on_hover_text(tip)
-                    .clicked()
-                    && self.device != choice
-                {
-                    self.device = choice;
-                    action = Some(ModelAction::SwitchDevice(choice));
+        // One load at a time: the controls wait for the current one.
+        ui.add_enabled_ui(loading.is_none(), |ui| {
+            ui.horizontal(|ui| {
+                ui.label("Run on");
+                for (choice, label, tip) in [
+                    (
+                        DeviceChoice::Auto,
+                        "Auto",
+                        "The GPU when one works, else the CPU",
+                    ),
+                    (
+                        DeviceChoice::Gpu,
+                        "GPU",
+                        "wgpu: Vulkan, Metal, DX12 or WebGPU",
+                    ),
+                    (DeviceChoice::Cpu, "CPU", "burn's flex backend"),
+                ] {
+                    if ui
+                        .radio(self.device == choice, label)
+                        .on_hover_text(tip)
+                        .clicked()
+                        && self.device != choice
+                    {
+                        self.device = choice;
+                        action = Some(ModelAction::SwitchDevice(choice));
+                    }
                 }
-            }
-        });
-        ui.horizontal(|ui| {
-            if ui
-                .button("Load GGUF…")
-                .on_hover_text(
-                    "One GVT GGUF, or a vision GGUF and a LLaMA-family LLM GGUF together",
-                )
-                .clicked()
-            {
-                action = Some(ModelAction::PickFiles);
-            }
-            if ui
-                .button("Default model")
-                .on_hover_text("Go back to the embedded tiny model")
-                .clicked()
-            {
-                action = Some(ModelAction::LoadDefault);
-            }
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Load GGUF…")
+                    .on_hover_text(
+                        "One GVT GGUF, or a vision GGUF and a LLaMA-family LLM GGUF together",
+                    )
+                    .clicked()
+                {
+                    action = Some(ModelAction::PickFiles);
+                }
+                if ui
+                    .button("Default model")
+                    .on_hover_text("Go back to the embedded tiny model")
+                    .clicked()
+                {
+                    action = Some(ModelAction::LoadDefault);
+                }
+            });
         });
         action
     }

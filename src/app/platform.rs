@@ -5,15 +5,14 @@
 use std::future::Future;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use super::documents::Document;
+use super::image_panel::OverlayExport;
 use super::worker::ModelFile;
 
 /// What a dialog produced.
 pub enum Outcome {
-    /// An image file's bytes.
-    Image {
-        name: String,
-        bytes: Vec<u8>,
-    },
+    /// An image file, decoded (off the UI thread: a large JPEG takes a while).
+    Image(Box<Document>),
     /// One GGUF (a whole GVT model) or two (vision + LLM).
     ModelFiles(Vec<ModelFile>),
     /// Where a file was written.
@@ -61,7 +60,7 @@ impl Platform {
             self.run(async move {
                 let name = file_name(&*file);
                 Some(match read_dropped(&*file).await {
-                    Ok(bytes) => Outcome::Image { name, bytes },
+                    Ok(bytes) => decoded(&name, &bytes),
                     Err(e) => Outcome::Failed(format!("cannot read {name}: {e}")),
                 })
             });
@@ -85,10 +84,7 @@ impl Platform {
             .pick_file();
         self.run(async move {
             let file = dialog.await?;
-            Some(Outcome::Image {
-                name: file.file_name(),
-                bytes: file.read().await,
-            })
+            Some(decoded(&file.file_name(), &file.read().await))
         });
     }
 
@@ -108,8 +104,9 @@ impl Platform {
         });
     }
 
-    /// Asks where to save `bytes` (a download in the browser) and writes them.
-    pub fn save(&self, suggested_name: String, bytes: Vec<u8>) {
+    /// Asks where to save the overlay (a download in the browser), then renders and writes
+    /// it; the full-resolution render happens here, not on the UI thread.
+    pub fn save_overlay(&self, suggested_name: String, render: OverlayExport) {
         let dialog = rfd::AsyncFileDialog::new()
             .set_title("Export the overlay")
             .add_filter("PNG image", &["png"])
@@ -117,11 +114,22 @@ impl Platform {
             .save_file();
         self.run(async move {
             let file = dialog.await?;
-            Some(match file.write(&bytes).await {
-                Ok(()) => Outcome::Saved(file.file_name()),
-                Err(e) => Outcome::Failed(format!("cannot save {}: {e}", file.file_name())),
+            let name = file.file_name();
+            Some(match render.png() {
+                Ok(png) => match file.write(&png).await {
+                    Ok(()) => Outcome::Saved(name),
+                    Err(e) => Outcome::Failed(format!("cannot save {name}: {e}")),
+                },
+                Err(e) => Outcome::Failed(e),
             })
         });
+    }
+}
+
+fn decoded(name: &str, bytes: &[u8]) -> Outcome {
+    match Document::from_bytes(name, bytes) {
+        Ok(doc) => Outcome::Image(Box::new(doc)),
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 

@@ -19,6 +19,9 @@ use crate::gguf::GgufFile;
 use crate::pipeline::Pipeline;
 use crate::{Error, Result};
 
+/// A metadata key only GVT files with a vision tower have.
+const VISION_KEY: &str = "gvt.vision.image_size";
+
 /// Longest answer the app asks for.
 const MAX_ANSWER_TOKENS: usize = 96;
 
@@ -188,6 +191,13 @@ impl Engine {
                 model.open()?,
                 llm.as_ref().map(ModelFile::open).transpose()?,
             ),
+        };
+        // Two files picked or dropped together come in no particular order: the one with
+        // the vision tower is the model, the other the LLM.
+        let has_vision = |f: &GgufFile| f.metadata.get(VISION_KEY).is_some();
+        let (model, llm) = match llm {
+            Some(llm) if !has_vision(&model) && has_vision(&llm) => (llm, Some(model)),
+            llm => (model, llm),
         };
         let compute = select_device(choice).await?;
         let fallback_reason = compute.fallback_reason.clone();

@@ -30,7 +30,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Stage 1 steps (visual tokenizer, patch-level supervision).
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 2000)]
     vision_steps: usize,
     /// Stage 2 steps (perceiver, projection and LLM on questions and answers).
     #[arg(long, default_value_t = 3000)]

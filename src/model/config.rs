@@ -349,7 +349,7 @@ impl GvtConfig {
                     .with_tied_output(true),
             },
             Preset::Tiny => GvtConfig {
-                vision: Some(VisionConfig::new(128, 8, 128, 4, 4, 341)),
+                vision: Some(VisionConfig::new(128, 16, 128, 4, 4, 341)),
                 resampler: Some(ResamplerConfig::new(128, 2, 4, 32, 32, 512)),
                 llm: LlmConfig::new(512, 192, 4, 6, 2, 512, 32)
                     .with_rms_eps(1e-5)

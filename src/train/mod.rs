@@ -48,7 +48,7 @@ pub struct TrainConfig {
     #[config(default = 0)]
     pub seed: u64,
     /// Stage 1 optimizer steps.
-    #[config(default = 1500)]
+    #[config(default = 2000)]
     pub vision_steps: usize,
     /// Stage 2 optimizer steps.
     #[config(default = 3000)]

@@ -199,6 +199,14 @@ fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
     assert_eq!(doc.name, "Pasted image");
     assert_eq!((doc.image.width(), doc.image.height()), (40, 30));
     assert!(doc.scene.is_none(), "a pasted image has no ground truth");
+    let image = egui::ColorImage::new([8, 8], vec![egui::Color32::BLUE; 64]);
+    harness.event(egui::Event::PasteImage(Arc::new(image)));
+    harness.step();
+    assert_eq!(
+        app(&harness).current_document().unwrap().name,
+        "Pasted image (2)",
+        "a second paste gets its own name"
+    );
 
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::M);
     harness.step();

@@ -37,6 +37,8 @@ use crate::scene::Scene;
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const NEW_SCENE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
 const TOGGLE_MODEL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
+/// Handled by the platform (egui-winit turns it into a paste event); named for the tooltip.
+const PASTE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::V);
 
 /// How the app starts.
 #[derive(Debug, Clone)]
@@ -183,7 +185,14 @@ impl GvtApp {
         self.worker.send(Request::Load { source, device });
     }
 
-    fn open(&mut self, doc: Document) {
+    fn open(&mut self, mut doc: Document) {
+        // Names tell the image tabs apart: a second "Pasted image" becomes "Pasted image (2)".
+        let base = doc.name.clone();
+        let mut n = 1;
+        while self.docs.iter().any(|d| d.name == doc.name) {
+            n += 1;
+            doc.name = format!("{base} ({n})");
+        }
         self.docs.push(doc);
         self.current = Some(self.docs.len() - 1);
         self.notice = None;
@@ -492,14 +501,20 @@ impl GvtApp {
             ui.separator();
             if ui
                 .button("Open image…")
-                .on_hover_text("Open a PNG, JPEG, WebP or GIF (Ctrl+O), or drop one on the window")
+                .on_hover_text(format!(
+                    "Open a PNG, JPEG, WebP or GIF ({}), or drop one on the window",
+                    ui.ctx().format_shortcut(&OPEN)
+                ))
                 .clicked()
             {
                 self.platform.pick_image();
             }
             if ui
                 .button("Paste")
-                .on_hover_text("Paste an image from the clipboard (Ctrl+V)")
+                .on_hover_text(format!(
+                    "Paste an image from the clipboard ({})",
+                    ui.ctx().format_shortcut(&PASTE)
+                ))
                 .clicked()
             {
                 ui.ctx()
@@ -507,7 +522,10 @@ impl GvtApp {
             }
             if ui
                 .button("New scene")
-                .on_hover_text("Generate a scene of shapes with a known ground truth (Ctrl+N)")
+                .on_hover_text(format!(
+                    "Generate a scene of shapes with a known ground truth ({})",
+                    ui.ctx().format_shortcut(&NEW_SCENE)
+                ))
                 .clicked()
             {
                 self.new_scene();
@@ -526,7 +544,10 @@ impl GvtApp {
             ui.separator();
             let model_button = ui
                 .selectable_label(self.show_model_panel, "Model")
-                .on_hover_text("What runs where; load another GGUF; GPU or CPU (Ctrl+M)");
+                .on_hover_text(format!(
+                    "What runs where; load another GGUF; GPU or CPU ({})",
+                    ui.ctx().format_shortcut(&TOGGLE_MODEL)
+                ));
             if model_button.clicked() {
                 self.show_model_panel = !self.show_model_panel;
             }

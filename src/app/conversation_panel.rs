@@ -3,7 +3,7 @@
 
 use egui::{Color32, Key, RichText, Ui};
 
-use super::documents::{Document, TurnState, suggested_questions};
+use super::documents::{Document, TurnState};
 use crate::generate::StopReason;
 
 /// Which answer token's map is shown.
@@ -43,9 +43,9 @@ impl ConversationPanel {
                 ui.add_space(6.0);
                 ui.horizontal_wrapped(|ui| {
                     ui.label(RichText::new("Try:").weak());
-                    for question in suggested_questions(doc.scene.as_ref()) {
-                        if ui.small_button(&question).clicked() {
-                            self.question = question;
+                    for question in &doc.suggestions {
+                        if ui.small_button(question.as_str()).clicked() {
+                            self.question = question.clone();
                         }
                     }
                 });

@@ -26,6 +26,8 @@ pub struct Document {
     pub display: Arc<DynamicImage>,
     /// The ground truth, when the image is a generated scene.
     pub scene: Option<Scene>,
+    /// Questions offered for this image (see [`suggested_questions`]).
+    pub suggestions: Vec<String>,
     pub turns: Vec<Turn>,
 }
 
@@ -45,6 +47,7 @@ impl Document {
             image: Arc::new(image),
             display: Arc::new(display),
             scene: None,
+            suggestions: suggested_questions(None),
             turns: Vec::new(),
         })
     }
@@ -63,6 +66,7 @@ impl Document {
             .render(SCENE_DISPLAY_SIDE)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
+        doc.suggestions = suggested_questions(Some(&scene));
         doc.scene = Some(scene);
         Ok(doc)
     }

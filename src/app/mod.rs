@@ -499,35 +499,19 @@ impl GvtApp {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("GVT Lens").strong());
             ui.separator();
-            if ui
-                .button("Open image…")
-                .on_hover_text(format!(
-                    "Open a PNG, JPEG, WebP or GIF ({}), or drop one on the window",
-                    ui.ctx().format_shortcut(&OPEN)
-                ))
-                .clicked()
-            {
+            if shortcut_button(ui, "Open image…", "Open a PNG, JPEG, WebP or GIF", &OPEN) {
                 self.platform.pick_image();
             }
-            if ui
-                .button("Paste")
-                .on_hover_text(format!(
-                    "Paste an image from the clipboard ({})",
-                    ui.ctx().format_shortcut(&PASTE)
-                ))
-                .clicked()
-            {
+            if shortcut_button(ui, "Paste", "Paste an image from the clipboard", &PASTE) {
                 ui.ctx()
                     .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
             }
-            if ui
-                .button("New scene")
-                .on_hover_text(format!(
-                    "Generate a scene of shapes with a known ground truth ({})",
-                    ui.ctx().format_shortcut(&NEW_SCENE)
-                ))
-                .clicked()
-            {
+            if shortcut_button(
+                ui,
+                "New scene",
+                "Generate a scene of shapes with a known ground truth",
+                &NEW_SCENE,
+            ) {
                 self.new_scene();
             }
             ui.menu_button("Samples", |ui| {
@@ -650,6 +634,12 @@ impl eframe::App for GvtApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }
+}
+
+/// A button whose tooltip says what it does and its keyboard shortcut; true when clicked.
+fn shortcut_button(ui: &mut Ui, label: &str, what: &str, shortcut: &KeyboardShortcut) -> bool {
+    let tip = format!("{what} ({})", ui.ctx().format_shortcut(shortcut));
+    ui.button(label).on_hover_text(tip).clicked()
 }
 
 /// Dark, light, or whatever the system uses.

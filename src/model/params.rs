@@ -5,7 +5,7 @@
 use burn::backend::DispatchDevice;
 use burn::module::{Param, ParamId};
 use burn::tensor::quantization::{QuantValue, ScaleDtype};
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 
 use crate::gguf::{GgmlType, GgufFile, quant};
 use crate::{Error, Result};
@@ -136,13 +136,20 @@ impl<'a> GgufSource<'a> {
         else {
             return Ok(None);
         };
+        // GGUF's scales are f16, but f16 in shaders needs the `shader-f16` feature, which
+        // many GPUs and browsers' WebGPU lack; f32 holds every f16 value exactly.
+        let scale = if self.device.supports_dtype(DType::F16) {
+            ScaleDtype::F16
+        } else {
+            ScaleDtype::F32
+        };
         let scheme = self
             .device
             .settings()
             .quantization
             .scheme
             .with_value(value)
-            .per_block([32], ScaleDtype::F16);
+            .per_block([32], scale);
         let data =
             TensorData::quantized(blocks.values, [d_out, d_in], scheme, &blocks.scales, None);
         self.report(view.bytes.len());

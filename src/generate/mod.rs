@@ -148,6 +148,8 @@ pub async fn generate(
     }
     let capture = options.capture_attention;
     let mut timings = Timings::default();
+    // The page paints the question before the image encoding starts.
+    yield_to_event_loop().await;
 
     // Image -> visual tokens.
     let start = Instant::now();
@@ -239,6 +241,8 @@ pub async fn generate(
         out.tokens.push(id);
         out.text.push_str(&piece);
         out.pieces.push(piece);
+        // In the browser the page repaints, and Stop can act, only between tasks.
+        yield_to_event_loop().await;
 
         if out.tokens.len() >= options.max_new_tokens {
             out.stop = StopReason::MaxTokens;
@@ -271,6 +275,23 @@ pub async fn generate(
     }
     Ok(out)
 }
+
+/// Lets the browser's event loop run (a `setTimeout(0)`): on the CPU nothing else in a
+/// generation awaits anything that really waits. Natively the engine has its own thread.
+#[cfg(target_arch = "wasm32")]
+async fn yield_to_event_loop() {
+    let tick = js_sys::Promise::new(&mut |resolve, _| {
+        let scheduled =
+            web_sys::window().is_some_and(|w| w.set_timeout_with_callback(&resolve).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn yield_to_event_loop() {}
 
 /// Reads per-layer `[1, heads, q, k]` tensors as one `[layers, heads, q, k]` host array.
 async fn read_stacked(per_layer: Vec<Tensor<4>>) -> Result<Probs> {

@@ -68,9 +68,17 @@ impl ComputeDevice {
 }
 
 fn gpu_name(device: &Device) -> String {
+    // Browsers may hide the adapter's name.
+    let api = if cfg!(target_arch = "wasm32") {
+        "WebGPU"
+    } else {
+        "wgpu"
+    };
     match device.as_dispatch().identity() {
-        Some(identity) => format!("{} (wgpu)", identity.name),
-        None => "GPU (wgpu)".into(),
+        Some(identity) if !identity.name.trim().is_empty() => {
+            format!("{} ({api})", identity.name)
+        }
+        _ => format!("GPU ({api})"),
     }
 }
 
@@ -109,12 +117,39 @@ pub async fn select_async(choice: DeviceChoice) -> Result<ComputeDevice> {
     if let Some(gpu) = GPU.get() {
         return ComputeDevice::resolve(choice, gpu.clone());
     }
-    let gpu = Device::wgpu_options()
-        .init_async()
-        .await
-        .map_err(|e| e.to_string());
+    let gpu = match webgpu_missing() {
+        Some(why) => Err(why),
+        None => Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| readable_gpu_error(e.to_string())),
+    };
     let gpu = GPU.get_or_init(|| gpu).clone();
     ComputeDevice::resolve(choice, gpu)
+}
+
+/// Why the browser cannot offer WebGPU at all, if it cannot.
+#[cfg(target_arch = "wasm32")]
+fn webgpu_missing() -> Option<String> {
+    let navigator = web_sys::window()?.navigator();
+    let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).ok()?;
+    gpu.is_undefined()
+        .then(|| "this browser has no WebGPU (navigator.gpu is missing)".to_string())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn webgpu_missing() -> Option<String> {
+    None
+}
+
+/// wgpu's "no adapter" error lists every graphics API it did not try; in the browser only
+/// WebGPU matters.
+fn readable_gpu_error(error: String) -> String {
+    if cfg!(target_arch = "wasm32") && error.contains("No adapter available") {
+        "WebGPU offers no usable adapter here (no GPU, or the browser blocks it)".into()
+    } else {
+        error
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub enum Error {
     /// A computation failed on the device (lost device, buffer over the adapter's limit...).
     #[error("computation failed on the device: {0}")]
     Execution(String),
+    /// A model could not be downloaded (the browser build).
+    #[error("{0}")]
+    Download(String),
     /// The reason is part of the message (not a `source()`), so it is shown once.
     #[error("cannot read {path}: {reason}")]
     Io {

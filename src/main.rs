@@ -1,4 +1,5 @@
-//! `gvt`: the command-line front end of GVT Lens.
+//! `gvt`: the command-line front end of GVT Lens; in the browser, the app on the page's
+//! canvas (built by Trunk from `index.html`).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
@@ -9,4 +10,6 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn main() {}
+fn main() {
+    gvt_lens::app::web::start();
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use gvt_lens::app::{AppOptions, GvtApp, ViewKind};
+use gvt_lens::app::{AppOptions, GvtApp, ViewKind, landmarks};
 use gvt_lens::device::DeviceChoice;
 use gvt_lens::scene::{Scene, SceneRequest, Shape};
 
@@ -117,6 +117,23 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
         .expect("an overlay after the click");
     assert_eq!(combined.values.len(), combined.grid * combined.grid);
     harness.get_by_label_contains("with attention overlay: answer 1 token 1 \"1\", combined");
+
+    // The landmarks the browser page publishes sit where the accessibility tree puts the
+    // same controls.
+    let landmarks = landmarks(&harness.ctx);
+    for label in ["New scene", "Question", "Ask", "Answer token 1: 1"] {
+        let mark = landmarks
+            .iter()
+            .find(|l| l.label == label)
+            .unwrap_or_else(|| panic!("no landmark {label:?} in {landmarks:?}"));
+        let node = harness.get_by_label(label).rect();
+        assert!(
+            (mark.rect.min - node.min).length() < 1.0 && (mark.rect.max - node.max).length() < 1.0,
+            "{label}: landmark {:?}, accessibility node {node:?}",
+            mark.rect
+        );
+    }
+    assert!(landmarks.iter().any(|l| l.label == "Image"));
 
     harness.get_by_label("Rollout").click();
     harness.step();

@@ -58,6 +58,7 @@ impl ConversationPanel {
                         .desired_width(f32::INFINITY),
                 );
                 let edit = edit.labelled_by(label.id);
+                super::mark(&edit, "Question");
                 let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                 // Why asking is not possible now, if it is not.
                 let blocked = match can_ask {
@@ -70,17 +71,18 @@ impl ConversationPanel {
                         .add_enabled(blocked.is_none(), egui::Button::new("Ask"))
                         .on_hover_text("Send the question (Enter)")
                         .on_disabled_hover_text(blocked.unwrap_or_default());
+                    super::mark(&ask, "Ask");
                     if (ask.clicked() || (entered && blocked.is_none()))
                         && !self.question.trim().is_empty()
                     {
                         action = Some(ConversationAction::Ask(self.question.trim().to_string()));
                         edit.request_focus();
                     }
-                    if ui
+                    let stop = ui
                         .add_enabled(busy, egui::Button::new("Stop"))
-                        .on_hover_text("Stop the answer where it is")
-                        .clicked()
-                    {
+                        .on_hover_text("Stop the answer where it is");
+                    super::mark(&stop, "Stop");
+                    if stop.clicked() {
                         action = Some(ConversationAction::Stop);
                     }
                 });
@@ -116,6 +118,7 @@ impl ConversationPanel {
                             response.widget_info(|| {
                                 egui::WidgetInfo::selected(egui::Role::Button, turn.attention.is_some(), selected, &label)
                             });
+                            super::mark(&response, &label);
                             if response.clicked() && turn.attention.is_some() {
                                 action = Some(ConversationAction::Select(this));
                             }

@@ -98,6 +98,7 @@ impl ImagePanel {
                 .add_enabled(overlay.is_some(), egui::Button::new("Export PNG"))
                 .on_hover_text("Save the image with the current overlay at full resolution")
                 .on_disabled_hover_text("Click an answer token to get an overlay first");
+            super::mark(&export, "Export PNG");
             if export.clicked()
                 && let Some(overlay) = overlay
             {
@@ -146,6 +147,7 @@ impl ImagePanel {
             None => format!("Image {}", doc.name),
         };
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+        super::mark(&response, "Image");
         let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
         ui.painter().image(texture.id(), rect, uv, Color32::WHITE);
         if self.show_truth

@@ -13,6 +13,8 @@ pub mod documents;
 mod image_panel;
 mod model_panel;
 mod platform;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod worker;
 
 use std::hash::{Hash, Hasher};
@@ -52,6 +54,8 @@ pub struct AppOptions {
     /// A question to ask about that image once the model is ready; its answer's first token
     /// is then selected, so the window opens on an overlay.
     pub question: Option<String>,
+    /// A message for the status bar at start (e.g. why the page restarted on the CPU).
+    pub notice: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -62,6 +66,7 @@ impl Default for AppOptions {
             scene_seed: first_scene_seed(),
             image: None,
             question: None,
+            notice: None,
         }
     }
 }
@@ -89,7 +94,12 @@ pub struct GvtApp {
     model: Option<ModelSummary>,
     load_error: Option<String>,
     notice: Option<Notice>,
+    /// `AppOptions::notice`, shown again once the model is ready (loading replaces it).
+    startup_notice: Option<String>,
     show_model_panel: bool,
+    /// Models kept in the browser's store, for the model panel.
+    #[cfg(target_arch = "wasm32")]
+    stored: Vec<web::store::StoredModel>,
     /// The start-up question and the document it is about, until the model is ready.
     pending_question: Option<(usize, String)>,
     /// The request whose answer gets its first token selected when it arrives.
@@ -118,8 +128,11 @@ impl GvtApp {
             loading: None,
             model: None,
             load_error: None,
-            notice: None,
+            notice: options.notice.clone().map(Notice::Info),
+            startup_notice: options.notice,
             show_model_panel: false,
+            #[cfg(target_arch = "wasm32")]
+            stored: Vec::new(),
             pending_question: None,
             select_when_answered: None,
             image_panel: ImagePanel::default(),
@@ -175,12 +188,7 @@ impl GvtApp {
     }
 
     fn load_model(&mut self, source: ModelSource, device: DeviceChoice) {
-        self.loading = Some(Loading {
-            source: source.clone(),
-            device,
-            done: 0,
-            total: 0,
-        });
+        self.loading = Some(Loading::new(source.clone(), device));
         self.load_error = None;
         self.worker.send(Request::Load { source, device });
     }
@@ -254,19 +262,21 @@ impl GvtApp {
     fn handle_replies(&mut self) {
         for reply in self.worker.poll() {
             match reply {
-                Reply::Loading { done, total } => {
-                    if let Some(Loading {
-                        done: d, total: t, ..
-                    }) = &mut self.loading
-                    {
-                        (*d, *t) = (done, total);
+                Reply::Loading { stage, done, total } => {
+                    if let Some(loading) = &mut self.loading {
+                        (loading.stage, loading.done, loading.total) = (stage, done, total);
                     }
                 }
+                #[cfg(target_arch = "wasm32")]
+                Reply::Stored(models) => self.stored = models,
                 Reply::Loaded(summary) => {
-                    self.notice = summary
+                    let fallback = summary
                         .fallback_reason
                         .as_ref()
-                        .map(|why| Notice::Info(format!("Running on the CPU: {why}")));
+                        .map(|why| format!("Running on the CPU: {why}"));
+                    self.notice = fallback
+                        .or_else(|| self.startup_notice.take())
+                        .map(Notice::Info);
                     if let Some(loading) = self.loading.take() {
                         self.model_source = loading.source;
                         self.model_device = loading.device;
@@ -415,6 +425,7 @@ impl GvtApp {
     /// Draws the whole app into `ui` (the window's root, or a test harness).
     pub fn show(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        ctx.data_mut(|d| d.remove::<Vec<Landmark>>(landmarks_id()));
         self.handle_replies();
         self.handle_platform();
         self.handle_input(&ctx);
@@ -442,7 +453,16 @@ impl GvtApp {
                         Some(ModelAction::LoadDefault) => {
                             self.load_model(ModelSource::Default, self.model_panel.device)
                         }
+                        #[cfg(target_arch = "wasm32")]
+                        Some(action) => self.stored_action(action),
                         None => {}
+                    }
+                    #[cfg(target_arch = "wasm32")]
+                    if let Some(action) =
+                        self.model_panel
+                            .stored_ui(ui, &self.stored, self.loading.is_some())
+                    {
+                        self.stored_action(action);
                     }
                 });
         }
@@ -495,6 +515,22 @@ impl GvtApp {
         }
     }
 
+    /// The browser's model store: load one by URL (or from the store), or empty it.
+    #[cfg(target_arch = "wasm32")]
+    fn stored_action(&mut self, action: ModelAction) {
+        match action {
+            ModelAction::LoadUrl { name, url } => {
+                let model = ModelFile::Url { name, url };
+                self.load_model(
+                    ModelSource::Files { model, llm: None },
+                    self.model_panel.device,
+                );
+            }
+            ModelAction::ClearStored => self.worker.send(Request::ClearStored),
+            _ => {}
+        }
+    }
+
     fn toolbar(&mut self, ui: &mut Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("GVT Lens").strong());
@@ -532,6 +568,7 @@ impl GvtApp {
                     "What runs where; load another GGUF; GPU or CPU ({})",
                     ui.ctx().format_shortcut(&TOGGLE_MODEL)
                 ));
+            mark(&model_button, "Model");
             if model_button.clicked() {
                 self.show_model_panel = !self.show_model_panel;
             }
@@ -540,29 +577,37 @@ impl GvtApp {
         });
     }
 
+    /// What the status bar says about the model: loading with progress, or what runs where.
+    pub fn model_status(&self) -> String {
+        match (&self.loading, &self.model) {
+            (Some(loading), _) => {
+                format!("{} {:.0}%", loading.describe(), 100.0 * loading.fraction())
+            }
+            (None, Some(m)) => format!("{} · {}", m.name, m.device),
+            (None, None) => "No model loaded".into(),
+        }
+    }
+
+    /// The models kept in the browser's store, as last listed.
+    #[cfg(target_arch = "wasm32")]
+    pub fn stored_models(&self) -> &[web::store::StoredModel] {
+        &self.stored
+    }
+
+    /// The status bar's message (information or error), if any.
+    pub fn notice(&self) -> Option<&str> {
+        match &self.notice {
+            Some(Notice::Info(text) | Notice::Error(text)) => Some(text),
+            None => None,
+        }
+    }
+
     fn status_bar(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            match (&self.loading, &self.model) {
-                (
-                    Some(Loading {
-                        source,
-                        done,
-                        total,
-                        ..
-                    }),
-                    _,
-                ) => {
-                    ui.spinner();
-                    let pct = if *total > 0 { 100 * done / total } else { 0 };
-                    ui.label(format!("Loading {}… {pct}%", source.describe()));
-                }
-                (_, Some(m)) => {
-                    ui.label(format!("{} · {}", m.name, m.device));
-                }
-                _ => {
-                    ui.label("No model loaded");
-                }
+            if self.loading.is_some() {
+                ui.spinner();
             }
+            ui.label(self.model_status());
             match &self.notice {
                 Some(Notice::Error(e)) => {
                     ui.separator();
@@ -639,7 +684,42 @@ impl eframe::App for GvtApp {
 /// A button whose tooltip says what it does and its keyboard shortcut; true when clicked.
 fn shortcut_button(ui: &mut Ui, label: &str, what: &str, shortcut: &KeyboardShortcut) -> bool {
     let tip = format!("{what} ({})", ui.ctx().format_shortcut(shortcut));
-    ui.button(label).on_hover_text(tip).clicked()
+    let response = ui.button(label).on_hover_text(tip);
+    mark(&response, label);
+    response.clicked()
+}
+
+/// A control's accessible label and where it is on screen, in points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Landmark {
+    pub label: String,
+    pub rect: egui::Rect,
+    /// Whether it has the keyboard focus.
+    pub focused: bool,
+}
+
+fn landmarks_id() -> egui::Id {
+    egui::Id::unique("gvt-lens landmarks")
+}
+
+/// Notes where a main control is this frame, under its accessible label. eframe's web runner
+/// does not hand egui's accessibility tree to the page, so the browser build publishes these
+/// for assistive tools and automation instead.
+pub(crate) fn mark(response: &egui::Response, label: &str) {
+    let landmark = Landmark {
+        label: label.to_string(),
+        rect: response.rect,
+        focused: response.has_focus(),
+    };
+    response.ctx.data_mut(|d| {
+        d.get_temp_mut_or_default::<Vec<Landmark>>(landmarks_id())
+            .push(landmark)
+    });
+}
+
+/// The main controls drawn in the latest frame, in drawing order.
+pub fn landmarks(ctx: &egui::Context) -> Vec<Landmark> {
+    ctx.data(|d| d.get_temp(landmarks_id()).unwrap_or_default())
 }
 
 /// Dark, light, or whatever the system uses.

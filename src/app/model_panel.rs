@@ -3,15 +3,48 @@
 
 use egui::{Color32, RichText, Ui};
 
-use super::worker::{ModelSource, ModelSummary};
+#[cfg(target_arch = "wasm32")]
+use super::web::store::StoredModel;
+use super::worker::{LoadStage, ModelSource, ModelSummary};
 use crate::device::DeviceChoice;
 
-/// A model being loaded: which, where, and how many tensor bytes are on the device so far.
+/// A model being loaded: which, where, and how far (bytes downloaded, then bytes of tensors
+/// on the device).
 pub struct Loading {
     pub source: ModelSource,
     pub device: DeviceChoice,
+    pub stage: LoadStage,
     pub done: u64,
     pub total: u64,
+}
+
+impl Loading {
+    pub fn new(source: ModelSource, device: DeviceChoice) -> Self {
+        Self {
+            source,
+            device,
+            stage: LoadStage::Upload,
+            done: 0,
+            total: 0,
+        }
+    }
+
+    /// "Downloading x.gguf… 40%", for the status bar and the progress bar.
+    pub fn describe(&self) -> String {
+        let verb = match self.stage {
+            LoadStage::Download => "Downloading",
+            LoadStage::Upload => "Loading",
+        };
+        format!("{verb} {}…", self.source.describe())
+    }
+
+    pub fn fraction(&self) -> f32 {
+        if self.total > 0 {
+            self.done as f32 / self.total as f32
+        } else {
+            0.0
+        }
+    }
 }
 
 /// What the panel asks the app to do.
@@ -19,15 +52,30 @@ pub enum ModelAction {
     PickFiles,
     SwitchDevice(DeviceChoice),
     LoadDefault,
+    /// Download a GGUF (or read it from the browser's store).
+    #[cfg(target_arch = "wasm32")]
+    LoadUrl {
+        name: String,
+        url: String,
+    },
+    #[cfg(target_arch = "wasm32")]
+    ClearStored,
 }
 
 pub struct ModelPanel {
     pub device: DeviceChoice,
+    /// The "Load from URL" box.
+    #[cfg(target_arch = "wasm32")]
+    url: String,
 }
 
 impl ModelPanel {
     pub fn new(device: DeviceChoice) -> Self {
-        Self { device }
+        Self {
+            device,
+            #[cfg(target_arch = "wasm32")]
+            url: String::new(),
+        }
     }
 
     pub fn ui(
@@ -38,21 +86,10 @@ impl ModelPanel {
         load_error: Option<&str>,
     ) -> Option<ModelAction> {
         let mut action = None;
-        if let Some(Loading {
-            source,
-            done,
-            total,
-            ..
-        }) = loading
-        {
-            let name = format!("Loading {}…", source.describe());
+        if let Some(loading) = loading {
+            let name = loading.describe();
             ui.label(&name);
-            let fraction = if *total > 0 {
-                *done as f32 / *total as f32
-            } else {
-                0.0
-            };
-            ui.add(egui::ProgressBar::new(fraction).show_percentage())
+            ui.add(egui::ProgressBar::new(loading.fraction()).show_percentage())
                 .widget_info(|| {
                     egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, &name)
                 });
@@ -136,6 +173,83 @@ impl ModelPanel {
         });
         action
     }
+
+    /// The browser's model store: what is kept and how big, load one again, download one by
+    /// URL, or empty the store.
+    #[cfg(target_arch = "wasm32")]
+    pub fn stored_ui(
+        &mut self,
+        ui: &mut Ui,
+        stored: &[StoredModel],
+        busy: bool,
+    ) -> Option<ModelAction> {
+        let mut action = None;
+        ui.add_space(8.0);
+        ui.separator();
+        ui.strong("Stored in this browser");
+        ui.add_enabled_ui(!busy, |ui| {
+            if stored.is_empty() {
+                ui.label(RichText::new("Nothing yet: models load from the network once, then from here.").weak());
+            }
+            egui::Grid::new("stored models")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    for model in stored {
+                        ui.label(&model.name);
+                        ui.label(megabytes(model.bytes));
+                        if ui
+                            .button("Load")
+                            .on_hover_text(format!("Load {} from this browser's store", model.name))
+                            .clicked()
+                        {
+                            action = Some(ModelAction::LoadUrl {
+                                name: model.name.clone(),
+                                url: model.url.clone(),
+                            });
+                        }
+                        ui.end_row();
+                    }
+                });
+            let total: u64 = stored.iter().map(|m| m.bytes).sum();
+            ui.horizontal(|ui| {
+                ui.label(format!("{} in all", megabytes(total)));
+                let clear = ui
+                    .add_enabled(!stored.is_empty(), egui::Button::new("Clear stored models"))
+                    .on_hover_text(
+                        "Delete every model this page keeps (the default downloads again)",
+                    );
+                super::mark(&clear, "Clear stored models");
+                if clear.clicked() {
+                    action = Some(ModelAction::ClearStored);
+                }
+            });
+            ui.add_space(4.0);
+            let label = ui.label("Model URL");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.url)
+                        .hint_text("https://…/model.gguf")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let url = self.url.trim();
+            let download = ui
+                .add_enabled(!url.is_empty(), egui::Button::new("Download"))
+                .on_hover_text(
+                    "Download a GGUF (the server must allow cross-origin requests) and keep it here",
+                );
+            if download.clicked() || (entered && !url.is_empty()) {
+                let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(url);
+                action = Some(ModelAction::LoadUrl {
+                    name: name.to_string(),
+                    url: url.to_string(),
+                });
+            }
+        });
+        action
+    }
 }
 
 fn megabytes(bytes: u64) -> String {
@@ -150,7 +264,17 @@ fn resident_bytes() -> Option<u64> {
         let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
         Some(pages * 4096)
     }
-    #[cfg(not(target_os = "linux"))]
+    // In the browser: the wasm module's linear memory (what the page holds for the app).
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let memory = wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .ok()?;
+        let buffer = memory.buffer().dyn_into::<js_sys::ArrayBuffer>().ok()?;
+        Some(buffer.byte_length() as u64)
+    }
+    #[cfg(not(any(target_os = "linux", target_arch = "wasm32")))]
     {
         None
     }

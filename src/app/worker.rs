@@ -25,12 +25,19 @@ const VISION_KEY: &str = "gvt.vision.image_size";
 /// Longest answer the app asks for.
 const MAX_ANSWER_TOKENS: usize = 96;
 
-/// One GGUF file to load: a path natively, bytes from a picker or a drop anywhere.
+/// One GGUF file to load: a path natively, a URL in the browser, bytes from a picker or a
+/// drop anywhere.
 #[derive(Debug, Clone)]
 pub enum ModelFile {
     /// Natively only: browsers give no paths.
     #[cfg(not(target_arch = "wasm32"))]
     Path(std::path::PathBuf),
+    /// In the browser: downloaded once, then read from the page's model store.
+    #[cfg(target_arch = "wasm32")]
+    Url {
+        name: String,
+        url: String,
+    },
     Bytes {
         name: String,
         bytes: Arc<Vec<u8>>,
@@ -45,14 +52,24 @@ impl ModelFile {
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into(),
             ),
+            #[cfg(target_arch = "wasm32")]
+            ModelFile::Url { name, .. } => name.clone(),
             ModelFile::Bytes { name, .. } => name.clone(),
         }
     }
 
-    fn open(&self) -> Result<GgufFile> {
+    /// Reads and parses the file; downloads report `(done, total)` bytes.
+    async fn open(&self, _on_download: &mut dyn FnMut(u64, u64)) -> Result<GgufFile> {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
             ModelFile::Path(path) => Ok(GgufFile::open(path)?),
+            #[cfg(target_arch = "wasm32")]
+            ModelFile::Url { url, .. } => {
+                let bytes = super::web::store::fetch(url, _on_download)
+                    .await
+                    .map_err(Error::Download)?;
+                Ok(GgufFile::from_bytes(bytes)?)
+            }
             ModelFile::Bytes { bytes, .. } => Ok(GgufFile::from_bytes(bytes.to_vec())?),
         }
     }
@@ -71,6 +88,30 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
+    /// The files to read: the embedded model natively; in the browser it is served next to
+    /// the page, so it downloads with a progress bar and stays out of the `.wasm`.
+    pub(crate) fn files(&self) -> (ModelFile, Option<ModelFile>) {
+        match self {
+            #[cfg(target_arch = "wasm32")]
+            ModelSource::Default => (
+                ModelFile::Url {
+                    name: default_model::NAME.into(),
+                    url: default_model::URL.into(),
+                },
+                None,
+            ),
+            #[cfg(not(target_arch = "wasm32"))]
+            ModelSource::Default => (
+                ModelFile::Bytes {
+                    name: default_model::NAME.into(),
+                    bytes: Arc::new(default_model::BYTES.to_vec()),
+                },
+                None,
+            ),
+            ModelSource::Files { model, llm } => (model.clone(), llm.clone()),
+        }
+    }
+
     /// File names for people.
     pub fn describe(&self) -> String {
         match self {
@@ -99,6 +140,12 @@ pub enum Request {
         question: String,
         cancel: CancelFlag,
     },
+    /// List the models kept in the browser's store.
+    #[cfg(target_arch = "wasm32")]
+    ListStored,
+    /// Empty the browser's model store.
+    #[cfg(target_arch = "wasm32")]
+    ClearStored,
 }
 
 /// A loaded model, for the model panel.
@@ -123,10 +170,19 @@ pub struct ModelSummary {
     pub load_ms: f64,
 }
 
+/// Where a load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadStage {
+    /// Bytes of the file downloaded (the browser).
+    Download,
+    /// Bytes of tensors on the device.
+    Upload,
+}
+
 /// What the engine reports.
 pub enum Reply {
-    /// Tensor bytes uploaded so far.
     Loading {
+        stage: LoadStage,
         done: u64,
         total: u64,
     },
@@ -145,6 +201,9 @@ pub enum Reply {
         id: u64,
         error: String,
     },
+    /// The models kept in the browser's store (after a load, a listing or a clear).
+    #[cfg(target_arch = "wasm32")]
+    Stored(Vec<super::web::store::StoredModel>),
 }
 
 /// Owns the model and serves requests in order.
@@ -156,10 +215,19 @@ pub struct Engine {
 impl Engine {
     pub async fn handle(&mut self, request: Request, emit: &dyn Fn(Reply)) {
         match request {
-            Request::Load { source, device } => match self.load(&source, device, emit).await {
-                Ok(summary) => emit(Reply::Loaded(Box::new(summary))),
-                Err(e) => emit(Reply::LoadFailed(e.to_string())),
-            },
+            Request::Load { source, device } => {
+                let outcome = self.load(&source, device, emit).await;
+                #[cfg(target_arch = "wasm32")]
+                let loaded = outcome.is_ok();
+                emit(match outcome {
+                    Ok(summary) => Reply::Loaded(Box::new(summary)),
+                    Err(e) => Reply::LoadFailed(e.to_string()),
+                });
+                #[cfg(target_arch = "wasm32")]
+                emit(Reply::Stored(
+                    super::web::store::after_load(&source, loaded).await,
+                ));
+            }
             Request::Ask {
                 id,
                 image,
@@ -175,6 +243,13 @@ impl Engine {
                     error: e.to_string(),
                 }),
             },
+            #[cfg(target_arch = "wasm32")]
+            Request::ListStored => emit(Reply::Stored(super::web::store::list().await)),
+            #[cfg(target_arch = "wasm32")]
+            Request::ClearStored => {
+                super::web::store::clear().await;
+                emit(Reply::Stored(super::web::store::list().await));
+            }
         }
     }
 
@@ -185,12 +260,18 @@ impl Engine {
         emit: &dyn Fn(Reply),
     ) -> Result<ModelSummary> {
         let started = Instant::now();
-        let (model, llm) = match source {
-            ModelSource::Default => (default_model::open()?, None),
-            ModelSource::Files { model, llm } => (
-                model.open()?,
-                llm.as_ref().map(ModelFile::open).transpose()?,
-            ),
+        let mut downloaded = |done, total| {
+            emit(Reply::Loading {
+                stage: LoadStage::Download,
+                done,
+                total,
+            })
+        };
+        let (model, llm) = source.files();
+        let model = model.open(&mut downloaded).await?;
+        let llm = match llm {
+            Some(llm) => Some(llm.open(&mut downloaded).await?),
+            None => None,
         };
         // Two files picked or dropped together come in no particular order: the one with
         // the vision tower is the model, the other the LLM.
@@ -202,7 +283,11 @@ impl Engine {
         let compute = select_device(choice).await?;
         let fallback_reason = compute.fallback_reason.clone();
         let pipeline = Pipeline::load(&model, llm.as_ref(), compute, &mut |done, total| {
-            emit(Reply::Loading { done, total })
+            emit(Reply::Loading {
+                stage: LoadStage::Upload,
+                done,
+                total,
+            })
         })?;
         let parameters = std::iter::once(&model)
             .chain(llm.as_ref())
@@ -336,7 +421,7 @@ impl RequestSink {
 fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
     let id = match request {
         Request::Ask { id, .. } => Some(*id),
-        Request::Load { .. } => None,
+        _ => None,
     };
     move |why: String| {
         let error = format!(

@@ -1,0 +1,205 @@
+//! The page's model store, on the browser's Cache API: a GGUF downloaded once (the default
+//! model included) and the files a person picked are kept, so the next visit needs neither
+//! the network nor the file dialog. The model panel lists what is kept, with sizes, and can
+//! empty it.
+//!
+//! Browsers offer the Cache API only on secure origins (https, localhost). Elsewhere models
+//! still download, they just are not kept.
+
+use js_sys::{Array, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, Headers, ReadableStreamDefaultReader, Request, Response, ResponseInit};
+
+use crate::app::worker::{ModelFile, ModelSource};
+
+const CACHE_NAME: &str = "gvt-lens-models";
+/// Picked files are kept under this path, relative to the page.
+const PICKED_PREFIX: &str = "picked-models/";
+/// Headers the store writes on each kept response.
+const SIZE_HEADER: &str = "x-gvt-bytes";
+const NAME_HEADER: &str = "x-gvt-name";
+/// wasm32 has 4 GiB of memory in all; the file and its tensors must both fit.
+const MAX_BYTES: u64 = 1 << 31;
+
+/// A model kept in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredModel {
+    pub name: String,
+    /// The key it is kept under (what [`fetch`] reads it back from).
+    pub url: String,
+    pub bytes: u64,
+}
+
+/// The bytes at `url`: from the store when kept there, else downloaded (and then kept).
+/// `on_progress(done, total)` follows the bytes; `total` is 0 when the server does not say.
+pub async fn fetch(url: &str, on_progress: &mut dyn FnMut(u64, u64)) -> Result<Vec<u8>, String> {
+    let cache = open().await;
+    if let Some(cache) = &cache
+        && let Some(kept) = cached(cache, url).await
+    {
+        return read_body(&kept, url, on_progress).await;
+    }
+    let window = web_sys::window().ok_or("no browser window")?;
+    let response: Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot download {url}: {} (is the address right, and does the server allow \
+                 cross-origin requests?)",
+                describe(&e)
+            )
+        })?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!(
+            "cannot download {url}: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let bytes = read_body(&response, url, on_progress).await?;
+    if let Some(cache) = &cache {
+        let name = url.rsplit('/').next().unwrap_or(url);
+        // A full quota only means the model is not kept; the load goes on.
+        let _ = put(cache, url, name, &bytes).await;
+    }
+    Ok(bytes)
+}
+
+/// After a load: keep the picked files of a model that worked; forget the stored files of
+/// one that failed (a corrupt download must not be served again). Returns the listing.
+pub async fn after_load(source: &ModelSource, loaded: bool) -> Vec<StoredModel> {
+    if let Some(cache) = open().await {
+        let (model, llm) = source.files();
+        for file in std::iter::once(model).chain(llm) {
+            match file {
+                ModelFile::Bytes { name, bytes } if loaded => {
+                    let key = format!("{PICKED_PREFIX}{name}");
+                    let _ = put(&cache, &key, &name, &bytes).await;
+                }
+                ModelFile::Url { url, .. } if !loaded => {
+                    let _ = JsFuture::from(cache.delete_with_str(&url)).await;
+                }
+                _ => {}
+            }
+        }
+    }
+    list().await
+}
+
+/// What the store holds, oldest first.
+pub async fn list() -> Vec<StoredModel> {
+    let Some(cache) = open().await else {
+        return Vec::new();
+    };
+    let Ok(keys) = JsFuture::from(cache.keys()).await else {
+        return Vec::new();
+    };
+    let mut models = Vec::new();
+    for request in Array::from(&keys).iter() {
+        let request: Request = request.unchecked_into();
+        let url = request.url();
+        let Some(response) = cached(&cache, &url).await else {
+            continue;
+        };
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
+        models.push(StoredModel {
+            name: header(NAME_HEADER)
+                .unwrap_or_else(|| url.rsplit('/').next().unwrap_or(&url).to_string()),
+            bytes: header(SIZE_HEADER)
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0),
+            url,
+        });
+    }
+    models
+}
+
+/// Deletes everything the store holds.
+pub async fn clear() {
+    if let Some(storage) = web_sys::window().and_then(|w| w.caches().ok()) {
+        let _ = JsFuture::from(storage.delete(CACHE_NAME)).await;
+    }
+}
+
+async fn open() -> Option<Cache> {
+    let storage = web_sys::window()?.caches().ok()?;
+    let cache = JsFuture::from(storage.open(CACHE_NAME)).await.ok()?;
+    Some(cache.unchecked_into())
+}
+
+async fn cached(cache: &Cache, url: &str) -> Option<Response> {
+    let found = JsFuture::from(cache.match_with_str(url)).await.ok()?;
+    found.dyn_into::<Response>().ok()
+}
+
+async fn put(cache: &Cache, key: &str, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let headers = Headers::new()?;
+    headers.set("content-type", "application/octet-stream")?;
+    headers.set("content-length", &bytes.len().to_string())?;
+    headers.set(SIZE_HEADER, &bytes.len().to_string())?;
+    headers.set(NAME_HEADER, name)?;
+    let init = ResponseInit::new();
+    init.set_headers(&headers);
+    let body = Uint8Array::from(bytes);
+    let response = Response::new_with_opt_buffer_source_and_init(Some(&body), &init)?;
+    JsFuture::from(cache.put_with_str(key, &response)).await?;
+    Ok(())
+}
+
+/// Reads a response's body chunk by chunk, reporting progress.
+async fn read_body(
+    response: &Response,
+    url: &str,
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<u8>, String> {
+    let headers = response.headers();
+    let total = [SIZE_HEADER, "content-length"]
+        .iter()
+        .find_map(|h| headers.get(h).ok().flatten()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    let too_big = |bytes: u64| {
+        format!(
+            "{url} is {:.1} GB; the browser build holds models up to {:.1} GB (use the desktop app)",
+            bytes as f64 / 1e9,
+            MAX_BYTES as f64 / 1e9
+        )
+    };
+    if total > MAX_BYTES {
+        return Err(too_big(total));
+    }
+    let body = response
+        .body()
+        .ok_or_else(|| format!("{url}: the response has no body"))?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total as usize);
+    on_progress(0, total);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("the download of {url} broke off: {}", describe(&e)))?;
+        let done = Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy());
+        if done {
+            break;
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(|e| describe(&e))?;
+        bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
+        if bytes.len() as u64 > MAX_BYTES {
+            let _ = reader.cancel();
+            return Err(too_big(bytes.len() as u64));
+        }
+        on_progress(bytes.len() as u64, total.max(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// A JS error's message.
+fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

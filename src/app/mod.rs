@@ -213,6 +213,11 @@ impl GvtApp {
         }
     }
 
+    /// Opens an image from its file bytes (a broken one leaves an error in the status bar).
+    pub fn open_image(&mut self, name: &str, bytes: &[u8]) {
+        self.open_bytes(name, bytes);
+    }
+
     fn new_scene(&mut self) {
         let seed = self.next_scene_seed;
         self.next_scene_seed = self.next_scene_seed.wrapping_add(1);
@@ -539,8 +544,7 @@ impl GvtApp {
                 self.platform.pick_image();
             }
             if shortcut_button(ui, "Paste", "Paste an image from the clipboard", &PASTE) {
-                ui.ctx()
-                    .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+                self.platform.paste();
             }
             if shortcut_button(
                 ui,

@@ -76,6 +76,21 @@ impl Platform {
         }
     }
 
+    /// Pastes an image from the clipboard. Natively egui-winit reads it and the app gets a
+    /// paste event; browsers offer clipboard images only through the async Clipboard API.
+    pub fn paste(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+        #[cfg(target_arch = "wasm32")]
+        self.run(async {
+            Some(match super::web::clipboard::read_image().await {
+                Ok(bytes) => decoded("Pasted image", &bytes),
+                Err(e) => Outcome::Failed(format!("cannot paste: {e}")),
+            })
+        });
+    }
+
     /// Opens a file dialog for one image.
     pub fn pick_image(&self) {
         let dialog = rfd::AsyncFileDialog::new()

@@ -4,7 +4,9 @@
 // (SwiftShader) and without WebGPU, where the app must fall back to the CPU. Each run waits for
 // the model, opens a generated scene with "New scene", asks how many of one of its shapes there
 // are, checks the answer against the scene's ground truth, clicks the answer's first token and
-// checks that an overlay changed the image's pixels. Screenshots and a timings JSON go to OUT_DIR.
+// checks that an overlay changed the image's pixels; then asks a second question (the shape's
+// colour), exports the overlay as a PNG download, pastes and drops that PNG, and empties the
+// page's model store from the model panel. Screenshots and a timings JSON go to OUT_DIR.
 //
 // The app draws on a canvas; the page mirrors its state in `window.gvtLens` (model, device,
 // ground truth, conversation, and the main controls by accessible label with their rectangles),
@@ -309,6 +311,31 @@ async function run(baseUrl, spec) {
         fail(`answered "${second.turn.answer}" to the colour question; the ground truth is ${target.color}`);
       }
     }
+    // Ctrl+V with an image on the clipboard, and a dropped image file: both open the image.
+    const exportedPng = png.toString('base64');
+    await page.evaluate(async (base64) => {
+      const blob = await (await fetch(`data:image/png;base64,${base64}`)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'clipboard.png', { type: 'image/png' }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+    }, exportedPng);
+    await page.waitForFunction(() => window.gvtLens?.document?.name === 'Pasted image', null, {
+      timeout: 30_000,
+    });
+    await page.evaluate(async (base64) => {
+      const blob = await (await fetch(`data:image/png;base64,${base64}`)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+      const canvas = document.getElementById('gvt_canvas');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        canvas.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+      }
+    }, exportedPng);
+    await page.waitForFunction(() => window.gvtLens?.document?.name === 'dropped.png', null, {
+      timeout: 30_000,
+    });
+    if ((await state(page)).document.groundTruth !== null) fail('a dropped photo has no ground truth');
+
     // The model panel empties the store.
     await click(page, 'Model');
     await click(page, 'Clear stored models');

@@ -9,6 +9,7 @@
 //! - models are downloaded and kept in the page's [`store`];
 //! - [`page`] mirrors the app's state into the page for screen readers and automation.
 
+pub mod clipboard;
 pub mod page;
 pub mod store;
 
@@ -48,9 +49,11 @@ async fn run() -> Result<(), String> {
             canvas,
             eframe::WebOptions::default(),
             Box::new(move |cc| {
+                let ctx = cc.egui_ctx.clone();
                 Ok(Box::new(WebApp {
                     app: GvtApp::new(&cc.egui_ctx, options),
                     page: page::Mirror::default(),
+                    pasted: clipboard::listen(move || ctx.request_repaint()),
                 }))
             }),
         )
@@ -145,10 +148,15 @@ fn headline(message: &str) -> String {
 struct WebApp {
     app: GvtApp,
     page: page::Mirror,
+    pasted: clipboard::Pasted,
 }
 
 impl eframe::App for WebApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let pasted = std::mem::take(&mut *self.pasted.borrow_mut());
+        for bytes in pasted {
+            self.app.open_image("Pasted image", &bytes);
+        }
         self.app.show(ui);
         self.page.update(&self.app, ui.ctx());
     }

@@ -140,9 +140,6 @@ pub enum Request {
         question: String,
         cancel: CancelFlag,
     },
-    /// List the models kept in the browser's store.
-    #[cfg(target_arch = "wasm32")]
-    ListStored,
     /// Empty the browser's model store.
     #[cfg(target_arch = "wasm32")]
     ClearStored,
@@ -243,8 +240,6 @@ impl Engine {
                     error: e.to_string(),
                 }),
             },
-            #[cfg(target_arch = "wasm32")]
-            Request::ListStored => emit(Reply::Stored(super::web::store::list().await)),
             #[cfg(target_arch = "wasm32")]
             Request::ClearStored => {
                 super::web::store::clear().await;

@@ -8,6 +8,13 @@ use burn::tensor::Device;
 
 use crate::{Error, Result};
 
+/// Where a person switches to the CPU.
+#[cfg(not(target_arch = "wasm32"))]
+const CHOOSE_CPU: &str =
+    "`--device cpu` on the command line, or Run on CPU in the app's model panel";
+#[cfg(target_arch = "wasm32")]
+const CHOOSE_CPU: &str = "Run on CPU in the model panel, or ?device=cpu in the address";
+
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
@@ -57,7 +64,7 @@ impl ComputeDevice {
             (DeviceChoice::Cpu, _) => Ok(Self::cpu()),
             (_, Ok(device)) => Ok(Self::gpu(device)),
             (DeviceChoice::Gpu, Err(reason)) => Err(Error::Device(format!(
-                "no usable GPU: {reason}. Choose the CPU instead (`--device cpu` on the command line)."
+                "no usable GPU: {reason}. Choose the CPU instead ({CHOOSE_CPU})."
             ))),
             (DeviceChoice::Auto, Err(reason)) => Ok(Self {
                 fallback_reason: Some(reason),

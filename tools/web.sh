@@ -8,7 +8,8 @@
 #   tools/web.sh serve   trunk serve on http://127.0.0.1:8080
 #   tools/web.sh test    build, then drive dist/ in headless Chromium twice (WebGPU on
 #                        SwiftShader; no WebGPU, so the CPU fallback); installs Debian's chromium
-#                        when missing. Screenshots and timings go to target/web-e2e/.
+#                        when missing (apt-get: run as root). Screenshots and timings go to
+#                        $CARGO_TARGET_DIR/web-e2e/ (default ~/.cache/gvt-lens/target/web-e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,11 @@ playwright_version=1.65.1
 binaryen_version=132.0.0
 
 setup() {
+  # Trunk runs the wasm-bindgen named in Trunk.toml; it must be Cargo.lock's.
+  if ! grep -q "^wasm_bindgen = \"$bindgen_version\"" Trunk.toml; then
+    echo "Trunk.toml's [tools] wasm_bindgen must be \"$bindgen_version\" (Cargo.lock's wasm-bindgen)" >&2
+    exit 1
+  fi
   rustup target list --installed | grep -q '^wasm32-unknown-unknown$' ||
     rustup target add wasm32-unknown-unknown
   # Trunk 0.22 needs a newer rustc than this project's 1.95.

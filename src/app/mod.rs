@@ -155,6 +155,16 @@ impl GvtApp {
         self.model.as_ref()
     }
 
+    /// Whether the GPU may be working: the model runs there, or one is loading with a choice
+    /// that allows it.
+    pub fn may_use_gpu(&self) -> bool {
+        self.model.as_ref().is_some_and(|m| m.is_gpu)
+            || self
+                .loading
+                .as_ref()
+                .is_some_and(|l| l.device != DeviceChoice::Cpu)
+    }
+
     /// Whether a model is loading.
     pub fn is_loading(&self) -> bool {
         self.loading.is_some()
@@ -584,9 +594,7 @@ impl GvtApp {
     /// What the status bar says about the model: loading with progress, or what runs where.
     pub fn model_status(&self) -> String {
         match (&self.loading, &self.model) {
-            (Some(loading), _) => {
-                format!("{} {:.0}%", loading.describe(), 100.0 * loading.fraction())
-            }
+            (Some(loading), _) => format!("{} {}", loading.describe(), loading.progress()),
             (None, Some(m)) => format!("{} · {}", m.name, m.device),
             (None, None) => "No model loaded".into(),
         }

@@ -38,6 +38,15 @@ impl Loading {
         format!("{verb} {}…", self.source.describe())
     }
 
+    /// "40%", or the bytes so far when the total is unknown.
+    pub fn progress(&self) -> String {
+        match (self.done, self.total) {
+            (_, 0) if self.done > 0 => megabytes(self.done),
+            (_, 0) => String::new(),
+            (done, total) => format!("{:.0}%", 100.0 * done as f64 / total as f64),
+        }
+    }
+
     pub fn fraction(&self) -> f32 {
         if self.total > 0 {
             self.done as f32 / self.total as f32
@@ -241,9 +250,8 @@ impl ModelPanel {
                     "Download a GGUF (the server must allow cross-origin requests) and keep it here",
                 );
             if download.clicked() || (entered && !url.is_empty()) {
-                let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or(url);
                 action = Some(ModelAction::LoadUrl {
-                    name: name.to_string(),
+                    name: super::web::store::file_name(url),
                     url: url.to_string(),
                 });
             }

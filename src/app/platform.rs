@@ -69,7 +69,13 @@ impl Platform {
             self.run(async move {
                 let mut picked = Vec::with_capacity(models.len());
                 for file in models {
-                    picked.push(dropped_model(&*file).await);
+                    match dropped_model(&*file).await {
+                        Ok(model) => picked.push(model),
+                        Err(e) => {
+                            let name = file_name(&*file);
+                            return Some(Outcome::Failed(format!("cannot read {name}: {e}")));
+                        }
+                    }
                 }
                 Some(Outcome::ModelFiles(picked))
             });
@@ -167,16 +173,16 @@ async fn read_dropped(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<Ve
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> ModelFile {
-    ModelFile::Path(file.path().to_path_buf())
+async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<ModelFile, String> {
+    Ok(ModelFile::Path(file.path().to_path_buf()))
 }
 
 #[cfg(target_arch = "wasm32")]
-async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> ModelFile {
-    ModelFile::Bytes {
+async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<ModelFile, String> {
+    Ok(ModelFile::Bytes {
         name: file_name(file),
-        bytes: std::sync::Arc::new(file.bytes_async().await.unwrap_or_default()),
-    }
+        bytes: std::sync::Arc::new(file.bytes_async().await?),
+    })
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -68,7 +68,12 @@ impl ModelFile {
                 let bytes = super::web::store::fetch(url, _on_download)
                     .await
                     .map_err(Error::Download)?;
-                Ok(GgufFile::from_bytes(bytes)?)
+                let parsed = GgufFile::from_bytes(bytes);
+                if parsed.is_err() {
+                    // Not a usable GGUF: do not serve it from the store again.
+                    super::web::store::forget(url).await;
+                }
+                Ok(parsed?)
             }
             ModelFile::Bytes { bytes, .. } => Ok(GgufFile::from_bytes(bytes.to_vec())?),
         }
@@ -96,7 +101,7 @@ impl ModelSource {
             ModelSource::Default => (
                 ModelFile::Url {
                     name: default_model::NAME.into(),
-                    url: default_model::URL.into(),
+                    url: default_model::url(),
                 },
                 None,
             ),

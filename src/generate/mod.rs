@@ -276,15 +276,28 @@ pub async fn generate(
     Ok(out)
 }
 
-/// Lets the browser's event loop run (a `setTimeout(0)`): on the CPU nothing else in a
-/// generation awaits anything that really waits. Natively the engine has its own thread.
+/// Lets the browser's event loop run: on the CPU nothing else in a generation awaits
+/// anything that really waits. A `MessageChannel` message, not `setTimeout(0)`: browsers
+/// throttle timers in background tabs to one a second or slower. Natively the engine has its
+/// own thread.
 #[cfg(target_arch = "wasm32")]
 async fn yield_to_event_loop() {
+    use js_sys::{Function, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
     let tick = js_sys::Promise::new(&mut |resolve, _| {
-        let scheduled =
-            web_sys::window().is_some_and(|w| w.set_timeout_with_callback(&resolve).is_ok());
-        if !scheduled {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        let posted = (|| -> std::result::Result<(), JsValue> {
+            let class: Function =
+                Reflect::get(&js_sys::global(), &"MessageChannel".into())?.dyn_into()?;
+            let channel = Reflect::construct(&class, &js_sys::Array::new())?;
+            let port1 = Reflect::get(&channel, &"port1".into())?;
+            Reflect::set(&port1, &"onmessage".into(), &resolve)?;
+            let port2 = Reflect::get(&channel, &"port2".into())?;
+            let post: Function = Reflect::get(&port2, &"postMessage".into())?.dyn_into()?;
+            post.call1(&port2, &JsValue::NULL)?;
+            Ok(())
+        })();
+        if posted.is_err() {
+            let _ = resolve.call0(&JsValue::NULL);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(tick).await;

@@ -3,9 +3,9 @@
 //! - the URL sets the start: `?device=auto|gpu|cpu`, `?seed=N` (the first "New scene"),
 //!   `?model=URL` (a GGUF to load instead of the default);
 //! - Auto tries WebGPU and falls back to the CPU (burn flex in wasm), saying why;
-//! - wasm cannot unwind, so a crash (a lost GPU device, a driver error) ends the app; the page
-//!   then restarts on the CPU and says what happened, and only a crash on the CPU stays on
-//!   screen as an error;
+//! - wasm cannot unwind, so a crash (a lost GPU device, a driver error) ends the app; if the
+//!   GPU was in use the page restarts on the CPU and says what happened (the reason travels
+//!   in `sessionStorage`), otherwise the error stays on screen;
 //! - models are downloaded and kept in the page's [`store`];
 //! - [`page`] mirrors the app's state into the page for screen readers and automation.
 
@@ -13,15 +13,19 @@ pub mod clipboard;
 pub mod page;
 pub mod store;
 
-use wasm_bindgen::JsCast;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::worker::{ModelFile, ModelSource};
 use super::{AppOptions, GvtApp};
 use crate::device::DeviceChoice;
 
-/// Where the page restarts after a crash, with the message it shows.
-const CRASH_PARAM: &str = "crashed";
+/// The `sessionStorage` key that carries a crash's reason across the restart.
+const CRASH_KEY: &str = "gvt-lens-crash";
 
 /// Starts the app on the canvas `#gvt_canvas`.
 pub fn start() {
@@ -44,6 +48,8 @@ async fn run() -> Result<(), String> {
         .ok_or("the page has no <canvas id=\"gvt_canvas\">")?;
 
     let runner = eframe::WebRunner::new();
+    let on_gpu = Rc::new(Cell::new(false));
+    let watched = on_gpu.clone();
     runner
         .start(
             canvas,
@@ -54,13 +60,14 @@ async fn run() -> Result<(), String> {
                     app: GvtApp::new(&cc.egui_ctx, options),
                     page: page::Mirror::default(),
                     pasted: clipboard::listen(move || ctx.request_repaint()),
+                    on_gpu,
                 }))
             }),
         )
         .await
         .map_err(|e| page::js_message(&e))?;
     page::started();
-    watch_for_crash(runner, params.get("device").as_deref() == Some("cpu"));
+    watch_for_crash(runner, watched);
     Ok(())
 }
 
@@ -74,7 +81,7 @@ fn options_from(params: &web_sys::UrlSearchParams) -> AppOptions {
     };
     let model = match params.get("model").filter(|u| !u.trim().is_empty()) {
         Some(url) => {
-            let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+            let name = store::file_name(&url);
             ModelSource::Files {
                 model: ModelFile::Url { name, url },
                 llm: None,
@@ -89,22 +96,26 @@ fn options_from(params: &web_sys::UrlSearchParams) -> AppOptions {
             .get("seed")
             .and_then(|s| s.parse().ok())
             .unwrap_or(defaults.scene_seed),
-        notice: params
-            .get(CRASH_PARAM)
+        notice: take_crash_reason()
             .map(|why| format!("The GPU failed ({why}); restarted on the CPU")),
         ..defaults
     }
 }
 
-/// Once a second: after a crash, restart the page on the CPU (unless it already ran there,
-/// then show the error).
-fn watch_for_crash(runner: eframe::WebRunner, on_cpu: bool) {
+/// Once a second: after a crash, restart the page on the CPU if the GPU was in use, else
+/// show the error (once).
+fn watch_for_crash(runner: eframe::WebRunner, on_gpu: Rc<Cell<bool>>) {
+    let mut reported = false;
     let check = Closure::<dyn FnMut()>::new(move || {
+        if reported {
+            return;
+        }
         let Some(summary) = runner.panic_summary() else {
             return;
         };
+        reported = true;
         let message = summary.message();
-        if on_cpu || !restart_on_cpu(&message) {
+        if !(on_gpu.get() && restart_on_cpu(&headline(&message))) {
             page::show_error(&format!("GVT Lens stopped: {message}"));
         }
     });
@@ -118,17 +129,36 @@ fn watch_for_crash(runner: eframe::WebRunner, on_cpu: bool) {
     check.forget();
 }
 
-fn restart_on_cpu(message: &str) -> bool {
+fn restart_on_cpu(why: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
     let Ok(url) = web_sys::Url::new(&window.location().href().unwrap_or_default()) else {
         return false;
     };
-    let params = url.search_params();
-    params.set("device", "cpu");
-    params.set(CRASH_PARAM, &headline(message));
+    if session_storage("setItem", &[CRASH_KEY.into(), why.into()]).is_none() {
+        return false;
+    }
+    url.search_params().set("device", "cpu");
     window.location().replace(&url.href()).is_ok()
+}
+
+/// The reason of the crash that restarted this page, read once.
+fn take_crash_reason() -> Option<String> {
+    let why = session_storage("getItem", &[CRASH_KEY.into()])?.as_string()?;
+    session_storage("removeItem", &[CRASH_KEY.into()]);
+    Some(why)
+}
+
+/// Calls a `sessionStorage` method (through JS reflection: no web-sys feature needed).
+fn session_storage(method: &str, args: &[JsValue]) -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let storage = Reflect::get(&window, &"sessionStorage".into()).ok()?;
+    let f: Function = Reflect::get(&storage, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    f.apply(&storage, &args.iter().collect()).ok()
 }
 
 /// The line of a panic message that says what went wrong (not "panicked at file:line"),
@@ -149,6 +179,8 @@ struct WebApp {
     app: GvtApp,
     page: page::Mirror,
     pasted: clipboard::Pasted,
+    /// Read by the crash watcher.
+    on_gpu: Rc<Cell<bool>>,
 }
 
 impl eframe::App for WebApp {
@@ -158,6 +190,7 @@ impl eframe::App for WebApp {
             self.app.open_image("Pasted image", &bytes);
         }
         self.app.show(ui);
+        self.on_gpu.set(self.app.may_use_gpu());
         self.page.update(&self.app, ui.ctx());
     }
 }

@@ -76,7 +76,12 @@ impl Mirror {
 /// What a screen reader should hear: the status, the notice, and the latest finished answer
 /// (not every streamed token).
 fn announcement(app: &GvtApp) -> String {
-    let mut text = app.model_status();
+    // The status without its progress figures, which change many times a second.
+    let mut text = if app.is_loading() {
+        "Loading the model".to_string()
+    } else {
+        app.model_status()
+    };
     if let Some(notice) = app.notice() {
         text += &format!(". {notice}");
     }

@@ -5,6 +5,9 @@
 //!
 //! Browsers offer the Cache API only on secure origins (https, localhost). Elsewhere models
 //! still download, they just are not kept.
+//!
+//! A URL's query string tells versions apart (the default model's URL carries a hash of its
+//! bytes): downloading one version removes the others kept under the same path.
 
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -60,28 +63,63 @@ pub async fn fetch(url: &str, on_progress: &mut dyn FnMut(u64, u64)) -> Result<V
     }
     let bytes = read_body(&response, url, on_progress).await?;
     if let Some(cache) = &cache {
-        let name = url.rsplit('/').next().unwrap_or(url);
+        forget_other_versions(cache, url).await;
         // A full quota only means the model is not kept; the load goes on.
-        let _ = put(cache, url, name, &bytes).await;
+        let _ = put(cache, url, &file_name(url), &bytes).await;
     }
     Ok(bytes)
 }
 
-/// After a load: keep the picked files of a model that worked; forget the stored files of
-/// one that failed (a corrupt download must not be served again). Returns the listing.
-pub async fn after_load(source: &ModelSource, loaded: bool) -> Vec<StoredModel> {
+/// Removes what is kept under `url` (a file that turned out not to be a usable GGUF must not
+/// be served again).
+pub async fn forget(url: &str) {
     if let Some(cache) = open().await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+/// The file name in a URL: its last path segment, without query or fragment.
+pub fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let name = path
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path);
+    js_sys::decode_uri_component(name).map_or_else(|_| name.to_string(), String::from)
+}
+
+/// Deletes the kept responses whose URL has the same path as `url` but another query.
+async fn forget_other_versions(cache: &Cache, url: &str) {
+    let Some(current) = absolute(url) else {
+        return;
+    };
+    let path = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+    let Ok(keys) = JsFuture::from(cache.keys()).await else {
+        return;
+    };
+    for request in Array::from(&keys).iter() {
+        let kept = request.unchecked_into::<Request>().url();
+        if kept != current && path(&kept) == path(&current) {
+            let _ = JsFuture::from(cache.delete_with_str(&kept)).await;
+        }
+    }
+}
+
+/// `url` resolved against the page's address.
+fn absolute(url: &str) -> Option<String> {
+    let base = web_sys::window()?.location().href().ok()?;
+    Some(web_sys::Url::new_with_base(url, &base).ok()?.href())
+}
+
+/// After a load: keep the picked files of a model that worked. Returns the listing.
+pub async fn after_load(source: &ModelSource, loaded: bool) -> Vec<StoredModel> {
+    if loaded && let Some(cache) = open().await {
         let (model, llm) = source.files();
         for file in std::iter::once(model).chain(llm) {
-            match file {
-                ModelFile::Bytes { name, bytes } if loaded => {
-                    let key = format!("{PICKED_PREFIX}{name}");
-                    let _ = put(&cache, &key, &name, &bytes).await;
-                }
-                ModelFile::Url { url, .. } if !loaded => {
-                    let _ = JsFuture::from(cache.delete_with_str(&url)).await;
-                }
-                _ => {}
+            if let ModelFile::Bytes { name, bytes } = file {
+                let key = format!("{PICKED_PREFIX}{}", js_sys::encode_uri_component(&name));
+                let _ = put(&cache, &key, &name, &bytes).await;
             }
         }
     }
@@ -107,7 +145,8 @@ pub async fn list() -> Vec<StoredModel> {
         let header = |name: &str| headers.get(name).ok().flatten();
         models.push(StoredModel {
             name: header(NAME_HEADER)
-                .unwrap_or_else(|| url.rsplit('/').next().unwrap_or(&url).to_string()),
+                .and_then(|n| js_sys::decode_uri_component(&n).ok().map(String::from))
+                .unwrap_or_else(|| file_name(&url)),
             bytes: header(SIZE_HEADER)
                 .and_then(|b| b.parse().ok())
                 .unwrap_or(0),
@@ -119,14 +158,24 @@ pub async fn list() -> Vec<StoredModel> {
 
 /// Deletes everything the store holds.
 pub async fn clear() {
-    if let Some(storage) = web_sys::window().and_then(|w| w.caches().ok()) {
+    if let Some(storage) = storage() {
         let _ = JsFuture::from(storage.delete(CACHE_NAME)).await;
     }
 }
 
+/// The Cache API, where the page may use it: `window.caches` is undefined on insecure
+/// origins (web-sys then hands back `undefined`, and calling it would throw).
+fn storage() -> Option<web_sys::CacheStorage> {
+    let window = web_sys::window()?;
+    if !window.is_secure_context() {
+        return None;
+    }
+    let storage = window.caches().ok()?;
+    (!storage.is_undefined() && !storage.is_null()).then_some(storage)
+}
+
 async fn open() -> Option<Cache> {
-    let storage = web_sys::window()?.caches().ok()?;
-    let cache = JsFuture::from(storage.open(CACHE_NAME)).await.ok()?;
+    let cache = JsFuture::from(storage()?.open(CACHE_NAME)).await.ok()?;
     Some(cache.unchecked_into())
 }
 
@@ -140,7 +189,11 @@ async fn put(cache: &Cache, key: &str, name: &str, bytes: &[u8]) -> Result<(), J
     headers.set("content-type", "application/octet-stream")?;
     headers.set("content-length", &bytes.len().to_string())?;
     headers.set(SIZE_HEADER, &bytes.len().to_string())?;
-    headers.set(NAME_HEADER, name)?;
+    // Header values must be Latin-1: the name goes in encoded.
+    headers.set(
+        NAME_HEADER,
+        &String::from(js_sys::encode_uri_component(name)),
+    )?;
     let init = ResponseInit::new();
     init.set_headers(&headers);
     let body = Uint8Array::from(bytes);
@@ -190,7 +243,13 @@ async fn read_body(
             let _ = reader.cancel();
             return Err(too_big(bytes.len() as u64));
         }
-        on_progress(bytes.len() as u64, total.max(bytes.len() as u64));
+        // A total of 0 says "unknown" (no Content-Length, or a compressed one that is less).
+        let total = if total >= bytes.len() as u64 {
+            total
+        } else {
+            0
+        };
+        on_progress(bytes.len() as u64, total);
     }
     Ok(bytes)
 }

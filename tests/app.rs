@@ -74,14 +74,14 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
     harness.get_by_label("Samples").click();
     harness.step();
     harness.step();
-    harness.get_by_label("One circle among others").click();
+    harness.get_by_label("One lonely triangle").click();
     harness.step();
     harness.step();
     let truth = app(&harness)
         .current_document()
         .and_then(|d| d.scene.as_ref())
         .expect("a generated sample has a ground truth")
-        .count(Shape::Circle);
+        .count(Shape::Triangle);
     assert_eq!(truth, 1);
 
     harness.get_by_label("Question").click();
@@ -89,7 +89,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
     assert!(harness.get_by_label("Question").is_focused());
     harness
         .get_by_label("Question")
-        .type_text("How many circles are there in the image?");
+        .type_text("How many triangles are there in the image?");
     harness.step();
     harness.get_by_label("Ask").click();
     wait_for(&mut harness, "the answer", |app| {
@@ -106,7 +106,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
         app(&harness).overlay_map().is_none(),
         "no overlay before a click"
     );
-    harness.get_by_label("Image One circle among others");
+    harness.get_by_label("Image One lonely triangle");
 
     harness
         .get_by_label(&format!("Answer token 1: {truth}"))

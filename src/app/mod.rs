@@ -142,7 +142,7 @@ impl GvtApp {
         };
         app.load_model(options.model, options.device);
         if let Some((name, bytes)) = &options.image {
-            app.open_bytes(name, bytes);
+            app.open_image(name, bytes);
             if let (Some(doc), Some(question)) = (app.current, options.question) {
                 app.pending_question = Some((doc, question));
             }
@@ -216,16 +216,12 @@ impl GvtApp {
         self.notice = None;
     }
 
-    fn open_bytes(&mut self, name: &str, bytes: &[u8]) {
+    /// Opens an image from its file bytes (a broken one leaves an error in the status bar).
+    pub fn open_image(&mut self, name: &str, bytes: &[u8]) {
         match Document::from_bytes(name, bytes) {
             Ok(doc) => self.open(doc),
             Err(e) => self.notice = Some(Notice::Error(e.to_string())),
         }
-    }
-
-    /// Opens an image from its file bytes (a broken one leaves an error in the status bar).
-    pub fn open_image(&mut self, name: &str, bytes: &[u8]) {
-        self.open_bytes(name, bytes);
     }
 
     fn new_scene(&mut self) {
@@ -460,24 +456,14 @@ impl GvtApp {
                         self.model.as_ref(),
                         self.load_error.as_deref(),
                     );
-                    match action {
-                        Some(ModelAction::PickFiles) => self.platform.pick_model_files(),
-                        Some(ModelAction::SwitchDevice(device)) => {
-                            self.load_model(self.model_source.clone(), device)
-                        }
-                        Some(ModelAction::LoadDefault) => {
-                            self.load_model(ModelSource::Default, self.model_panel.device)
-                        }
-                        #[cfg(target_arch = "wasm32")]
-                        Some(action) => self.stored_action(action),
-                        None => {}
-                    }
                     #[cfg(target_arch = "wasm32")]
-                    if let Some(action) =
-                        self.model_panel
-                            .stored_ui(ui, &self.stored, self.loading.is_some())
-                    {
-                        self.stored_action(action);
+                    let action = action.or(self.model_panel.stored_ui(
+                        ui,
+                        &self.stored,
+                        self.loading.is_some(),
+                    ));
+                    if let Some(action) = action {
+                        self.model_action(action);
                     }
                 });
         }
@@ -530,10 +516,15 @@ impl GvtApp {
         }
     }
 
-    /// The browser's model store: load one by URL (or from the store), or empty it.
-    #[cfg(target_arch = "wasm32")]
-    fn stored_action(&mut self, action: ModelAction) {
+    /// What the model panel asked for.
+    fn model_action(&mut self, action: ModelAction) {
         match action {
+            ModelAction::PickFiles => self.platform.pick_model_files(),
+            ModelAction::SwitchDevice(device) => self.load_model(self.model_source.clone(), device),
+            ModelAction::LoadDefault => {
+                self.load_model(ModelSource::Default, self.model_panel.device)
+            }
+            #[cfg(target_arch = "wasm32")]
             ModelAction::LoadUrl { name, url } => {
                 let model = ModelFile::Url { name, url };
                 self.load_model(
@@ -541,8 +532,8 @@ impl GvtApp {
                     self.model_panel.device,
                 );
             }
+            #[cfg(target_arch = "wasm32")]
             ModelAction::ClearStored => self.worker.send(Request::ClearStored),
-            _ => {}
         }
     }
 

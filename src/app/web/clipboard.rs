@@ -5,12 +5,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::page::js_message;
+use super::{js_call, js_message, js_method};
 
 /// Images pasted into the page, waiting for the next frame.
 pub type Pasted = Rc<RefCell<Vec<Vec<u8>>>>;
@@ -54,16 +54,19 @@ pub fn listen(wake: impl Fn() + 'static) -> Pasted {
 pub async fn read_image() -> Result<Vec<u8>, String> {
     let navigator = web_sys::window().ok_or("no browser window")?.navigator();
     let clipboard = Reflect::get(&navigator, &"clipboard".into()).map_err(|e| js_message(&e))?;
-    let read = method(&clipboard, "read")
-        .ok_or("this browser cannot read images from the clipboard here (try Ctrl+V)")?;
-    let items = call(&read, &clipboard, &[]).await.map_err(|e| {
+    if js_method(&clipboard, "read").is_none() {
+        return Err("this browser cannot read images from the clipboard here (try Ctrl+V)".into());
+    }
+    let items = call_async(&clipboard, "read", &[]).await.map_err(|e| {
         format!(
             "the browser did not allow reading the clipboard ({})",
             js_message(&e)
         )
     })?;
+    let unreadable =
+        |e: JsValue| format!("the clipboard image cannot be read ({})", js_message(&e));
     for item in Array::from(&items).iter() {
-        let types = Reflect::get(&item, &"types".into()).map_err(|e| js_message(&e))?;
+        let types = Reflect::get(&item, &"types".into()).map_err(unreadable)?;
         let Some(kind) = Array::from(&types)
             .iter()
             .filter_map(|t| t.as_string())
@@ -71,26 +74,19 @@ pub async fn read_image() -> Result<Vec<u8>, String> {
         else {
             continue;
         };
-        let get_type = method(&item, "getType").ok_or("the clipboard item cannot be read")?;
-        let blob = call(&get_type, &item, &[kind.into()])
+        let blob = call_async(&item, "getType", &[kind.into()])
             .await
-            .map_err(|e| js_message(&e))?;
-        let array_buffer =
-            method(&blob, "arrayBuffer").ok_or("the clipboard image cannot be read")?;
-        let buffer = call(&array_buffer, &blob, &[])
+            .map_err(unreadable)?;
+        let buffer = call_async(&blob, "arrayBuffer", &[])
             .await
-            .map_err(|e| js_message(&e))?;
+            .map_err(unreadable)?;
         return Ok(Uint8Array::new(&buffer).to_vec());
     }
     Err("the clipboard holds no image".into())
 }
 
-fn method(target: &JsValue, name: &str) -> Option<Function> {
-    Reflect::get(target, &name.into()).ok()?.dyn_into().ok()
-}
-
-/// Calls `f` on `this` and awaits the promise it returns.
-async fn call(f: &Function, this: &JsValue, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let promise: Promise = f.apply(this, &args.iter().collect::<Array>())?.dyn_into()?;
+/// Calls `target.name(...args)` and awaits the promise it returns.
+async fn call_async(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let promise: Promise = js_call(target, name, args)?.dyn_into()?;
     JsFuture::from(promise).await
 }

@@ -65,7 +65,7 @@ async fn run() -> Result<(), String> {
             }),
         )
         .await
-        .map_err(|e| page::js_message(&e))?;
+        .map_err(|e| js_message(&e))?;
     page::started();
     watch_for_crash(runner, watched);
     Ok(())
@@ -150,15 +150,33 @@ fn take_crash_reason() -> Option<String> {
     Some(why)
 }
 
-/// Calls a `sessionStorage` method (through JS reflection: no web-sys feature needed).
+/// Calls a `sessionStorage` method.
 fn session_storage(method: &str, args: &[JsValue]) -> Option<JsValue> {
-    let window = web_sys::window()?;
+    let window: JsValue = web_sys::window()?.into();
     let storage = Reflect::get(&window, &"sessionStorage".into()).ok()?;
-    let f: Function = Reflect::get(&storage, &method.into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    f.apply(&storage, &args.iter().collect()).ok()
+    js_call(&storage, method, args).ok()
+}
+
+/// `target[name]`, when it is a function.
+fn js_method(target: &JsValue, name: &str) -> Option<Function> {
+    Reflect::get(target, &name.into()).ok()?.dyn_into().ok()
+}
+
+/// Calls `target.name(...args)` through JS reflection, for APIs web-sys gates behind
+/// features or unstable flags.
+fn js_call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f = js_method(target, name)
+        .ok_or_else(|| JsValue::from_str(&format!("{name} is not available here")))?;
+    f.apply(target, &args.iter().collect())
+}
+
+/// A JS error value's message.
+fn js_message(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
 }
 
 /// The line of a panic message that says what went wrong (not "panicked at file:line"),

@@ -7,8 +7,6 @@
 //!   screen, and the main controls with their accessible labels and rectangles in CSS pixels
 //!   relative to the canvas.
 
-use wasm_bindgen::{JsCast, JsValue};
-
 use super::super::documents::TurnState;
 use super::super::{GvtApp, landmarks};
 use crate::eval::json::Value;
@@ -32,15 +30,6 @@ pub fn show_error(message: &str) {
         }
         let _ = error.remove_attribute("hidden");
     }
-}
-
-/// A JS error value's message.
-pub fn js_message(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }
 
 fn element(id: &str) -> Option<web_sys::Element> {

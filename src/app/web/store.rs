@@ -14,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Headers, ReadableStreamDefaultReader, Request, Response, ResponseInit};
 
+use super::js_message;
 use crate::app::worker::{ModelFile, ModelSource};
 
 const CACHE_NAME: &str = "gvt-lens-models";
@@ -50,7 +51,7 @@ pub async fn fetch(url: &str, on_progress: &mut dyn FnMut(u64, u64)) -> Result<V
             format!(
                 "cannot download {url}: {} (is the address right, and does the server allow \
                  cross-origin requests?)",
-                describe(&e)
+                js_message(&e)
             )
         })?
         .unchecked_into();
@@ -232,12 +233,12 @@ async fn read_body(
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|e| format!("the download of {url} broke off: {}", describe(&e)))?;
+            .map_err(|e| format!("the download of {url} broke off: {}", js_message(&e)))?;
         let done = Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy());
         if done {
             break;
         }
-        let value = Reflect::get(&chunk, &"value".into()).map_err(|e| describe(&e))?;
+        let value = Reflect::get(&chunk, &"value".into()).map_err(|e| js_message(&e))?;
         bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
         if bytes.len() as u64 > MAX_BYTES {
             let _ = reader.cancel();
@@ -252,13 +253,4 @@ async fn read_body(
         on_progress(bytes.len() as u64, total);
     }
     Ok(bytes)
-}
-
-/// A JS error's message.
-fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }

@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use gvt_lens::scene::qa::Split;
 use image::{DynamicImage, Rgb, RgbImage};
 
 fn gvt(args: &[&str]) -> Output {
@@ -244,6 +245,56 @@ fn eval_synthetic_scores_held_out_scenes() {
             "cpu",
         ]),
         "vision tower",
+    );
+}
+
+#[test]
+fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
+    let dir = temp_dir("eval-samples");
+    let samples = dir.join("samples.jsonl");
+    let out = gvt(&[
+        "eval",
+        "synthetic",
+        "--n",
+        "6",
+        "--split",
+        "validation",
+        "--device",
+        "cpu",
+        "--json",
+        "--samples",
+        samples.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = gvt_lens::eval::json::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let lines = std::fs::read_to_string(&samples).unwrap();
+    let rows: Vec<_> = lines
+        .lines()
+        .map(|line| gvt_lens::eval::json::parse(line).unwrap())
+        .collect();
+    let field = |row: &gvt_lens::eval::json::Value, key: &str| row.get(key).unwrap().clone();
+    let text = |row, key| field(row, key).as_str().unwrap().to_owned();
+    for row in &rows {
+        let seed = field(row, "scene_seed").as_u64().unwrap();
+        assert_eq!(Split::of(seed), Split::Validation, "scene {seed}");
+        assert!(!text(row, "question").is_empty() && !text(row, "truth").is_empty());
+    }
+    // The samples are the report's: as many existence questions as MCI's n, as many right.
+    let tasks = report.get("tasks").unwrap().as_array().unwrap();
+    let mci = tasks
+        .iter()
+        .find(|t| t.get("name").unwrap().as_str() == Some("MCI"))
+        .unwrap();
+    let exist: Vec<_> = rows.iter().filter(|r| text(r, "kind") == "exist").collect();
+    assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
+    let right = exist
+        .iter()
+        .filter(|r| field(r, "correct") == gvt_lens::eval::json::Value::Bool(true))
+        .count();
+    assert_eq!(right as u64, mci.get("correct").unwrap().as_u64().unwrap());
+    assert_clean_error(
+        &gvt(&["eval", "synthetic", "--n", "1", "--split", "train"]),
+        "invalid value 'train'",
     );
 }
 

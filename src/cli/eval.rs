@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use gvt_lens::device::DeviceChoice;
 use gvt_lens::eval::synthetic;
@@ -32,14 +33,38 @@ struct SyntheticArgs {
     /// Number of scenes (each gets up to four questions).
     #[arg(long, default_value_t = 2000)]
     n: usize,
-    /// First seed; scenes are the test-split seeds from here on.
+    /// First seed; scenes are the split's seeds from here on.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Held-out scenes to score: `test` for reported figures, `validation` for choosing
+    /// among checkpoints (so that the test scenes stay unseen by every decision).
+    #[arg(long, value_enum, default_value_t = HeldOut::Test)]
+    split: HeldOut,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write every question asked, its ground truth and the model's answer to this
+    /// file, one JSON object per line (for error analysis).
+    #[arg(long, value_name = "FILE.jsonl")]
+    samples: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
+}
+
+/// The splits a model may be scored on (never the training split).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum HeldOut {
+    Test,
+    Validation,
+}
+
+impl From<HeldOut> for Split {
+    fn from(held_out: HeldOut) -> Split {
+        match held_out {
+            HeldOut::Test => Split::Test,
+            HeldOut::Validation => Split::Validation,
+        }
+    }
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -52,15 +77,23 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("scenes {bar:30} {pos}/{len} ({elapsed}, eta {eta})")
             .expect("static template"),
     );
-    let (report, _) = pollster::block_on(synthetic::evaluate(
+    let (report, samples) = pollster::block_on(synthetic::evaluate(
         &pipeline,
-        Split::Test,
+        args.split.into(),
         args.n,
         args.seed,
         &CancelFlag::default(),
         &mut |done, _| bar.set_position(done as u64),
     ))?;
     bar.finish_and_clear();
+    if let Some(path) = &args.samples {
+        let lines: String = samples
+            .iter()
+            .map(|s| s.to_json_value().to_json() + "\n")
+            .collect();
+        std::fs::write(path, lines)
+            .with_context(|| format!("cannot write the samples to {}", path.display()))?;
+    }
     if args.json {
         println!("{}", report.to_json());
     } else {

@@ -116,6 +116,13 @@ impl Value {
         }
     }
 
+    /// The value as compact JSON on one line (for JSON Lines files).
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, None);
+        out
+    }
+
     /// The value as indented JSON (two spaces per level), ending without a newline.
     pub fn to_json_pretty(&self) -> String {
         let mut out = String::new();

@@ -8,8 +8,9 @@
 
 use image::DynamicImage;
 
+use super::json::Value;
 use super::metrics::{
-    AccuracyMetrics, CountingMetrics, IdentificationMetrics, mci_correct, parse_count,
+    AccuracyMetrics, CountingMetrics, IdentificationMetrics, exact_match, mci_correct, parse_count,
     postprocess_generation,
 };
 use super::report::Report;
@@ -31,6 +32,36 @@ pub struct Sample {
     pub qa: Qa,
     /// The model's answer after GVT's post-processing (cut at the first period).
     pub answer: String,
+}
+
+impl Sample {
+    /// The sample as a JSON object: scene seed, object count, question kind, question,
+    /// ground truth and the model's answer (one line of `gvt eval synthetic --samples`).
+    pub fn to_json_value(&self) -> Value {
+        let text = |s: &str| Value::String(s.to_owned());
+        Value::Object(vec![
+            ("scene_seed".into(), Value::from_u64(self.scene_seed)),
+            ("objects".into(), Value::from_u64(self.objects as u64)),
+            ("kind".into(), text(self.qa.kind.name())),
+            ("question".into(), text(&self.qa.question)),
+            ("truth".into(), text(&self.qa.answer)),
+            ("answer".into(), text(&self.answer)),
+            ("correct".into(), Value::Bool(self.is_correct())),
+        ])
+    }
+
+    /// Whether the answer is right by its kind's rule: the first number for counts,
+    /// GVTBench's yes/no rule for existence, a normalised exact match otherwise (the
+    /// rules [`score`] applies).
+    pub fn is_correct(&self) -> bool {
+        match self.qa.kind {
+            QuestionKind::Count | QuestionKind::ColorCount => {
+                parse_count(&self.answer) == parse_count(&self.qa.answer)
+            }
+            QuestionKind::Exist => mci_correct(&self.qa.answer, &self.answer),
+            _ => exact_match(&self.qa.answer, &self.answer),
+        }
+    }
 }
 
 /// Evaluates `pipeline` on `n` scenes of `split` (the test split for reported scores, the

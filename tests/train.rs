@@ -118,10 +118,10 @@ fn both_stages_learn_a_fixed_batch() {
     )
     .unwrap();
     let scenes: Vec<Scene> = (0..4).map(Scene::random).collect();
-    let first = trainer.step_on(&scenes).unwrap();
+    let first = trainer.step_on(&scenes, &[]).unwrap();
     let mut last = first.clone();
     for _ in 0..30 {
-        last = trainer.step_on(&scenes).unwrap();
+        last = trainer.step_on(&scenes, &[]).unwrap();
     }
     eprintln!(
         "stage 1: loss {} -> {}, patch accuracy {:?} -> {:?}",

@@ -32,9 +32,15 @@ pub struct TrainArgs {
     /// Stage 1 steps (visual tokenizer, patch-level supervision).
     #[arg(long, default_value_t = 2000)]
     vision_steps: usize,
-    /// Stage 2 steps (perceiver, projection and LLM on questions and answers).
-    #[arg(long, default_value_t = 3000)]
-    qa_steps: usize,
+    /// Stage 2 steps (perceiver, projection and LLM on questions and answers) [default:
+    /// 3000]. With --resume, sets a new length for stage 2: its learning-rate schedule is
+    /// recomputed for it, so lengthening a finished run restarts it warm.
+    #[arg(long, value_name = "N")]
+    qa_steps: Option<usize>,
+    /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, counted in the
+    /// conversation's first question).
+    #[arg(long, default_value_t = 0.3)]
+    crowded_share: f64,
     /// Scenes per step.
     #[arg(long, default_value_t = 32)]
     batch: usize,
@@ -69,11 +75,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if !(0.0..=1.0).contains(&args.crowded_share) {
+        bail!("--crowded-share must lie between 0 and 1");
+    }
     let device = device::select(args.device)?;
     eprintln!("training on {}", device.name);
     let mut trainer = if args.resume {
-        let trainer = Trainer::resume(&args.out, &device.device)
+        let mut trainer = Trainer::resume(&args.out, &device.device)
             .with_context(|| format!("resuming from {}", args.out.display()))?;
+        if let Some(steps) = args.qa_steps {
+            trainer.set_qa_steps(steps)?;
+        }
         eprintln!(
             "resuming the {} stage at step {}",
             trainer.position.stage.name(),
@@ -84,7 +96,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let config = TrainConfig::new()
             .with_seed(args.seed)
             .with_vision_steps(args.vision_steps)
-            .with_qa_steps(args.qa_steps)
+            .with_qa_steps(args.qa_steps.unwrap_or(3000))
+            .with_crowded_share(args.crowded_share)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)
             .with_vision_batch(args.batch)

@@ -9,9 +9,10 @@ use image::RgbImage;
 
 use crate::pipeline::image_prompt_text;
 use crate::preprocess::Preprocessor;
+use crate::rng::Rng;
 use crate::rng::mix64;
-use crate::scene::qa::{Mix, QaGenerator, Split};
-use crate::scene::{PatchLabels, Scene};
+use crate::scene::qa::{Mix, Qa, QaGenerator, Split};
+use crate::scene::{PatchLabels, Scene, SceneRequest, Shape};
 use crate::tokenizer::Tokenizer;
 use crate::tokenizer::train::IM_END;
 use crate::{Error, Result};
@@ -48,6 +49,40 @@ pub fn scene_seed(seed: u64, stage: Stage, step: usize, index: usize) -> u64 {
         candidate = mix64(candidate);
     }
     candidate
+}
+
+/// Fewest and most objects of the one repeated shape in a crowded stage 2 scene.
+pub const CROWD: std::ops::RangeInclusive<usize> = 2..=5;
+
+/// A stage 2 scene and the question its conversation opens with, if it must open with one.
+#[derive(Debug, Clone)]
+pub struct QaScene {
+    pub scene: Scene,
+    pub lead: Option<Qa>,
+}
+
+impl QaScene {
+    /// The stage 2 scene of `scene_seed`. With probability `crowded_share` it is crowded:
+    /// one shape appears [`CROWD`] times among other random objects, and the conversation
+    /// opens by counting it. Random scenes rarely hold more than two objects of a shape, so
+    /// without these a model learns that "one" or "two" is nearly always the answer.
+    pub fn draw(scene_seed: u64, crowded_share: f64) -> Result<QaScene> {
+        let mut rng = Rng::stream(scene_seed, 0xC40D);
+        if !rng.chance(crowded_share as f32) {
+            return Ok(QaScene {
+                scene: Scene::random(scene_seed),
+                lead: None,
+            });
+        }
+        let shape = Shape::ALL[rng.below(Shape::ALL.len())];
+        let n = CROWD.start() + rng.below(CROWD.end() - CROWD.start() + 1);
+        let scene = Scene::generate(scene_seed, &SceneRequest::new().exactly(shape, n))
+            .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
+        Ok(QaScene {
+            lead: Some(Qa::count(&scene, shape)),
+            scene,
+        })
+    }
 }
 
 /// Renders scenes and normalises them for the vision tower.
@@ -164,20 +199,30 @@ impl<'a> ConversationBuilder<'a> {
     }
 
     /// One conversation per scene with `questions` questions each (fewer when the scene
-    /// offers fewer).
+    /// offers fewer), drawn by a generator seeded with `qa_seed`. `leads[i]`, when given,
+    /// is scene `i`'s first question.
     pub fn build(
         &self,
         scenes: &[Scene],
+        leads: &[Option<Qa>],
         questions: usize,
         qa_seed: u64,
         device: &Device,
     ) -> Conversations {
         let mut generator = QaGenerator::new(qa_seed, Mix::default());
         let mut rows: Vec<(Vec<u32>, Vec<bool>)> = Vec::with_capacity(scenes.len());
-        for scene in scenes {
+        for (i, scene) in scenes.iter().enumerate() {
+            let lead = leads.get(i).cloned().flatten();
+            let drawn = generator.draw(scene, questions);
+            let qas: Vec<Qa> = lead
+                .iter()
+                .cloned()
+                .chain(drawn.into_iter().filter(|qa| Some(qa) != lead.as_ref()))
+                .take(questions)
+                .collect();
             let mut ids = Vec::new();
             let mut answer = Vec::new();
-            for (turn, qa) in generator.draw(scene, questions).iter().enumerate() {
+            for (turn, qa) in qas.iter().enumerate() {
                 let (before, after) = if turn == 0 {
                     &self.first_turn
                 } else {
@@ -236,7 +281,7 @@ impl<'a> ConversationBuilder<'a> {
 mod tests {
     use super::*;
     use crate::pipeline::IMAGE_SLOT;
-    use crate::scene::qa::Qa;
+    use crate::scene::qa::QuestionKind;
 
     fn ints(t: Tensor<2, Int>) -> Vec<u32> {
         t.into_data()
@@ -249,6 +294,52 @@ mod tests {
     }
 
     #[test]
+    fn crowded_scenes_repeat_one_shape_and_open_by_counting_it() {
+        let mut crowded = 0;
+        for seed in Split::Train.seeds(0).take(200) {
+            assert!(QaScene::draw(seed, 0.0).unwrap().lead.is_none());
+            let drawn = QaScene::draw(seed, 0.3).unwrap();
+            let Some(lead) = drawn.lead else {
+                assert_eq!(drawn.scene, Scene::random(seed));
+                continue;
+            };
+            crowded += 1;
+            assert_eq!(lead.kind, QuestionKind::Count);
+            let shape = Shape::ALL
+                .into_iter()
+                .find(|s| lead.question.contains(s.plural()))
+                .unwrap();
+            let n = drawn.scene.count(shape);
+            assert!(CROWD.contains(&n), "{n} {}", shape.plural());
+            assert_eq!(lead.answer, n.to_string());
+        }
+        assert!((40..=80).contains(&crowded), "{crowded} of 200 crowded");
+    }
+
+    #[test]
+    fn a_lead_question_opens_the_conversation_once() {
+        let vocab = super::super::train_vocabulary(512).unwrap();
+        let tokenizer = vocab.tokenizer().unwrap();
+        let drawn = (0..)
+            .map(|seed| QaScene::draw(seed, 1.0).unwrap())
+            .find(|d| d.scene.objects.len() > 4)
+            .unwrap();
+        let lead = drawn.lead.clone().unwrap();
+        let builder = ConversationBuilder::new(&tokenizer).unwrap();
+        let device = Device::flex();
+        let scenes = std::slice::from_ref(&drawn.scene);
+        let with = builder.build(scenes, std::slice::from_ref(&drawn.lead), 4, 9, &device);
+        let text = tokenizer.decode(&ints(with.suffix));
+        let first = text.find(&lead.question).unwrap();
+        assert!(
+            text[..first].find('?').is_none(),
+            "the lead comes first: {text}"
+        );
+        assert_eq!(text.matches(&lead.question).count(), 1, "{text}");
+        assert_eq!(text.matches("assistant\n").count(), 4, "four turns: {text}");
+    }
+
+    #[test]
     fn conversations_use_the_inference_prompt_and_mask_all_but_answers() {
         let vocab = super::super::train_vocabulary(512).unwrap();
         let tokenizer = vocab.tokenizer().unwrap();
@@ -256,6 +347,7 @@ mod tests {
         let scene = Scene::random(4);
         let conversations = ConversationBuilder::new(&tokenizer).unwrap().build(
             std::slice::from_ref(&scene),
+            &[],
             2,
             9,
             &device,

@@ -22,7 +22,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 
 pub use batch::Stage;
-use batch::{ConversationBuilder, PatchTargets, Renderer, scene_seed};
+use batch::{ConversationBuilder, PatchTargets, QaScene, Renderer, scene_seed};
 use stages::{load_probe, probe_loss, qa_loss};
 
 use crate::device::ComputeDevice;
@@ -35,7 +35,7 @@ use crate::model::layers::Linear;
 use crate::model::{Gvt, GvtConfig, InitSource, Named, ParamName, Preset, WeightFormat};
 use crate::pipeline::Pipeline;
 use crate::preprocess::Preprocessor;
-use crate::scene::qa::{Mix, QaGenerator, Split};
+use crate::scene::qa::{Mix, Qa, QaGenerator, Split};
 use crate::scene::{Scene, SceneRequest};
 use crate::tokenizer::Tokenizer;
 use crate::tokenizer::train::{BpeTrainer, TrainedVocab};
@@ -62,6 +62,10 @@ pub struct TrainConfig {
     /// Questions per scene in a stage 2 conversation.
     #[config(default = 4)]
     pub questions_per_scene: usize,
+    /// Share of stage 2 scenes that are crowded: one shape 2 to 5 times, and the
+    /// conversation opens by counting it ([`batch::QaScene::draw`]).
+    #[config(default = 0.3)]
+    pub crowded_share: f64,
     /// Peak learning rate of stage 1.
     #[config(default = 2e-3)]
     pub vision_lr: f64,
@@ -244,6 +248,19 @@ impl Trainer {
         self.config.qa_steps = ((self.config.qa_steps as f64 * scale).round() as usize).max(1);
     }
 
+    /// Sets the length of stage 2, e.g. to continue a finished run: the learning-rate
+    /// schedule follows the new length. Fails when stage 2 is already past `steps`.
+    pub fn set_qa_steps(&mut self, steps: usize) -> Result<()> {
+        if steps == 0 || (self.position.stage == Stage::Qa && steps < self.position.step) {
+            return Err(Error::InvalidInput(format!(
+                "stage 2 cannot last {steps} steps: the run is at step {} of it",
+                self.position.step
+            )));
+        }
+        self.config.qa_steps = steps;
+        Ok(())
+    }
+
     /// Learning rate at `step` of `stage`: linear warm-up, then cosine decay to a tenth.
     pub fn learning_rate(&self, stage: Stage, step: usize) -> f64 {
         let (peak, steps) = match stage {
@@ -353,14 +370,24 @@ impl Trainer {
     /// One optimizer step of the current stage.
     pub fn step(&mut self) -> Result<StepReport> {
         let Position { stage, step } = self.position;
-        let scenes: Vec<Scene> = (0..self.batch_size(stage))
-            .map(|i| Scene::random(scene_seed(self.config.seed, stage, step, i)))
-            .collect();
-        self.step_on(&scenes)
+        let seeds =
+            (0..self.batch_size(stage)).map(|i| scene_seed(self.config.seed, stage, step, i));
+        match stage {
+            Stage::Vision => self.step_on(&seeds.map(Scene::random).collect::<Vec<_>>(), &[]),
+            Stage::Qa => {
+                let drawn = seeds
+                    .map(|seed| QaScene::draw(seed, self.config.crowded_share))
+                    .collect::<Result<Vec<_>>>()?;
+                let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =
+                    drawn.into_iter().map(|d| (d.scene, d.lead)).unzip();
+                self.step_on(&scenes, &leads)
+            }
+        }
     }
 
-    /// One optimizer step of the current stage on `scenes` (tests use a fixed batch).
-    pub fn step_on(&mut self, scenes: &[Scene]) -> Result<StepReport> {
+    /// One optimizer step of the current stage on `scenes` (tests use a fixed batch);
+    /// stage 2 conversations open with `leads[i]` where given.
+    pub fn step_on(&mut self, scenes: &[Scene], leads: &[Option<Qa>]) -> Result<StepReport> {
         let Position { stage, step } = self.position;
         let batch_size = scenes.len();
         let started = web_time::Instant::now();
@@ -394,6 +421,7 @@ impl Trainer {
                 let qa_seed = scene_seed(self.config.seed, stage, step, usize::MAX >> 1);
                 let conversations = ConversationBuilder::new(&self.tokenizer)?.build(
                     scenes,
+                    leads,
                     self.config.questions_per_scene,
                     qa_seed,
                     &self.device,

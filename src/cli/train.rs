@@ -37,9 +37,9 @@ pub struct TrainArgs {
     /// recomputed for it, so lengthening a finished run restarts it warm.
     #[arg(long, value_name = "N")]
     qa_steps: Option<usize>,
-    /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, counted in the
-    /// conversation's first question).
-    #[arg(long, default_value_t = 0.3)]
+    /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, and one of the
+    /// conversation's questions counts it).
+    #[arg(long, default_value_t = 0.25)]
     crowded_share: f64,
     /// Scenes per step.
     #[arg(long, default_value_t = 32)]

@@ -62,9 +62,9 @@ pub struct TrainConfig {
     /// Questions per scene in a stage 2 conversation.
     #[config(default = 4)]
     pub questions_per_scene: usize,
-    /// Share of stage 2 scenes that are crowded: one shape 2 to 5 times, and the
-    /// conversation opens by counting it ([`batch::QaScene::draw`]).
-    #[config(default = 0.3)]
+    /// Share of stage 2 scenes that are crowded: one shape 2 to 5 times, and one of the
+    /// conversation's questions counts it ([`batch::QaScene::draw`]).
+    #[config(default = 0.25)]
     pub crowded_share: f64,
     /// Peak learning rate of stage 1.
     #[config(default = 2e-3)]

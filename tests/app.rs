@@ -176,6 +176,12 @@ fn a_broken_image_shows_an_error_and_the_app_goes_on() {
     let error = app(&harness).error().expect("an error message").to_string();
     assert!(error.contains("broken.png"), "{error}");
     harness.get_by_label_contains("Error: cannot read the image: broken.png");
+    // The default model finishing its load in the meantime leaves the message on screen.
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    let error = app(&harness).error().map(str::to_owned);
+    assert!(error.is_some_and(|e| e.contains("broken.png")));
 
     harness.get_by_label("New scene").click();
     // The status bar shows the model once loaded (a loading percentage would vary).

@@ -72,6 +72,9 @@ impl Default for AppOptions {
 }
 
 /// A message in the status bar.
+/// How the status bar's message about a failed model load begins.
+const LOAD_FAILED: &str = "cannot load the model";
+
 enum Notice {
     Info(String),
     Error(String),
@@ -285,9 +288,17 @@ impl GvtApp {
                         .fallback_reason
                         .as_ref()
                         .map(|why| format!("Running on the CPU: {why}"));
-                    self.notice = fallback
+                    let info = fallback
                         .or_else(|| self.startup_notice.take())
                         .map(Notice::Info);
+                    // An error about something else (an image that did not open while the
+                    // model loaded) stays until the user has read it; an earlier failed
+                    // load's error is replaced.
+                    let other_error = matches!(&self.notice,
+                        Some(Notice::Error(e)) if !e.starts_with(LOAD_FAILED));
+                    if !other_error {
+                        self.notice = info;
+                    }
                     if let Some(loading) = self.loading.take() {
                         self.model_source = loading.source;
                         self.model_device = loading.device;
@@ -303,7 +314,7 @@ impl GvtApp {
                     self.loading = None;
                     // The running model stays, and so does its device.
                     self.model_panel.device = self.model_device;
-                    self.notice = Some(Notice::Error(format!("cannot load the model: {error}")));
+                    self.notice = Some(Notice::Error(format!("{LOAD_FAILED}: {error}")));
                     self.load_error = Some(error);
                     self.show_model_panel = true;
                 }

@@ -33,7 +33,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 2000)]
     vision_steps: usize,
     /// Stage 2 steps (perceiver, projection and LLM on questions and answers) [default:
-    /// 3000]. With --resume, sets a new length for stage 2: its learning-rate schedule is
+    /// 5000]. With --resume, sets a new length for stage 2: its learning-rate schedule is
     /// recomputed for it, so lengthening a finished run restarts it warm.
     #[arg(long, value_name = "N")]
     qa_steps: Option<usize>,
@@ -96,7 +96,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let config = TrainConfig::new()
             .with_seed(args.seed)
             .with_vision_steps(args.vision_steps)
-            .with_qa_steps(args.qa_steps.unwrap_or(3000))
+            .with_qa_steps(args.qa_steps.unwrap_or(5000))
             .with_crowded_share(args.crowded_share)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)

@@ -51,7 +51,7 @@ pub struct TrainConfig {
     #[config(default = 2000)]
     pub vision_steps: usize,
     /// Stage 2 optimizer steps.
-    #[config(default = 3000)]
+    #[config(default = 5000)]
     pub qa_steps: usize,
     /// Scenes per stage 1 step.
     #[config(default = 32)]

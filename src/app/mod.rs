@@ -72,12 +72,11 @@ impl Default for AppOptions {
 }
 
 /// A message in the status bar.
-/// How the status bar's message about a failed model load begins.
-const LOAD_FAILED: &str = "cannot load the model";
-
 enum Notice {
     Info(String),
     Error(String),
+    /// A model load failed: an error, which the next model to load replaces.
+    LoadFailed(String),
 }
 
 pub struct GvtApp {
@@ -181,7 +180,7 @@ impl GvtApp {
     /// The status bar's message, if it is an error.
     pub fn error(&self) -> Option<&str> {
         match &self.notice {
-            Some(Notice::Error(e)) => Some(e),
+            Some(Notice::Error(e) | Notice::LoadFailed(e)) => Some(e),
             _ => None,
         }
     }
@@ -292,11 +291,8 @@ impl GvtApp {
                         .or_else(|| self.startup_notice.take())
                         .map(Notice::Info);
                     // An error about something else (an image that did not open while the
-                    // model loaded) stays until the user has read it; an earlier failed
-                    // load's error is replaced.
-                    let other_error = matches!(&self.notice,
-                        Some(Notice::Error(e)) if !e.starts_with(LOAD_FAILED));
-                    if !other_error {
+                    // model loaded) stays until the user has read it.
+                    if !matches!(self.notice, Some(Notice::Error(_))) {
                         self.notice = info;
                     }
                     if let Some(loading) = self.loading.take() {
@@ -314,7 +310,9 @@ impl GvtApp {
                     self.loading = None;
                     // The running model stays, and so does its device.
                     self.model_panel.device = self.model_device;
-                    self.notice = Some(Notice::Error(format!("{LOAD_FAILED}: {error}")));
+                    self.notice = Some(Notice::LoadFailed(format!(
+                        "cannot load the model: {error}"
+                    )));
                     self.load_error = Some(error);
                     self.show_model_panel = true;
                 }
@@ -611,7 +609,7 @@ impl GvtApp {
     /// The status bar's message (information or error), if any.
     pub fn notice(&self) -> Option<&str> {
         match &self.notice {
-            Some(Notice::Info(text) | Notice::Error(text)) => Some(text),
+            Some(Notice::Info(text) | Notice::Error(text) | Notice::LoadFailed(text)) => Some(text),
             None => None,
         }
     }
@@ -623,7 +621,7 @@ impl GvtApp {
             }
             ui.label(self.model_status());
             match &self.notice {
-                Some(Notice::Error(e)) => {
+                Some(Notice::Error(e) | Notice::LoadFailed(e)) => {
                     ui.separator();
                     ui.colored_label(Color32::from_rgb(220, 80, 60), format!("Error: {e}"));
                 }

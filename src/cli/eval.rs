@@ -38,8 +38,8 @@ struct SyntheticArgs {
     seed: u64,
     /// Held-out scenes to score: `test` for reported figures, `validation` for choosing
     /// among checkpoints (so that the test scenes stay unseen by every decision).
-    #[arg(long, value_enum, default_value_t = HeldOut::Test)]
-    split: HeldOut,
+    #[arg(long, value_enum, default_value = "test")]
+    split: Split,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -49,22 +49,6 @@ struct SyntheticArgs {
     samples: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
-}
-
-/// The splits a model may be scored on (never the training split).
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum HeldOut {
-    Test,
-    Validation,
-}
-
-impl From<HeldOut> for Split {
-    fn from(held_out: HeldOut) -> Split {
-        match held_out {
-            HeldOut::Test => Split::Test,
-            HeldOut::Validation => Split::Validation,
-        }
-    }
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -79,7 +63,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     let (report, samples) = pollster::block_on(synthetic::evaluate(
         &pipeline,
-        args.split.into(),
+        args.split,
         args.n,
         args.seed,
         &CancelFlag::default(),

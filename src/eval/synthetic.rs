@@ -51,8 +51,8 @@ impl Sample {
     }
 
     /// Whether the answer is right by its kind's rule: the first number for counts,
-    /// GVTBench's yes/no rule for existence, a normalised exact match otherwise (the
-    /// rules [`score`] applies).
+    /// GVTBench's yes/no rule for existence, a normalised exact match otherwise ([`score`]
+    /// counts these).
     pub fn is_correct(&self) -> bool {
         match self.qa.kind {
             QuestionKind::Count | QuestionKind::ColorCount => {
@@ -154,17 +154,16 @@ pub fn score(samples: &[Sample], title: &str) -> Report {
     report.push(
         "MCI",
         IdentificationMetrics::from_outcomes(
-            of(QuestionKind::Exist)
-                .map(|s| (s.objects as u32, mci_correct(&s.qa.answer, &s.answer))),
+            of(QuestionKind::Exist).map(|s| (s.objects as u32, s.is_correct())),
         ),
     );
     report.push(
         "color",
-        AccuracyMetrics::exact_match(of(QuestionKind::Color).map(|s| (&s.qa.answer, &s.answer))),
+        AccuracyMetrics::from_outcomes(of(QuestionKind::Color).map(Sample::is_correct)),
     );
     report.push(
         "position",
-        AccuracyMetrics::exact_match(of(QuestionKind::Position).map(|s| (&s.qa.answer, &s.answer))),
+        AccuracyMetrics::from_outcomes(of(QuestionKind::Position).map(Sample::is_correct)),
     );
     report
 }

@@ -443,7 +443,10 @@ fn pairs(scene: &Scene, keep: impl Fn(&Object) -> bool) -> Vec<(Color, Shape)> {
 /// validation, 5% test), so training never sees an evaluation scene whatever range of seeds
 /// either one walks through, and every platform agrees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 pub enum Split {
+    /// Never scored: `gvt eval --split` offers only the held-out splits.
+    #[cfg_attr(not(target_arch = "wasm32"), value(skip))]
     Train,
     Validation,
     Test,

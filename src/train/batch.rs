@@ -9,8 +9,7 @@ use image::RgbImage;
 
 use crate::pipeline::image_prompt_text;
 use crate::preprocess::Preprocessor;
-use crate::rng::Rng;
-use crate::rng::mix64;
+use crate::rng::{Rng, mix64};
 use crate::scene::qa::{Mix, Qa, QaGenerator, Split};
 use crate::scene::{PatchLabels, Scene, SceneRequest, Shape};
 use crate::tokenizer::Tokenizer;

@@ -137,9 +137,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     .patch_accuracy
                     .map(|a| {
                         format!(
-                            " object patches: shape {:.1}% colour {:.1}%",
-                            100.0 * a[0],
-                            100.0 * a[1]
+                            " object patches: shape {:.1}% colour {:.1}%; patch position {:.1}%",
+                            100.0 * a.shape,
+                            100.0 * a.color,
+                            100.0 * a.position
                         )
                     })
                     .unwrap_or_default();

@@ -115,9 +115,15 @@ impl Renderer {
 
 /// Stage 1 targets, flattened over `[b, grid^2]` patches.
 pub struct PatchTargets {
+    pub grid: usize,
     pub shape: Tensor<1, Int>,
     pub color: Tensor<1, Int>,
     pub center: Tensor<1, Int>,
+    /// Each patch's own row and column: the tokens must keep where they are, or the
+    /// frozen tokenizer hands stage 2 a bag of patches in which nothing can be located
+    /// and two objects of one shape look like one bigger one.
+    pub row: Tensor<1, Int>,
+    pub col: Tensor<1, Int>,
 }
 
 impl PatchTargets {
@@ -131,10 +137,17 @@ impl PatchTargets {
                 .collect();
             Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device)
         };
+        let cells = |cell: &dyn Fn(usize) -> usize| {
+            let values: Vec<i64> = (0..n).map(|i| cell(i % (grid * grid)) as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device)
+        };
         Self {
+            grid,
             shape: ints(|l| &l.shape),
             color: ints(|l| &l.color),
             center: ints(|l| &l.center),
+            row: cells(&|patch| patch / grid),
+            col: cells(&|patch| patch % grid),
         }
     }
 }
@@ -295,6 +308,21 @@ mod tests {
             .into_iter()
             .map(|v| v as u32)
             .collect()
+    }
+
+    #[test]
+    fn patch_targets_give_each_patch_its_own_row_and_column() {
+        let scenes = [Scene::random(1), Scene::random(2)];
+        let targets = PatchTargets::new(&scenes, 3, &Device::flex());
+        let flat = |t: Tensor<1, Int>| t.reshape([1, 18]);
+        let rows = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        let cols = [0, 1, 2, 0, 1, 2, 0, 1, 2];
+        let twice = |v: [u32; 9]| [v, v].concat();
+        assert_eq!(ints(flat(targets.row)), twice(rows));
+        assert_eq!(ints(flat(targets.col)), twice(cols));
+        let labels = scenes[1].patch_labels(3);
+        let shapes: Vec<u32> = labels.shape.iter().map(|&v| v as u32).collect();
+        assert_eq!(ints(flat(targets.shape))[9..], shapes[..]);
     }
 
     #[test]

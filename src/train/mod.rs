@@ -140,8 +140,19 @@ pub struct StepReport {
     pub lr: f64,
     /// Scenes per second over this step.
     pub samples_per_second: f64,
-    /// Stage 1: shares of object patches whose shape and colour classes are right.
-    pub patch_accuracy: Option<[f32; 2]>,
+    /// Stage 1 only.
+    pub patch_accuracy: Option<PatchAccuracy>,
+}
+
+/// Stage 1's probe accuracies on one batch.
+#[derive(Debug, Clone, Copy)]
+pub struct PatchAccuracy {
+    /// Share of object patches whose shape class is right.
+    pub shape: f32,
+    /// Share of object patches whose colour class is right.
+    pub color: f32,
+    /// Share of patches whose own row and column are right (mean of the two).
+    pub position: f32,
 }
 
 /// The module the optimizer sees: the model and the stage 1 probe.
@@ -403,10 +414,11 @@ impl Trainer {
                 let visual = model.gvt.visual.as_ref().expect("vision tower");
                 let targets = PatchTargets::new(scenes, self.vision().grid(), &self.device);
                 let out = probe_loss(visual, &model.probe, pixels, &targets);
-                patch_accuracy = Some([
-                    read_scalar(out.shape_accuracy)?,
-                    read_scalar(out.color_accuracy)?,
-                ]);
+                patch_accuracy = Some(PatchAccuracy {
+                    shape: read_scalar(out.shape_accuracy)?,
+                    color: read_scalar(out.color_accuracy)?,
+                    position: read_scalar(out.position_accuracy)?,
+                });
                 let grads = out.loss.backward();
                 (read_scalar(out.loss)?, grads)
             }

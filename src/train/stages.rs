@@ -2,8 +2,9 @@
 //!
 //! - Stage 1 ([`probe_loss`]): GVT pre-trains its visual tokenizer by patch-level feature
 //!   distillation, without masking. Here every patch has exact labels from the generator
-//!   (shape, colour, and whether an object's centre is in it), so a linear probe on each
-//!   `ln_vision` token is trained together with the tower. The probe is dropped afterwards.
+//!   (shape, colour, whether an object's centre is in it, and the patch's own row and
+//!   column), so a linear probe on each `ln_vision` token is trained together with the
+//!   tower. The probe is dropped afterwards.
 //! - Stage 2 ([`qa_loss`]): the tokenizer is frozen; the perceiver, the projection and the
 //!   LLM learn to answer questions, with the loss on answer tokens only.
 
@@ -16,9 +17,15 @@ use crate::model::layers::Linear;
 use crate::model::{Gvt, Keep, KvCache, ParamSource, VisionConfig, VisualPath};
 use crate::scene::PatchLabels;
 
-/// Probe outputs: shape classes, colour classes, centre counts.
-const PROBE_OUTPUTS: usize =
+/// Probe outputs that do not depend on the grid: shape classes, colour classes, centre
+/// counts.
+const CONTENT_OUTPUTS: usize =
     PatchLabels::SHAPE_CLASSES + PatchLabels::COLOR_CLASSES + PatchLabels::CENTER_CLASSES;
+
+/// All probe outputs: the content classes, then `grid` rows and `grid` columns.
+fn probe_outputs(grid: usize) -> usize {
+    CONTENT_OUTPUTS + 2 * grid
+}
 /// The centre target is rare (a few patches in 256), so its loss counts more.
 const CENTER_LOSS_WEIGHT: f64 = 2.0;
 
@@ -27,7 +34,7 @@ pub const PROBE: &str = "train.patch_probe";
 
 /// The stage 1 probe: one linear map from an `ln_vision` token to its patch's labels.
 pub fn load_probe(src: &mut impl ParamSource, cfg: &VisionConfig) -> Result<Linear> {
-    Linear::load(src, PROBE, cfg.width, PROBE_OUTPUTS, true)
+    Linear::load(src, PROBE, cfg.width, probe_outputs(cfg.grid()), true)
 }
 
 /// Stage 1 loss and batch accuracies.
@@ -37,6 +44,8 @@ pub struct ProbeStep {
     pub shape_accuracy: Tensor<1>,
     /// The same for the colour class.
     pub color_accuracy: Tensor<1>,
+    /// Share of all patches whose row and column are told right (the mean of the two).
+    pub position_accuracy: Tensor<1>,
 }
 
 /// Stage 1: the probe's losses on every patch of the batch.
@@ -52,18 +61,29 @@ pub fn probe_loss(
     let tokens = visual.ln_vision.forward(visual.vit.forward(pixels, None)); // [b, 1 + g^2, d]
     let [b, t, _] = tokens.dims();
     let logits = probe.forward(tokens.narrow(1, 1, t - 1)); // [b, g^2, outputs]
-    let logits = logits.reshape([b * (t - 1), PROBE_OUTPUTS]);
+    let g = targets.grid;
+    let logits = logits.reshape([b * (t - 1), probe_outputs(g)]);
     let (shape_n, color_n) = (PatchLabels::SHAPE_CLASSES, PatchLabels::COLOR_CLASSES);
     let shape = logits.clone().narrow(1, 0, shape_n);
     let color = logits.clone().narrow(1, shape_n, color_n);
-    let center = logits.narrow(1, shape_n + color_n, PatchLabels::CENTER_CLASSES);
+    let center = logits
+        .clone()
+        .narrow(1, shape_n + color_n, PatchLabels::CENTER_CLASSES);
+    let row = logits.clone().narrow(1, CONTENT_OUTPUTS, g);
+    let col = logits.narrow(1, CONTENT_OUTPUTS + g, g);
     let loss = cross_entropy(shape.clone(), targets.shape.clone(), None)
         + cross_entropy(color.clone(), targets.color.clone(), None)
-        + cross_entropy(center, targets.center.clone(), None).mul_scalar(CENTER_LOSS_WEIGHT);
+        + cross_entropy(center, targets.center.clone(), None).mul_scalar(CENTER_LOSS_WEIGHT)
+        + cross_entropy(row.clone(), targets.row.clone(), None)
+        + cross_entropy(col.clone(), targets.col.clone(), None);
+    let position_accuracy = (accuracy(row.detach(), targets.row.clone(), None)
+        + accuracy(col.detach(), targets.col.clone(), None))
+    .div_scalar(2.0);
     ProbeStep {
         loss,
         shape_accuracy: accuracy(shape.detach(), targets.shape.clone(), Some(0)),
         color_accuracy: accuracy(color.detach(), targets.color.clone(), Some(0)),
+        position_accuracy,
     }
 }
 

@@ -158,6 +158,19 @@ fn bad_input_gives_clear_errors() {
         "empty",
     );
 
+    // Resuming keeps the run's own settings, so a flag that would change them is refused,
+    // and a directory without a run says so.
+    let run = dir.join("no-run");
+    let run = run.to_str().unwrap();
+    assert_clean_error(
+        &gvt(&["train", "--out", run, "--resume", "--seed", "1"]),
+        "cannot be used with",
+    );
+    assert_clean_error(
+        &gvt(&["train", "--out", run, "--resume", "--device", "cpu"]),
+        "resuming from",
+    );
+
     // An image for a text-only model is refused, not ignored.
     let smollm2 = common::smollm2().display().to_string();
     assert_clean_error(

@@ -20,17 +20,19 @@ pub struct TrainArgs {
     /// Directory for checkpoints (written every --checkpoint-every steps and at the end).
     #[arg(long, value_name = "DIR", default_value = "runs/tiny")]
     out: PathBuf,
-    /// Continue the run saved in --out instead of starting a new one.
+    /// Continue the run saved in --out instead of starting a new one. The run keeps the
+    /// settings in its train.json, so the flags that make a new run are refused with it
+    /// (only --qa-steps, --export, --test-scenes and --device apply).
     #[arg(long)]
     resume: bool,
     /// Where to write the final quantized model (default: DIR/gvt-tiny.gguf).
     #[arg(long, value_name = "OUT.gguf")]
     export: Option<PathBuf>,
     /// Seed of weights, scenes and questions.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "resume")]
     seed: u64,
     /// Stage 1 steps (visual tokenizer, patch-level supervision).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, conflicts_with = "resume")]
     vision_steps: usize,
     /// Stage 2 steps (perceiver, projection and LLM on questions and answers) [default:
     /// 5000]. With --resume, sets a new length for stage 2: its learning-rate schedule is
@@ -39,25 +41,25 @@ pub struct TrainArgs {
     qa_steps: Option<usize>,
     /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, and one of the
     /// conversation's questions counts it).
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = 0.25, conflicts_with = "resume")]
     crowded_share: f64,
     /// Scenes per step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, conflicts_with = "resume")]
     batch: usize,
     /// Peak learning rate of stage 1.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 2e-3, conflicts_with = "resume")]
     vision_lr: f64,
     /// Peak learning rate of stage 2.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, conflicts_with = "resume")]
     qa_lr: f64,
     /// Validation scenes per periodic evaluation.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, conflicts_with = "resume")]
     eval_scenes: usize,
     /// Stage 2 steps between evaluations (0: none until the end).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, conflicts_with = "resume")]
     eval_every: usize,
     /// Steps between checkpoints.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = 250, conflicts_with = "resume")]
     checkpoint_every: usize,
     /// Held-out test scenes scored with the exported model at the end (0: skip).
     #[arg(long, default_value_t = 200)]
@@ -65,7 +67,7 @@ pub struct TrainArgs {
     /// Fit the run into this many minutes: after a few timed steps, both stages' step
     /// counts are scaled (keeping their ratio). The counts used are printed, so the run
     /// can be repeated with fixed --vision-steps/--qa-steps.
-    #[arg(long, value_name = "MINUTES")]
+    #[arg(long, value_name = "MINUTES", conflicts_with = "resume")]
     minutes: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,

@@ -26,6 +26,7 @@ const CONTENT_OUTPUTS: usize =
 fn probe_outputs(grid: usize) -> usize {
     CONTENT_OUTPUTS + 2 * grid
 }
+
 /// The centre target is rare (a few patches in 256), so its loss counts more.
 const CENTER_LOSS_WEIGHT: f64 = 2.0;
 

@@ -103,6 +103,16 @@ fn a_resumed_run_continues_exactly() {
     assert_eq!(rest.len(), 3);
     common::assert_close("losses after resuming", &rest, &all[2..], 1e-4);
 
+    // Resuming a finished run runs no step and announces no stage.
+    let mut finished = Trainer::resume(&dir, &device).unwrap();
+    let mut events = Vec::new();
+    finished
+        .run(Some(&dir), &CancelFlag::default(), &mut |event| {
+            events.push(event)
+        })
+        .unwrap();
+    assert!(events.is_empty(), "a finished run reported {events:?}");
+
     // The final checkpoint is a model file like any other.
     let checkpoint = GgufFile::open(&dir.join("checkpoint.gguf")).unwrap();
     Pipeline::load(&checkpoint, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();

@@ -116,7 +116,8 @@ pub enum Event {
     Evaluated { step: usize, report: Report },
     /// A checkpoint was written.
     Checkpoint { stage: Stage, step: usize },
-    /// A stage ran to its end (from where this run started it).
+    /// A stage ran to its end (from where this run started it; a stage that an earlier run
+    /// finished is neither started nor finished again).
     StageFinished {
         stage: Stage,
         seconds: f64,
@@ -305,6 +306,9 @@ impl Trainer {
                 continue;
             }
             let steps = self.steps(stage);
+            if self.position.step >= steps {
+                continue; // finished by an earlier run: nothing to start or report
+            }
             let (first_step, stage_started) = (self.position.step, web_time::Instant::now());
             on_event(Event::StageStarted {
                 stage,

@@ -15,6 +15,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Steps between log lines when stderr is not a terminal.
 const LOG_EVERY: usize = 50;
 
+/// The documented recipe: the flags' defaults are [`TrainConfig`]'s, so they cannot drift
+/// apart.
+static DEFAULT: std::sync::LazyLock<TrainConfig> = std::sync::LazyLock::new(TrainConfig::new);
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Directory for checkpoints (written every --checkpoint-every steps and at the end).
@@ -29,10 +33,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "OUT.gguf")]
     export: Option<PathBuf>,
     /// Seed of weights, scenes and questions.
-    #[arg(long, default_value_t = 0, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.seed, conflicts_with = "resume")]
     seed: u64,
     /// Stage 1 steps (visual tokenizer, patch-level supervision).
-    #[arg(long, default_value_t = 2000, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.vision_steps, conflicts_with = "resume")]
     vision_steps: usize,
     /// Stage 2 steps (perceiver, projection and LLM on questions and answers) [default:
     /// 5000]. With --resume, sets a new length for stage 2: its learning-rate schedule is
@@ -41,25 +45,25 @@ pub struct TrainArgs {
     qa_steps: Option<usize>,
     /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, and one of the
     /// conversation's questions counts it).
-    #[arg(long, default_value_t = 0.25, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.crowded_share, conflicts_with = "resume")]
     crowded_share: f64,
     /// Scenes per step.
-    #[arg(long, default_value_t = 32, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.vision_batch, conflicts_with = "resume")]
     batch: usize,
     /// Peak learning rate of stage 1.
-    #[arg(long, default_value_t = 2e-3, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.vision_lr, conflicts_with = "resume")]
     vision_lr: f64,
     /// Peak learning rate of stage 2.
-    #[arg(long, default_value_t = 1e-3, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.qa_lr, conflicts_with = "resume")]
     qa_lr: f64,
     /// Validation scenes per periodic evaluation.
-    #[arg(long, default_value_t = 100, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.eval_scenes, conflicts_with = "resume")]
     eval_scenes: usize,
     /// Stage 2 steps between evaluations (0: none until the end).
-    #[arg(long, default_value_t = 500, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.eval_every, conflicts_with = "resume")]
     eval_every: usize,
     /// Steps between checkpoints.
-    #[arg(long, default_value_t = 250, conflicts_with = "resume")]
+    #[arg(long, default_value_t = DEFAULT.checkpoint_every, conflicts_with = "resume")]
     checkpoint_every: usize,
     /// Held-out test scenes scored with the exported model at the end (0: skip).
     #[arg(long, default_value_t = 200)]
@@ -98,7 +102,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let config = TrainConfig::new()
             .with_seed(args.seed)
             .with_vision_steps(args.vision_steps)
-            .with_qa_steps(args.qa_steps.unwrap_or(5000))
+            .with_qa_steps(args.qa_steps.unwrap_or(DEFAULT.qa_steps))
             .with_crowded_share(args.crowded_share)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)

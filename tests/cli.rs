@@ -312,6 +312,22 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_ends_without_a_panic() {
+    let dir = temp_dir("closed-pipe");
+    let png = dir.join("scene.png");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gvt"))
+        .args(["scene", png.to_str().unwrap(), "--seed", "4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the scene is drawn, as `| head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+#[test]
 fn scene_then_ask_uses_the_embedded_model() {
     let dir = temp_dir("default-model");
     let png = dir.join("scene.png");

@@ -43,6 +43,9 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::App(_))) {
+        end_quietly_on_a_closed_pipe();
+    }
     let result = match cli.command {
         None => app::run(app::AppArgs::default()),
         Some(Command::App(args)) => app::run(args),
@@ -59,5 +62,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` into a pipe whose reader has gone (`gvt scene ...
+/// | head -1`) panics. Terminal commands restore the default, and end quietly there like
+/// other command-line tools; the app keeps Rust's setting, as a GUI should.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -140,5 +140,6 @@ fn both_stages_learn_a_fixed_batch() {
     assert!(last.loss < 0.5 * first.loss);
     let accuracy = last.patch_accuracy.unwrap();
     assert!(accuracy.shape > 0.9);
+    assert!(accuracy.count > 0.8);
     assert!(accuracy.position > 0.8);
 }

@@ -43,7 +43,7 @@ pub struct TrainArgs {
     /// recomputed for it, so lengthening a finished run restarts it warm.
     #[arg(long, value_name = "N")]
     qa_steps: Option<usize>,
-    /// Share of stage 2 scenes that are crowded (one shape 2 to 5 times, and one of the
+    /// Share of scenes that are crowded: one shape 2 to 5 times (in stage 2, one of the
     /// conversation's questions counts it).
     #[arg(long, default_value_t = DEFAULT.crowded_share, conflicts_with = "resume")]
     crowded_share: f64,
@@ -143,9 +143,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     .patch_accuracy
                     .map(|a| {
                         format!(
-                            " object patches: shape {:.1}% colour {:.1}%; patch position {:.1}%",
+                            " object patches: shape {:.1}% colour {:.1}% count {:.1}%; \
+                             patch position {:.1}%",
                             100.0 * a.shape,
                             100.0 * a.color,
+                            100.0 * a.count,
                             100.0 * a.position
                         )
                     })

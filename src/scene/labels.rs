@@ -23,6 +23,17 @@ pub struct PatchLabels {
     /// [`PatchLabels::CENTER_CLASSES`]` - 1`: one mark per object, which is what counting
     /// needs (touching objects of one class still give separate centres).
     pub center: Vec<u8>,
+    /// 0 for background, else how many objects of the patch's shape the scene holds.
+    /// Every patch of an object then carries its shape's count, so a resampler latent that
+    /// averages over the stars still reads how many there are: an attention average keeps
+    /// a value all its inputs share, where a sum over the objects would be lost.
+    pub shape_count: Vec<u8>,
+    /// The same for objects of the patch's shape *and* colour ("How many red stars").
+    pub kind_count: Vec<u8>,
+    /// 0 for background, else 1 + [`super::Position::index`] of the object's centre: what
+    /// "Where is the blue square?" asks, shared by all the object's patches for the same
+    /// reason as the counts.
+    pub object_position: Vec<u8>,
 }
 
 impl PatchLabels {
@@ -33,6 +44,11 @@ impl PatchLabels {
     /// Classes of [`PatchLabels::center`]: no centre, or at least one (at 8-pixel patches
     /// two centres practically never share a patch).
     pub const CENTER_CLASSES: usize = 2;
+    /// Classes of [`PatchLabels::shape_count`] and [`PatchLabels::kind_count`]: background,
+    /// then 1 to [`super::MAX_OBJECTS`] objects.
+    pub const COUNT_CLASSES: usize = 1 + super::MAX_OBJECTS;
+    /// Classes of [`PatchLabels::object_position`] (background + 9 cells of a 3x3 grid).
+    pub const POSITION_CLASSES: usize = 1 + super::Position::ALL.len();
 }
 
 impl Scene {
@@ -45,6 +61,9 @@ impl Scene {
             shape: vec![0; n],
             color: vec![0; n],
             center: vec![0; n],
+            shape_count: vec![0; n],
+            kind_count: vec![0; n],
+            object_position: vec![0; n],
         };
         let step = 1.0 / (grid * SAMPLES) as f32;
         let mut covered = vec![0usize; self.objects.len()];
@@ -64,7 +83,7 @@ impl Scene {
                     .filter(|&i| covered[i] >= MIN_COVERED)
                     .max_by_key(|&i| (covered[i], i));
                 if let Some(i) = best {
-                    labels.set(py * grid + px, &self.objects[i]);
+                    labels.set(py * grid + px, self, &self.objects[i]);
                 }
             }
         }
@@ -79,9 +98,14 @@ impl Scene {
 }
 
 impl PatchLabels {
-    fn set(&mut self, at: usize, object: &Object) {
+    fn set(&mut self, at: usize, scene: &Scene, object: &Object) {
+        let most = PatchLabels::COUNT_CLASSES - 1;
+        let count = |n: usize| n.min(most) as u8;
         self.shape[at] = 1 + object.shape.index() as u8;
         self.color[at] = 1 + object.color.index() as u8;
+        self.shape_count[at] = count(scene.count(object.shape));
+        self.kind_count[at] = count(scene.count((object.color, object.shape)));
+        self.object_position[at] = 1 + object.position().index() as u8;
     }
 }
 
@@ -121,6 +145,8 @@ mod tests {
                 if inside {
                     assert_eq!(labels.shape[at], 1 + Shape::Square.index() as u8);
                     assert_eq!(labels.color[at], 1 + Color::Red.index() as u8);
+                    let cell = 1 + object.position().index() as u8;
+                    assert_eq!(labels.object_position[at], cell);
                 }
                 let outside = centre[0] < x0 - 0.07
                     || centre[0] > x1 + 0.07
@@ -130,6 +156,41 @@ mod tests {
                     assert_eq!(labels.shape[at], 0, "patch {px},{py} is background");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn object_patches_carry_their_shapes_count_and_their_kinds_count() {
+        let request = SceneRequest::new()
+            .objects(5, 5)
+            .exactly((Color::Red, Shape::Star), 3)
+            .exactly((Color::Blue, Shape::Star), 2);
+        for seed in 0..10 {
+            let scene = Scene::generate(seed, &request).unwrap();
+            let labels = scene.patch_labels(8);
+            let star = 1 + Shape::Star.index() as u8;
+            let red = 1 + Color::Red.index() as u8;
+            let mut star_patches = 0;
+            for at in 0..64 {
+                if labels.shape[at] == 0 {
+                    let counts = (labels.shape_count[at], labels.kind_count[at]);
+                    assert_eq!(counts, (0, 0));
+                    assert_eq!(labels.object_position[at], 0);
+                    continue;
+                }
+                assert_eq!(
+                    labels.shape[at], star,
+                    "seed {seed}: only stars were asked for"
+                );
+                star_patches += 1;
+                assert_eq!(labels.shape_count[at], 5, "seed {seed}");
+                let reds = if labels.color[at] == red { 3 } else { 2 };
+                assert_eq!(labels.kind_count[at], reds, "seed {seed}");
+            }
+            assert!(
+                star_patches >= 5,
+                "seed {seed}: {star_patches} star patches"
+            );
         }
     }
 

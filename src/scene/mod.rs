@@ -196,6 +196,11 @@ impl Position {
         Position::BottomRight,
     ];
 
+    /// Index into [`Position::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The answer word(s): "top left", "top", ..., "center", ..., "bottom right".
     pub fn word(self) -> &'static str {
         match self {

@@ -50,25 +50,25 @@ pub fn scene_seed(seed: u64, stage: Stage, step: usize, index: usize) -> u64 {
     candidate
 }
 
-/// Fewest and most objects of the one repeated shape in a crowded stage 2 scene.
+/// Fewest and most objects of the one repeated shape in a crowded training scene.
 pub const CROWD: std::ops::RangeInclusive<usize> = 2..=5;
 
-/// A stage 2 scene and a question its conversation must include, if any.
+/// A training scene, and the question a stage 2 conversation about it must include, if any.
 #[derive(Debug, Clone)]
-pub struct QaScene {
+pub struct TrainingScene {
     pub scene: Scene,
     pub lead: Option<Qa>,
 }
 
-impl QaScene {
-    /// The stage 2 scene of `scene_seed`. With probability `crowded_share` it is crowded:
+impl TrainingScene {
+    /// The training scene of `scene_seed`. With probability `crowded_share` it is crowded:
     /// one shape appears [`CROWD`] times among other random objects, and the conversation
     /// counts it. Random scenes rarely hold more than two objects of a shape, so
     /// without these a model learns that "one" or "two" is nearly always the answer.
-    pub fn draw(scene_seed: u64, crowded_share: f64) -> Result<QaScene> {
+    pub fn draw(scene_seed: u64, crowded_share: f64) -> Result<TrainingScene> {
         let mut rng = Rng::stream(scene_seed, 0xC40D);
         if !rng.chance(crowded_share as f32) {
-            return Ok(QaScene {
+            return Ok(TrainingScene {
                 scene: Scene::random(scene_seed),
                 lead: None,
             });
@@ -77,7 +77,7 @@ impl QaScene {
         let n = CROWD.start() + rng.below(CROWD.end() - CROWD.start() + 1);
         let scene = Scene::generate(scene_seed, &SceneRequest::new().exactly(shape, n))
             .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
-        Ok(QaScene {
+        Ok(TrainingScene {
             lead: Some(Qa::count(&scene, shape)),
             scene,
         })
@@ -119,6 +119,9 @@ pub struct PatchTargets {
     pub shape: Tensor<1, Int>,
     pub color: Tensor<1, Int>,
     pub center: Tensor<1, Int>,
+    pub shape_count: Tensor<1, Int>,
+    pub kind_count: Tensor<1, Int>,
+    pub object_position: Tensor<1, Int>,
     /// Each patch's own row and column: the tokens must keep where they are, or the
     /// frozen tokenizer hands stage 2 a bag of patches in which nothing can be located
     /// and two objects of one shape look like one bigger one.
@@ -146,6 +149,9 @@ impl PatchTargets {
             shape: ints(|l| &l.shape),
             color: ints(|l| &l.color),
             center: ints(|l| &l.center),
+            shape_count: ints(|l| &l.shape_count),
+            kind_count: ints(|l| &l.kind_count),
+            object_position: ints(|l| &l.object_position),
             row: cells(&|patch| patch / grid),
             col: cells(&|patch| patch % grid),
         }
@@ -329,8 +335,8 @@ mod tests {
     fn crowded_scenes_repeat_one_shape_and_ask_to_count_it() {
         let mut crowded = 0;
         for seed in Split::Train.seeds(0).take(200) {
-            assert!(QaScene::draw(seed, 0.0).unwrap().lead.is_none());
-            let drawn = QaScene::draw(seed, 0.25).unwrap();
+            assert!(TrainingScene::draw(seed, 0.0).unwrap().lead.is_none());
+            let drawn = TrainingScene::draw(seed, 0.25).unwrap();
             let Some(lead) = drawn.lead else {
                 assert_eq!(drawn.scene, Scene::random(seed));
                 continue;
@@ -355,7 +361,7 @@ mod tests {
         let builder = ConversationBuilder::new(&tokenizer).unwrap();
         let device = Device::flex();
         let mut turns = std::collections::BTreeSet::new();
-        let crowded = (0..).map(|seed| QaScene::draw(seed, 1.0).unwrap());
+        let crowded = (0..).map(|seed| TrainingScene::draw(seed, 1.0).unwrap());
         for (qa_seed, drawn) in (0..).zip(crowded.filter(|d| d.scene.objects.len() > 4).take(12)) {
             let lead = drawn.lead.clone().unwrap();
             let scenes = std::slice::from_ref(&drawn.scene);

@@ -22,7 +22,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 
 pub use batch::Stage;
-use batch::{ConversationBuilder, PatchTargets, QaScene, Renderer, scene_seed};
+use batch::{ConversationBuilder, PatchTargets, Renderer, TrainingScene, scene_seed};
 use stages::{load_probe, probe_loss, qa_loss};
 
 use crate::device::ComputeDevice;
@@ -63,8 +63,9 @@ pub struct TrainConfig {
     /// Questions per scene in a stage 2 conversation.
     #[config(default = 4)]
     pub questions_per_scene: usize,
-    /// Share of stage 2 scenes that are crowded: one shape 2 to 5 times, and one of the
-    /// conversation's questions counts it ([`batch::QaScene::draw`]).
+    /// Share of scenes that are crowded, one shape 2 to 5 times ([`batch::TrainingScene::draw`]):
+    /// in stage 1 they teach the tokens counts above two, in stage 2 one of the
+    /// conversation's questions counts the crowd.
     #[config(default = 0.25)]
     pub crowded_share: f64,
     /// Peak learning rate of stage 1.
@@ -153,6 +154,8 @@ pub struct PatchAccuracy {
     pub shape: f32,
     /// Share of object patches whose colour class is right.
     pub color: f32,
+    /// Share of object patches that tell right how many objects of their shape there are.
+    pub count: f32,
     /// Share of patches whose own row and column are right (mean of the two).
     pub position: f32,
 }
@@ -388,16 +391,15 @@ impl Trainer {
         let Position { stage, step } = self.position;
         let seeds =
             (0..self.batch_size(stage)).map(|i| scene_seed(self.config.seed, stage, step, i));
+        let drawn = seeds
+            .map(|seed| TrainingScene::draw(seed, self.config.crowded_share))
+            .collect::<Result<Vec<_>>>()?;
+        let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =
+            drawn.into_iter().map(|d| (d.scene, d.lead)).unzip();
         match stage {
-            Stage::Vision => self.step_on(&seeds.map(Scene::random).collect::<Vec<_>>(), &[]),
-            Stage::Qa => {
-                let drawn = seeds
-                    .map(|seed| QaScene::draw(seed, self.config.crowded_share))
-                    .collect::<Result<Vec<_>>>()?;
-                let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =
-                    drawn.into_iter().map(|d| (d.scene, d.lead)).unzip();
-                self.step_on(&scenes, &leads)
-            }
+            // The probe's targets cover every object; no question leads.
+            Stage::Vision => self.step_on(&scenes, &[]),
+            Stage::Qa => self.step_on(&scenes, &leads),
         }
     }
 
@@ -422,6 +424,7 @@ impl Trainer {
                 patch_accuracy = Some(PatchAccuracy {
                     shape: read_scalar(out.shape_accuracy)?,
                     color: read_scalar(out.color_accuracy)?,
+                    count: read_scalar(out.count_accuracy)?,
                     position: read_scalar(out.position_accuracy)?,
                 });
                 let grads = out.loss.backward();

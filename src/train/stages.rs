@@ -2,8 +2,9 @@
 //!
 //! - Stage 1 ([`probe_loss`]): GVT pre-trains its visual tokenizer by patch-level feature
 //!   distillation, without masking. Here every patch has exact labels from the generator
-//!   (shape, colour, whether an object's centre is in it, and the patch's own row and
-//!   column), so a linear probe on each `ln_vision` token is trained together with the
+//!   (shape, colour, whether an object's centre is in it, how many objects of its shape
+//!   and of its shape and colour the scene holds, in which ninth of the image its object
+//!   lies, and the patch's own row and column), so a linear probe on each `ln_vision` token is trained together with the
 //!   tower. The probe is dropped afterwards.
 //! - Stage 2 ([`qa_loss`]): the tokenizer is frozen; the perceiver, the projection and the
 //!   LLM learn to answer questions, with the loss on answer tokens only.
@@ -18,9 +19,13 @@ use crate::model::{Gvt, Keep, KvCache, ParamSource, VisionConfig, VisualPath};
 use crate::scene::PatchLabels;
 
 /// Probe outputs that do not depend on the grid: shape classes, colour classes, centre
-/// counts.
-const CONTENT_OUTPUTS: usize =
-    PatchLabels::SHAPE_CLASSES + PatchLabels::COLOR_CLASSES + PatchLabels::CENTER_CLASSES;
+/// counts, the counts of the patch's shape and of its shape and colour, and its object's
+/// position.
+const CONTENT_OUTPUTS: usize = PatchLabels::SHAPE_CLASSES
+    + PatchLabels::COLOR_CLASSES
+    + PatchLabels::CENTER_CLASSES
+    + 2 * PatchLabels::COUNT_CLASSES
+    + PatchLabels::POSITION_CLASSES;
 
 /// All probe outputs: the content classes, then `grid` rows and `grid` columns.
 fn probe_outputs(grid: usize) -> usize {
@@ -45,6 +50,8 @@ pub struct ProbeStep {
     pub shape_accuracy: Tensor<1>,
     /// The same for the colour class.
     pub color_accuracy: Tensor<1>,
+    /// The same for the count of the patch's shape in the scene.
+    pub count_accuracy: Tensor<1>,
     /// Share of all patches whose row and column are told right (the mean of the two).
     pub position_accuracy: Tensor<1>,
 }
@@ -64,17 +71,25 @@ pub fn probe_loss(
     let logits = probe.forward(tokens.narrow(1, 1, t - 1)); // [b, g^2, outputs]
     let g = targets.grid;
     let logits = logits.reshape([b * (t - 1), probe_outputs(g)]);
-    let (shape_n, color_n) = (PatchLabels::SHAPE_CLASSES, PatchLabels::COLOR_CLASSES);
-    let shape = logits.clone().narrow(1, 0, shape_n);
-    let color = logits.clone().narrow(1, shape_n, color_n);
-    let center = logits
-        .clone()
-        .narrow(1, shape_n + color_n, PatchLabels::CENTER_CLASSES);
-    let row = logits.clone().narrow(1, CONTENT_OUTPUTS, g);
-    let col = logits.narrow(1, CONTENT_OUTPUTS + g, g);
+    let mut start = 0;
+    let mut next = |n: usize| {
+        start += n;
+        logits.clone().narrow(1, start - n, n)
+    };
+    let shape = next(PatchLabels::SHAPE_CLASSES);
+    let color = next(PatchLabels::COLOR_CLASSES);
+    let center = next(PatchLabels::CENTER_CLASSES);
+    let shape_count = next(PatchLabels::COUNT_CLASSES);
+    let kind_count = next(PatchLabels::COUNT_CLASSES);
+    let object_position = next(PatchLabels::POSITION_CLASSES);
+    let row = next(g);
+    let col = next(g);
     let loss = cross_entropy(shape.clone(), targets.shape.clone(), None)
         + cross_entropy(color.clone(), targets.color.clone(), None)
         + cross_entropy(center, targets.center.clone(), None).mul_scalar(CENTER_LOSS_WEIGHT)
+        + cross_entropy(shape_count.clone(), targets.shape_count.clone(), None)
+        + cross_entropy(kind_count, targets.kind_count.clone(), None)
+        + cross_entropy(object_position, targets.object_position.clone(), None)
         + cross_entropy(row.clone(), targets.row.clone(), None)
         + cross_entropy(col.clone(), targets.col.clone(), None);
     let position_accuracy = (accuracy(row.detach(), targets.row.clone(), None)
@@ -84,6 +99,7 @@ pub fn probe_loss(
         loss,
         shape_accuracy: accuracy(shape.detach(), targets.shape.clone(), Some(0)),
         color_accuracy: accuracy(color.detach(), targets.color.clone(), Some(0)),
+        count_accuracy: accuracy(shape_count.detach(), targets.shape_count.clone(), Some(0)),
         position_accuracy,
     }
 }

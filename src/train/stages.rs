@@ -4,8 +4,8 @@
 //!   distillation, without masking. Here every patch has exact labels from the generator
 //!   (shape, colour, whether an object's centre is in it, how many objects of its shape
 //!   and of its shape and colour the scene holds, in which ninth of the image its object
-//!   lies, and the patch's own row and column), so a linear probe on each `ln_vision` token is trained together with the
-//!   tower. The probe is dropped afterwards.
+//!   lies, and the patch's own row and column), so a linear probe on each `ln_vision`
+//!   token is trained together with the tower. The probe is dropped afterwards.
 //! - Stage 2 ([`qa_loss`]): the tokenizer is frozen; the perceiver, the projection and the
 //!   LLM learn to answer questions, with the loss on answer tokens only.
 

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use crate::scene::{
     Background, BackgroundKind, Color, EDGE_MARGIN, MAX_OBJECTS, MAX_OVERLAP,
-    MIN_BACKGROUND_DISTANCE, Object, Rng, SAME_COLOR_GAP, SIZE_JITTER, Scene, SceneError,
+    MIN_BACKGROUND_DISTANCE, Object, Position, Rng, SAME_COLOR_GAP, SIZE_JITTER, Scene, SceneError,
     SceneRequest, Shape, Size, overlap_area,
 };
 
@@ -577,6 +577,9 @@ fn names_round_trip() {
     assert_eq!(Shape::Cross.plural(), "crosses");
     for c in Color::ALL {
         assert_eq!(Color::from_name(c.name()), Some(c));
+    }
+    for p in Position::ALL {
+        assert_eq!(Position::ALL[p.index()], p);
     }
     assert_eq!(Shape::from_name("blob"), None);
 }

@@ -328,6 +328,73 @@ fn output_into_a_closed_pipe_ends_without_a_panic() {
 }
 
 #[test]
+fn scene_meets_the_required_counts() {
+    let dir = temp_dir("scene-require");
+    let png = dir.join("scene.png");
+    let png = png.to_str().unwrap();
+    for seed in ["1", "2", "3"] {
+        let out = gvt(&[
+            "scene",
+            png,
+            "--seed",
+            seed,
+            "--side",
+            "128",
+            "--objects",
+            "6-9",
+            "--require",
+            "exactly 4 red stars",
+            "--require",
+            "no hearts",
+            "--background",
+            "gradient",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let truth = String::from_utf8_lossy(&out.stdout);
+        let objects: Vec<&str> = truth.lines().skip(1).collect();
+        assert!((6..=9).contains(&objects.len()), "{truth}");
+        let red_stars = objects
+            .iter()
+            .filter(|l| l.contains(" red star at "))
+            .count();
+        assert_eq!(red_stars, 4, "{truth}");
+        assert!(!truth.contains("heart"), "{truth}");
+        assert!(
+            truth
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("on a gradient background."),
+            "{truth}"
+        );
+    }
+
+    assert_clean_error(
+        &gvt(&["scene", png, "--require", "3 red blobs"]),
+        "\"blobs\" is not a shape",
+    );
+    assert_clean_error(
+        &gvt(&[
+            "scene",
+            png,
+            "--objects",
+            "2",
+            "--require",
+            "exactly 3 stars",
+        ]),
+        "no scene of 2..=2 objects satisfies",
+    );
+    assert_clean_error(
+        &gvt(&["scene", png, "--objects", "3-x"]),
+        "range such as 3-9",
+    );
+    assert_clean_error(
+        &gvt(&["scene", png, "--background", "stripes"]),
+        "plain, gradient",
+    );
+}
+
+#[test]
 fn scene_then_ask_uses_the_embedded_model() {
     let dir = temp_dir("default-model");
     let png = dir.join("scene.png");

@@ -166,6 +166,13 @@ impl Size {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The size named `name` (ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<Size> {
+        Size::ALL
+            .into_iter()
+            .find(|z| name.eq_ignore_ascii_case(z.name()))
+    }
 }
 
 /// Cell of the 3x3 grid an object's centre falls in.
@@ -309,6 +316,9 @@ pub enum SceneError {
         min: usize,
         max: usize,
     },
+    /// A phrase such as "exactly 5 red stars" that does not read as a constraint or filter.
+    #[error("cannot read \"{phrase}\": {reason}")]
+    Phrase { phrase: String, reason: String },
     /// More than [`MAX_CONSTRAINTS`] constraints.
     #[error("{0} constraints given: at most {MAX_CONSTRAINTS} per request")]
     TooManyConstraints(usize),

@@ -55,6 +55,14 @@ impl BackgroundKind {
             BackgroundKind::Speckle => "speckled",
         }
     }
+
+    /// The kind named `name`: its adjective ("textured") or its noun ("texture"), ASCII
+    /// case-insensitive.
+    pub fn from_name(name: &str) -> Option<BackgroundKind> {
+        BackgroundKind::ALL.into_iter().find(|k| {
+            name.eq_ignore_ascii_case(k.name()) || name.eq_ignore_ascii_case(&format!("{k:?}"))
+        })
+    }
 }
 
 /// Direction in which a gradient runs from its first to its second tone.

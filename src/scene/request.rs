@@ -17,6 +17,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::str::FromStr;
 
 use super::{BackgroundKind, Cell, Color, MAX_OBJECTS, Object, Rng, SceneError, Shape, Size};
 
@@ -119,6 +120,97 @@ impl fmt::Display for Constraint {
             (lo, hi) if hi >= MAX_OBJECTS => write!(f, "at least {lo} {}", self.filter),
             (lo, hi) => write!(f, "{lo} to {hi} {}", self.filter),
         }
+    }
+}
+
+impl FromStr for Filter {
+    type Err = SceneError;
+
+    /// Reads a [`Filter`]'s phrase back: a size, a colour and a shape (singular or plural),
+    /// each optional and in any order, or "objects" for any shape: "large red stars",
+    /// "star", "blue objects", "small".
+    fn from_str(phrase: &str) -> Result<Filter, SceneError> {
+        let bad = |reason: String| SceneError::Phrase {
+            phrase: phrase.to_string(),
+            reason,
+        };
+        let mut filter = Filter::ANY;
+        let mut words = 0;
+        for word in phrase.split_whitespace() {
+            words += 1;
+            let taken = if let Some(shape) = Shape::from_name(word) {
+                filter.shape.replace(shape).is_some()
+            } else if let Some(color) = Color::from_name(word) {
+                filter.color.replace(color).is_some()
+            } else if let Some(size) = Size::from_name(word) {
+                filter.size.replace(size).is_some()
+            } else if word.eq_ignore_ascii_case("objects") || word.eq_ignore_ascii_case("object") {
+                false
+            } else {
+                return Err(bad(format!(
+                    "\"{word}\" is not a shape ({}), a colour ({}) or a size ({})",
+                    names(Shape::ALL.map(Shape::name)),
+                    names(Color::ALL.map(Color::name)),
+                    names(Size::ALL.map(Size::name)),
+                )));
+            };
+            if taken {
+                return Err(bad(format!(
+                    "\"{word}\" names a second shape, colour or size"
+                )));
+            }
+        }
+        if words == 0 {
+            return Err(bad("name a shape, a colour or a size".into()));
+        }
+        Ok(filter)
+    }
+}
+
+impl FromStr for Constraint {
+    type Err = SceneError;
+
+    /// Reads a [`Constraint`]'s phrase back: "exactly 5 red stars" (or just "5 red stars"),
+    /// "at least 2 circles", "at most 1 heart", "2 to 4 squares", "no large objects".
+    fn from_str(phrase: &str) -> Result<Constraint, SceneError> {
+        let bad = |reason: &str| SceneError::Phrase {
+            phrase: phrase.to_string(),
+            reason: reason.to_string(),
+        };
+        let words: Vec<&str> = phrase.split_whitespace().collect();
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let count = |i: usize| -> Result<usize, SceneError> {
+            lower
+                .get(i)
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| bad("expected a whole number of objects"))
+        };
+        let (min, max, rest) = match lower.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["no", ..] => (0, 0, 1),
+            ["exactly", ..] => (count(1)?, count(1)?, 2),
+            ["at", "least", ..] => (count(2)?, MAX_OBJECTS, 3),
+            ["at", "most", ..] => (0, count(2)?, 3),
+            [_, "to", ..] => (count(0)?, count(2)?, 3),
+            [_, ..] => (count(0)?, count(0)?, 1),
+            [] => return Err(bad("say how many: \"exactly 5 red stars\", \"no hearts\"")),
+        };
+        let filter = words[rest.min(words.len())..]
+            .join(" ")
+            .parse()
+            .map_err(|e| match e {
+                SceneError::Phrase { reason, .. } => bad(&reason),
+                other => other,
+            })?;
+        Ok(Constraint { filter, min, max })
+    }
+}
+
+/// "a, b or c", for error messages.
+fn names<const N: usize>(names: [&str; N]) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use crate::scene::{
-    Background, BackgroundKind, Color, EDGE_MARGIN, MAX_OBJECTS, MAX_OVERLAP,
+    Background, BackgroundKind, Color, Constraint, EDGE_MARGIN, Filter, MAX_OBJECTS, MAX_OVERLAP,
     MIN_BACKGROUND_DISTANCE, Object, Position, Rng, SAME_COLOR_GAP, SIZE_JITTER, Scene, SceneError,
     SceneRequest, Shape, Size, overlap_area,
 };
@@ -578,10 +578,82 @@ fn names_round_trip() {
     for c in Color::ALL {
         assert_eq!(Color::from_name(c.name()), Some(c));
     }
+    for z in Size::ALL {
+        assert_eq!(Size::from_name(&z.name().to_uppercase()), Some(z));
+    }
+    for k in BackgroundKind::ALL {
+        assert_eq!(BackgroundKind::from_name(k.name()), Some(k));
+    }
+    assert_eq!(
+        BackgroundKind::from_name("texture"),
+        Some(BackgroundKind::Texture)
+    );
     for p in Position::ALL {
         assert_eq!(Position::ALL[p.index()], p);
     }
     assert_eq!(Shape::from_name("blob"), None);
+}
+
+#[test]
+fn constraint_phrases_read_back_what_they_print() {
+    // Every filter, with each kind of range: Display, then FromStr, gives the constraint back.
+    let shapes = Shape::ALL.map(Some).into_iter().chain([None]);
+    let mut checked = 0;
+    for shape in shapes {
+        for color in Color::ALL.map(Some).into_iter().chain([None]) {
+            for size in Size::ALL.map(Some).into_iter().chain([None]) {
+                let filter = Filter { shape, color, size };
+                for (min, max) in [(0, 0), (3, 3), (2, MAX_OBJECTS), (0, 4), (1, 5)] {
+                    let constraint = Constraint { filter, min, max };
+                    let phrase = constraint.to_string();
+                    assert_eq!(phrase.parse::<Constraint>(), Ok(constraint), "{phrase}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 9 * 7 * 4 * 5);
+
+    // The short forms a person types.
+    let parse = |s: &str| s.parse::<Constraint>();
+    let red_stars = Filter::from((Color::Red, Shape::Star));
+    assert_eq!(
+        parse("5 Red  Star"),
+        Ok(Constraint {
+            filter: red_stars,
+            min: 5,
+            max: 5
+        })
+    );
+    assert_eq!(
+        parse("no large objects"),
+        Ok(Constraint {
+            filter: Filter::from(Size::Large),
+            min: 0,
+            max: 0
+        })
+    );
+    for bad in [
+        "",
+        "five stars",
+        "at least stars",
+        "3 blobs",
+        "2 red blue stars",
+        "no",
+        "3 to",
+    ] {
+        match parse(bad) {
+            Err(SceneError::Phrase { phrase, .. }) => assert_eq!(phrase, bad),
+            other => panic!("{bad:?} gave {other:?}"),
+        }
+    }
+    let Err(e) = parse("2 red blobs") else {
+        panic!("blobs")
+    };
+    assert!(
+        e.to_string().contains("\"blobs\" is not a shape (circle, "),
+        "{e}"
+    );
 }
 
 #[test]

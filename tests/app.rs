@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gvt_lens::app::{AppOptions, GvtApp, ViewKind, landmarks};
 use gvt_lens::device::DeviceChoice;
-use gvt_lens::scene::{Scene, SceneRequest, Shape};
+use gvt_lens::scene::{Color, Scene, SceneRequest, Shape};
 
 type App = Option<GvtApp>;
 
@@ -191,6 +191,50 @@ fn a_broken_image_shows_an_error_and_the_app_goes_on() {
     assert!(app(&harness).current_document().is_some());
     assert!(app(&harness).error().is_none());
     harness.snapshot("new_scene_after_error");
+}
+
+#[test]
+fn new_scene_makes_the_scene_the_field_asks_for() {
+    let mut harness = harness();
+    harness.step();
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness
+        .get_by_label("Scene must contain")
+        .type_text("exactly 3 red stars, no hearts");
+    harness.step();
+    harness.get_by_label("New scene").click();
+    harness.step();
+    let doc = app(&harness).current_document().expect("a new scene");
+    let scene = doc.scene.as_ref().expect("a generated scene");
+    assert_eq!(
+        scene.count((Color::Red, Shape::Star)),
+        3,
+        "{:?}",
+        scene.objects
+    );
+    assert_eq!(scene.count(Shape::Heart), 0, "{:?}", scene.objects);
+    harness.get_by_label("Image Scene 7: exactly 3 red stars, no hearts");
+
+    // A phrase it cannot read: an error in the status bar, the open scene stays, and Enter
+    // in the field is what asks.
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness.key_press(egui::Key::End);
+    harness.step();
+    harness
+        .get_by_label("Scene must contain")
+        .type_text(", 2 blobs");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    let error = app(&harness).error().expect("an error").to_string();
+    assert!(error.contains("cannot read \"2 blobs\""), "{error}");
+    harness.get_by_label_contains("\"blobs\" is not a shape");
+    assert_eq!(
+        app(&harness).current_document().map(|d| d.name.as_str()),
+        Some("Scene 7: exactly 3 red stars, no hearts")
+    );
 }
 
 /// A dropped file whose bytes are a PNG signature followed by garbage.

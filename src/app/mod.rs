@@ -34,7 +34,7 @@ use worker::{ModelFile, ModelSource, ModelSummary, Reply, Request, Worker};
 use crate::attention::Heatmap;
 use crate::device::DeviceChoice;
 use crate::generate::CancelFlag;
-use crate::scene::Scene;
+use crate::scene::{Scene, SceneRequest};
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const NEW_SCENE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
@@ -87,6 +87,8 @@ pub struct GvtApp {
     selection: Option<TokenSelection>,
     next_request: u64,
     next_scene_seed: u64,
+    /// What "New scene" must contain ("3 red stars, no hearts"); empty for any scene.
+    scene_request: String,
     /// Where the running model came from and the device it was asked for (a device switch
     /// reloads it).
     model_source: ModelSource,
@@ -125,6 +127,7 @@ impl GvtApp {
             selection: None,
             next_request: 1,
             next_scene_seed: options.scene_seed,
+            scene_request: String::new(),
             model_source: options.model.clone(),
             model_device: options.device,
             loading: None,
@@ -226,10 +229,26 @@ impl GvtApp {
         }
     }
 
+    /// Opens the next seed's scene, made to the scene field's order when it holds one.
     fn new_scene(&mut self) {
+        let wanted = self.scene_request.trim();
+        let request = match wanted.parse::<SceneRequest>() {
+            Ok(request) => request,
+            Err(e) => {
+                self.notice = Some(Notice::Error(e.to_string()));
+                return;
+            }
+        };
         let seed = self.next_scene_seed;
         self.next_scene_seed = self.next_scene_seed.wrapping_add(1);
-        match Document::from_scene(format!("Scene {seed}"), Scene::random(seed)) {
+        let doc = if request.constraints.is_empty() {
+            Document::from_scene(format!("Scene {seed}"), Scene::random(seed))
+        } else {
+            Scene::generate(seed, &request)
+                .map_err(|e| crate::Error::InvalidInput(e.to_string()))
+                .and_then(|scene| Document::from_scene(format!("Scene {seed}: {wanted}"), scene))
+        };
+        match doc {
             Ok(doc) => self.open(doc),
             Err(e) => self.notice = Some(Notice::Error(e.to_string())),
         }
@@ -564,6 +583,9 @@ impl GvtApp {
             ) {
                 self.new_scene();
             }
+            if self.scene_request_field(ui) {
+                self.new_scene();
+            }
             ui.menu_button("Samples", |ui| {
                 for sample in SAMPLES {
                     if ui.button(sample.name).clicked() {
@@ -589,6 +611,24 @@ impl GvtApp {
             ui.separator();
             theme_choice(ui);
         });
+    }
+
+    /// The field that says what a new scene must contain; true when Enter was pressed in it.
+    fn scene_request_field(&mut self, ui: &mut Ui) -> bool {
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut self.scene_request)
+                    .id_salt("scene request")
+                    .hint_text("with… e.g. 3 red stars, no hearts")
+                    .desired_width(220.0),
+            )
+            .on_hover_text(
+                "What New scene must contain, separated by commas: \"exactly 3 red stars\", \
+                 \"at least 2 circles\", \"no hearts\", \"6 to 9 objects\". Empty: any scene.",
+            )
+            .accessible_name("Scene must contain");
+        mark(&field, "Scene must contain");
+        field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter))
     }
 
     /// What the status bar says about the model: loading with progress, or what runs where.

@@ -205,6 +205,22 @@ impl FromStr for Constraint {
     }
 }
 
+impl FromStr for SceneRequest {
+    type Err = SceneError;
+
+    /// Constraint phrases separated by commas or semicolons, as a person would list them:
+    /// "5 red stars, no hearts, 6 to 9 objects" (a range of "objects" bounds the total). An
+    /// empty text is the default request.
+    fn from_str(text: &str) -> Result<SceneRequest, SceneError> {
+        let mut request = SceneRequest::new();
+        for phrase in text.split([',', ';']).filter(|p| !p.trim().is_empty()) {
+            request.constraints.push(phrase.trim().parse()?);
+        }
+        request.validate()?;
+        Ok(request)
+    }
+}
+
 /// "a, b or c", for error messages.
 fn names<const N: usize>(names: [&str; N]) -> String {
     match names.split_last() {

@@ -647,6 +647,20 @@ fn constraint_phrases_read_back_what_they_print() {
             other => panic!("{bad:?} gave {other:?}"),
         }
     }
+    // A list, as the app's scene field takes it; "objects" bounds the total.
+    let request: SceneRequest = " 5 red stars; no hearts, 6 to 9 objects ,".parse().unwrap();
+    assert_eq!(request.constraints.len(), 3);
+    for seed in 0..20 {
+        let scene = generate(seed, &request);
+        assert!((6..=9).contains(&scene.objects.len()), "seed {seed}");
+        assert_eq!(scene.count(red_stars), 5, "seed {seed}");
+        assert_eq!(scene.count(Shape::Heart), 0, "seed {seed}");
+    }
+    assert_eq!("".parse::<SceneRequest>(), Ok(SceneRequest::new()));
+    assert!(matches!(
+        "3 stars, 2 blobs".parse::<SceneRequest>(),
+        Err(SceneError::Phrase { phrase, .. }) if phrase == "2 blobs"
+    ));
     let Err(e) = parse("2 red blobs") else {
         panic!("blobs")
     };

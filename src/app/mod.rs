@@ -241,13 +241,14 @@ impl GvtApp {
         };
         let seed = self.next_scene_seed;
         self.next_scene_seed = self.next_scene_seed.wrapping_add(1);
-        let doc = if request.constraints.is_empty() {
-            Document::from_scene(format!("Scene {seed}"), Scene::random(seed))
-        } else {
-            Scene::generate(seed, &request)
-                .map_err(|e| crate::Error::InvalidInput(e.to_string()))
-                .and_then(|scene| Document::from_scene(format!("Scene {seed}: {wanted}"), scene))
+        // An empty request draws `Scene::random(seed)`, the scenes the field's absence gave.
+        let name = match wanted {
+            "" => format!("Scene {seed}"),
+            _ => format!("Scene {seed}: {wanted}"),
         };
+        let doc = Scene::generate(seed, &request)
+            .map_err(|e| crate::Error::InvalidInput(e.to_string()))
+            .and_then(|scene| Document::from_scene(name, scene));
         match doc {
             Ok(doc) => self.open(doc),
             Err(e) => self.notice = Some(Notice::Error(e.to_string())),

@@ -130,41 +130,43 @@ impl FromStr for Filter {
     /// each optional and in any order, or "objects" for any shape: "large red stars",
     /// "star", "blue objects", "small".
     fn from_str(phrase: &str) -> Result<Filter, SceneError> {
-        let bad = |reason: String| SceneError::Phrase {
+        filter_from_words(phrase.split_whitespace()).map_err(|reason| SceneError::Phrase {
             phrase: phrase.to_string(),
             reason,
-        };
-        let mut filter = Filter::ANY;
-        let mut words = 0;
-        for word in phrase.split_whitespace() {
-            words += 1;
-            let taken = if let Some(shape) = Shape::from_name(word) {
-                filter.shape.replace(shape).is_some()
-            } else if let Some(color) = Color::from_name(word) {
-                filter.color.replace(color).is_some()
-            } else if let Some(size) = Size::from_name(word) {
-                filter.size.replace(size).is_some()
-            } else if word.eq_ignore_ascii_case("objects") || word.eq_ignore_ascii_case("object") {
-                false
-            } else {
-                return Err(bad(format!(
-                    "\"{word}\" is not a shape ({}), a colour ({}) or a size ({})",
-                    names(Shape::ALL.map(Shape::name)),
-                    names(Color::ALL.map(Color::name)),
-                    names(Size::ALL.map(Size::name)),
-                )));
-            };
-            if taken {
-                return Err(bad(format!(
-                    "\"{word}\" names a second shape, colour or size"
-                )));
-            }
-        }
-        if words == 0 {
-            return Err(bad("name a shape, a colour or a size".into()));
-        }
-        Ok(filter)
+        })
     }
+}
+
+/// The filter that `words` name, or why they name none.
+fn filter_from_words<'a>(words: impl Iterator<Item = &'a str>) -> Result<Filter, String> {
+    let mut filter = Filter::ANY;
+    let mut any_word = false;
+    for word in words {
+        any_word = true;
+        let taken = if let Some(shape) = Shape::from_name(word) {
+            filter.shape.replace(shape).is_some()
+        } else if let Some(color) = Color::from_name(word) {
+            filter.color.replace(color).is_some()
+        } else if let Some(size) = Size::from_name(word) {
+            filter.size.replace(size).is_some()
+        } else if word.eq_ignore_ascii_case("objects") || word.eq_ignore_ascii_case("object") {
+            false
+        } else {
+            return Err(format!(
+                "\"{word}\" is not a shape ({}), a colour ({}) or a size ({})",
+                names(Shape::ALL.map(Shape::name)),
+                names(Color::ALL.map(Color::name)),
+                names(Size::ALL.map(Size::name)),
+            ));
+        };
+        if taken {
+            return Err(format!("\"{word}\" names a second shape, colour or size"));
+        }
+    }
+    if !any_word {
+        return Err("name a shape, a colour or a size".into());
+    }
+    Ok(filter)
 }
 
 impl FromStr for Constraint {
@@ -173,34 +175,33 @@ impl FromStr for Constraint {
     /// Reads a [`Constraint`]'s phrase back: "exactly 5 red stars" (or just "5 red stars"),
     /// "at least 2 circles", "at most 1 heart", "2 to 4 squares", "no large objects".
     fn from_str(phrase: &str) -> Result<Constraint, SceneError> {
-        let bad = |reason: &str| SceneError::Phrase {
+        let bad = |reason: String| SceneError::Phrase {
             phrase: phrase.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
-        let words: Vec<&str> = phrase.split_whitespace().collect();
-        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let lower = phrase.to_ascii_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().collect();
         let count = |i: usize| -> Result<usize, SceneError> {
-            lower
+            words
                 .get(i)
                 .and_then(|w| w.parse().ok())
-                .ok_or_else(|| bad("expected a whole number of objects"))
+                .ok_or_else(|| bad("expected a whole number of objects".into()))
         };
-        let (min, max, rest) = match lower.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        let (min, max, rest) = match words[..] {
             ["no", ..] => (0, 0, 1),
             ["exactly", ..] => (count(1)?, count(1)?, 2),
             ["at", "least", ..] => (count(2)?, MAX_OBJECTS, 3),
             ["at", "most", ..] => (0, count(2)?, 3),
             [_, "to", ..] => (count(0)?, count(2)?, 3),
             [_, ..] => (count(0)?, count(0)?, 1),
-            [] => return Err(bad("say how many: \"exactly 5 red stars\", \"no hearts\"")),
+            [] => {
+                return Err(bad(
+                    "say how many: \"exactly 5 red stars\", \"no hearts\"".into()
+                ));
+            }
         };
-        let filter = words[rest.min(words.len())..]
-            .join(" ")
-            .parse()
-            .map_err(|e| match e {
-                SceneError::Phrase { reason, .. } => bad(&reason),
-                other => other,
-            })?;
+        let filter =
+            filter_from_words(words[rest.min(words.len())..].iter().copied()).map_err(bad)?;
         Ok(Constraint { filter, min, max })
     }
 }

@@ -432,6 +432,23 @@ fn scene_then_ask_uses_the_embedded_model() {
     );
     assert_eq!(image::open(&map).unwrap().width(), 256);
 
+    // The question may come first, as in "gvt ask QUESTION IMAGE": the same answer.
+    let swapped = gvt(&[
+        "ask",
+        "--device",
+        "cpu",
+        "How many circles are there in the image?",
+        png.to_str().unwrap(),
+    ]);
+    assert!(swapped.status.success(), "{}", stderr(&swapped));
+    assert_eq!(String::from_utf8_lossy(&swapped.stdout), answer);
+    // A mistyped image path is the one the error names, in either order.
+    let missing = dir.join("scene-typo.png");
+    assert_clean_error(
+        &gvt(&["ask", "How many?", missing.to_str().unwrap()]),
+        "scene-typo.png",
+    );
+
     assert_clean_error(
         &gvt(&["scene", png.to_str().unwrap(), "--side", "0"]),
         "--side",

@@ -1,7 +1,7 @@
 //! `gvt ask`: load a model, ask, stream the answer, optionally save the attention map.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -22,7 +22,8 @@ pub struct AskArgs {
     /// Ask a text-only question (no image).
     #[arg(long, value_name = "QUESTION", conflicts_with = "inputs")]
     text: Option<String>,
-    /// IMAGE then "QUESTION".
+    /// IMAGE then "QUESTION" (or "QUESTION" then IMAGE: the one that names a file is the
+    /// image).
     #[arg(value_names = ["IMAGE", "QUESTION"], num_args = 0..=2)]
     inputs: Vec<String>,
     /// Where to run.
@@ -51,7 +52,10 @@ pub struct AskArgs {
 pub fn run(args: AskArgs) -> anyhow::Result<()> {
     let (image_path, question) = match (&args.text, args.inputs.as_slice()) {
         (Some(q), []) => (None, q.clone()),
-        (None, [image, question]) => (Some(PathBuf::from(image)), question.clone()),
+        (None, [first, second]) => {
+            let (image, question) = image_and_question(first, second);
+            (Some(image), question)
+        }
         (None, [_]) => bail!("give an IMAGE and a \"QUESTION\", or --text \"QUESTION\""),
         _ => bail!("nothing to ask: give an IMAGE and a \"QUESTION\", or --text \"QUESTION\""),
     };
@@ -118,4 +122,19 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The image and the question of `gvt ask`, given in either order: the image is the
+/// argument that names an existing file, or else the one with an image file's extension, so
+/// that a mistyped path is the one the error names. Otherwise the first is the image.
+fn image_and_question(first: &str, second: &str) -> (PathBuf, String) {
+    let is_file = |arg: &str| Path::new(arg).is_file();
+    let looks_like_image = |arg: &str| image::ImageFormat::from_path(arg).is_ok();
+    let second_is_image = !is_file(first)
+        && (is_file(second) || (looks_like_image(second) && !looks_like_image(first)));
+    if second_is_image {
+        (PathBuf::from(second), first.to_owned())
+    } else {
+        (PathBuf::from(first), second.to_owned())
+    }
 }

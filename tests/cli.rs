@@ -413,13 +413,14 @@ fn scene_then_ask_uses_the_embedded_model() {
     assert_eq!(truth.lines().count(), 1 + scene.objects.len(), "{truth}");
 
     // No --model: the embedded default answers, and the map is written.
+    let question = "How many circles are there in the image?";
     let map = dir.join("map.png");
     let out = gvt(&[
         "ask",
         "--device",
         "cpu",
         png.to_str().unwrap(),
-        "How many circles are there in the image?",
+        question,
         "--attention",
         map.to_str().unwrap(),
     ]);
@@ -433,13 +434,7 @@ fn scene_then_ask_uses_the_embedded_model() {
     assert_eq!(image::open(&map).unwrap().width(), 256);
 
     // The question may come first, as in "gvt ask QUESTION IMAGE": the same answer.
-    let swapped = gvt(&[
-        "ask",
-        "--device",
-        "cpu",
-        "How many circles are there in the image?",
-        png.to_str().unwrap(),
-    ]);
+    let swapped = gvt(&["ask", "--device", "cpu", question, png.to_str().unwrap()]);
     assert!(swapped.status.success(), "{}", stderr(&swapped));
     assert_eq!(String::from_utf8_lossy(&swapped.stdout), answer);
     // A mistyped image path is the one the error names, in either order.

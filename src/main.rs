@@ -11,5 +11,5 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    gvt_lens::app::web::start();
+    gvt_app::web::start();
 }

@@ -1,13 +1,12 @@
 //! The `gvt` binary as a user runs it: answers, attention PNGs, and clear errors (never a
 //! panic) on bad input.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use gvt_lens::scene::qa::Split;
+use gvt_scene::qa::Split;
 use image::{DynamicImage, Rgb, RgbImage};
+use serde_json::Value;
 
 fn gvt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gvt"))
@@ -55,7 +54,7 @@ fn assert_clean_error(out: &Output, mentions: &str) {
 }
 
 fn parity_model() -> String {
-    common::fixture("parity/gvt-parity.gguf")
+    gvt_testkit::fixture("parity/gvt-parity.gguf")
         .display()
         .to_string()
 }
@@ -130,7 +129,7 @@ fn bad_input_gives_clear_errors() {
     );
 
     // A truncated GGUF.
-    let bytes = std::fs::read(common::fixture("parity/gvt-parity.gguf")).unwrap();
+    let bytes = std::fs::read(gvt_testkit::fixture("parity/gvt-parity.gguf")).unwrap();
     let cut = dir.join("cut.gguf");
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
     assert_clean_error(
@@ -172,7 +171,7 @@ fn bad_input_gives_clear_errors() {
     );
 
     // An image for a text-only model is refused, not ignored.
-    let smollm2 = common::smollm2().display().to_string();
+    let smollm2 = gvt_testkit::smollm2().display().to_string();
     assert_clean_error(
         &gvt(&[
             "ask",
@@ -189,7 +188,7 @@ fn bad_input_gives_clear_errors() {
 
 #[test]
 fn ask_answers_a_text_question_with_smollm2() {
-    let smollm2 = common::smollm2().display().to_string();
+    let smollm2 = gvt_testkit::smollm2().display().to_string();
     let out = gvt(&[
         "ask",
         "--llm",
@@ -237,15 +236,15 @@ fn eval_synthetic_scores_held_out_scenes() {
         "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let report = gvt_lens::eval::json::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
-    let text = report.to_json_pretty();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = serde_json::to_string_pretty(&report).unwrap();
     for task in ["\"OC\"", "\"MCI\"", "\"color\"", "\"position\"", "\"mae\""] {
         assert!(text.contains(task), "{task} missing from {text}");
     }
     // Every scene gets an existence question: MCI counts all 8.
     assert!(text.contains("\"n\": 8"), "{text}");
     // A text-only model cannot be evaluated on images.
-    let smollm2 = common::smollm2().display().to_string();
+    let smollm2 = gvt_testkit::smollm2().display().to_string();
     assert_clean_error(
         &gvt(&[
             "eval",
@@ -279,13 +278,13 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         samples.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let report = gvt_lens::eval::json::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines = std::fs::read_to_string(&samples).unwrap();
     let rows: Vec<_> = lines
         .lines()
-        .map(|line| gvt_lens::eval::json::parse(line).unwrap())
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .collect();
-    let field = |row: &gvt_lens::eval::json::Value, key: &str| row.get(key).unwrap().clone();
+    let field = |row: &Value, key: &str| row.get(key).unwrap().clone();
     let text = |row, key| field(row, key).as_str().unwrap().to_owned();
     for row in &rows {
         let seed = field(row, "scene_seed").as_u64().unwrap();
@@ -302,7 +301,7 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
     assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
     let right = exist
         .iter()
-        .filter(|r| field(r, "correct") == gvt_lens::eval::json::Value::Bool(true))
+        .filter(|r| field(r, "correct") == Value::Bool(true))
         .count();
     assert_eq!(right as u64, mci.get("correct").unwrap().as_u64().unwrap());
     assert_clean_error(
@@ -409,7 +408,7 @@ fn scene_then_ask_uses_the_embedded_model() {
     assert!(out.status.success(), "{}", stderr(&out));
     let truth = String::from_utf8_lossy(&out.stdout);
     assert!(truth.starts_with("There "), "{truth}");
-    let scene = gvt_lens::scene::Scene::generate(3, &Default::default()).unwrap();
+    let scene = gvt_scene::Scene::generate(3, &Default::default()).unwrap();
     assert_eq!(truth.lines().count(), 1 + scene.objects.len(), "{truth}");
 
     // No --model: the embedded default answers, and the map is written.

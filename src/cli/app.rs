@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use gvt_lens::app::worker::{ModelFile, ModelSource};
-use gvt_lens::app::{AppOptions, GvtApp};
-use gvt_lens::device::DeviceChoice;
+use gvt_app::worker::{ModelFile, ModelSource};
+use gvt_app::{AppOptions, GvtApp};
+use gvt_core::device::DeviceChoice;
 
 #[derive(Args, Debug, Default)]
 pub struct AppArgs {

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gvt_lens::attention::MapView;
-use gvt_lens::device::DeviceChoice;
-use gvt_lens::generate::{CancelFlag, GenerateOptions, Sampling};
-use gvt_lens::overlay::{self, OverlayStyle};
-use gvt_lens::preprocess::open_image;
+use gvt_core::attention::MapView;
+use gvt_core::device::DeviceChoice;
+use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
+use gvt_core::overlay::{self, OverlayStyle};
+use gvt_core::preprocess::open_image;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {

@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::bail;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
-use gvt_lens::device::{self, DeviceChoice};
-use gvt_lens::generate::{argmax, read_f32};
-use gvt_lens::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
+use gvt_core::device::{self, DeviceChoice};
+use gvt_core::generate::{argmax, read_f32};
+use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use gvt_lens::device::DeviceChoice;
-use gvt_lens::eval::synthetic;
-use gvt_lens::generate::CancelFlag;
-use gvt_lens::scene::qa::Split;
+use gvt_core::device::DeviceChoice;
+use gvt_core::generate::CancelFlag;
+use gvt_eval::synthetic;
+use gvt_scene::qa::Split;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug)]
@@ -71,10 +71,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     ))?;
     bar.finish_and_clear();
     if let Some(path) = &args.samples {
-        let lines: String = samples
-            .iter()
-            .map(|s| s.to_json_value().to_json() + "\n")
-            .collect();
+        let lines: String = samples.iter().map(|s| s.to_json_line() + "\n").collect();
         std::fs::write(path, lines)
             .with_context(|| format!("cannot write the samples to {}", path.display()))?;
     }

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gvt_lens::default_model;
-use gvt_lens::device::{self, DeviceChoice};
-use gvt_lens::gguf::{GgufError, GgufFile};
-use gvt_lens::pipeline::Pipeline;
+use gvt_core::default_model;
+use gvt_core::device::{self, DeviceChoice};
+use gvt_core::gguf::{GgufError, GgufFile};
+use gvt_core::pipeline::Pipeline;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Opens a GGUF file; errors name the file once (I/O errors already do).

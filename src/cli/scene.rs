@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use gvt_lens::scene::qa::describe;
-use gvt_lens::scene::{
+use gvt_scene::qa::describe;
+use gvt_scene::{
     BackgroundKind, Constraint, MAX_RENDER_SIDE, Scene, SceneError, SceneRequest,
 };
 

@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gvt_lens::device::{self, DeviceChoice};
-use gvt_lens::generate::CancelFlag;
-use gvt_lens::model::WeightFormat;
-use gvt_lens::scene::qa::Split;
-use gvt_lens::train::{Event, TrainConfig, Trainer};
+use gvt_core::device::{self, DeviceChoice};
+use gvt_core::generate::CancelFlag;
+use gvt_core::model::WeightFormat;
+use gvt_scene::qa::Split;
+use gvt_train::{Event, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Steps between log lines when stderr is not a terminal.

@@ -1,0 +1,298 @@
+//! What the app works on: images (from a file, a drop, the clipboard, the gallery or a new
+//! generated scene), each with its own conversation. Pure state, no drawing.
+
+use std::sync::Arc;
+
+use image::DynamicImage;
+
+use gvt_core::attention::AttentionRecord;
+use gvt_core::generate::{CancelFlag, Generation, StopReason, Timings};
+use gvt_core::preprocess::decode_image;
+use gvt_scene::qa::Qa;
+use gvt_scene::{Color, Scene, SceneRequest, Shape};
+use gvt_core::{Error, Result};
+
+/// Longest side of the copy drawn on screen; the model always gets the original.
+const DISPLAY_SIDE: u32 = 1024;
+/// Side generated scenes are drawn at for people.
+const SCENE_DISPLAY_SIDE: u32 = 512;
+
+/// One image and its conversation.
+pub struct Document {
+    pub name: String,
+    /// The image as loaded (what the model sees, resized by its preprocessor).
+    pub image: Arc<DynamicImage>,
+    /// What is drawn: the image, at most [`DISPLAY_SIDE`] on a side.
+    pub display: Arc<DynamicImage>,
+    /// The ground truth, when the image is a generated scene.
+    pub scene: Option<Scene>,
+    /// Questions offered for this image (see [`suggested_questions`]).
+    pub suggestions: Vec<String>,
+    pub turns: Vec<Turn>,
+}
+
+impl Document {
+    pub fn from_image(name: impl Into<String>, image: DynamicImage) -> Result<Self> {
+        let name = name.into();
+        if image.width() == 0 || image.height() == 0 {
+            return Err(Error::Image(format!("{name} has no pixels")));
+        }
+        let display = if image.width().max(image.height()) > DISPLAY_SIDE {
+            image.thumbnail(DISPLAY_SIDE, DISPLAY_SIDE)
+        } else {
+            image.clone()
+        };
+        Ok(Self {
+            name,
+            image: Arc::new(image),
+            display: Arc::new(display),
+            scene: None,
+            suggestions: suggested_questions(None),
+            turns: Vec::new(),
+        })
+    }
+
+    /// Decodes a file's bytes; the error names the file.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self> {
+        let image = decode_image(bytes).map_err(|e| match e {
+            Error::Image(why) => Error::Image(format!("{name}: {why}")),
+            other => other,
+        })?;
+        Self::from_image(name, image)
+    }
+
+    pub fn from_scene(name: impl Into<String>, scene: Scene) -> Result<Self> {
+        let rgb = scene
+            .render(SCENE_DISPLAY_SIDE)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
+        doc.suggestions = suggested_questions(Some(&scene));
+        doc.scene = Some(scene);
+        Ok(doc)
+    }
+
+    /// The image to give a model whose input is `side` pixels square. Scenes are rendered
+    /// at exactly that size, as in training, instead of downscaling the display copy.
+    pub fn model_input(&self, side: Option<usize>) -> Arc<DynamicImage> {
+        match (&self.scene, side) {
+            (Some(scene), Some(side)) => scene
+                .render(side as u32)
+                .map(|rgb| Arc::new(DynamicImage::ImageRgb8(rgb)))
+                .unwrap_or_else(|_| self.image.clone()),
+            _ => self.image.clone(),
+        }
+    }
+
+    /// Whether an answer is still streaming.
+    pub fn is_busy(&self) -> bool {
+        self.turns.iter().any(|t| t.state == TurnState::Streaming)
+    }
+
+    /// Stops this image's answers that are still streaming (or waiting to start).
+    pub fn stop(&self) {
+        self.turns
+            .iter()
+            .filter(|t| t.state == TurnState::Streaming)
+            .for_each(|t| t.cancel.cancel());
+    }
+}
+
+/// Where a turn is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnState {
+    Streaming,
+    Done(StopReason),
+    Failed(String),
+}
+
+/// One question and its answer.
+pub struct Turn {
+    /// Request id the engine's replies carry.
+    pub id: u64,
+    pub question: String,
+    /// The answer so far (streamed pieces joined).
+    pub answer: String,
+    /// The answer's tokens as text pieces, once finished; the attention maps index these.
+    pub pieces: Vec<String>,
+    pub state: TurnState,
+    pub attention: Option<AttentionRecord>,
+    pub timings: Option<Timings>,
+    /// Stops this answer.
+    cancel: CancelFlag,
+}
+
+impl Turn {
+    pub fn new(id: u64, question: String, cancel: CancelFlag) -> Self {
+        Self {
+            id,
+            question,
+            answer: String::new(),
+            pieces: Vec::new(),
+            state: TurnState::Streaming,
+            attention: None,
+            timings: None,
+            cancel,
+        }
+    }
+
+    pub fn finish(&mut self, generation: Generation) {
+        self.answer = generation.text;
+        self.pieces = generation.pieces;
+        self.state = TurnState::Done(generation.stop);
+        self.attention = generation.attention;
+        self.timings = Some(generation.timings);
+    }
+}
+
+/// A gallery entry.
+pub struct Sample {
+    pub name: &'static str,
+    make: fn() -> Result<Document>,
+}
+
+impl Sample {
+    pub fn open(&self) -> Result<Document> {
+        (self.make)()
+    }
+}
+
+fn scene_sample(name: &str, seed: u64, request: &SceneRequest) -> Result<Document> {
+    let scene = Scene::generate(seed, request).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Document::from_scene(name, scene)
+}
+
+/// Generated scenes that show off counting, identifying and locating.
+pub const SAMPLES: &[Sample] = &[
+    Sample {
+        name: "Three circles",
+        make: || {
+            scene_sample(
+                "Three circles",
+                11,
+                &SceneRequest::new().objects(3, 5).exactly(Shape::Circle, 3),
+            )
+        },
+    },
+    Sample {
+        name: "One circle among others",
+        make: || {
+            scene_sample(
+                "One circle among others",
+                17,
+                &SceneRequest::new().objects(4, 6).exactly(Shape::Circle, 1),
+            )
+        },
+    },
+    Sample {
+        name: "Five red stars",
+        make: || {
+            scene_sample(
+                "Five red stars",
+                12,
+                &SceneRequest::new()
+                    .objects(5, 7)
+                    .exactly((Color::Red, Shape::Star), 5),
+            )
+        },
+    },
+    Sample {
+        name: "A crowd of shapes",
+        make: || scene_sample("A crowd of shapes", 13, &SceneRequest::new().objects(8, 9)),
+    },
+    Sample {
+        name: "Hearts and rings",
+        make: || {
+            scene_sample(
+                "Hearts and rings",
+                14,
+                &SceneRequest::new()
+                    .objects(4, 6)
+                    .at_least(Shape::Heart, 2)
+                    .at_least(Shape::Ring, 1),
+            )
+        },
+    },
+    Sample {
+        name: "One lonely triangle",
+        make: || {
+            scene_sample(
+                "One lonely triangle",
+                15,
+                &SceneRequest::new()
+                    .objects(1, 1)
+                    .exactly(Shape::Triangle, 1),
+            )
+        },
+    },
+    Sample {
+        name: "Empty canvas",
+        make: || scene_sample("Empty canvas", 16, &SceneRequest::new().objects(0, 0)),
+    },
+    // Photos (licences in assets/samples/README.md): nothing like the default model's
+    // training data, which is the point of probing with them.
+    Sample {
+        name: "Photo: coins",
+        make: || {
+            Document::from_bytes(
+                "coins.jpg",
+                include_bytes!("../../../assets/samples/coins.jpg"),
+            )
+        },
+    },
+    Sample {
+        name: "Photo: cat",
+        make: || {
+            Document::from_bytes(
+                "chelsea.jpg",
+                include_bytes!("../../../assets/samples/chelsea.jpg"),
+            )
+        },
+    },
+    Sample {
+        name: "Photo: coffee",
+        make: || {
+            Document::from_bytes(
+                "coffee.jpg",
+                include_bytes!("../../../assets/samples/coffee.jpg"),
+            )
+        },
+    },
+];
+
+/// The GVTBench question templates (and the other kinds the default model learnt), filled
+/// with classes that fit: the scene's own shapes when the ground truth is known, else a
+/// spread of classes. The wording is [`Qa`]'s, exactly what the model was trained on.
+pub fn suggested_questions(scene: Option<&Scene>) -> Vec<String> {
+    let Some(scene) = scene else {
+        // Any scene serves to phrase questions; only the answers would depend on it.
+        let Ok(blank) = Scene::generate(0, &SceneRequest::new().objects(0, 0)) else {
+            return Vec::new();
+        };
+        return [Shape::Circle, Shape::Star]
+            .iter()
+            .map(|&s| Qa::count(&blank, s).question)
+            .chain([
+                Qa::exist(&blank, Shape::Square).question,
+                Qa::describe(&blank).question,
+            ])
+            .collect();
+    };
+    let present = scene.shapes_present();
+    let absent = Shape::ALL.iter().copied().find(|s| !present.contains(s));
+    let mut out: Vec<Qa> = present
+        .iter()
+        .take(2)
+        .map(|&s| Qa::count(scene, s))
+        .collect();
+    out.extend(present.first().map(|&s| Qa::exist(scene, s)));
+    out.extend(absent.map(|s| Qa::exist(scene, s)));
+    out.extend(present.iter().find_map(|&s| Qa::color_of(scene, s)));
+    out.extend(
+        scene
+            .objects
+            .iter()
+            .find_map(|o| Qa::position_of(scene, o.color, o.shape)),
+    );
+    out.push(Qa::describe(scene));
+    out.into_iter().map(|qa| qa.question).collect()
+}

@@ -1,0 +1,220 @@
+//! The platform seams: file dialogs and saving, and running a task off the UI thread.
+//! Natively a dialog runs on a short-lived thread; in the browser it is a task on the page's
+//! event loop (a file input, a download). Results come back as [`Outcome`]s polled per frame.
+
+use std::future::Future;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use super::documents::Document;
+use super::image_panel::OverlayExport;
+use super::worker::ModelFile;
+
+/// What a dialog produced.
+pub enum Outcome {
+    /// An image file, decoded (off the UI thread: a large JPEG takes a while).
+    Image(Box<Document>),
+    /// One GGUF (a whole GVT model) or two (vision + LLM).
+    ModelFiles(Vec<ModelFile>),
+    /// Where a file was written.
+    Saved(String),
+    Failed(String),
+}
+
+pub struct Platform {
+    tx: Sender<Outcome>,
+    rx: Receiver<Outcome>,
+    ctx: egui::Context,
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif"];
+
+impl Platform {
+    pub fn new(ctx: egui::Context) -> Self {
+        let (tx, rx) = channel();
+        Self { tx, rx, ctx }
+    }
+
+    /// Outcomes that arrived since the last call.
+    pub fn poll(&self) -> Vec<Outcome> {
+        self.rx.try_iter().collect()
+    }
+
+    fn run(&self, task: impl Future<Output = Option<Outcome>> + MaybeSend + 'static) {
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        spawn(async move {
+            if let Some(outcome) = task.await {
+                let _ = tx.send(outcome);
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Reads files dropped on the window: images open, GGUF files load as the model.
+    pub fn open_dropped(&self, files: Vec<egui::DroppedFileHandle>) {
+        let (images, models): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
+            !f.path()
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        });
+        for file in images {
+            self.run(async move {
+                let name = file_name(&*file);
+                Some(match read_dropped(&*file).await {
+                    Ok(bytes) => decoded(&name, &bytes),
+                    Err(e) => Outcome::Failed(format!("cannot read {name}: {e}")),
+                })
+            });
+        }
+        if !models.is_empty() {
+            self.run(async move {
+                let mut picked = Vec::with_capacity(models.len());
+                for file in models {
+                    match dropped_model(&*file).await {
+                        Ok(model) => picked.push(model),
+                        Err(e) => {
+                            let name = file_name(&*file);
+                            return Some(Outcome::Failed(format!("cannot read {name}: {e}")));
+                        }
+                    }
+                }
+                Some(Outcome::ModelFiles(picked))
+            });
+        }
+    }
+
+    /// Pastes an image from the clipboard. Natively egui-winit reads it and the app gets a
+    /// paste event; browsers offer clipboard images only through the async Clipboard API.
+    pub fn paste(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+        #[cfg(target_arch = "wasm32")]
+        self.run(async {
+            Some(match super::web::clipboard::read_image().await {
+                Ok(bytes) => decoded("Pasted image", &bytes),
+                Err(e) => Outcome::Failed(format!("cannot paste: {e}")),
+            })
+        });
+    }
+
+    /// Opens a file dialog for one image.
+    pub fn pick_image(&self) {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Open an image")
+            .add_filter("Images", IMAGE_EXTENSIONS)
+            .pick_file();
+        self.run(async move {
+            let file = dialog.await?;
+            Some(decoded(&file.file_name(), &file.read().await))
+        });
+    }
+
+    /// Opens a file dialog for one GVT GGUF, or a vision GGUF and an LLM GGUF.
+    pub fn pick_model_files(&self) {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Load a GVT model (one GGUF, or vision + LLM)")
+            .add_filter("GGUF", &["gguf"])
+            .pick_files();
+        self.run(async move {
+            let files = dialog.await?;
+            let mut picked = Vec::with_capacity(files.len());
+            for file in files {
+                picked.push(model_file(file).await);
+            }
+            Some(Outcome::ModelFiles(picked))
+        });
+    }
+
+    /// Asks where to save the overlay (a download in the browser), then renders and writes
+    /// it; the full-resolution render happens here, not on the UI thread.
+    pub fn save_overlay(&self, suggested_name: String, render: OverlayExport) {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Export the overlay")
+            .add_filter("PNG image", &["png"])
+            .set_file_name(&suggested_name)
+            .save_file();
+        self.run(async move {
+            let file = dialog.await?;
+            let name = file.file_name();
+            Some(match render.png() {
+                Ok(png) => match file.write(&png).await {
+                    Ok(()) => Outcome::Saved(name),
+                    Err(e) => Outcome::Failed(format!("cannot save {name}: {e}")),
+                },
+                Err(e) => Outcome::Failed(e),
+            })
+        });
+    }
+}
+
+fn decoded(name: &str, bytes: &[u8]) -> Outcome {
+    match Document::from_bytes(name, bytes) {
+        Ok(doc) => Outcome::Image(Box::new(doc)),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+fn file_name(file: &(dyn egui::DroppedFile + Send + Sync)) -> String {
+    let path = file.path();
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn read_dropped(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<Vec<u8>, String> {
+    file.bytes()
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn read_dropped(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<Vec<u8>, String> {
+    file.bytes_async().await
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<ModelFile, String> {
+    Ok(ModelFile::Path(file.path().to_path_buf()))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn dropped_model(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<ModelFile, String> {
+    Ok(ModelFile::Bytes {
+        name: file_name(file),
+        bytes: file.bytes_async().await?.into(),
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn model_file(file: rfd::FileHandle) -> ModelFile {
+    // Natively the engine reads the file itself, off the UI thread.
+    ModelFile::Path(file.path().to_path_buf())
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn model_file(file: rfd::FileHandle) -> ModelFile {
+    ModelFile::Bytes {
+        name: file.file_name(),
+        bytes: file.read().await.into(),
+    }
+}
+
+/// `Send` natively, where tasks run on threads; nothing in the single-threaded browser.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> MaybeSend for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSend for T {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || pollster::block_on(task));
+}
+
+#[cfg(target_arch = "wasm32")]
+fn spawn(task: impl Future<Output = ()> + 'static) {
+    wasm_bindgen_futures::spawn_local(task);
+}

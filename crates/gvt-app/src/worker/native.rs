@@ -1,0 +1,68 @@
+//! The engine's seam on the desktop: a thread that owns the [`Engine`] and blocks on its
+//! async work with `pollster`; a driver panic becomes an error reply.
+
+use std::sync::mpsc::channel;
+
+use gvt_core::Result;
+use gvt_core::device::{self, ComputeDevice, DeviceChoice};
+
+use super::{Engine, Reply, Request};
+
+pub(super) async fn select_device(choice: DeviceChoice) -> Result<ComputeDevice> {
+    device::select(choice)
+}
+
+/// Natively: a thread that owns the engine.
+pub(super) struct RequestSink(std::sync::mpsc::Sender<Request>);
+
+impl RequestSink {
+    pub(super) fn start(mut engine: Engine, emit: impl Fn(Reply) + Send + 'static) -> Self {
+        let (tx, rx) = channel::<Request>();
+        std::thread::Builder::new()
+            .name("gvt-engine".into())
+            .spawn(move || {
+                for request in rx {
+                    let failure = failure_reply(&request);
+                    // A driver panic (lost device, a buffer over the adapter's limit) must not
+                    // take the engine down: report it and keep serving.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        pollster::block_on(engine.handle(request, &emit))
+                    }));
+                    if let Err(panic) = outcome {
+                        emit(failure(panic_message(&*panic)));
+                    }
+                }
+            })
+            .expect("the OS refused to start the inference thread");
+        Self(tx)
+    }
+
+    pub(super) fn send(&self, request: Request) {
+        // The engine thread only ends when the UI drops its sender.
+        let _ = self.0.send(request);
+    }
+}
+
+fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
+    let id = match request {
+        Request::Ask { id, .. } => Some(*id),
+        _ => None,
+    };
+    move |why: String| {
+        let error = format!(
+            "the compute device failed ({why}); switch the device in the model panel and try again"
+        );
+        match id {
+            Some(id) => Reply::AskFailed { id, error },
+            None => Reply::LoadFailed(error),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown error".into())
+}

@@ -1,0 +1,366 @@
+//! The desktop app driven like a person would, through its accessibility labels
+//! (egui_kittest): open a sample scene, ask, read the streamed answer, click the answer
+//! token, switch attention views; and a broken image file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gvt_app::{AppOptions, GvtApp, ViewKind, landmarks};
+use gvt_core::device::DeviceChoice;
+use gvt_scene::{Color, Scene, SceneRequest, Shape};
+
+type App = Option<GvtApp>;
+
+/// The app on the CPU, created on the harness's first frame (it needs the egui context).
+fn harness() -> Harness<'static, App> {
+    harness_with(AppOptions {
+        device: DeviceChoice::Cpu,
+        scene_seed: 7,
+        ..AppOptions::default()
+    })
+}
+
+fn harness_with(options: AppOptions) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            move |ui, app: &mut App| {
+                app.get_or_insert_with(|| GvtApp::new(ui.ctx(), options.clone()))
+                    .show(ui)
+            },
+            None,
+        )
+}
+
+fn app<'h>(harness: &'h Harness<'_, App>) -> &'h GvtApp {
+    harness
+        .state()
+        .as_ref()
+        .expect("the app starts on the first frame")
+}
+
+/// Runs frames until `done` holds (the engine works on its own thread meanwhile).
+fn wait_for(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&GvtApp) -> bool) {
+    let started = Instant::now();
+    loop {
+        harness.step();
+        if done(app(harness)) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            if let Ok(image) = harness.render() {
+                let _ = image.save(std::env::temp_dir().join("gvt-app-timeout.png"));
+            }
+            panic!(
+                "timed out waiting for {what} (last frame: gvt-app-timeout.png in the temp dir)"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.step();
+}
+
+#[test]
+fn ask_about_a_sample_scene_and_explore_its_attention() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    assert!(app(&harness).model().unwrap().has_vision);
+
+    harness.get_by_label("Samples").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("One lonely triangle").click();
+    harness.step();
+    harness.step();
+    let truth = app(&harness)
+        .current_document()
+        .and_then(|d| d.scene.as_ref())
+        .expect("a generated sample has a ground truth")
+        .count(Shape::Triangle);
+    assert_eq!(truth, 1);
+
+    harness.get_by_label("Question").click();
+    harness.step();
+    assert!(harness.get_by_label("Question").is_focused());
+    harness
+        .get_by_label("Question")
+        .type_text("How many triangles are there in the image?");
+    harness.step();
+    harness.get_by_label("Ask").click();
+    wait_for(&mut harness, "the answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let doc = app(&harness).current_document().unwrap();
+    assert_eq!(
+        doc.turns[0].answer.trim(),
+        truth.to_string(),
+        "streamed answer"
+    );
+    assert!(
+        app(&harness).overlay_map().is_none(),
+        "no overlay before a click"
+    );
+    harness.get_by_label("Image One lonely triangle");
+
+    harness
+        .get_by_label(&format!("Answer token 1: {truth}"))
+        .click();
+    harness.step();
+    let combined = app(&harness)
+        .overlay_map()
+        .expect("an overlay after the click");
+    assert_eq!(combined.values.len(), combined.grid * combined.grid);
+    harness.get_by_label_contains("with attention overlay: answer 1 token 1 \"1\", combined");
+
+    // The landmarks the browser page publishes sit where the accessibility tree puts the
+    // same controls.
+    let landmarks = landmarks(&harness.ctx);
+    for label in ["New scene", "Question", "Ask", "Answer token 1: 1"] {
+        let mark = landmarks
+            .iter()
+            .find(|l| l.label == label)
+            .unwrap_or_else(|| panic!("no landmark {label:?} in {landmarks:?}"));
+        let node = harness.get_by_label(label).rect();
+        assert!(
+            (mark.rect.min - node.min).length() < 1.0 && (mark.rect.max - node.max).length() < 1.0,
+            "{label}: landmark {:?}, accessibility node {node:?}",
+            mark.rect
+        );
+    }
+    assert!(landmarks.iter().any(|l| l.label == "Image"));
+
+    harness.get_by_label("Rollout").click();
+    harness.step();
+    assert_eq!(app(&harness).view(), ViewKind::Rollout);
+    let rollout = app(&harness).overlay_map().unwrap();
+    assert_ne!(rollout, combined, "switching the view changes the map");
+    harness.get_by_label_contains("attention rollout");
+
+    harness.get_by_label("Latent 5 map").click();
+    harness.step();
+    assert_eq!(app(&harness).view(), ViewKind::Latent);
+    let latent = app(&harness).overlay_map().unwrap();
+    assert_ne!(latent, rollout);
+    harness.get_by_label_contains("latent 5");
+
+    harness.get_by_label("Combined").click();
+    harness.step();
+    harness.step();
+    assert_eq!(app(&harness).overlay_map().unwrap(), combined);
+    // Timings differ from run to run; the rest of the window must not.
+    // (a fixed width: the text's own width varies with the figures).
+    let timings = harness.get_by_label_contains("prefill").rect();
+    harness.mask(egui::Rect::from_min_size(
+        timings.min,
+        egui::vec2(360.0, timings.height()),
+    ));
+    harness.snapshot("sample_scene_with_overlay");
+}
+
+#[test]
+fn a_broken_image_shows_an_error_and_the_app_goes_on() {
+    let mut harness = harness();
+    harness.step();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(PathBuf::from("broken.png"))));
+    wait_for(&mut harness, "the error", |app| app.error().is_some());
+    assert!(app(&harness).current_document().is_none());
+    let error = app(&harness).error().expect("an error message").to_string();
+    assert!(error.contains("broken.png"), "{error}");
+    harness.get_by_label_contains("Error: cannot read the image: broken.png");
+    // The default model finishing its load in the meantime leaves the message on screen.
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    let error = app(&harness).error().map(str::to_owned);
+    assert!(error.is_some_and(|e| e.contains("broken.png")));
+
+    harness.get_by_label("New scene").click();
+    // The status bar shows the model once loaded (a loading percentage would vary).
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    assert!(app(&harness).current_document().is_some());
+    assert!(app(&harness).error().is_none());
+    harness.snapshot("new_scene_after_error");
+}
+
+#[test]
+fn new_scene_makes_the_scene_the_field_asks_for() {
+    let mut harness = harness();
+    harness.step();
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness
+        .get_by_label("Scene must contain")
+        .type_text("exactly 3 red stars, no hearts");
+    harness.step();
+    harness.get_by_label("New scene").click();
+    harness.step();
+    let doc = app(&harness).current_document().expect("a new scene");
+    let scene = doc.scene.as_ref().expect("a generated scene");
+    assert_eq!(
+        scene.count((Color::Red, Shape::Star)),
+        3,
+        "{:?}",
+        scene.objects
+    );
+    assert_eq!(scene.count(Shape::Heart), 0, "{:?}", scene.objects);
+    harness.get_by_label("Image Scene 7: exactly 3 red stars, no hearts");
+
+    // A phrase it cannot read: an error in the status bar, the open scene stays, and Enter
+    // in the field is what asks.
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness.key_press(egui::Key::End);
+    harness.step();
+    harness
+        .get_by_label("Scene must contain")
+        .type_text(", 2 blobs");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    let error = app(&harness).error().expect("an error").to_string();
+    assert!(error.contains("cannot read \"2 blobs\""), "{error}");
+    harness.get_by_label_contains("\"blobs\" is not a shape");
+    assert_eq!(
+        app(&harness).current_document().map(|d| d.name.as_str()),
+        Some("Scene 7: exactly 3 red stars, no hearts")
+    );
+}
+
+/// A dropped file whose bytes are a PNG signature followed by garbage.
+#[derive(Debug)]
+struct BrokenFile(PathBuf);
+
+impl egui::DroppedFile for BrokenFile {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(b"\x89PNG\r\n\x1a\nthis is not a picture".to_vec())
+    }
+}
+
+#[test]
+fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+
+    let image = egui::ColorImage::new([40, 30], vec![egui::Color32::from_rgb(200, 30, 30); 1200]);
+    harness.event(egui::Event::PasteImage(Arc::new(image)));
+    harness.step();
+    let doc = app(&harness)
+        .current_document()
+        .expect("the pasted image is open");
+    assert_eq!(doc.name, "Pasted image");
+    assert_eq!((doc.image.width(), doc.image.height()), (40, 30));
+    assert!(doc.scene.is_none(), "a pasted image has no ground truth");
+    let image = egui::ColorImage::new([8, 8], vec![egui::Color32::BLUE; 64]);
+    harness.event(egui::Event::PasteImage(Arc::new(image)));
+    harness.step();
+    assert_eq!(
+        app(&harness).current_document().unwrap().name,
+        "Pasted image (2)",
+        "a second paste gets its own name"
+    );
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::M);
+    harness.step();
+    harness.step();
+    harness.get_by_label("Parameters");
+    harness.get_by_label("F32 x 91, Q8_0 x 65");
+    harness.get_by_label("CPU (burn flex)");
+    harness.get_by_label("Load GGUF…");
+}
+
+#[test]
+fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    let before = app(&harness).model().cloned();
+
+    let path = std::env::temp_dir().join("gvt-app-test-corrupt.gguf");
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(path)));
+    wait_for(&mut harness, "the load error", |app| {
+        !app.is_loading() && app.error().is_some()
+    });
+    let error = app(&harness).error().unwrap().to_string();
+    assert!(error.contains("cannot load the model"), "{error}");
+    assert_eq!(
+        app(&harness).model().cloned(),
+        before,
+        "the old model stays"
+    );
+
+    // Switching the device reloads the model that runs, not the file that failed.
+    harness.get_by_label("Auto").click();
+    harness.step();
+    wait_for(&mut harness, "the reload", |app| !app.is_loading());
+    assert!(
+        app(&harness).error().is_none(),
+        "{:?}",
+        app(&harness).error()
+    );
+    assert_eq!(app(&harness).model().unwrap().name, before.unwrap().name);
+
+    harness.get_by_label("New scene").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Question").click();
+    harness.step();
+    harness
+        .get_by_label("Question")
+        .type_text("Does circle exist in the image?");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    wait_for(&mut harness, "the answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let answer = &app(&harness).current_document().unwrap().turns[0].answer;
+    assert!(answer == "Yes." || answer == "No.", "{answer}");
+}
+
+#[test]
+fn the_start_up_question_is_answered_and_its_first_token_shown() {
+    let scene = Scene::generate(
+        5,
+        &SceneRequest::new().objects(2, 4).exactly(Shape::Star, 1),
+    )
+    .unwrap();
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(scene.render(256).unwrap())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut harness = harness_with(AppOptions {
+        device: DeviceChoice::Cpu,
+        image: Some(("stars.png".into(), png)),
+        question: Some("Does star exist in the image?".into()),
+        ..AppOptions::default()
+    });
+    wait_for(&mut harness, "the start-up answer", |app| {
+        app.selection().is_some()
+    });
+    let doc = app(&harness).current_document().unwrap();
+    assert_eq!(doc.name, "stars.png");
+    assert_eq!(doc.turns.len(), 1);
+    assert!(app(&harness).overlay_map().is_some());
+    harness.get_by_label_contains("with attention overlay: answer 1 token 1");
+}

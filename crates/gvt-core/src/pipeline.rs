@@ -1,0 +1,161 @@
+//! The whole path from files to answers, as one object the CLI and the app hold: load a model
+//! (one GGUF, or a vision GGUF plus an LLM GGUF), then ask questions about images.
+
+use image::DynamicImage;
+
+use crate::device::ComputeDevice;
+use crate::generate::{self, CancelFlag, GenerateOptions, Generation, Prompt, TokenEvent};
+use crate::gguf::GgufFile;
+use crate::model::{Gvt, GvtConfig};
+use crate::preprocess::Preprocessor;
+use crate::tokenizer::Tokenizer;
+use crate::{Error, Result};
+
+/// Marks where the visual tokens go in the templated prompt text (a private-use character,
+/// so it never collides with what a user types).
+pub const IMAGE_SLOT: &str = "\u{E000}";
+
+/// The chat-templated text of a question about an image, split where the visual tokens go:
+/// `<Img>` + visual tokens + `</Img>` + question, as GVT builds it. Training builds its
+/// conversations with this too, so the model learns exactly the prompt it is asked with.
+pub fn image_prompt_text(tokenizer: &Tokenizer, question: &str) -> Result<(String, String)> {
+    let text = tokenizer.chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{question}"));
+    let (before, after) = text
+        .split_once(IMAGE_SLOT)
+        .ok_or_else(|| Error::UnsupportedModel("the chat template dropped the image".into()))?;
+    Ok((before.to_string(), after.to_string()))
+}
+
+/// What is loaded, for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub name: String,
+    /// Bytes of the GGUF file(s).
+    pub file_bytes: u64,
+    /// Tensor formats in the file(s), e.g. "F32 x 40, Q8_0 x 100".
+    pub formats: String,
+}
+
+/// A loaded model, ready to answer.
+pub struct Pipeline {
+    pub model: Gvt,
+    pub config: GvtConfig,
+    pub tokenizer: Tokenizer,
+    pub device: ComputeDevice,
+    pub info: ModelInfo,
+    preprocessor: Option<Preprocessor>,
+}
+
+impl Pipeline {
+    /// Loads from parsed GGUF files. `on_progress(done, total)` reports bytes of tensors.
+    pub fn load(
+        model: &GgufFile,
+        llm: Option<&GgufFile>,
+        device: ComputeDevice,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Self> {
+        let files: Vec<&GgufFile> = std::iter::once(model).chain(llm).collect();
+        let total: u64 = files
+            .iter()
+            .flat_map(|f| f.tensors.iter())
+            .map(|t| t.n_bytes() as u64)
+            .sum();
+        let mut done = 0u64;
+        let mut progress = |bytes: u64| {
+            done += bytes;
+            on_progress(done, total);
+        };
+        let tokenizer = Tokenizer::from_metadata(&llm.unwrap_or(model).metadata)?;
+        let (gvt, config) = Gvt::from_gguf(model, llm, &device.device, &mut progress)?;
+        let preprocessor = config.vision.as_ref().map(Preprocessor::new);
+        let info = ModelInfo {
+            name: model
+                .metadata
+                .opt_str("general.name")?
+                .unwrap_or("unnamed model")
+                .to_string(),
+            file_bytes: files.iter().map(|f| f.file_size() as u64).sum(),
+            formats: formats(&files),
+        };
+        Ok(Self {
+            model: gvt,
+            config,
+            tokenizer,
+            device,
+            info,
+            preprocessor,
+        })
+    }
+
+    /// Whether the model can look at images.
+    pub fn has_vision(&self) -> bool {
+        self.preprocessor.is_some()
+    }
+
+    /// Token ids around the image for `question`, following the LLM's chat template:
+    /// `<Img>` + visual tokens + `</Img>` + question, as GVT builds it.
+    pub fn prompt(&self, question: &str, image: Option<&DynamicImage>) -> Result<Prompt> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(Error::InvalidInput("the question is empty".into()));
+        }
+        let add_bos = self.tokenizer.add_bos();
+        let Some(image) = image else {
+            let text = self.tokenizer.chat_prompt(question);
+            return Ok(Prompt {
+                prefix: self.tokenizer.encode(&text, add_bos),
+                pixels: None,
+                suffix: Vec::new(),
+            });
+        };
+        let preprocessor = self.preprocessor.as_ref().ok_or_else(|| {
+            Error::InvalidInput(
+                "this model is a text-only LLM; load a GVT model to ask about images".into(),
+            )
+        })?;
+        let (before, after) = image_prompt_text(&self.tokenizer, question)?;
+        Ok(Prompt {
+            prefix: self.tokenizer.encode(&before, add_bos),
+            pixels: Some(preprocessor.tensor(image, &self.device.device)),
+            suffix: self.tokenizer.encode(&after, false),
+        })
+    }
+
+    /// Answers `question` about `image` (or a text-only question), streaming tokens.
+    pub async fn ask(
+        &self,
+        image: Option<&DynamicImage>,
+        question: &str,
+        options: &GenerateOptions,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(TokenEvent<'_>),
+    ) -> Result<Generation> {
+        let prompt = self.prompt(question, image)?;
+        generate::generate(
+            &self.model,
+            &self.tokenizer,
+            prompt,
+            options,
+            cancel,
+            on_token,
+        )
+        .await
+    }
+}
+
+/// "F32 x 40, Q8_0 x 100" over all files.
+fn formats(files: &[&GgufFile]) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for t in files.iter().flat_map(|f| f.tensors.iter()) {
+        let name = t.dtype.name();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(n, c)| format!("{n} x {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,481 @@
+//! Questions and answers about generated scenes, and the held-out splits.
+//!
+//! The two GVTBench templates are copied verbatim from its files (`coco_oc.json`,
+//! `coco_mci.json`; the tests compare them against every record when the files are around):
+//!
+//! | kind         | question                                     | answer                |
+//! |--------------|----------------------------------------------|-----------------------|
+//! | `Count`      | `How many stars are there in the image?`     | `3` (digits, `0` if none) |
+//! | `Exist`      | `Does star exist in the image?`              | `Yes.` or `No.`       |
+//! | `ColorCount` | `How many red stars are there in the image?` | `2`                   |
+//! | `Color`      | `What color is the star?`                    | `red`                 |
+//! | `Position`   | `Where is the blue square?`                  | `top left`            |
+//! | `Describe`   | `Describe the image in one sentence.`        | `There are two red circles and a blue star on a gradient background.` |
+//!
+//! The MCI template uses the singular class name ("Does cell phone exist in the image?"), the
+//! OC one the plural. GVTBench only counts classes that are present (answers 1 to 9); here a
+//! quarter of the count questions ask about an absent class so that the model also learns
+//! "0". Colour questions are asked only when exactly one object has the shape, position
+//! questions only when exactly one object has the colour and shape and its centre is clearly
+//! inside one cell of the 3x3 grid ([`Object::position_is_clear`]).
+//!
+//! [`Qa`]'s constructors give the exact question and answer for a chosen subject (for
+//! evaluation sets); [`QaGenerator`] draws a seeded mix of kinds and subjects (for training).
+//! It keeps the existence answers balanced over its whole stream: a scene with both present
+//! and absent classes gets the answer given less often so far once the tally is off by two,
+//! which makes up for empty scenes (only "No.") and full ones (only "Yes.").
+
+use super::{Color, Object, Rng, Scene, Shape, mix64};
+
+/// The MCI answer when the class is present, as in GVTBench.
+pub const YES: &str = "Yes.";
+/// The MCI answer when the class is absent, as in GVTBench.
+pub const NO: &str = "No.";
+/// The description question.
+pub const DESCRIBE_QUESTION: &str = "Describe the image in one sentence.";
+/// Share of (colour-)count questions about something present in the scene.
+const PRESENT_SHARE: f32 = 0.75;
+
+/// Kinds of question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QuestionKind {
+    /// GVTBench OC: "How many {plural} are there in the image?"
+    Count,
+    /// GVTBench MCI: "Does {class} exist in the image?"
+    Exist,
+    /// "How many {colour} {plural} are there in the image?"
+    ColorCount,
+    /// "What color is the {class}?"
+    Color,
+    /// "Where is the {colour} {class}?"
+    Position,
+    /// "Describe the image in one sentence."
+    Describe,
+}
+
+impl QuestionKind {
+    pub const ALL: [QuestionKind; 6] = [
+        QuestionKind::Count,
+        QuestionKind::Exist,
+        QuestionKind::ColorCount,
+        QuestionKind::Color,
+        QuestionKind::Position,
+        QuestionKind::Describe,
+    ];
+
+    /// Short lowercase name for reports: "count", "exist", "color_count", "color",
+    /// "position", "describe".
+    pub fn name(self) -> &'static str {
+        match self {
+            QuestionKind::Count => "count",
+            QuestionKind::Exist => "exist",
+            QuestionKind::ColorCount => "color_count",
+            QuestionKind::Color => "color",
+            QuestionKind::Position => "position",
+            QuestionKind::Describe => "describe",
+        }
+    }
+}
+
+/// One question about a scene and its exact answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Qa {
+    pub kind: QuestionKind,
+    pub question: String,
+    pub answer: String,
+}
+
+impl Qa {
+    /// "How many {plural} are there in the image?" -> the count in digits.
+    pub fn count(scene: &Scene, shape: Shape) -> Qa {
+        Qa {
+            kind: QuestionKind::Count,
+            question: format!("How many {} are there in the image?", shape.plural()),
+            answer: scene.count(shape).to_string(),
+        }
+    }
+
+    /// "Does {class} exist in the image?" -> "Yes." or "No.".
+    pub fn exist(scene: &Scene, shape: Shape) -> Qa {
+        Qa {
+            kind: QuestionKind::Exist,
+            question: format!("Does {} exist in the image?", shape.name()),
+            answer: if scene.count(shape) > 0 { YES } else { NO }.to_string(),
+        }
+    }
+
+    /// "How many {colour} {plural} are there in the image?" -> the count in digits.
+    pub fn color_count(scene: &Scene, color: Color, shape: Shape) -> Qa {
+        Qa {
+            kind: QuestionKind::ColorCount,
+            question: format!(
+                "How many {} {} are there in the image?",
+                color.name(),
+                shape.plural()
+            ),
+            answer: scene.count((color, shape)).to_string(),
+        }
+    }
+
+    /// "What color is the {class}?" -> "red"; `None` unless exactly one object has the shape.
+    pub fn color_of(scene: &Scene, shape: Shape) -> Option<Qa> {
+        let object = scene.unique(shape)?;
+        Some(Qa {
+            kind: QuestionKind::Color,
+            question: format!("What color is the {}?", shape.name()),
+            answer: object.color.name().to_string(),
+        })
+    }
+
+    /// "Where is the {colour} {class}?" -> "top left", ... (see [`super::Position::word`]);
+    /// `None` unless exactly one object has the colour and shape and its position is clear.
+    pub fn position_of(scene: &Scene, color: Color, shape: Shape) -> Option<Qa> {
+        let object = scene
+            .unique((color, shape))
+            .filter(|o| o.position_is_clear())?;
+        Some(Qa {
+            kind: QuestionKind::Position,
+            question: format!("Where is the {} {}?", color.name(), shape.name()),
+            answer: object.position().word().to_string(),
+        })
+    }
+
+    /// "Describe the image in one sentence." -> [`describe`]'s sentence.
+    pub fn describe(scene: &Scene) -> Qa {
+        Qa {
+            kind: QuestionKind::Describe,
+            question: DESCRIBE_QUESTION.to_string(),
+            answer: describe(scene),
+        }
+    }
+}
+
+/// The one-sentence description: the objects grouped by colour and shape, shapes in
+/// [`Shape::ALL`] order and colours in [`Color::ALL`] order within a shape, counts as words
+/// ("a"/"an", "two" ... "nine"), then the background kind. For example "There are two red
+/// circles and a blue star on a gradient background.", "There is an orange heart on a plain
+/// background.", "There are no objects on a speckled background.". The verb agrees with the
+/// first group.
+pub fn describe(scene: &Scene) -> String {
+    let mut groups: Vec<(Shape, Color, usize)> = Vec::new();
+    for shape in Shape::ALL {
+        for color in Color::ALL {
+            let n = scene.count((color, shape));
+            if n > 0 {
+                groups.push((shape, color, n));
+            }
+        }
+    }
+    let background = scene.background.kind().name();
+    let Some(&(_, _, first)) = groups.first() else {
+        return format!("There are no objects on a {background} background.");
+    };
+    let phrases: Vec<String> = groups
+        .iter()
+        .map(|&(shape, color, n)| {
+            if n == 1 {
+                format!(
+                    "{} {} {}",
+                    article(color.name()),
+                    color.name(),
+                    shape.name()
+                )
+            } else {
+                format!("{} {} {}", number_word(n), color.name(), shape.plural())
+            }
+        })
+        .collect();
+    let list = match phrases.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => phrases.concat(),
+    };
+    let verb = if first == 1 { "is" } else { "are" };
+    format!("There {verb} {list} on a {background} background.")
+}
+
+/// "a" or "an" before `word`.
+fn article(word: &str) -> &'static str {
+    match word.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
+        _ => "a",
+    }
+}
+
+/// "zero" to "nine", digits beyond.
+fn number_word(n: usize) -> String {
+    const WORDS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    WORDS
+        .get(n)
+        .map_or_else(|| n.to_string(), |w| (*w).to_string())
+}
+
+/// Relative weights of the question kinds a [`QaGenerator`] draws (0 disables a kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mix {
+    pub count: u32,
+    pub exist: u32,
+    pub color_count: u32,
+    pub color: u32,
+    pub position: u32,
+    pub describe: u32,
+}
+
+impl Default for Mix {
+    /// The GVTBench kinds first: count 3, exist 3, colour count 2, colour 2, position 2,
+    /// describe 1.
+    fn default() -> Self {
+        Mix {
+            count: 3,
+            exist: 3,
+            color_count: 2,
+            color: 2,
+            position: 2,
+            describe: 1,
+        }
+    }
+}
+
+impl Mix {
+    /// Only questions of `kind`.
+    pub fn only(kind: QuestionKind) -> Mix {
+        let mut mix = Mix {
+            count: 0,
+            exist: 0,
+            color_count: 0,
+            color: 0,
+            position: 0,
+            describe: 0,
+        };
+        *mix.weight_mut(kind) = 1;
+        mix
+    }
+
+    /// The weight of `kind`.
+    pub fn weight(&self, kind: QuestionKind) -> u32 {
+        match kind {
+            QuestionKind::Count => self.count,
+            QuestionKind::Exist => self.exist,
+            QuestionKind::ColorCount => self.color_count,
+            QuestionKind::Color => self.color,
+            QuestionKind::Position => self.position,
+            QuestionKind::Describe => self.describe,
+        }
+    }
+
+    fn weight_mut(&mut self, kind: QuestionKind) -> &mut u32 {
+        match kind {
+            QuestionKind::Count => &mut self.count,
+            QuestionKind::Exist => &mut self.exist,
+            QuestionKind::ColorCount => &mut self.color_count,
+            QuestionKind::Color => &mut self.color,
+            QuestionKind::Position => &mut self.position,
+            QuestionKind::Describe => &mut self.describe,
+        }
+    }
+}
+
+/// Draws questions about a stream of scenes: seeded, so the same seed, mix and sequence of
+/// scenes give the same questions; it keeps the "Yes."/"No." tally of existence questions
+/// balanced over the whole stream.
+#[derive(Debug, Clone)]
+pub struct QaGenerator {
+    rng: Rng,
+    mix: Mix,
+    yes: u64,
+    no: u64,
+}
+
+impl QaGenerator {
+    /// A generator drawing kinds by `mix`, with its own random stream from `seed`.
+    pub fn new(seed: u64, mix: Mix) -> Self {
+        QaGenerator {
+            rng: Rng::stream(seed, 0x51A),
+            mix,
+            yes: 0,
+            no: 0,
+        }
+    }
+
+    /// The existence answers given so far: (`Yes.`, `No.`).
+    pub fn exist_tally(&self) -> (u64, u64) {
+        (self.yes, self.no)
+    }
+
+    /// Up to `n` distinct questions about `scene`, kinds drawn by the mix; kinds that cannot
+    /// be asked about this scene (a colour question with no unique shape...) are redrawn, so
+    /// fewer than `n` come back only when the scene offers fewer.
+    pub fn draw(&mut self, scene: &Scene, n: usize) -> Vec<Qa> {
+        let mut out: Vec<Qa> = Vec::with_capacity(n);
+        let attempts = 8 * n + 8;
+        for _ in 0..attempts {
+            if out.len() >= n {
+                break;
+            }
+            let Some(kind) = self.pick_kind() else { break };
+            if let Some(qa) = self.propose(scene, kind)
+                && !out.iter().any(|q| q.question == qa.question)
+            {
+                self.record(&qa);
+                out.push(qa);
+            }
+        }
+        out
+    }
+
+    /// One question of `kind` about `scene`, or `None` if none can be asked.
+    pub fn ask(&mut self, scene: &Scene, kind: QuestionKind) -> Option<Qa> {
+        let qa = self.propose(scene, kind)?;
+        self.record(&qa);
+        Some(qa)
+    }
+
+    fn pick_kind(&mut self) -> Option<QuestionKind> {
+        let total: u64 = QuestionKind::ALL
+            .iter()
+            .map(|&k| u64::from(self.mix.weight(k)))
+            .sum();
+        if total == 0 {
+            return None;
+        }
+        let mut r = ((u128::from(self.rng.next_u64()) * u128::from(total)) >> 64) as u64;
+        for kind in QuestionKind::ALL {
+            let w = u64::from(self.mix.weight(kind));
+            if r < w {
+                return Some(kind);
+            }
+            r -= w;
+        }
+        None
+    }
+
+    fn record(&mut self, qa: &Qa) {
+        if qa.kind == QuestionKind::Exist {
+            if qa.answer == YES {
+                self.yes += 1;
+            } else {
+                self.no += 1;
+            }
+        }
+    }
+
+    fn propose(&mut self, scene: &Scene, kind: QuestionKind) -> Option<Qa> {
+        let rng = &mut self.rng;
+        match kind {
+            QuestionKind::Count => {
+                let present = scene.shapes_present();
+                let shape = match rng.chance(PRESENT_SHARE) {
+                    true => rng.pick(&present),
+                    false => None,
+                }
+                .or_else(|| rng.pick(&Shape::ALL))?;
+                Some(Qa::count(scene, shape))
+            }
+            QuestionKind::Exist => {
+                let present = scene.shapes_present();
+                let absent: Vec<Shape> = Shape::ALL
+                    .into_iter()
+                    .filter(|s| !present.contains(s))
+                    .collect();
+                let want_yes = if self.yes > self.no + 1 {
+                    false
+                } else if self.no > self.yes + 1 {
+                    true
+                } else {
+                    rng.chance(0.5)
+                };
+                let (first, second) = if want_yes {
+                    (&present, &absent)
+                } else {
+                    (&absent, &present)
+                };
+                let shape = rng.pick(first).or_else(|| rng.pick(second))?;
+                Some(Qa::exist(scene, shape))
+            }
+            QuestionKind::ColorCount => {
+                let present = pairs(scene, |_| true);
+                let (color, shape) = match rng.chance(PRESENT_SHARE) {
+                    true => rng.pick(&present),
+                    false => None,
+                }
+                .or_else(|| {
+                    let color = rng.pick(&Color::ALL)?;
+                    Some((color, rng.pick(&Shape::ALL)?))
+                })?;
+                Some(Qa::color_count(scene, color, shape))
+            }
+            QuestionKind::Color => {
+                let unique: Vec<Shape> = Shape::ALL
+                    .into_iter()
+                    .filter(|&s| scene.count(s) == 1)
+                    .collect();
+                Qa::color_of(scene, rng.pick(&unique)?)
+            }
+            QuestionKind::Position => {
+                let clear = pairs(scene, |o| {
+                    scene.count((o.color, o.shape)) == 1 && o.position_is_clear()
+                });
+                let (color, shape) = rng.pick(&clear)?;
+                Qa::position_of(scene, color, shape)
+            }
+            QuestionKind::Describe => Some(Qa::describe(scene)),
+        }
+    }
+}
+
+/// Distinct (colour, shape) pairs of the objects that pass `keep`, in a fixed order.
+fn pairs(scene: &Scene, keep: impl Fn(&Object) -> bool) -> Vec<(Color, Shape)> {
+    let mut out: Vec<(Color, Shape)> = scene
+        .objects
+        .iter()
+        .filter(|o| keep(o))
+        .map(|o| (o.color, o.shape))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Held-out splits of the scene seeds.
+///
+/// A seed's split is a fixed function of the seed alone (a SplitMix64 hash, 90% train, 5%
+/// validation, 5% test), so training never sees an evaluation scene whatever range of seeds
+/// either one walks through, and every platform agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Split {
+    /// Never scored: `gvt eval --split` offers only the held-out splits.
+    #[cfg_attr(feature = "clap", value(skip))]
+    Train,
+    Validation,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
+
+    /// The split of the scene with seed `seed`.
+    pub fn of(seed: u64) -> Split {
+        match mix64(seed ^ 0x5EED_5B11_7C0D_E000) % 1000 {
+            0..900 => Split::Train,
+            900..950 => Split::Validation,
+            _ => Split::Test,
+        }
+    }
+
+    /// "train", "validation", "test".
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+
+    /// The seeds of this split from `start` upwards, in order
+    /// (`Split::Test.seeds(s).take(2000)` is an evaluation set).
+    pub fn seeds(self, start: u64) -> impl Iterator<Item = u64> {
+        (start..=u64::MAX).filter(move |&s| Split::of(s) == self)
+    }
+}

@@ -1,0 +1,425 @@
+//! Training batches drawn from generated scenes: pixels with per-patch labels (stage 1), and
+//! pixels with question/answer conversations (stage 2).
+//!
+//! Every batch is a pure function of `(seed, stage, step)`, so a resumed run sees exactly the
+//! data an uninterrupted one would have, and only training-split scenes are ever drawn.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use image::RgbImage;
+
+use gvt_core::pipeline::image_prompt_text;
+use gvt_core::preprocess::Preprocessor;
+use gvt_core::rng::{Rng, mix64};
+use gvt_scene::qa::{Mix, Qa, QaGenerator, Split};
+use gvt_scene::{PatchLabels, Scene, SceneRequest, Shape};
+use gvt_core::tokenizer::Tokenizer;
+use crate::vocab::IM_END;
+use gvt_core::{Error, Result};
+
+/// Which part of the recipe a batch feeds (keeps the two stages' scene streams apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Stage 1: the visual tokenizer with patch-level supervision.
+    Vision,
+    /// Stage 2: perceiver, projection and LLM on questions and answers.
+    Qa,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Vision => "vision",
+            Stage::Qa => "qa",
+        }
+    }
+
+    fn salt(self) -> u64 {
+        match self {
+            Stage::Vision => 0x5747_0001,
+            Stage::Qa => 0x5747_0002,
+        }
+    }
+}
+
+/// The training-split scene for sample `index` of `step`.
+pub fn scene_seed(seed: u64, stage: Stage, step: usize, index: usize) -> u64 {
+    let mut candidate = mix64(seed ^ stage.salt() ^ mix64((step as u64) << 20 | index as u64));
+    while Split::of(candidate) != Split::Train {
+        candidate = mix64(candidate);
+    }
+    candidate
+}
+
+/// Fewest and most objects of the one repeated shape in a crowded training scene.
+pub const CROWD: std::ops::RangeInclusive<usize> = 2..=5;
+
+/// A training scene, and the question a stage 2 conversation about it must include, if any.
+#[derive(Debug, Clone)]
+pub struct TrainingScene {
+    pub scene: Scene,
+    pub lead: Option<Qa>,
+}
+
+impl TrainingScene {
+    /// The training scene of `scene_seed`. With probability `crowded_share` it is crowded:
+    /// one shape appears [`CROWD`] times among other random objects, and the conversation
+    /// counts it. Random scenes rarely hold more than two objects of a shape, so
+    /// without these a model learns that "one" or "two" is nearly always the answer.
+    pub fn draw(scene_seed: u64, crowded_share: f64) -> Result<TrainingScene> {
+        let mut rng = Rng::stream(scene_seed, 0xC40D);
+        if !rng.chance(crowded_share as f32) {
+            return Ok(TrainingScene {
+                scene: Scene::random(scene_seed),
+                lead: None,
+            });
+        }
+        let shape = Shape::ALL[rng.below(Shape::ALL.len())];
+        let n = CROWD.start() + rng.below(CROWD.end() - CROWD.start() + 1);
+        let scene = Scene::generate(scene_seed, &SceneRequest::new().exactly(shape, n))
+            .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
+        Ok(TrainingScene {
+            lead: Some(Qa::count(&scene, shape)),
+            scene,
+        })
+    }
+}
+
+/// Renders scenes and normalises them for the vision tower.
+pub struct Renderer {
+    preprocessor: Preprocessor,
+    canvas: RgbImage,
+}
+
+impl Renderer {
+    pub fn new(preprocessor: Preprocessor) -> Self {
+        let side = preprocessor.size as u32;
+        Self {
+            preprocessor,
+            canvas: RgbImage::new(side, side),
+        }
+    }
+
+    /// `[b, 3, s, s]` pixels of `scenes`.
+    pub fn pixels(&mut self, scenes: &[Scene], device: &Device) -> Tensor<4> {
+        let s = self.preprocessor.size;
+        let mut values = Vec::with_capacity(scenes.len() * 3 * s * s);
+        for scene in scenes {
+            scene
+                .render_into(&mut self.canvas)
+                .expect("the canvas is a non-empty square");
+            values.extend(self.preprocessor.normalize(&self.canvas));
+        }
+        Tensor::from_data(TensorData::new(values, [scenes.len(), 3, s, s]), device)
+    }
+}
+
+/// Stage 1 targets, flattened over `[b, grid^2]` patches.
+pub struct PatchTargets {
+    pub grid: usize,
+    pub shape: Tensor<1, Int>,
+    pub color: Tensor<1, Int>,
+    pub center: Tensor<1, Int>,
+    pub shape_count: Tensor<1, Int>,
+    pub kind_count: Tensor<1, Int>,
+    pub object_position: Tensor<1, Int>,
+    /// Each patch's own row and column: the tokens must keep where they are, or the
+    /// frozen tokenizer hands stage 2 a bag of patches in which nothing can be located
+    /// and two objects of one shape look like one bigger one.
+    pub row: Tensor<1, Int>,
+    pub col: Tensor<1, Int>,
+}
+
+impl PatchTargets {
+    pub fn new(scenes: &[Scene], grid: usize, device: &Device) -> Self {
+        let labels: Vec<PatchLabels> = scenes.iter().map(|s| s.patch_labels(grid)).collect();
+        let n = scenes.len() * grid * grid;
+        let ints = |pick: fn(&PatchLabels) -> &Vec<u8>| {
+            let values: Vec<i64> = labels
+                .iter()
+                .flat_map(|l| pick(l).iter().map(|&v| v as i64))
+                .collect();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device)
+        };
+        let cells = |cell: &dyn Fn(usize) -> usize| {
+            let values: Vec<i64> = (0..n).map(|i| cell(i % (grid * grid)) as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device)
+        };
+        Self {
+            grid,
+            shape: ints(|l| &l.shape),
+            color: ints(|l| &l.color),
+            center: ints(|l| &l.center),
+            shape_count: ints(|l| &l.shape_count),
+            kind_count: ints(|l| &l.kind_count),
+            object_position: ints(|l| &l.object_position),
+            row: cells(&|patch| patch / grid),
+            col: cells(&|patch| patch % grid),
+        }
+    }
+}
+
+/// Stage 2 token sequences: per scene, a multi-turn conversation
+/// `prefix [visual] suffix`, where the suffix holds every question and answer.
+pub struct Conversations {
+    /// Tokens before the image, the same for every scene (`<|im_start|>user\n<Img>`).
+    pub prefix: Vec<u32>,
+    /// `[b, t]` tokens after the image, padded.
+    pub suffix: Tensor<2, Int>,
+    /// `[b (t - 1)]`: `suffix[:, 1..]` flattened, the next-token targets of suffix positions
+    /// `0..t - 1`.
+    pub targets: Tensor<1, Int>,
+    /// `[b (t - 1)]`: 1 where the target is part of an answer (its end-of-turn token
+    /// included), else 0.
+    pub weights: Tensor<1>,
+    /// Suffix length `t`.
+    pub suffix_len: usize,
+    /// Answer tokens in the batch (the loss's denominator).
+    pub answer_tokens: usize,
+}
+
+/// Builds conversations in the model's own chat format.
+pub struct ConversationBuilder<'a> {
+    tokenizer: &'a Tokenizer,
+    prefix: Vec<u32>,
+    /// First turn's text after the image, with `{q}` for the question.
+    first_turn: (String, String),
+    /// Later turns' text around the question.
+    next_turn: (String, String),
+    end_of_answer: Vec<u32>,
+    pad: u32,
+}
+
+/// Marks where the question goes in the templated text (private use, like the image's).
+const QUESTION_SLOT: &str = "\u{E001}";
+
+impl<'a> ConversationBuilder<'a> {
+    /// Fails only when the tokenizer's chat template drops the image or the question.
+    pub fn new(tokenizer: &'a Tokenizer) -> Result<Self> {
+        let split = |text: &str, slot: &str| -> Result<(String, String)> {
+            let (a, b) = text.split_once(slot).ok_or_else(|| {
+                Error::UnsupportedModel("the chat template dropped the question".into())
+            })?;
+            Ok((a.to_string(), b.to_string()))
+        };
+        let (before_image, after_image) = image_prompt_text(tokenizer, QUESTION_SLOT)?;
+        let first_turn = split(&after_image, QUESTION_SLOT)?;
+        let next_turn = split(&tokenizer.chat_prompt(QUESTION_SLOT), QUESTION_SLOT)?;
+        let end = tokenizer.token_id(IM_END).or(tokenizer.eos()).unwrap_or(0);
+        Ok(Self {
+            prefix: tokenizer.encode(&before_image, tokenizer.add_bos()),
+            first_turn,
+            // A finished turn is followed by a newline before the next `<|im_start|>`.
+            next_turn: (format!("\n{}", next_turn.0), next_turn.1),
+            end_of_answer: vec![end],
+            pad: end,
+            tokenizer,
+        })
+    }
+
+    /// One conversation per scene with `questions` questions each (fewer when the scene
+    /// offers fewer), drawn by a generator seeded with `qa_seed`. `leads[i]`, when given,
+    /// is one of scene `i`'s questions, at a random turn.
+    pub fn build(
+        &self,
+        scenes: &[Scene],
+        leads: &[Option<Qa>],
+        questions: usize,
+        qa_seed: u64,
+        device: &Device,
+    ) -> Conversations {
+        let mut generator = QaGenerator::new(qa_seed, Mix::default());
+        let mut rows: Vec<(Vec<u32>, Vec<bool>)> = Vec::with_capacity(scenes.len());
+        for (i, scene) in scenes.iter().enumerate() {
+            let lead = leads.get(i).cloned().flatten();
+            let mut qas: Vec<Qa> = generator
+                .draw(scene, questions)
+                .into_iter()
+                .filter(|qa| Some(qa) != lead.as_ref())
+                .take(questions.saturating_sub(usize::from(lead.is_some())))
+                .collect();
+            if let Some(lead) = lead {
+                // At a random turn: always first, it would teach that a first question
+                // about counting comes from a crowded scene.
+                let turn = mix64(qa_seed ^ mix64(i as u64)) % (qas.len() as u64 + 1);
+                qas.insert(turn as usize, lead);
+            }
+            let mut ids = Vec::new();
+            let mut answer = Vec::new();
+            for (turn, qa) in qas.iter().enumerate() {
+                let (before, after) = if turn == 0 {
+                    &self.first_turn
+                } else {
+                    &self.next_turn
+                };
+                let prompt = self
+                    .tokenizer
+                    .encode(&format!("{before}{}{after}", qa.question), false);
+                answer.extend(std::iter::repeat_n(false, prompt.len()));
+                ids.extend(prompt);
+                let reply: Vec<u32> = self
+                    .tokenizer
+                    .encode(&qa.answer, false)
+                    .into_iter()
+                    .chain(self.end_of_answer.iter().copied())
+                    .collect();
+                answer.extend(std::iter::repeat_n(true, reply.len()));
+                ids.extend(reply);
+            }
+            rows.push((ids, answer));
+        }
+        let t = rows
+            .iter()
+            .map(|(ids, _)| ids.len())
+            .max()
+            .unwrap_or(1)
+            .max(2);
+        let b = rows.len();
+        let mut suffix = Vec::with_capacity(b * t);
+        let mut targets = Vec::with_capacity(b * (t - 1));
+        let mut weights = Vec::with_capacity(b * (t - 1));
+        for (ids, answer) in &rows {
+            let padded: Vec<i64> = ids
+                .iter()
+                .map(|&i| i as i64)
+                .chain(std::iter::repeat(self.pad as i64))
+                .take(t)
+                .collect();
+            targets.extend_from_slice(&padded[1..]);
+            suffix.extend(padded);
+            weights.extend((1..t).map(|i| f32::from(u8::from(answer.get(i) == Some(&true)))));
+        }
+        let answer_tokens = weights.iter().filter(|&&w| w > 0.0).count();
+        Conversations {
+            prefix: self.prefix.clone(),
+            suffix: Tensor::from_data(TensorData::new(suffix, [b, t]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [b * (t - 1)]), device),
+            weights: Tensor::from_data(TensorData::new(weights, [b * (t - 1)]), device),
+            suffix_len: t,
+            answer_tokens,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gvt_core::pipeline::IMAGE_SLOT;
+    use gvt_scene::qa::QuestionKind;
+
+    fn ints(t: Tensor<2, Int>) -> Vec<u32> {
+        t.into_data()
+            .convert::<i64>()
+            .try_into_vec::<i64>()
+            .unwrap()
+            .into_iter()
+            .map(|v| v as u32)
+            .collect()
+    }
+
+    #[test]
+    fn patch_targets_give_each_patch_its_own_row_and_column() {
+        let scenes = [Scene::random(1), Scene::random(2)];
+        let targets = PatchTargets::new(&scenes, 3, &Device::flex());
+        let flat = |t: Tensor<1, Int>| t.reshape([1, 18]);
+        let rows = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        let cols = [0, 1, 2, 0, 1, 2, 0, 1, 2];
+        let twice = |v: [u32; 9]| [v, v].concat();
+        assert_eq!(ints(flat(targets.row)), twice(rows));
+        assert_eq!(ints(flat(targets.col)), twice(cols));
+        let labels = scenes[1].patch_labels(3);
+        let shapes: Vec<u32> = labels.shape.iter().map(|&v| v as u32).collect();
+        assert_eq!(ints(flat(targets.shape))[9..], shapes[..]);
+    }
+
+    #[test]
+    fn crowded_scenes_repeat_one_shape_and_ask_to_count_it() {
+        let mut crowded = 0;
+        for seed in Split::Train.seeds(0).take(200) {
+            assert!(TrainingScene::draw(seed, 0.0).unwrap().lead.is_none());
+            let drawn = TrainingScene::draw(seed, 0.25).unwrap();
+            let Some(lead) = drawn.lead else {
+                assert_eq!(drawn.scene, Scene::random(seed));
+                continue;
+            };
+            crowded += 1;
+            assert_eq!(lead.kind, QuestionKind::Count);
+            let shape = Shape::ALL
+                .into_iter()
+                .find(|s| lead.question.contains(s.plural()))
+                .unwrap();
+            let n = drawn.scene.count(shape);
+            assert!(CROWD.contains(&n), "{n} {}", shape.plural());
+            assert_eq!(lead.answer, n.to_string());
+        }
+        assert!((30..=70).contains(&crowded), "{crowded} of 200 crowded");
+    }
+
+    #[test]
+    fn a_lead_question_is_asked_once_at_a_random_turn() {
+        let vocab = super::super::train_vocabulary(512).unwrap();
+        let tokenizer = vocab.tokenizer().unwrap();
+        let builder = ConversationBuilder::new(&tokenizer).unwrap();
+        let device = Device::flex();
+        let mut turns = std::collections::BTreeSet::new();
+        let crowded = (0..).map(|seed| TrainingScene::draw(seed, 1.0).unwrap());
+        for (qa_seed, drawn) in (0..).zip(crowded.filter(|d| d.scene.objects.len() > 4).take(12)) {
+            let lead = drawn.lead.clone().unwrap();
+            let scenes = std::slice::from_ref(&drawn.scene);
+            let leads = std::slice::from_ref(&drawn.lead);
+            let text = tokenizer.decode(&ints(
+                builder.build(scenes, leads, 4, qa_seed, &device).suffix,
+            ));
+            assert_eq!(text.matches(&lead.question).count(), 1, "{text}");
+            assert_eq!(text.matches("assistant\n").count(), 4, "four turns: {text}");
+            let at = text.find(&lead.question).unwrap();
+            turns.insert(text[..at].matches("assistant\n").count());
+        }
+        assert!(turns.len() >= 3, "the lead's turns: {turns:?}");
+    }
+
+    #[test]
+    fn conversations_use_the_inference_prompt_and_mask_all_but_answers() {
+        let vocab = super::super::train_vocabulary(512).unwrap();
+        let tokenizer = vocab.tokenizer().unwrap();
+        let device = Device::flex();
+        let scene = Scene::random(4);
+        let conversations = ConversationBuilder::new(&tokenizer).unwrap().build(
+            std::slice::from_ref(&scene),
+            &[],
+            2,
+            9,
+            &device,
+        );
+
+        // The same questions, drawn again by the same generator.
+        let qas: Vec<Qa> = QaGenerator::new(9, Mix::default()).draw(&scene, 2);
+        // Inference builds the first turn exactly like this (see `Pipeline::prompt`).
+        let text = tokenizer.chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{}", qas[0].question));
+        let (before, after) = text.split_once(IMAGE_SLOT).unwrap();
+        assert_eq!(
+            conversations.prefix,
+            tokenizer.encode(before, tokenizer.add_bos())
+        );
+        let suffix = ints(conversations.suffix.clone());
+        let first_prompt = tokenizer.encode(after, false);
+        assert_eq!(&suffix[..first_prompt.len()], &first_prompt[..]);
+
+        // The weighted targets spell the answers, each closed by <|im_end|>.
+        let targets = ints(conversations.targets.clone().reshape([1, suffix.len() - 1]));
+        let weights: Vec<f32> = conversations
+            .weights
+            .clone()
+            .into_data()
+            .try_into_vec()
+            .unwrap();
+        let answered: Vec<u32> = targets
+            .iter()
+            .zip(&weights)
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(t, _)| *t)
+            .collect();
+        let expected = format!("{}{IM_END}{}{IM_END}", qas[0].answer, qas[1].answer);
+        assert_eq!(tokenizer.decode(&answered), expected);
+        assert_eq!(conversations.answer_tokens, answered.len());
+    }
+}

@@ -1,0 +1,143 @@
+//! `gvt train`'s machinery: a trained model exports to GGUF that answers exactly like the
+//! in-memory model, and a run resumed from a checkpoint continues exactly.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use gvt_core::device::ComputeDevice;
+use gvt_core::generate::CancelFlag;
+use gvt_core::gguf::GgufFile;
+use gvt_core::model::{Gvt, Keep, KvCache, WeightFormat};
+use gvt_core::pipeline::Pipeline;
+use gvt_core::preprocess::Preprocessor;
+use gvt_scene::Scene;
+use gvt_train::{Event, TrainConfig, Trainer};
+use image::DynamicImage;
+
+fn small_run(seed: u64) -> TrainConfig {
+    TrainConfig::new()
+        .with_seed(seed)
+        .with_vision_steps(3)
+        .with_qa_steps(2)
+        .with_vision_batch(2)
+        .with_qa_batch(2)
+        .with_questions_per_scene(2)
+        .with_eval_every(0)
+        .with_checkpoint_every(0)
+}
+
+/// Last-position logits of `model` for a scene and a question, on its own device.
+fn logits(model: &Gvt, pipeline_like: &Pipeline, scene: &Scene) -> Vec<f32> {
+    let vision = pipeline_like.config.vision.as_ref().unwrap();
+    let image = DynamicImage::ImageRgb8(scene.render(vision.image_size as u32).unwrap());
+    let prompt = pipeline_like
+        .prompt("How many circles are there in the image?", Some(&image))
+        .unwrap();
+    let device = model.llm.devices()[0].clone();
+    let pixels = Preprocessor::new(vision).tensor(&image, &device);
+    let visual = model.visual.as_ref().unwrap().forward(pixels, None);
+    let embeds = model.prompt_embeds(&prompt.prefix, Some(visual.embeds), &prompt.suffix);
+    let [_, t, _] = embeds.dims();
+    let step = model.llm.forward(
+        embeds,
+        &mut KvCache::new(model.llm.depth()),
+        Keep::default(),
+    );
+    let last: Tensor<3> = model.llm.logits(step.hidden.narrow(1, t - 1, 1));
+    gvt_testkit::to_vec(last)
+}
+
+#[test]
+fn exported_gguf_answers_like_the_model_in_memory() {
+    let device = Device::flex();
+    let mut trainer = Trainer::new(small_run(3), &device).unwrap();
+    // A couple of steps so that no parameter is still at its initial constant.
+    trainer.step().unwrap();
+    let file = GgufFile::from_bytes(trainer.export(WeightFormat::F32).unwrap().to_bytes()).unwrap();
+    assert!(
+        file.tensors.iter().all(|t| !t.name.starts_with("train.")),
+        "the stage 1 probe stays out of exported models"
+    );
+    let pipeline = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let scene = Scene::random(11);
+    let in_memory = logits(&trainer.model().gvt.valid(), &pipeline, &scene);
+    let exported = logits(&pipeline.model, &pipeline, &scene);
+    gvt_testkit::assert_close("exported vs in-memory logits", &exported, &in_memory, 1e-5);
+
+    // Q8_0 keeps the answer's ranking and stays close.
+    let q8 = GgufFile::from_bytes(trainer.export(WeightFormat::Q8_0).unwrap().to_bytes()).unwrap();
+    assert!(q8.file_size() < file.file_size() / 2);
+    let q8 = Pipeline::load(&q8, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let quantized = logits(&q8.model, &q8, &scene);
+    gvt_testkit::assert_close("Q8_0 vs f32 logits", &quantized, &in_memory, 5e-2);
+}
+
+fn losses(trainer: &mut Trainer, dir: Option<&std::path::Path>) -> Vec<f32> {
+    let mut out = Vec::new();
+    trainer
+        .run(dir, &CancelFlag::default(), &mut |event| {
+            if let Event::Step(step) = event {
+                out.push(step.loss);
+            }
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_resumed_run_continues_exactly() {
+    let device = Device::flex();
+    let mut straight = Trainer::new(small_run(5), &device).unwrap();
+    let all = losses(&mut straight, None);
+    assert_eq!(all.len(), 5);
+
+    let dir = std::env::temp_dir().join(format!("gvt-train-resume-{}", std::process::id()));
+    let mut first = Trainer::new(small_run(5), &device).unwrap();
+    first.step().unwrap();
+    first.step().unwrap();
+    first.save(&dir).unwrap();
+    drop(first);
+    let mut resumed = Trainer::resume(&dir, &device).unwrap();
+    let rest = losses(&mut resumed, Some(&dir));
+    assert_eq!(rest.len(), 3);
+    gvt_testkit::assert_close("losses after resuming", &rest, &all[2..], 1e-4);
+
+    // Resuming a finished run runs no step and announces no stage.
+    let mut finished = Trainer::resume(&dir, &device).unwrap();
+    let mut events = Vec::new();
+    finished
+        .run(Some(&dir), &CancelFlag::default(), &mut |event| {
+            events.push(event)
+        })
+        .unwrap();
+    assert!(events.is_empty(), "a finished run reported {events:?}");
+
+    // The final checkpoint is a model file like any other.
+    let checkpoint = GgufFile::open(&dir.join("checkpoint.gguf")).unwrap();
+    Pipeline::load(&checkpoint, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn both_stages_learn_a_fixed_batch() {
+    let device = Device::flex();
+    let mut trainer = Trainer::new(
+        small_run(1).with_vision_steps(40).with_qa_steps(40),
+        &device,
+    )
+    .unwrap();
+    let scenes: Vec<Scene> = (0..4).map(Scene::random).collect();
+    let first = trainer.step_on(&scenes, &[]).unwrap();
+    let mut last = first.clone();
+    for _ in 0..30 {
+        last = trainer.step_on(&scenes, &[]).unwrap();
+    }
+    eprintln!(
+        "stage 1: loss {} -> {}, patch accuracy {:?} -> {:?}",
+        first.loss, last.loss, first.patch_accuracy, last.patch_accuracy
+    );
+    assert!(last.loss < 0.5 * first.loss);
+    let accuracy = last.patch_accuracy.unwrap();
+    assert!(accuracy.shape > 0.9);
+    assert!(accuracy.count > 0.8);
+    assert!(accuracy.position > 0.8);
+}

@@ -139,13 +139,12 @@ fn run(cs: &[char], mut i: usize, end: usize, pred: impl Fn(char) -> bool) -> us
 /// `cs[i]` is an apostrophe.
 fn contraction(cs: &[char], i: usize, end: usize, ignore_case: bool) -> Option<usize> {
     let at = |k: usize| {
-        (i + k < end).then(|| {
-            let c = cs[i + k];
-            if ignore_case {
-                c.to_ascii_lowercase()
-            } else {
-                c
-            }
+        (i + k < end).then(|| match cs[i + k] {
+            // Unicode case folding: 'ſ' (long s) is the one non-ASCII character that
+            // matches one of these letters case-insensitively.
+            'ſ' if ignore_case => 's',
+            c if ignore_case => c.to_ascii_lowercase(),
+            c => c,
         })
     };
     match at(1)? {
@@ -257,6 +256,8 @@ mod tests {
         assert_eq!(split(p, "I'M 12345"), ["I", "'M", " ", "123", "45"]);
         assert_eq!(split(p, "a \n\n b"), ["a", " \n\n", " b"]);
         assert_eq!(split(p, "(x) ...\n"), ["(x", ")", " ...\n"]);
+        assert_eq!(split(p, "it'ſ"), ["it", "'ſ"]);
+        assert_eq!(split(PreTokenizer::Gpt2, "it'ſ"), ["it", "'", "ſ"]);
     }
 
     #[test]

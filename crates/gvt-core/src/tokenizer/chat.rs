@@ -1,272 +1,304 @@
-//! Chat prompts from a GGUF's `tokenizer.chat_template`.
+//! Chat prompts from a GGUF's `tokenizer.chat_template`, a Jinja template rendered with
+//! minijinja the way Hugging Face transformers renders it (`apply_chat_template`), so that a
+//! model gets exactly the text it was trained on:
 //!
-//! The template is Jinja; rather than embed a Jinja interpreter, we recognise the few
-//! formats the supported models use (the way llama.cpp's `llm_chat_detect_template` does)
-//! and render one user turn plus the assistant generation prompt ourselves. A default
-//! system message is taken from the template text where it is a literal, so that e.g.
-//! SmolLM2 gets exactly the system turn its template would add.
+//! - `trim_blocks` and `lstrip_blocks` on, no autoescaping, Jinja2's loop controls;
+//! - the globals transformers adds: `raise_exception(message)` and `strftime_now(format)`;
+//! - Python's string and dict methods (`.strip()`, `.startswith()`, `.items()`, ...), which
+//!   Jinja2 templates call because Jinja2 runs on Python objects;
+//! - the variables transformers passes: `messages` (`role`/`content` maps),
+//!   `add_generation_prompt`, `tools` and `documents` (always none here), and `bos_token`/
+//!   `eos_token` (the tokenizer's texts for them; undefined when it has none).
+//!
+//! Known difference: minijinja's `tojson` escapes `<`, `>`, `&` and `'`, transformers' does
+//! not. Templates use it for tool definitions and tool calls, which this API does not pass.
 
-/// A recognised chat format.
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, Error, ErrorKind, Value, context};
+
+use super::{KEY_CHAT_TEMPLATE, TokenizerError};
+
+/// One turn of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ChatFormat {
-    /// No (recognised) template: the user text is the prompt.
-    Plain,
-    /// `<|im_start|>role\n...<|im_end|>\n` (Qwen, SmolLM, many others).
-    ChatMl { system: Option<String> },
-    /// `<|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|>`.
-    Llama3 { system: Option<String> },
-    /// `[INST] ... [/INST]` with an optional `<<SYS>>` block.
-    Llama2 { system: Option<String> },
-    /// `USER: ... ASSISTANT:` with the system message in front; `sep` joins the parts
-    /// (" " in FastChat's Vicuna v1.1, "\n" in llama.cpp's rendering).
-    Vicuna {
-        system: Option<String>,
-        sep: &'static str,
-    },
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant` (templates may know others, e.g. `tool`).
+    pub role: String,
+    pub content: String,
 }
 
-impl ChatFormat {
-    /// Recognises `template` (the `tokenizer.chat_template` text).
-    pub(crate) fn detect(template: Option<&str>) -> Self {
-        let Some(t) = template.filter(|t| !t.trim().is_empty()) else {
-            return Self::Plain;
-        };
-        if t.contains("<|im_start|>") {
-            let system = chatml_system(t).or_else(|| set_system_literal(t));
-            Self::ChatMl { system }
-        } else if t.contains("<|start_header_id|>") {
-            Self::Llama3 {
-                system: set_system_literal(t),
-            }
-        } else if t.contains("[INST]") {
-            Self::Llama2 {
-                system: set_system_literal(t),
-            }
-        } else if t.contains("USER:") && t.contains("ASSISTANT:") {
-            let sep = if t.contains("\nASSISTANT:") || t.contains("\\nASSISTANT:") {
-                "\n"
-            } else {
-                " "
-            };
-            let system = set_system_literal(t).or_else(|| leading_text(t));
-            Self::Vicuna { system, sep }
-        } else {
-            Self::Plain
+impl ChatMessage {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            content: content.into(),
         }
     }
 
-    /// One user turn followed by the assistant's generation prompt. BOS is not included:
-    /// encode the result with [`Tokenizer::add_bos`](super::Tokenizer::add_bos).
-    pub(crate) fn render(&self, user: &str) -> String {
-        match self {
-            Self::Plain => user.to_string(),
-            Self::ChatMl { system } => {
-                let mut s = String::new();
-                if let Some(sys) = system {
-                    s.push_str(&format!("<|im_start|>system\n{sys}<|im_end|>\n"));
-                }
-                s.push_str(&format!(
-                    "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
-                ));
-                s
-            }
-            Self::Llama3 { system } => {
-                let mut s = String::new();
-                if let Some(sys) = system {
-                    s.push_str(&format!(
-                        "<|start_header_id|>system<|end_header_id|>\n\n{sys}<|eot_id|>"
-                    ));
-                }
-                s.push_str(&format!(
-                    "<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>\
-                     <|start_header_id|>assistant<|end_header_id|>\n\n"
-                ));
-                s
-            }
-            Self::Llama2 { system } => match system {
-                Some(sys) => format!("[INST] <<SYS>>\n{sys}\n<</SYS>>\n\n{user} [/INST]"),
-                None => format!("[INST] {user} [/INST]"),
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::new("system", content)
+    }
+
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new("assistant", content)
+    }
+}
+
+/// A compiled `tokenizer.chat_template` and the token texts it is rendered with.
+#[derive(Clone)]
+pub(crate) struct ChatTemplate {
+    env: Environment<'static>,
+    bos_token: Option<String>,
+    eos_token: Option<String>,
+    /// Whether a leading `bos_token` is cut from renderings: set when the tokenizer adds
+    /// BOS itself, so that templates which write `{{ bos_token }}` (Llama 2 and 3, Mistral)
+    /// do not give two (llama.cpp does the same).
+    strip_bos: bool,
+}
+
+impl std::fmt::Debug for ChatTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatTemplate")
+            .field("bos_token", &self.bos_token)
+            .field("eos_token", &self.eos_token)
+            .field("strip_bos", &self.strip_bos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatTemplate {
+    /// Compiles `source` and checks that it renders one user turn, so that a broken template
+    /// fails when the file is loaded rather than when a question is asked. A template that
+    /// refuses that turn with `raise_exception` is accepted: it may still take other
+    /// conversations.
+    pub(crate) fn new(
+        source: &str,
+        bos_token: Option<&str>,
+        eos_token: Option<&str>,
+        strip_bos: bool,
+    ) -> Result<Self, TokenizerError> {
+        let mut env = Environment::new();
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(template_error)?;
+        env.set_syntax(syntax);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", raise_exception);
+        env.add_function("strftime_now", strftime_now);
+        env.add_template_owned(KEY_CHAT_TEMPLATE, source.to_string())
+            .map_err(template_error)?;
+        let template = Self {
+            env,
+            bos_token: bos_token.map(str::to_string),
+            eos_token: eos_token.map(str::to_string),
+            strip_bos: strip_bos && bos_token.is_some(),
+        };
+        match template.render(&[ChatMessage::user("Hello")], true) {
+            Ok(_) | Err(TokenizerError::ChatTemplateRejected(_)) => Ok(template),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The conversation as the template writes it, followed by the assistant's turn opening
+    /// when `add_generation_prompt` is set.
+    pub(crate) fn render(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String, TokenizerError> {
+        let messages: Vec<Value> = messages
+            .iter()
+            .map(|m| context! { role => m.role.as_str(), content => m.content.as_str() })
+            .collect();
+        let token = |t: &Option<String>| t.as_deref().map_or(Value::UNDEFINED, Value::from);
+        let ctx = context! {
+            messages,
+            add_generation_prompt,
+            tools => Value::from(()),
+            documents => Value::from(()),
+            bos_token => token(&self.bos_token),
+            eos_token => token(&self.eos_token),
+        };
+        let text = self
+            .env
+            .get_template(KEY_CHAT_TEMPLATE)
+            .and_then(|t| t.render(ctx))
+            .map_err(template_error)?;
+        match &self.bos_token {
+            Some(bos) if self.strip_bos => match text.strip_prefix(bos.as_str()) {
+                Some(rest) => Ok(rest.to_string()),
+                None => Ok(text),
             },
-            Self::Vicuna { system, sep } => match system {
-                Some(sys) => format!("{sys}{sep}USER: {user}{sep}ASSISTANT:"),
-                None => format!("USER: {user}{sep}ASSISTANT:"),
-            },
+            _ => Ok(text),
         }
     }
 }
 
-/// The literal system message of a ChatML template: the text between
-/// `<|im_start|>system` + newline and `<|im_end|>`, when it is plain text (not a
-/// `message['content']` expression). The newline may be literal or a `\n` escape inside
-/// a Jinja string.
-fn chatml_system(t: &str) -> Option<String> {
-    const OPEN: &str = "<|im_start|>system";
-    let mut rest = t;
-    while let Some(pos) = rest.find(OPEN) {
-        rest = &rest[pos + OPEN.len()..];
-        let body = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n"));
-        let Some(body) = body else { continue };
-        let Some(end) = body.find("<|im_end|>") else {
-            continue;
-        };
-        if let Some(text) = plain_literal(&body[..end]) {
-            return Some(text);
-        }
+/// What `raise_exception` attaches to its error, so that a template's own refusal can be told
+/// apart from a failure of the template.
+#[derive(Debug)]
+struct Rejected;
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("raised by the template")
     }
-    None
 }
 
-/// The value of a `{% set <name> = '...' %}` whose name mentions "system" and whose value
-/// is a non-empty string literal, e.g. Llama-2's `default_system_message`.
-fn set_system_literal(t: &str) -> Option<String> {
-    let mut rest = t;
-    while let Some(pos) = rest.find("set ") {
-        rest = &rest[pos + 4..];
-        let Some(eq) = rest.find('=') else { break };
-        let name = rest[..eq].trim();
-        if !name.contains("system") || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            continue;
-        }
-        let value = rest[eq + 1..].trim_start();
-        let Some(quote) = value.chars().next().filter(|&c| c == '\'' || c == '"') else {
-            continue;
-        };
-        let Some(end) = find_closing_quote(&value[1..], quote) else {
-            continue;
-        };
-        let text = unescape(&value[1..1 + end]);
-        if !text.trim().is_empty() {
-            return Some(text);
-        }
+impl std::error::Error for Rejected {}
+
+fn raise_exception(message: String) -> Result<Value, Error> {
+    Err(Error::new(ErrorKind::InvalidOperation, message).with_source(Rejected))
+}
+
+fn template_error(err: Error) -> TokenizerError {
+    let rejected = std::error::Error::source(&err).is_some_and(|s| s.is::<Rejected>());
+    match (rejected, err.detail()) {
+        (true, Some(message)) => TokenizerError::ChatTemplateRejected(message.to_string()),
+        _ => TokenizerError::ChatTemplate(err.to_string()),
     }
-    None
 }
 
-/// Text before the first Jinja tag, if the template starts with a literal (a Vicuna-style
-/// template whose system message is plain text ahead of the message loop).
-fn leading_text(t: &str) -> Option<String> {
-    let end = ["{%", "{{", "{#"]
-        .iter()
-        .filter_map(|tag| t.find(tag))
-        .min()
-        .unwrap_or(t.len());
-    let text = t[..end].trim();
-    (!text.is_empty() && !text.contains("USER:")).then(|| text.to_string())
+/// `strftime_now(format)`: the current time as Python's `datetime.now().strftime(format)`
+/// writes it (Llama 3.1+ templates put today's date in the system turn). UTC, as there is
+/// no portable local time zone here.
+fn strftime_now(format: &str) -> Result<String, Error> {
+    let now = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    strftime(format, now)
 }
 
-/// `s` unescaped, if it is plain text: no Jinja delimiters or string concatenation, which
-/// would mean the system message is computed rather than written out.
-fn plain_literal(s: &str) -> Option<String> {
-    let code = [
-        "{{", "}}", "{%", "%}", "' +", "+ '", "\" +", "+ \"", "message",
-    ];
-    if s.trim().is_empty() || code.iter().any(|c| s.contains(c)) {
-        return None;
-    }
-    Some(unescape(s))
-}
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const WEEKDAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
-/// Index of the first unescaped `quote` in `s`.
-fn find_closing_quote(s: &str, quote: char) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            c if c == quote => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Resolves the backslash escapes a Jinja string literal may contain.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
+/// `format` with C's strftime directives for dates and times of day (the ones date
+/// strings use) filled in for `unix_secs` (UTC); any other directive is an error.
+fn strftime(format: &str, unix_secs: u64) -> Result<String, Error> {
+    let days = unix_secs / 86_400;
+    let secs = unix_secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let before_month = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month - 1];
+    let yday = before_month + day + usize::from(leap && month > 2);
+    // 1970-01-01 was a Thursday.
+    let weekday = ((days + 4) % 7) as usize;
+    let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::with_capacity(format.len() + 16);
+    let mut chars = format.chars();
     while let Some(c) = chars.next() {
-        if c != '\\' {
+        if c != '%' {
             out.push(c);
             continue;
         }
         match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+            Some('Y') => out.push_str(&year.to_string()),
+            Some('y') => out.push_str(&format!("{:02}", year % 100)),
+            Some('m') => out.push_str(&format!("{month:02}")),
+            Some('d') => out.push_str(&format!("{day:02}")),
+            Some('j') => out.push_str(&format!("{yday:03}")),
+            Some('B') => out.push_str(MONTHS[month - 1]),
+            Some('b') => out.push_str(&MONTHS[month - 1][..3]),
+            Some('A') => out.push_str(WEEKDAYS[weekday]),
+            Some('a') => out.push_str(&WEEKDAYS[weekday][..3]),
+            Some('H') => out.push_str(&format!("{hour:02}")),
+            Some('I') => out.push_str(&format!("{:02}", (hour + 11) % 12 + 1)),
+            Some('p') => out.push_str(if hour < 12 { "AM" } else { "PM" }),
+            Some('M') => out.push_str(&format!("{minute:02}")),
+            Some('S') => out.push_str(&format!("{second:02}")),
+            Some('%') => out.push('%'),
+            other => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "strftime_now: unsupported directive %{}",
+                        other.map(String::from).unwrap_or_default()
+                    ),
+                ));
+            }
         }
     }
-    out
+    Ok(out)
+}
+
+/// (year, month 1-12, day 1-31) of the day `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, for non-negative days).
+fn civil_from_days(days: u64) -> (u64, usize, usize) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as usize;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as usize;
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
-
     #[test]
-    fn chatml_with_default_system() {
-        let f = ChatFormat::detect(Some(SMOLLM2));
-        assert_eq!(
-            f,
-            ChatFormat::ChatMl {
-                system: Some(
-                    "You are a helpful AI assistant named SmolLM, trained by Hugging Face".into()
-                )
-            }
-        );
-        assert!(
-            f.render("Hi")
-                .ends_with("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        );
+    fn strftime_matches_python() {
+        // Values from Python: time.strftime(format, time.gmtime(secs)).
+        let cases = [
+            (
+                0,
+                "%Y-%m-%d %H:%M:%S %a %A %b %B %j %y %I %p",
+                "1970-01-01 00:00:00 Thu Thursday Jan January 001 70 12 AM",
+            ),
+            (1_721_952_000, "%d %b %Y", "26 Jul 2024"),
+            (951_782_400, "%Y-%m-%d %j %A", "2000-02-29 060 Tuesday"),
+            (
+                4_107_542_399,
+                "%Y-%m-%d %H:%M:%S %j %I %p 100%%",
+                "2100-02-28 23:59:59 059 11 PM 100%",
+            ),
+            (
+                1_735_689_599,
+                "%d %B %Y, %a %j",
+                "31 December 2024, Tue 366",
+            ),
+        ];
+        for (secs, format, expected) in cases {
+            assert_eq!(strftime(format, secs).unwrap(), expected, "{secs}");
+        }
+        let e = strftime("%Q", 0).unwrap_err().to_string();
+        assert!(e.contains("%Q"), "{e}");
     }
 
     #[test]
-    fn chatml_escaped_newline_and_dynamic_system() {
-        // Qwen2.5-style: the first system turn is computed, a later one is literal.
-        let t = r"{%- if tools %}{{- '<|im_start|>system\n' }}{{- messages[0]['content'] }}{%- else %}{{- '<|im_start|>system\nYou are Qwen.<|im_end|>\n' }}{%- endif %}";
-        assert_eq!(
-            ChatFormat::detect(Some(t)),
-            ChatFormat::ChatMl {
-                system: Some("You are Qwen.".into())
-            }
-        );
-        // No literal system message at all.
-        let t = "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n'}}{% endfor %}";
-        assert_eq!(
-            ChatFormat::detect(Some(t)).render("Q"),
-            "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n"
-        );
-    }
-
-    #[test]
-    fn other_formats() {
-        let llama3 = "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{{ content }}{% endfor %}";
-        assert_eq!(
-            ChatFormat::detect(Some(llama3)).render("Hi"),
-            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
-        );
-        let llama2 = "{% if messages[0]['role'] == 'system' %}{% set system_message = messages[0]['content'] %}{% else %}{% set system_message = 'Be nice.' %}{% endif %}{{ bos_token + '[INST] ' + content + ' [/INST]' }}";
-        assert_eq!(
-            ChatFormat::detect(Some(llama2)).render("Hi"),
-            "[INST] <<SYS>>\nBe nice.\n<</SYS>>\n\nHi [/INST]"
-        );
-        let mistral = "{{ bos_token }}{% for message in messages %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endfor %}";
-        assert_eq!(
-            ChatFormat::detect(Some(mistral)).render("Hi"),
-            "[INST] Hi [/INST]"
-        );
-        let vicuna = "A chat between a curious user and an assistant. {% for message in messages %}{% if message['role'] == 'user' %}{{ 'USER: ' + message['content'] + ' ' }}{% else %}{{ 'ASSISTANT: ' + message['content'] + eos_token }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
-        assert_eq!(
-            ChatFormat::detect(Some(vicuna)).render("Hi"),
-            "A chat between a curious user and an assistant. USER: Hi ASSISTANT:"
-        );
-        assert_eq!(ChatFormat::detect(None).render("Hi"), "Hi");
-        assert_eq!(
-            ChatFormat::detect(Some("{{ messages }}")).render("Hi"),
-            "Hi"
-        );
+    fn strftime_now_is_today() {
+        let year = strftime_now("%Y").unwrap();
+        assert!(year.len() == 4 && year.as_str() >= "2024", "{year}");
     }
 }

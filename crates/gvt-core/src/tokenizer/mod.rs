@@ -9,7 +9,8 @@
 //!
 //! Special tokens (control and user-defined entries such as `<|im_start|>`) written in the
 //! text are always recognised and become single ids, like llama.cpp with
-//! `parse_special = true`; a chat prompt built by [`Tokenizer::chat_prompt`] can be
+//! `parse_special = true`; a chat prompt built by [`Tokenizer::chat_prompt`] or
+//! [`Tokenizer::apply_chat_template`] (the file's Jinja chat template, in `chat.rs`) can be
 //! encoded directly.
 
 mod bpe;
@@ -27,8 +28,9 @@ use std::fmt;
 use crate::gguf::{GgufError, Metadata};
 
 use bpe::Bpe;
-use chat::ChatFormat;
 pub use bpe::byte_to_char;
+pub use chat::ChatMessage;
+use chat::ChatTemplate;
 pub use pretokenize::PreTokenizer;
 use spm::Spm;
 
@@ -87,6 +89,17 @@ pub enum TokenizerError {
     /// `tokenizer.ggml.tokens` is empty.
     #[error("tokenizer.ggml.tokens is empty")]
     EmptyVocab,
+    /// `tokenizer.chat_template` does not compile, or fails while rendering.
+    #[error("`tokenizer.chat_template` is not a usable Jinja template: {0}")]
+    ChatTemplate(String),
+    /// The chat template called `raise_exception`: it does not accept the conversation.
+    #[error("`tokenizer.chat_template` rejects the conversation: {0}")]
+    ChatTemplateRejected(String),
+    /// A conversation was to be formatted, but the file has no chat template.
+    #[error(
+        "the GGUF has no `tokenizer.chat_template`: it does not say how to format a conversation"
+    )]
+    NoChatTemplate,
     /// A key is present but has the wrong type.
     #[error(transparent)]
     Gguf(#[from] GgufError),
@@ -224,7 +237,8 @@ pub struct Tokenizer {
     /// SentencePiece dummy prefix: a space in front of the text and of every text run
     /// that follows a special token.
     add_space_prefix: bool,
-    chat: ChatFormat,
+    /// `None` when the file has no (or an empty) chat template.
+    chat: Option<ChatTemplate>,
 }
 
 impl fmt::Debug for Tokenizer {
@@ -389,7 +403,16 @@ impl Tokenizer {
         // Only SentencePiece tokenization has a dummy prefix (llama.cpp ignores the key
         // for BPE, whose pre-tokenizer keeps spaces itself).
         let add_space_prefix = is_spm && md.opt_bool(KEY_ADD_SPACE_PREFIX)?.unwrap_or(true);
-        let chat = ChatFormat::detect(md.opt_str(KEY_CHAT_TEMPLATE)?);
+        let token_text = |id: Option<u32>| id.map(|id| vocab.tokens[id as usize].as_str());
+        let chat = match md.opt_str(KEY_CHAT_TEMPLATE)? {
+            Some(source) if !source.trim().is_empty() => Some(ChatTemplate::new(
+                source,
+                token_text(bos),
+                token_text(eos),
+                add_bos,
+            )?),
+            _ => None,
+        };
         let specials = SpecialMatcher::new(&vocab);
 
         Ok(Self {
@@ -582,13 +605,38 @@ impl Tokenizer {
         stops
     }
 
-    /// The prompt for one user turn, ready for the assistant's answer, in the format of
-    /// the file's chat template: ChatML (with the template's default system message, if
-    /// it has a literal one), Llama 3, Llama 2 `[INST]` or Vicuna `USER:/ASSISTANT:`.
-    /// Without a recognised template it is `user` unchanged. BOS is not part of the text;
-    /// encode with `encode(&prompt, tok.add_bos())`.
+    /// `messages` formatted by the file's chat template (`tokenizer.chat_template`, rendered
+    /// as Hugging Face transformers renders it), followed by the opening of the assistant's
+    /// turn when `add_generation_prompt` is set.
+    ///
+    /// When the tokenizer adds BOS itself ([`add_bos`](Self::add_bos)), a BOS text that the
+    /// template writes at the very start is left out, so `encode(&text, tok.add_bos())` has
+    /// one BOS (as llama.cpp does); BOS texts further in (Llama 2 writes one per turn) stay.
+    /// Fails when the file has no template, or the template refuses the conversation
+    /// (`raise_exception`, e.g. for roles that do not alternate).
+    pub fn apply_chat_template(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String, TokenizerError> {
+        self.chat
+            .as_ref()
+            .ok_or(TokenizerError::NoChatTemplate)?
+            .render(messages, add_generation_prompt)
+    }
+
+    /// The prompt for one user turn, ready for the assistant's answer:
+    /// [`apply_chat_template`](Self::apply_chat_template) of `user` alone (so a template's
+    /// default system turn is included). Without a chat template it is `user` unchanged.
+    /// BOS is not part of the text; encode with `encode(&prompt, tok.add_bos())`.
+    ///
+    /// Loading checked that the template renders a user turn, so this cannot fail unless the
+    /// template refuses this particular text with `raise_exception`; the prompt is then
+    /// `user` unchanged, as for a file without a template, so a question still gets an
+    /// answer.
     pub fn chat_prompt(&self, user: &str) -> String {
-        self.chat.render(user)
+        self.apply_chat_template(&[ChatMessage::user(user)], true)
+            .unwrap_or_else(|_| user.to_string())
     }
 }
 

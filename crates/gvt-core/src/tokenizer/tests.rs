@@ -1,6 +1,8 @@
-//! Tokenizer tests: hand-made vocabularies with hand-derived ids (no download needed), and
-//! the SmolLM2 GGUF against reference ids from Hugging Face `tokenizers`
-//! (tests/fixtures/tokenizer/, made by tools/reference/make_tokenizer_fixtures.py).
+//! Tokenizer tests: hand-made vocabularies with hand-derived ids (no download needed), the
+//! SmolLM2 GGUF against reference ids from Hugging Face `tokenizers`
+//! (tests/fixtures/tokenizer/, made by tools/reference/make_tokenizer_fixtures.py), and chat
+//! templates against transformers' renderings
+//! (tools/reference/make_chat_template_fixture.py).
 
 use super::*;
 use crate::gguf::Value;
@@ -437,6 +439,335 @@ fn no_template_means_plain_prompt() {
     md.remove(KEY_CHAT_TEMPLATE);
     let t = Tokenizer::from_metadata(&md).unwrap();
     assert_eq!(t.chat_prompt("Hi there"), "Hi there");
+    let e = t.apply_chat_template(&[ChatMessage::user("Hi")], true);
+    assert!(matches!(e, Err(TokenizerError::NoChatTemplate)), "{e:?}");
+    // An empty template is no template.
+    md.insert(KEY_CHAT_TEMPLATE, " \n".into());
+    let t = Tokenizer::from_metadata(&md).unwrap();
+    assert_eq!(t.chat_prompt("Hi there"), "Hi there");
+}
+
+// ---------------------------------------------------------------------------------------
+// Chat templates against transformers' renderings.
+// ---------------------------------------------------------------------------------------
+
+/// The tiny BPE tokenizer with `template`, and `bos`/`eos` (added to the vocabulary as
+/// control tokens where missing) as its BOS/EOS.
+fn chat_tokenizer(
+    template: &str,
+    bos: Option<&str>,
+    eos: Option<&str>,
+    add_bos: bool,
+) -> Result<Tokenizer, TokenizerError> {
+    let mut md = tiny_bpe_metadata("gpt2");
+    let (Some(Value::Array(mut tokens)), Some(Value::Array(mut types))) =
+        (md.get(KEY_TOKENS).cloned(), md.get(KEY_TYPES).cloned())
+    else {
+        unreachable!()
+    };
+    md.remove(KEY_BOS);
+    md.remove(KEY_EOS);
+    for (key, text) in [(KEY_BOS, bos), (KEY_EOS, eos)] {
+        let Some(text) = text else { continue };
+        let id = match tokens.iter().position(|t| *t == Value::from(text)) {
+            Some(id) => id,
+            None => {
+                tokens.push(text.into());
+                types.push(Value::I32(3));
+                tokens.len() - 1
+            }
+        };
+        md.insert(key, Value::U32(id as u32));
+    }
+    md.insert(KEY_TOKENS, Value::Array(tokens));
+    md.insert(KEY_TYPES, Value::Array(types));
+    md.insert(KEY_ADD_BOS, Value::Bool(add_bos));
+    md.insert(KEY_CHAT_TEMPLATE, template.into());
+    Tokenizer::from_metadata(&md)
+}
+
+mod chat_fixture {
+    use super::*;
+    use serde_json::Value as Json;
+    use std::sync::OnceLock;
+
+    pub(super) fn fixture() -> &'static Json {
+        static FIXTURE: OnceLock<Json> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            serde_json::from_str(include_str!(
+                "../../../../tests/fixtures/tokenizer/chat_templates.json"
+            ))
+            .expect("chat_templates.json")
+        })
+    }
+
+    /// The fixture's template entry called `name`.
+    pub(super) fn template(name: &str) -> &'static Json {
+        fixture()["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no template {name} in the fixture"))
+    }
+
+    /// The rendering transformers gave for `conversation` with the generation prompt.
+    pub(super) fn expected(name: &str, conversation: &str) -> &'static str {
+        template(name)["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["conversation"] == conversation && c["add_generation_prompt"] == true)
+            .and_then(|c| c["expected"].as_str())
+            .unwrap()
+    }
+
+    fn messages(conversation: &str) -> Vec<ChatMessage> {
+        fixture()["conversations"][conversation]
+            .as_array()
+            .unwrap_or_else(|| panic!("no conversation {conversation}"))
+            .iter()
+            .map(|m| ChatMessage::new(m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn templates_render_like_transformers() {
+        let mut failures = Vec::new();
+        let mut n = 0;
+        let templates = fixture()["templates"].as_array().unwrap();
+        for t in templates {
+            let (name, source) = (t["name"].as_str().unwrap(), t["template"].as_str().unwrap());
+            let (bos, eos) = (t["bos_token"].as_str(), t["eos_token"].as_str());
+            // With a BOS the tokenizer adds, a BOS the template writes first is cut.
+            let add_bos_choices: &[bool] = if bos.is_some() {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &add_bos in add_bos_choices {
+                let tok = chat_tokenizer(source, bos, eos, add_bos)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                for case in t["cases"].as_array().unwrap() {
+                    let conversation = case["conversation"].as_str().unwrap();
+                    let gen_prompt = case["add_generation_prompt"].as_bool().unwrap();
+                    let got = tok.apply_chat_template(&messages(conversation), gen_prompt);
+                    let ok = match (&got, case["expected"].as_str(), case["error"].as_str()) {
+                        (Ok(text), Some(expected), _) => {
+                            let expected = match bos {
+                                Some(bos) if add_bos => {
+                                    expected.strip_prefix(bos).unwrap_or(expected)
+                                }
+                                _ => expected,
+                            };
+                            text == expected
+                        }
+                        (Err(TokenizerError::ChatTemplateRejected(m)), _, Some(error)) => {
+                            m == error
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        failures.push(format!(
+                            "{name} {conversation} add_generation_prompt={gen_prompt} \
+                             add_bos={add_bos}:\n  expected {:?}\n  got      {got:?}",
+                            case.get("expected").or(case.get("error"))
+                        ));
+                    }
+                    n += 1;
+                }
+            }
+        }
+        assert!(
+            templates.len() >= 6 && n >= 100,
+            "fixture has only {n} cases"
+        );
+        assert!(
+            failures.is_empty(),
+            "{} of {n} renderings differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn one_bos_when_the_template_writes_it() {
+        for name in ["llama-2", "llama-3"] {
+            let t = template(name);
+            let (bos, eos) = (t["bos_token"].as_str(), t["eos_token"].as_str());
+            let source = t["template"].as_str().unwrap();
+            let tok = chat_tokenizer(source, bos, eos, true).unwrap();
+            let bos_id = tok.bos().unwrap();
+            let ids = tok.encode(&tok.chat_prompt("hello"), tok.add_bos());
+            assert_eq!(ids[0], bos_id, "{name}");
+            assert_ne!(ids[1], bos_id, "{name}: two BOS");
+            // Without add_bos the template's own BOS stays.
+            let tok = chat_tokenizer(source, bos, eos, false).unwrap();
+            let ids = tok.encode(&tok.chat_prompt("hello"), tok.add_bos());
+            assert_eq!(ids[0], bos_id, "{name}");
+            assert_ne!(ids[1], bos_id, "{name}");
+        }
+        // Llama 2 writes BOS before every user turn; only the first one is cut.
+        let t = template("llama-2");
+        let tok = chat_tokenizer(
+            t["template"].as_str().unwrap(),
+            Some("<s>"),
+            Some("</s>"),
+            true,
+        )
+        .unwrap();
+        let text = tok
+            .apply_chat_template(
+                &[
+                    ChatMessage::user("a"),
+                    ChatMessage::assistant("b"),
+                    ChatMessage::user("c"),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(text, "[INST] a [/INST] b </s><s>[INST] c [/INST]");
+    }
+
+    #[test]
+    fn known_prompts() {
+        // What the supported formats give for one user turn (the prompts the earlier
+        // format detection produced, which models were used with).
+        let prompt = |name: &str, system: Option<&str>, add_bos: bool| {
+            let t = template(name);
+            let tok = chat_tokenizer(
+                t["template"].as_str().unwrap(),
+                t["bos_token"].as_str(),
+                t["eos_token"].as_str(),
+                add_bos,
+            )
+            .unwrap();
+            let mut messages: Vec<ChatMessage> =
+                system.map(ChatMessage::system).into_iter().collect();
+            messages.push(ChatMessage::user("Hi"));
+            tok.apply_chat_template(&messages, true).unwrap()
+        };
+        assert_eq!(
+            prompt("gvt-tiny", None, false),
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
+        assert_eq!(
+            prompt("smollm2", None, false),
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging \
+             Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
+        assert_eq!(
+            prompt("llama-3", None, true),
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>\
+             <|start_header_id|>assistant<|end_header_id|>\n\n"
+        );
+        assert_eq!(
+            prompt("llama-2", Some("Be nice."), true),
+            "[INST] <<SYS>>\nBe nice.\n<</SYS>>\n\nHi [/INST]"
+        );
+        assert_eq!(
+            prompt("vicuna-v1.1", None, true),
+            "A chat between a curious user and an artificial intelligence assistant. The \
+             assistant gives helpful, detailed, and polite answers to the user's questions. \
+             USER: Hi ASSISTANT:"
+        );
+        let mistral = "{{ bos_token }}{% for message in messages %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endfor %}";
+        let tok = chat_tokenizer(mistral, Some("<s>"), Some("</s>"), true).unwrap();
+        assert_eq!(tok.chat_prompt("Hi"), "[INST] Hi [/INST]");
+    }
+
+    /// The embedded default model's prompts must not change: it was trained on them.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn default_model_prompt_is_unchanged() {
+        let file = crate::default_model::open().unwrap();
+        assert_eq!(
+            file.metadata.get_str(KEY_CHAT_TEMPLATE).unwrap(),
+            template("gvt-tiny")["template"].as_str().unwrap(),
+            "the fixture has another template than assets/gvt-tiny.gguf: regenerate it"
+        );
+        let tok = Tokenizer::from_metadata(&file.metadata).unwrap();
+        let user = "What is the capital of France?";
+        assert_eq!(tok.chat_prompt(user), expected("gvt-tiny", "single"));
+        assert_eq!(
+            tok.chat_prompt(user),
+            format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+        );
+    }
+}
+
+#[test]
+fn chat_template_errors() {
+    let load_error = |template: &str| {
+        chat_tokenizer(template, Some("<s>"), Some("</s>"), true)
+            .expect_err("must fail")
+            .to_string()
+    };
+    // Syntax errors and templates that cannot render a user turn fail at load.
+    let e = load_error("{% for message in messages %}{{ message['content'] }}");
+    assert!(
+        e.contains("tokenizer.chat_template") && e.contains("syntax"),
+        "{e}"
+    );
+    let e = load_error("{{ messages[0]['content'].no_such_method() }}");
+    assert!(e.contains("tokenizer.chat_template"), "{e}");
+
+    // A template may refuse conversations; that is an error for those conversations only.
+    let picky = "{% if messages[0]['role'] != 'system' %}{{ raise_exception('a system turn comes first') }}{% endif %}{% for m in messages %}{{ m['content'] + ' ' }}{% endfor %}";
+    let tok = chat_tokenizer(picky, Some("<s>"), Some("</s>"), true).unwrap();
+    let e = tok
+        .apply_chat_template(&[ChatMessage::user("Hi")], true)
+        .unwrap_err();
+    assert!(
+        matches!(&e, TokenizerError::ChatTemplateRejected(m) if m == "a system turn comes first"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("tokenizer.chat_template"), "{e}");
+    // ... and chat_prompt falls back to the plain text.
+    assert_eq!(tok.chat_prompt("Hi"), "Hi");
+    let ok = tok.apply_chat_template(&[ChatMessage::system("S"), ChatMessage::user("Hi")], true);
+    assert_eq!(ok.unwrap(), "S Hi ");
+}
+
+#[test]
+fn chat_template_environment() {
+    let render = |template: &str, messages: &[ChatMessage]| {
+        chat_tokenizer(template, Some("<s>"), None, false)
+            .unwrap()
+            .apply_chat_template(messages, false)
+            .unwrap()
+    };
+    let hi = [ChatMessage::user("  Hi there  ")];
+    // Python string methods, Jinja2 loop controls, undefined eos_token.
+    assert_eq!(
+        render(
+            "{{ messages[0].content.strip().upper() }}|{{ messages[0]['role'].startswith('us') }}",
+            &hi
+        ),
+        "HI THERE|True"
+    );
+    assert_eq!(
+        render(
+            "{% for i in range(5) %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}{{ eos_token is defined }}",
+            &hi
+        ),
+        "012False"
+    );
+    // No HTML escaping; tools and documents are none; strftime_now is there.
+    assert_eq!(
+        render("{{ '<&>' }}{{ tools is none }}{{ documents is none }}", &hi),
+        "<&>TrueTrue"
+    );
+    let year = render("{{ strftime_now('%Y') }}", &hi);
+    assert!(year.len() == 4 && year.as_str() >= "2024", "{year}");
+    // trim_blocks and lstrip_blocks.
+    assert_eq!(
+        render(
+            "{% for m in messages %}\n    {% if true %}\n[{{ m.role }}]\n    {% endif %}\n{% endfor %}",
+            &hi
+        ),
+        "[user]\n"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -497,24 +828,28 @@ mod smollm2 {
 
     /// The SmolLM2 GGUF: `$GVT_SMOLLM2`, else the cache that tools/fetch-weights.sh fills.
     /// Missing is a failure, not a skip: CI always fetches it.
+    fn path() -> PathBuf {
+        let path = std::env::var_os("GVT_SMOLLM2")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME")
+                    .or_else(|| std::env::var_os("USERPROFILE"))
+                    .unwrap_or_default();
+                PathBuf::from(home).join(".cache/gvt-lens/weights/SmolLM2-135M-Instruct.Q4_1.gguf")
+            });
+        assert!(
+            path.is_file(),
+            "SmolLM2 GGUF not found at {}: run tools/fetch-weights.sh (or point GVT_SMOLLM2 \
+             at the file)",
+            path.display()
+        );
+        path
+    }
+
     fn tokenizer() -> &'static Tokenizer {
         static TOK: OnceLock<Tokenizer> = OnceLock::new();
         TOK.get_or_init(|| {
-            let path = std::env::var_os("GVT_SMOLLM2")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    let home = std::env::var_os("HOME")
-                        .or_else(|| std::env::var_os("USERPROFILE"))
-                        .unwrap_or_default();
-                    PathBuf::from(home)
-                        .join(".cache/gvt-lens/weights/SmolLM2-135M-Instruct.Q4_1.gguf")
-                });
-            assert!(
-                path.is_file(),
-                "SmolLM2 GGUF not found at {}: run tools/fetch-weights.sh (or point GVT_SMOLLM2 \
-                 at the file)",
-                path.display()
-            );
+            let path = path();
             let file = GgufFile::open(&path)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
             Tokenizer::from_metadata(&file.metadata).expect("SmolLM2 tokenizer")
@@ -561,10 +896,22 @@ mod smollm2 {
         let fields = cases("chat").next().expect("chat case in fixture");
         let (user, prompt, ids) = (unhex(fields[0]), unhex(fields[1]), parse_ids(fields[2]));
         assert_eq!(t.chat_prompt(&user), prompt);
+        assert_eq!(prompt, super::chat_fixture::expected("smollm2", "single"));
         assert!(
             prompt.contains("You are a helpful AI assistant named SmolLM, trained by Hugging Face")
         );
         assert_eq!(t.encode(&prompt, t.add_bos()), ids);
+    }
+
+    #[test]
+    fn smollm2_template_is_the_fixtures() {
+        let file = GgufFile::open(&path()).unwrap();
+        assert_eq!(
+            file.metadata.get_str(KEY_CHAT_TEMPLATE).unwrap(),
+            super::chat_fixture::template("smollm2")["template"]
+                .as_str()
+                .unwrap(),
+        );
     }
 
     #[test]

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use gvt_scene::qa::describe;
-use gvt_scene::{
-    BackgroundKind, Constraint, MAX_RENDER_SIDE, Scene, SceneError, SceneRequest,
-};
+use gvt_scene::{BackgroundKind, Constraint, MAX_RENDER_SIDE, Scene, SceneError, SceneRequest};
 
 #[derive(Args, Debug)]
 pub struct SceneArgs {

@@ -8,9 +8,9 @@ use image::DynamicImage;
 use gvt_core::attention::AttentionRecord;
 use gvt_core::generate::{CancelFlag, Generation, StopReason, Timings};
 use gvt_core::preprocess::decode_image;
+use gvt_core::{Error, Result};
 use gvt_scene::qa::Qa;
 use gvt_scene::{Color, Scene, SceneRequest, Shape};
-use gvt_core::{Error, Result};
 
 /// Longest side of the copy drawn on screen; the model always gets the original.
 const DISPLAY_SIDE: u32 = 1024;

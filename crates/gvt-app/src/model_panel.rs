@@ -3,8 +3,8 @@
 
 use egui::{Color32, RichText, Ui};
 
-use crate::store::{StoredModel, file_name};
 use super::worker::{LoadStage, ModelSource, ModelSummary};
+use crate::store::{StoredModel, file_name};
 use gvt_core::device::DeviceChoice;
 
 /// A model being loaded: which, where, and how far (bytes downloaded, then bytes of tensors

@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn file_names_come_from_the_last_path_segment() {
-        assert_eq!(file_name("https://x.org/m/gvt-tiny.gguf?v=12#a"), "gvt-tiny.gguf");
+        assert_eq!(
+            file_name("https://x.org/m/gvt-tiny.gguf?v=12#a"),
+            "gvt-tiny.gguf"
+        );
         assert_eq!(file_name("picked-models/my%20model.gguf"), "my model.gguf");
         assert_eq!(file_name("model.gguf"), "model.gguf");
         assert_eq!(file_name("https://x.org/dir/"), "https://x.org/dir/");

@@ -175,7 +175,11 @@ mod tests {
         for (map, t, want) in cases {
             let got = map.color(t);
             let off = (0..3).map(|c| got[c].abs_diff(want[c])).max().unwrap();
-            assert!(off <= 1, "{} at {t}: {got:?}, matplotlib {want:?}", map.name());
+            assert!(
+                off <= 1,
+                "{} at {t}: {got:?}, matplotlib {want:?}",
+                map.name()
+            );
         }
     }
 

@@ -6,10 +6,10 @@
 use gvt_core::attention::MapView;
 use gvt_core::default_model;
 use gvt_core::device::ComputeDevice;
-use gvt_eval::report::Report;
-use gvt_eval::synthetic;
 use gvt_core::generate::{CancelFlag, GenerateOptions};
 use gvt_core::pipeline::Pipeline;
+use gvt_eval::report::Report;
+use gvt_eval::synthetic;
 use gvt_scene::qa::{Qa, Split};
 use gvt_scene::{Scene, SceneRequest};
 use image::DynamicImage;

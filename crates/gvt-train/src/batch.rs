@@ -7,14 +7,14 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
+use crate::vocab::IM_END;
 use gvt_core::pipeline::image_prompt_text;
 use gvt_core::preprocess::Preprocessor;
 use gvt_core::rng::{Rng, mix64};
+use gvt_core::tokenizer::Tokenizer;
+use gvt_core::{Error, Result};
 use gvt_scene::qa::{Mix, Qa, QaGenerator, Split};
 use gvt_scene::{PatchLabels, Scene, SceneRequest, Shape};
-use gvt_core::tokenizer::Tokenizer;
-use crate::vocab::IM_END;
-use gvt_core::{Error, Result};
 
 /// Which part of the recipe a batch feeds (keeps the two stages' scene streams apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

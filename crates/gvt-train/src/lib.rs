@@ -26,9 +26,8 @@ pub use batch::Stage;
 use batch::{ConversationBuilder, PatchTargets, Renderer, TrainingScene, scene_seed};
 use stages::{load_probe, probe_loss, qa_loss};
 
+use crate::vocab::{BpeTrainer, TrainedVocab};
 use gvt_core::device::ComputeDevice;
-use gvt_eval::report::Report;
-use gvt_eval::synthetic;
 use gvt_core::generate::CancelFlag;
 use gvt_core::gguf::{GgufFile, GgufWriter};
 use gvt_core::model::export::ParamValues;
@@ -36,11 +35,12 @@ use gvt_core::model::layers::Linear;
 use gvt_core::model::{Gvt, GvtConfig, InitSource, Named, ParamName, Preset, WeightFormat};
 use gvt_core::pipeline::Pipeline;
 use gvt_core::preprocess::Preprocessor;
+use gvt_core::tokenizer::Tokenizer;
+use gvt_core::{Error, Result};
+use gvt_eval::report::Report;
+use gvt_eval::synthetic;
 use gvt_scene::qa::{Mix, Qa, QaGenerator, Split};
 use gvt_scene::{Scene, SceneRequest};
-use gvt_core::tokenizer::Tokenizer;
-use crate::vocab::{BpeTrainer, TrainedVocab};
-use gvt_core::{Error, Result};
 
 /// Hyper-parameters of a training run (saved next to its checkpoints).
 #[derive(Config, Debug, PartialEq)]

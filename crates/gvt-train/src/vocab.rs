@@ -21,9 +21,8 @@ use std::collections::{BinaryHeap, HashMap};
 use gvt_core::gguf::{Metadata, Value};
 
 use gvt_core::tokenizer::{
-    PreTokenizer, byte_to_char,
     KEY_ADD_BOS, KEY_BOS, KEY_CHAT_TEMPLATE, KEY_EOS, KEY_MERGES, KEY_MODEL, KEY_PRE, KEY_TOKENS,
-    KEY_TYPES, Tokenizer, TokenizerError,
+    KEY_TYPES, PreTokenizer, Tokenizer, TokenizerError, byte_to_char,
 };
 
 /// llama.cpp's key for the padding token id.

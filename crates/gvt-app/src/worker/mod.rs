@@ -39,14 +39,8 @@ const MAX_ANSWER_TOKENS: usize = 96;
 #[derive(Debug, Clone)]
 pub enum ModelFile {
     Path(std::path::PathBuf),
-    Url {
-        name: String,
-        url: String,
-    },
-    Bytes {
-        name: String,
-        bytes: GgufBytes,
-    },
+    Url { name: String, url: String },
+    Bytes { name: String, bytes: GgufBytes },
 }
 
 impl ModelFile {

@@ -4,10 +4,10 @@
 //! here must match to 1e-4 on the CPU and on wgpu.
 
 use burn::tensor::{Device, Tensor};
-use gvt_testkit::{assert_close, load, open_fixture, to_vec, values};
 use gvt_core::generate::{CancelFlag, GenerateOptions, Prompt, generate};
 use gvt_core::model::{Gvt, Keep, KvCache, VisualTrace};
 use gvt_core::tokenizer::Tokenizer;
+use gvt_testkit::{assert_close, load, open_fixture, to_vec, values};
 
 const TOL: f32 = 1e-4;
 

@@ -3,10 +3,10 @@
 //! dequantized to f32.
 
 use burn::tensor::{Device, Tensor};
-use gvt_testkit::{assert_close, load, open_fixture, to_vec, values};
 use gvt_core::gguf::{GgmlType, GgufFile, GgufWriter};
 use gvt_core::model::params::kept_format;
 use gvt_core::model::{GgufSource, Gvt, GvtConfig, Keep, KvCache};
+use gvt_testkit::{assert_close, load, open_fixture, to_vec, values};
 
 /// The parity model with every 2-D weight whose rows fit 32-blocks re-encoded as `dtype`.
 fn quantized_parity_model(dtype: GgmlType) -> GgufFile {
@@ -121,7 +121,9 @@ fn quantized_weights_match_their_dequantized_values_on_wgpu() {
 /// A kept weight really is stored quantized (not silently dequantized), with the file's values.
 #[test]
 fn kept_weights_are_quantized_tensors() {
-    let Some(device) = gvt_testkit::wgpu() else { return };
+    let Some(device) = gvt_testkit::wgpu() else {
+        return;
+    };
     let file = quantized_parity_model(GgmlType::Q4_0);
     let mut src = GgufSource::new(&file, &device);
     use gvt_core::model::ParamSource;

@@ -5,8 +5,8 @@
 
 use super::json::Fixture;
 use super::*;
-use serde_json::Value as Json;
 use crate::gguf::quant::quantize;
+use serde_json::Value as Json;
 
 const REFERENCE_GGUF: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),

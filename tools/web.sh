@@ -4,8 +4,10 @@
 #   tools/web.sh setup   install what is missing: the wasm32 target, trunk 0.21.14,
 #                        wasm-bindgen-cli (exactly Cargo.lock's version), and from npm
 #                        binaryen's wasm-opt and playwright-core (into ~/.cache/gvt-lens/web-tools)
-#   tools/web.sh build   trunk build --release into dist/, then print the sizes
+#   tools/web.sh build   trunk build --release (cargo profile wasm-release) into dist/, then
+#                        print the sizes
 #   tools/web.sh serve   trunk serve on http://127.0.0.1:8080
+#   tools/web.sh size    build, then the .wasm's bytes per crate (installs twiggy)
 #   tools/web.sh test    build, then drive dist/ in headless Chromium twice (WebGPU on
 #                        SwiftShader; no WebGPU, so the CPU fallback); installs Debian's chromium
 #                        when missing (apt-get: run as root). Screenshots and timings go to
@@ -76,6 +78,14 @@ case "${1:-}" in
   setup) setup ;;
   build) setup; build ;;
   serve) setup; trunk serve ;;
+  size)
+    setup
+    build
+    twiggy --version >/dev/null 2>&1 || install_tool twiggy --locked
+    twiggy top -n 1000000 --format csv \
+      "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/gvt.wasm" >"$tools/twiggy.csv"
+    python3 tools/wasm_breakdown.py "$tools/twiggy.csv"
+    ;;
   test)
     setup
     install_chromium
@@ -83,7 +93,7 @@ case "${1:-}" in
     GVT_WEB_TOOLS="$tools" node tests/web/e2e.mjs dist "${CARGO_TARGET_DIR}/web-e2e"
     ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,14p' "$0"
     exit 2
     ;;
 esac

@@ -1,8 +1,8 @@
 //! Tests on the released GVTBench annotation files.
 //!
-//! The files are looked up in `$GVTBENCH_DIR`, else in `../shared/data/gvtbench` next to
-//! the crate (where the project's checkout and CI have them). A missing file fails the test
-//! with instructions; run with `--nocapture` to see the data statistics.
+//! The files are looked up in `$GVTBENCH_DIR`, else in the repository's
+//! `tests/fixtures/gvtbench`. A missing file fails the test with instructions; run with
+//! `--nocapture` to see the data statistics.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ fn data_dir() -> PathBuf {
     std::env::var_os("GVTBENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/gvtbench")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gvtbench")
         })
 }
 

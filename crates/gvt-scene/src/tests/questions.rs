@@ -20,13 +20,12 @@ fn string_fields(json: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
-/// The GVTBench directory: `$GVTBENCH_DIR`, else `../shared/data/gvtbench` beside the
-/// checkout (where the project's machines and CI keep it).
+/// The GVTBench directory: `$GVTBENCH_DIR`, else the repository's `tests/fixtures/gvtbench`.
 fn gvtbench_dir() -> PathBuf {
     std::env::var_os("GVTBENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/gvtbench")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gvtbench")
         })
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Args;
 use gvt_app::worker::{ModelFile, ModelSource};
 use gvt_app::{AppOptions, GvtApp};
@@ -39,8 +39,7 @@ pub fn run(args: AppArgs) -> anyhow::Result<()> {
     };
     let image = match &args.image {
         Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes = gvt_core::preprocess::read_image_file(path)?;
             let name = path.file_name().map_or_else(
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into(),

@@ -10,6 +10,7 @@ use gvt_core::device::DeviceChoice;
 use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
 use gvt_core::overlay::{self, OverlayStyle};
 use gvt_core::preprocess::open_image;
+use gvt_core::printable::running_text;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -38,10 +39,10 @@ pub struct AskArgs {
     /// Most tokens to generate.
     #[arg(long, default_value_t = 64)]
     max_tokens: usize,
-    /// Sampling temperature; 0 = greedy.
+    /// Sampling temperature (finite, 0 or more); 0 = greedy.
     #[arg(long, default_value_t = 0.0)]
     temperature: f32,
-    /// Nucleus sampling threshold (with --temperature > 0).
+    /// Nucleus sampling threshold in (0, 1] (with --temperature > 0).
     #[arg(long, default_value_t = 0.9)]
     top_p: f32,
     /// Seed for sampling.
@@ -62,23 +63,17 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
     if args.attention.is_some() && image_path.is_none() {
         bail!("--attention needs an image");
     }
+    // Options and the image are checked before the model is loaded.
+    let options = GenerateOptions {
+        max_new_tokens: args.max_tokens,
+        sampling: Sampling::from_settings(args.temperature, args.top_p, args.seed)?,
+        capture_attention: args.attention.is_some(),
+    };
+    options.validate()?;
     let image = image_path.as_deref().map(open_image).transpose()?;
 
     let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
 
-    let options = GenerateOptions {
-        max_new_tokens: args.max_tokens,
-        sampling: if args.temperature > 0.0 {
-            Sampling::TopP {
-                temperature: args.temperature,
-                top_p: args.top_p,
-                seed: args.seed,
-            }
-        } else {
-            Sampling::Greedy
-        },
-        capture_attention: args.attention.is_some(),
-    };
     let mut stdout = std::io::stdout();
     let answer = pollster::block_on(pipeline.ask(
         image.as_ref(),
@@ -86,7 +81,8 @@ pub fn run(args: AskArgs) -> anyhow::Result<()> {
         &options,
         &CancelFlag::default(),
         &mut |event| {
-            let _ = write!(stdout, "{}", event.text);
+            // Token texts come from the model file.
+            let _ = write!(stdout, "{}", running_text(event.text));
             let _ = stdout.flush();
         },
     ))?;

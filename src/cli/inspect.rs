@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use gvt_core::printable::one_line;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -24,19 +25,22 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         file.file_size() as f64 / 1e6
     );
     println!("\nmetadata:");
+    // Keys, strings and tensor names are the file's text: printed inert.
     for (key, value) in file.metadata.iter() {
-        if args.full {
-            println!("  {key} = {value:?}");
+        let value = if args.full {
+            format!("{value:?}")
         } else {
-            println!("  {key} = {value}");
-        }
+            value.to_string()
+        };
+        println!("  {} = {}", one_line(key), one_line(&value));
     }
     println!("\ntensors:");
-    let width = file.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
-    for t in &file.tensors {
+    let names: Vec<_> = file.tensors.iter().map(|t| one_line(&t.name)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (t, name) in file.tensors.iter().zip(&names) {
         println!(
             "  {:width$}  {:>5}  {:>20}  {:>12} bytes",
-            t.name,
+            name,
             t.dtype.name(),
             format!("{:?}", t.shape()),
             t.n_bytes(),

@@ -13,6 +13,7 @@ mod train;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gvt_core::printable::running_text;
 
 /// GVT Lens: ask a multimodal model about an image and see where it looked.
 #[derive(Parser, Debug)]
@@ -59,7 +60,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote file names, keys and text from model files.
+            eprintln!("error: {}", running_text(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

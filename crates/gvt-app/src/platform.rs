@@ -164,7 +164,8 @@ fn file_name(file: &(dyn egui::DroppedFile + Send + Sync)) -> String {
 
 #[cfg(not(target_arch = "wasm32"))]
 async fn read_dropped(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<Vec<u8>, String> {
-    file.bytes()
+    // Bounded, regular files only: a dropped `/dev/zero` must not fill the memory.
+    gvt_core::preprocess::read_image_file(file.path()).map_err(|e| e.to_string())
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -1,11 +1,14 @@
 //! Choosing where the model runs: a GPU through wgpu (Vulkan, Metal, DX12, WebGPU), or the
 //! CPU through burn's `flex` backend. "Auto" tries the GPU and falls back to the CPU with a
-//! reason the user can read.
+//! reason the user can read; natively it also passes over a software rasterizer (llvmpipe,
+//! lavapipe), which runs the model far slower than the CPU path.
 
 use std::sync::OnceLock;
 
 use burn::tensor::Device;
+use burn::tensor::wgpu::{WgpuSetup, wgpu};
 
+use crate::model::DeviceMemory;
 use crate::{Error, Result};
 
 /// Where a person switches to the CPU.
@@ -37,6 +40,33 @@ pub struct ComputeDevice {
     pub name: String,
     /// Why the GPU was not used, when `Auto` fell back to the CPU.
     pub fallback_reason: Option<String>,
+    /// What the device can hold, checked before a model is loaded.
+    pub memory: DeviceMemory,
+}
+
+/// A GPU that started, and what its adapter says about itself.
+#[derive(Debug, Clone)]
+struct Gpu {
+    device: Device,
+    /// wgpu's `DeviceType::Cpu`: a software rasterizer.
+    software: bool,
+    adapter: String,
+    max_buffer: u64,
+}
+
+impl Gpu {
+    fn new(device: Device, setup: &WgpuSetup) -> Self {
+        let info = setup.adapter.get_info();
+        let limits = setup.adapter.limits();
+        Self {
+            device,
+            software: info.device_type == wgpu::DeviceType::Cpu,
+            adapter: info.name,
+            max_buffer: limits
+                .max_buffer_size
+                .min(limits.max_storage_buffer_binding_size as u64),
+        }
+    }
 }
 
 impl ComputeDevice {
@@ -46,23 +76,41 @@ impl ComputeDevice {
             is_gpu: false,
             name: "CPU (burn flex)".into(),
             fallback_reason: None,
+            memory: DeviceMemory {
+                available: host_memory_available(),
+                max_buffer: None,
+            },
         }
     }
 
-    fn gpu(device: Device) -> Self {
-        let name = gpu_name(&device);
+    fn gpu(gpu: Gpu) -> Self {
+        let name = gpu_name(&gpu.device);
         Self {
-            device,
+            device: gpu.device,
             is_gpu: true,
             name,
             fallback_reason: None,
+            memory: DeviceMemory {
+                available: None,
+                max_buffer: Some(gpu.max_buffer),
+            },
         }
     }
 
-    fn resolve(choice: DeviceChoice, gpu: std::result::Result<Device, String>) -> Result<Self> {
+    fn resolve(choice: DeviceChoice, gpu: std::result::Result<Gpu, String>) -> Result<Self> {
         match (choice, gpu) {
             (DeviceChoice::Cpu, _) => Ok(Self::cpu()),
-            (_, Ok(device)) => Ok(Self::gpu(device)),
+            (DeviceChoice::Auto, Ok(gpu)) if gpu.software && !cfg!(target_arch = "wasm32") => {
+                Ok(Self {
+                    fallback_reason: Some(format!(
+                        "the only GPU adapter, {}, is a software rasterizer, slower than the \
+                         CPU path; `--device gpu` still uses it",
+                        gpu.adapter
+                    )),
+                    ..Self::cpu()
+                })
+            }
+            (_, Ok(gpu)) => Ok(Self::gpu(gpu)),
             (DeviceChoice::Gpu, Err(reason)) => Err(Error::Device(format!(
                 "no usable GPU: {reason}. Choose the CPU instead ({CHOOSE_CPU})."
             ))),
@@ -89,8 +137,25 @@ fn gpu_name(device: &Device) -> String {
     }
 }
 
+/// Bytes of memory the host can still give: Linux's `MemAvailable`; in the browser, what
+/// is left of wasm32's 4 GiB address space. `None` where the system does not say.
+fn host_memory_available() -> Option<u64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let used = core::arch::wasm32::memory_size(0) as u64 * 65_536;
+        Some((4u64 << 30).saturating_sub(used))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+}
+
 /// The wgpu runtime can be initialised once per process; later requests reuse it.
-static GPU: OnceLock<std::result::Result<Device, String>> = OnceLock::new();
+static GPU: OnceLock<std::result::Result<Gpu, String>> = OnceLock::new();
 
 /// Picks a device (native; blocks while the GPU initialises).
 #[cfg(not(target_arch = "wasm32"))]
@@ -103,17 +168,47 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn init_gpu_native() -> std::result::Result<Device, String> {
+fn init_gpu_native() -> std::result::Result<Gpu, String> {
     // wgpu panics instead of returning errors in a few driver situations; contain them.
-    let device = std::panic::catch_unwind(|| Device::wgpu_options().init())
-        .map_err(|_| "the GPU driver failed while starting".to_string())?
-        .map_err(|e| e.to_string())?;
+    // Graphics loaders probe display servers on the way and print to stderr when there is
+    // none (libwayland's "XDG_RUNTIME_DIR is invalid"); errors come back as values anyway.
+    let (device, setup) =
+        quiet_stderr(|| std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup()))
+            .map_err(|_| "the GPU driver failed while starting".to_string())?
+            .map_err(|e| e.to_string())?;
     // A tiny computation proves the adapter really runs kernels.
     let probe = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
     match probe.try_into_data() {
-        Ok(_) => Ok(device),
+        Ok(_) => Ok(Gpu::new(device, &setup)),
         Err(e) => Err(format!("the GPU failed a test computation: {e:?}")),
     }
+}
+
+/// Runs `f` with the process's stderr sent to /dev/null (file descriptor 2, which C
+/// libraries write to), then restores it.
+#[cfg(unix)]
+fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
+    use std::os::fd::AsRawFd;
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return f();
+    };
+    // SAFETY: plain descriptor calls; the saved copy is restored and closed below.
+    let saved = unsafe { libc::dup(2) };
+    if saved < 0 || unsafe { libc::dup2(null.as_raw_fd(), 2) } < 0 {
+        return f();
+    }
+    let out = f();
+    // SAFETY: `saved` is the descriptor dup'ed above.
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    out
+}
+
+#[cfg(all(not(unix), not(target_arch = "wasm32")))]
+fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
+    f()
 }
 
 /// Picks a device without blocking (browser and native).
@@ -127,8 +222,9 @@ pub async fn select_async(choice: DeviceChoice) -> Result<ComputeDevice> {
     let gpu = match webgpu_missing() {
         Some(why) => Err(why),
         None => Device::wgpu_options()
-            .init_async()
+            .init_with_setup_async()
             .await
+            .map(|(device, setup)| Gpu::new(device, &setup))
             .map_err(|e| readable_gpu_error(e.to_string())),
     };
     let gpu = GPU.get_or_init(|| gpu).clone();
@@ -162,6 +258,46 @@ fn readable_gpu_error(error: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_passes_over_a_software_rasterizer() {
+        // Resolving never touches the device, so the CPU's stands in for the GPU's.
+        let software = Gpu {
+            device: Device::flex(),
+            software: true,
+            adapter: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+            max_buffer: 1 << 30,
+        };
+        let auto = ComputeDevice::resolve(DeviceChoice::Auto, Ok(software.clone())).unwrap();
+        assert!(!auto.is_gpu);
+        assert_eq!(
+            auto.fallback_reason.as_deref(),
+            Some(
+                "the only GPU adapter, llvmpipe (LLVM 15.0.6, 256 bits), is a software \
+                 rasterizer, slower than the CPU path; `--device gpu` still uses it"
+            )
+        );
+        let gpu = ComputeDevice::resolve(DeviceChoice::Gpu, Ok(software.clone())).unwrap();
+        assert!(gpu.is_gpu);
+        assert_eq!(gpu.memory.max_buffer, Some(1 << 30));
+        let hardware = Gpu {
+            software: false,
+            ..software
+        };
+        assert!(
+            ComputeDevice::resolve(DeviceChoice::Auto, Ok(hardware))
+                .unwrap()
+                .is_gpu
+        );
+    }
+
+    #[test]
+    fn the_cpu_reports_the_memory_it_has() {
+        if cfg!(target_os = "linux") {
+            let available = ComputeDevice::cpu().memory.available.unwrap();
+            assert!(available > 1 << 20, "{available}");
+        }
+    }
 
     #[test]
     fn auto_falls_back_to_the_cpu_with_a_reason() {

@@ -33,6 +33,12 @@ pub enum Error {
     /// A computation failed on the device (lost device, buffer over the adapter's limit...).
     #[error("computation failed on the device: {0}")]
     Execution(String),
+    /// The model cannot fit the device; the message gives the figures.
+    #[error("{0}")]
+    OutOfMemory(String),
+    /// Weights, or values computed from them, are NaN or infinite.
+    #[error("{0}")]
+    NonFinite(String),
     /// A model could not be downloaded (the browser build).
     #[error("{0}")]
     Download(String),

@@ -20,6 +20,7 @@ pub mod model;
 pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;
+pub mod printable;
 pub mod rng;
 pub mod tokenizer;
 

@@ -6,24 +6,68 @@ use image::DynamicImage;
 use crate::device::ComputeDevice;
 use crate::generate::{self, CancelFlag, GenerateOptions, Generation, Prompt, TokenEvent};
 use crate::gguf::GgufFile;
-use crate::model::{Gvt, GvtConfig};
+use crate::model::{Gvt, GvtConfig, MemoryEstimate};
 use crate::preprocess::Preprocessor;
+use crate::printable::one_line;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
 
-/// Marks where the visual tokens go in the templated prompt text (a private-use character,
-/// so it never collides with what a user types).
+/// Marks where the visual tokens go in the templated prompt text (a private-use character;
+/// the question is put in after rendering, so what a user types never collides with it).
 pub const IMAGE_SLOT: &str = "\u{E000}";
+/// Marks where the question goes in the templated prompt text.
+const QUESTION_SLOT: &str = "\u{E001}";
 
-/// The chat-templated text of a question about an image, split where the visual tokens go:
-/// `<Img>` + visual tokens + `</Img>` + question, as GVT builds it. Training builds its
-/// conversations with this too, so the model learns exactly the prompt it is asked with.
-pub fn image_prompt_text(tokenizer: &Tokenizer, question: &str) -> Result<(String, String)> {
-    let text = tokenizer.chat_prompt(&format!("<Img>{IMAGE_SLOT}</Img>{question}"));
-    let (before, after) = text
-        .split_once(IMAGE_SLOT)
-        .ok_or_else(|| Error::UnsupportedModel("the chat template dropped the image".into()))?;
-    Ok((before.to_string(), after.to_string()))
+/// A chat-templated prompt, with the question's bytes in `after` marked so that they are
+/// encoded as plain text ([`Tokenizer::encode_with_literal`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptText {
+    /// Text before the visual tokens (all of it for a text-only prompt).
+    pub before: String,
+    /// Text after the visual tokens (empty for a text-only prompt).
+    pub after: String,
+    /// Where the question is in `after`, or in `before` for a text-only prompt.
+    pub question: std::ops::Range<usize>,
+}
+
+impl PromptText {
+    /// `question` in the chat template, split where the visual tokens go when `image`:
+    /// `<Img>` + visual tokens + `</Img>` + question, as GVT builds it. Training builds its
+    /// conversations with this too, so the model learns exactly the prompt it is asked with.
+    pub fn new(tokenizer: &Tokenizer, question: &str, image: bool) -> Result<Self> {
+        let content = if image {
+            format!("<Img>{IMAGE_SLOT}</Img>{QUESTION_SLOT}")
+        } else {
+            QUESTION_SLOT.to_string()
+        };
+        let text = tokenizer.chat_prompt(&content);
+        let (before, after) = if image {
+            let (before, after) = text.split_once(IMAGE_SLOT).ok_or_else(|| {
+                Error::UnsupportedModel("the chat template dropped the image".into())
+            })?;
+            (before.to_string(), after)
+        } else {
+            (String::new(), text.as_str())
+        };
+        let (head, tail) = after.split_once(QUESTION_SLOT).ok_or_else(|| {
+            Error::UnsupportedModel("the chat template dropped the question".into())
+        })?;
+        let question_range = head.len()..head.len() + question.len();
+        let with_question = format!("{head}{question}{tail}");
+        Ok(if image {
+            Self {
+                before,
+                after: with_question,
+                question: question_range,
+            }
+        } else {
+            Self {
+                before: with_question,
+                after: String::new(),
+                question: question_range,
+            }
+        })
+    }
 }
 
 /// What is loaded, for people.
@@ -66,14 +110,21 @@ impl Pipeline {
             on_progress(done, total);
         };
         let tokenizer = Tokenizer::from_metadata(&llm.unwrap_or(model).metadata)?;
+        // Everything that can be checked before the weights are read is.
+        let config = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
+        config.check_tokenizer(tokenizer.vocab_size())?;
+        MemoryEstimate::new(&config, &files, &device.device).check(&device.memory, &device.name)?;
         let (gvt, config) = Gvt::from_gguf(model, llm, &device.device, &mut progress)?;
         let preprocessor = config.vision.as_ref().map(Preprocessor::new);
         let info = ModelInfo {
-            name: model
-                .metadata
-                .opt_str("general.name")?
-                .unwrap_or("unnamed model")
-                .to_string(),
+            // Shown in terminals and the UI: the file's text is made inert.
+            name: one_line(
+                model
+                    .metadata
+                    .opt_str("general.name")?
+                    .unwrap_or("unnamed model"),
+            )
+            .into_owned(),
             file_bytes: files.iter().map(|f| f.file_size() as u64).sum(),
             formats: formats(&files),
         };
@@ -99,11 +150,12 @@ impl Pipeline {
         if question.is_empty() {
             return Err(Error::InvalidInput("the question is empty".into()));
         }
-        let add_bos = self.tokenizer.add_bos();
+        let tok = &self.tokenizer;
+        let add_bos = tok.add_bos();
         let Some(image) = image else {
-            let text = self.tokenizer.chat_prompt(question);
+            let text = PromptText::new(tok, question, false)?;
             return Ok(Prompt {
-                prefix: self.tokenizer.encode(&text, add_bos),
+                prefix: tok.encode_with_literal(&text.before, add_bos, text.question),
                 pixels: None,
                 suffix: Vec::new(),
             });
@@ -113,11 +165,11 @@ impl Pipeline {
                 "this model is a text-only LLM; load a GVT model to ask about images".into(),
             )
         })?;
-        let (before, after) = image_prompt_text(&self.tokenizer, question)?;
+        let text = PromptText::new(tok, question, true)?;
         Ok(Prompt {
-            prefix: self.tokenizer.encode(&before, add_bos),
+            prefix: tok.encode(&text.before, add_bos),
             pixels: Some(preprocessor.tensor(image, &self.device.device)),
-            suffix: self.tokenizer.encode(&after, false),
+            suffix: tok.encode_with_literal(&text.after, false, text.question),
         })
     }
 

@@ -36,13 +36,43 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
     reader.decode().map_err(|e| Error::Image(e.to_string()))
 }
 
-/// Reads and decodes an image file.
+/// Largest accepted image file: far above any photo, well below what would strain memory.
+pub const MAX_IMAGE_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads an image file's bytes. Only regular files of at most [`MAX_IMAGE_FILE_BYTES`] are
+/// read: `/dev/zero`, a FIFO or a directory is refused by name.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn open_image(path: &std::path::Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|reason| Error::Io {
+pub fn read_image_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |reason| Error::Io {
         path: path.display().to_string(),
         reason,
-    })?;
+    };
+    let refuse = |why: String| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > MAX_IMAGE_FILE_BYTES {
+        return Err(refuse(format!(
+            "{} MB is over the {} MB limit for an image file",
+            meta.len() >> 20,
+            MAX_IMAGE_FILE_BYTES >> 20
+        )));
+    }
+    // Bounded even if the file grows while it is read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_IMAGE_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reads and decodes an image file (see [`read_image_file`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn open_image(path: &std::path::Path) -> Result<DynamicImage> {
+    let bytes = read_image_file(path)?;
     decode_image(&bytes).map_err(|e| match e {
         Error::Image(msg) => Error::Image(format!("{}: {msg}", path.display())),
         other => other,

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use image::RgbImage;
 
 use crate::vocab::IM_END;
-use gvt_core::pipeline::image_prompt_text;
+use gvt_core::pipeline::PromptText;
 use gvt_core::preprocess::Preprocessor;
 use gvt_core::rng::{Rng, mix64};
 use gvt_core::tokenizer::Tokenizer;
@@ -189,21 +189,21 @@ pub struct ConversationBuilder<'a> {
     pad: u32,
 }
 
-/// Marks where the question goes in the templated text (private use, like the image's).
-const QUESTION_SLOT: &str = "\u{E001}";
-
 impl<'a> ConversationBuilder<'a> {
     /// Fails only when the tokenizer's chat template drops the image or the question.
     pub fn new(tokenizer: &'a Tokenizer) -> Result<Self> {
-        let split = |text: &str, slot: &str| -> Result<(String, String)> {
-            let (a, b) = text.split_once(slot).ok_or_else(|| {
-                Error::UnsupportedModel("the chat template dropped the question".into())
-            })?;
-            Ok((a.to_string(), b.to_string()))
+        // The prompts inference builds, with an empty question: the text around it.
+        let around = |text: &str, question: std::ops::Range<usize>| {
+            (
+                text[..question.start].to_string(),
+                text[question.end..].to_string(),
+            )
         };
-        let (before_image, after_image) = image_prompt_text(tokenizer, QUESTION_SLOT)?;
-        let first_turn = split(&after_image, QUESTION_SLOT)?;
-        let next_turn = split(&tokenizer.chat_prompt(QUESTION_SLOT), QUESTION_SLOT)?;
+        let image_turn = PromptText::new(tokenizer, "", true)?;
+        let first_turn = around(&image_turn.after, image_turn.question);
+        let text_turn = PromptText::new(tokenizer, "", false)?;
+        let next_turn = around(&text_turn.before, text_turn.question);
+        let before_image = image_turn.before;
         let end = tokenizer.token_id(IM_END).or(tokenizer.eos()).unwrap_or(0);
         Ok(Self {
             prefix: tokenizer.encode(&before_image, tokenizer.add_bos()),

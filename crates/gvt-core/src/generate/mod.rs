@@ -49,6 +49,18 @@ impl Default for GenerateOptions {
     }
 }
 
+impl GenerateOptions {
+    /// Refuses settings generation cannot honour, naming the option.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_new_tokens == 0 {
+            return Err(Error::InvalidInput(
+                "asked for 0 new tokens: the answer needs at least one".into(),
+            ));
+        }
+        self.sampling.validate()
+    }
+}
+
 /// Shared flag to stop a running generation from another thread or the UI.
 #[derive(Debug, Clone, Default)]
 pub struct CancelFlag(Arc<AtomicBool>);
@@ -141,11 +153,7 @@ pub async fn generate(
     cancel: &CancelFlag,
     on_token: &mut dyn FnMut(TokenEvent<'_>),
 ) -> Result<Generation> {
-    if options.max_new_tokens == 0 {
-        return Err(Error::InvalidInput(
-            "asked for 0 new tokens: the answer needs at least one".into(),
-        ));
-    }
+    options.validate()?;
     let capture = options.capture_attention;
     let mut timings = Timings::default();
     // The page paints the question before the image encoding starts.
@@ -169,7 +177,7 @@ pub async fn generate(
         None => (None, None, 0),
     };
     let visual_span = visual.as_ref().map(|v| (prompt.prefix.len(), v.dims()[1]));
-    let embeds = model.prompt_embeds(&prompt.prefix, visual, &prompt.suffix);
+    let embeds = model.prompt_embeds(&prompt.prefix, visual.clone(), &prompt.suffix);
     timings.image_ms = start.elapsed().as_secs_f64() * 1000.0;
 
     let [_, prompt_len, _] = embeds.dims();
@@ -214,6 +222,19 @@ pub async fn generate(
         );
         let last = step.hidden.narrow(1, t - 1, 1);
         let logits = read_f32(model.llm.logits(last)).await?;
+        if logits.iter().any(|x| !x.is_finite()) {
+            let stage = match (out.tokens.len(), &visual) {
+                (0, Some(visual)) if !all_finite(visual.clone()).await? => {
+                    "the image encoder (vision tower, resampler or projection)".to_string()
+                }
+                (0, _) => "the LLM, in the prompt's forward pass (prefill)".to_string(),
+                (n, _) => format!("the LLM, at answer token {n}"),
+            };
+            return Err(Error::NonFinite(format!(
+                "the model's values became NaN or infinite in {stage}; the weights or the \
+                 metadata (epsilons, RoPE base, image normalisation) are broken"
+            )));
+        }
         if let (Some(attention), Some((start, len))) = (step.attention, visual_span) {
             let rows = attention
                 .into_iter()
@@ -266,7 +287,8 @@ pub async fn generate(
     if let Some(resampler) = resampler_attention {
         out.attention = Some(AttentionRecord {
             grid,
-            resampler: reshape_probs(resampler)?,
+            // Always `[layers, heads, latents, media + latents]`, even with one latent.
+            resampler,
             llm: llm_attention
                 .into_iter()
                 .map(reshape_probs)
@@ -306,9 +328,25 @@ async fn yield_to_event_loop() {
 #[cfg(not(target_arch = "wasm32"))]
 async fn yield_to_event_loop() {}
 
+/// Whether every value of `t` is finite (one small read: a single flag).
+async fn all_finite<const D: usize>(t: Tensor<D>) -> Result<bool> {
+    let flag = t
+        .is_finite()
+        .all()
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Execution(format!("{e:?}")))?;
+    Ok(flag.iter::<bool>().all(|ok| ok))
+}
+
 /// Reads per-layer `[1, heads, q, k]` tensors as one `[layers, heads, q, k]` host array.
 async fn read_stacked(per_layer: Vec<Tensor<4>>) -> Result<Probs> {
-    let dims = per_layer[0].dims();
+    let Some(first) = per_layer.first() else {
+        return Err(Error::UnsupportedModel(
+            "the model has no attention layers to record".into(),
+        ));
+    };
+    let dims = first.dims();
     let layers = per_layer.len();
     let values = read_f32(Tensor::cat(per_layer, 0)).await?;
     Probs::new(vec![layers, dims[1], dims[2], dims[3]], values)

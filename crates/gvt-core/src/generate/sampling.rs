@@ -1,6 +1,7 @@
 //! Choosing the next token from logits: greedy, or temperature + nucleus (top-p) sampling.
 
 use crate::rng::Rng;
+use crate::{Error, Result};
 
 /// How to pick the next token.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,6 +15,46 @@ pub enum Sampling {
         top_p: f32,
         seed: u64,
     },
+}
+
+impl Sampling {
+    /// Sampling from the CLI's or the app's settings: a temperature of 0 means greedy.
+    /// Unusable values are refused, naming the option.
+    pub fn from_settings(temperature: f32, top_p: f32, seed: u64) -> Result<Self> {
+        let rule = if temperature == 0.0 {
+            Sampling::Greedy
+        } else {
+            Sampling::TopP {
+                temperature,
+                top_p,
+                seed,
+            }
+        };
+        rule.validate()?;
+        Ok(rule)
+    }
+
+    /// Refuses a temperature that is negative or not finite, and a top-p outside (0, 1].
+    pub fn validate(&self) -> Result<()> {
+        let Sampling::TopP {
+            temperature, top_p, ..
+        } = *self
+        else {
+            return Ok(());
+        };
+        if !(temperature.is_finite() && temperature >= 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "temperature {temperature} is unusable: it must be a finite number, 0 or more \
+                 (0 = greedy)"
+            )));
+        }
+        if !(top_p > 0.0 && top_p <= 1.0) {
+            return Err(Error::InvalidInput(format!(
+                "top-p {top_p} is unusable: it must be above 0 and at most 1"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Picks tokens according to a [`Sampling`] rule.
@@ -123,6 +164,27 @@ mod tests {
         assert_eq!(counts[2] + counts[3], 0);
         // 0.64 / 0.88 = 73% of draws for token 0.
         assert!((1300..1600).contains(&counts[0]), "{counts:?}");
+    }
+
+    #[test]
+    fn unusable_settings_are_refused_by_name() {
+        assert_eq!(
+            Sampling::from_settings(0.0, 2.0, 1).unwrap(),
+            Sampling::Greedy
+        );
+        let bad = [
+            (f32::NAN, 0.9, "temperature NaN is unusable"),
+            (-1.0, 0.9, "temperature -1 is unusable"),
+            (f32::INFINITY, 0.9, "temperature inf is unusable"),
+            (0.7, f32::NAN, "top-p NaN is unusable"),
+            (0.7, 0.0, "top-p 0 is unusable"),
+            (0.7, 2.0, "top-p 2 is unusable"),
+        ];
+        for (temperature, top_p, message) in bad {
+            let err = Sampling::from_settings(temperature, top_p, 1).unwrap_err();
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+        assert!(Sampling::from_settings(0.7, 1.0, 1).is_ok());
     }
 
     #[test]

@@ -303,6 +303,22 @@ impl LlmConfig {
     }
 }
 
+impl GvtConfig {
+    /// Rejects a tokenizer that can produce ids the LLM's embedding has no row for (the
+    /// embedding may have more rows than the tokenizer has tokens: padded vocabularies).
+    pub fn check_tokenizer(&self, tokens: usize) -> Result<()> {
+        let mut rules = Rules::new("tokenizer", "tokenizer.ggml");
+        rules.holds(tokens <= self.llm.vocab_size, || {
+            format!(
+                "`tokenizer.ggml.tokens` has {tokens} tokens but the LLM's embedding \
+                 (`token_embd.weight`) has {} rows: the ids past it cannot be looked up",
+                self.llm.vocab_size
+            )
+        });
+        rules.verdict()
+    }
+}
+
 /// Checks one model part's hyper-parameters and keeps the first rule broken. Zero sizes are
 /// reported before the rules that divide by them.
 struct Rules {

@@ -119,6 +119,7 @@ impl<'a> GgufSource<'a> {
     fn read(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let view = self.view(name, shape)?;
         let values = view.to_f32()?;
+        check_finite(name, &values)?;
         self.report(view.bytes.len());
         Ok(values)
     }
@@ -136,6 +137,8 @@ impl<'a> GgufSource<'a> {
         else {
             return Ok(None);
         };
+        // The integer values are finite by construction; the block scales may not be.
+        check_finite(name, &blocks.scales)?;
         // GGUF's scales are f16, but f16 in shaders needs the `shader-f16` feature, which
         // many GPUs and browsers' WebGPU lack; f32 holds every f16 value exactly.
         let scale = if self.device.supports_dtype(DType::F16) {
@@ -190,6 +193,18 @@ impl ParamSource for GgufSource<'_> {
 
     fn contains(&self, name: &str) -> bool {
         self.file.contains(name)
+    }
+}
+
+/// Refuses a tensor with a NaN or an infinity: the model would answer garbage. One pass over
+/// values that loading touches anyway.
+fn check_finite(name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite(format!(
+            "tensor `{name}` holds {} at element {i}: the file's weights are broken",
+            values[i]
+        ))),
     }
 }
 

@@ -8,10 +8,10 @@
 //!   `spm.rs`.
 //!
 //! Special tokens (control and user-defined entries such as `<|im_start|>`) written in the
-//! text are always recognised and become single ids, like llama.cpp with
-//! `parse_special = true`; a chat prompt built by [`Tokenizer::chat_prompt`] or
-//! [`Tokenizer::apply_chat_template`] (the file's Jinja chat template, in `chat.rs`) can be
-//! encoded directly.
+//! text become single ids, like llama.cpp with `parse_special = true`, so a chat prompt
+//! built by [`Tokenizer::chat_prompt`] or [`Tokenizer::apply_chat_template`] (the file's
+//! Jinja chat template, in `chat.rs`) can be encoded directly. What a user typed is encoded
+//! as plain text inside it ([`Tokenizer::encode_with_literal`]).
 
 mod bpe;
 mod chat;
@@ -429,8 +429,24 @@ impl Tokenizer {
     }
 
     /// Token ids of `text`, with BOS in front when `add_bos` is set (and the model has
-    /// one). Special tokens spelled out in `text` (e.g. `<|im_start|>`) become their ids.
+    /// one). Special tokens spelled out in `text` (e.g. `<|im_start|>`) become their ids:
+    /// use it for text the program wrote (a rendered chat template), not for what a user
+    /// typed (see [`encode_with_literal`](Self::encode_with_literal)).
     pub fn encode(&self, text: &str, add_bos: bool) -> Vec<u32> {
+        self.encode_with_literal(text, add_bos, 0..0)
+    }
+
+    /// Like [`encode`](Self::encode), but the bytes of `text` in `literal` are plain text:
+    /// a special token's spelling there (a user writing `<|im_start|>` to fake a turn) is
+    /// tokenized as ordinary characters, and no special token may reach into it from
+    /// outside, as llama.cpp treats user input. Only the chat template inserts control
+    /// tokens. Text outside `literal` encodes exactly as [`encode`](Self::encode) does.
+    pub fn encode_with_literal(
+        &self,
+        text: &str,
+        add_bos: bool,
+        literal: std::ops::Range<usize>,
+    ) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len() / 3 + 2);
         if add_bos {
             out.extend(self.bos);
@@ -444,7 +460,11 @@ impl Tokenizer {
         while i < bytes.len() {
             // A match can only start at a char boundary: token texts are valid UTF-8 and
             // so never start with a continuation byte.
-            let Some(id) = self.specials.match_at(&self.vocab, bytes, i) else {
+            let special = self.specials.match_at(&self.vocab, bytes, i).filter(|&id| {
+                let end = i + self.vocab.tokens[id as usize].len();
+                end <= literal.start || i >= literal.end
+            });
+            let Some(id) = special else {
                 i += 1;
                 continue;
             };

@@ -1,6 +1,8 @@
 //! The core's integration tests, in one binary: parity with the independent reference per
-//! stage (CPU and wgpu), quantized weights kept as stored, and SmolLM2 end to end.
+//! stage (CPU and wgpu), quantized weights kept as stored, SmolLM2 end to end, and models
+//! that cannot run refused with exact errors.
 
+mod hostile;
 mod parity;
 mod quantized;
 mod smollm2;

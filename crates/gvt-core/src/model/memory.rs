@@ -1,0 +1,232 @@
+//! Memory a model needs before it is spent: weights as they sit on the device, the peak
+//! activations of one image and one prompt, and the KV cache, checked against what the
+//! device has, so an impossible model is refused with figures instead of an abort.
+//!
+//! The figures are estimates from the shapes (f32 activations, the largest tensors of one
+//! layer alive at once), not a trace of the allocator; they are meant to be within tens of
+//! percent and never to refuse a model that runs.
+
+use std::fmt;
+
+use burn::tensor::Device;
+
+use super::config::{GvtConfig, LlmConfig, ResamplerConfig, VisionConfig};
+use super::params::kept_format;
+use crate::gguf::GgufFile;
+use crate::{Error, Result};
+
+const F32: u64 = 4;
+
+/// Text tokens assumed around the image when estimating a prompt, and answer tokens after it
+/// (the app's and the CLI's default answer length).
+const PROMPT_TEXT_TOKENS: usize = 64;
+const ANSWER_TOKENS: usize = 64;
+
+/// What the device offers, as far as it can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceMemory {
+    /// Bytes the model may use in all; `None` where the device does not say (GPUs: wgpu
+    /// does not report their memory).
+    pub available: Option<u64>,
+    /// The largest single buffer (a GPU's storage-buffer binding limit).
+    pub max_buffer: Option<u64>,
+}
+
+/// The largest single tensor a model needs, by what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LargestTensor {
+    pub what: String,
+    pub bytes: u64,
+}
+
+/// Bytes one model needs to answer one question about one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryEstimate {
+    /// Weights on the device.
+    pub weights: u64,
+    /// Host memory while loading: the largest tensor decoded to f32, and its transpose.
+    pub loading: u64,
+    /// Peak activations: the vision tower on one image, or the LLM on the prompt.
+    pub activations: u64,
+    /// Keys and values of every layer over the prompt and the answer.
+    pub kv_cache: u64,
+    pub largest: LargestTensor,
+}
+
+impl MemoryEstimate {
+    /// Estimates the memory of the model `files` describe, on `device`.
+    pub fn new(config: &GvtConfig, files: &[&GgufFile], device: &Device) -> Self {
+        let mut weights = 0;
+        let mut largest_f32 = 0;
+        let mut largest = LargestTensor {
+            what: String::new(),
+            bytes: 0,
+        };
+        for t in files.iter().flat_map(|f| f.tensors.iter()) {
+            let n = t.n_elements() as u64;
+            // Kept blocks: one byte per value and an f32 scale per 32; the rest is f32.
+            let bytes = match kept_format(t.dtype, device) {
+                Some(_) => n + n / 32 * F32,
+                None => n * F32,
+            };
+            weights += bytes;
+            largest_f32 = largest_f32.max(n * F32);
+            if bytes > largest.bytes {
+                largest = LargestTensor {
+                    what: format!("tensor `{}`", t.name),
+                    bytes,
+                };
+            }
+        }
+        let sequence = config.prompt_tokens();
+        let mut activations = llm_activations(&config.llm, sequence);
+        let mut consider = |what: &str, bytes: u64| {
+            if bytes > largest.bytes {
+                largest = LargestTensor {
+                    what: what.to_string(),
+                    bytes,
+                };
+            }
+        };
+        consider(
+            "the LLM's attention scores",
+            config.llm.heads as u64 * (sequence as u64).pow(2) * F32,
+        );
+        if let (Some(v), Some(r)) = (&config.vision, &config.resampler) {
+            let tokens = v.tokens() as u64;
+            consider(
+                "the vision tower's attention scores",
+                v.heads as u64 * tokens * tokens * F32,
+            );
+            activations = activations.max(vision_activations(v, r));
+        }
+        Self {
+            weights,
+            loading: 2 * largest_f32,
+            activations,
+            kv_cache: kv_cache(
+                &config.llm,
+                (sequence + ANSWER_TOKENS).min(config.llm.context_length),
+            ),
+            largest,
+        }
+    }
+
+    /// The peak: weights, the larger of loading and running, and the cache.
+    pub fn total(&self) -> u64 {
+        self.weights + self.loading.max(self.activations + self.kv_cache)
+    }
+
+    /// Refuses a model the device cannot hold, with the figures.
+    pub fn check(&self, memory: &DeviceMemory, device_name: &str) -> Result<()> {
+        if let Some(limit) = memory
+            .max_buffer
+            .filter(|&limit| self.largest.bytes > limit)
+        {
+            return Err(Error::OutOfMemory(format!(
+                "one buffer of {} is needed for {}; {device_name} allows {} per buffer (its \
+                 storage buffer binding limit)",
+                Bytes(self.largest.bytes),
+                self.largest.what,
+                Bytes(limit)
+            )));
+        }
+        if let Some(available) = memory.available.filter(|&a| self.total() > a) {
+            return Err(Error::OutOfMemory(format!(
+                "this model needs ~{} for one image ({self}); {device_name} has {} available",
+                Bytes(self.total()),
+                Bytes(available)
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for MemoryEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "weights {}, activations {}, KV cache {}",
+            Bytes(self.weights),
+            Bytes(self.activations),
+            Bytes(self.kv_cache)
+        )
+    }
+}
+
+impl GvtConfig {
+    /// Prompt length of one question about one image: the visual tokens and some text.
+    fn prompt_tokens(&self) -> usize {
+        let visual = self.resampler.as_ref().map_or(0, |r| r.latents);
+        (visual + PROMPT_TEXT_TOKENS).min(self.llm.context_length)
+    }
+}
+
+/// One vision block at a time is alive: its input, q, k, v, the attention scores and their
+/// softmax, and the MLP's two hidden tensors; then the resampler's cross-attention.
+fn vision_activations(v: &VisionConfig, r: &ResamplerConfig) -> u64 {
+    let tokens = v.tokens() as u64;
+    let width = v.width as u64;
+    let scores = 2 * v.heads as u64 * tokens * tokens;
+    let block = scores.max(3 * tokens * v.ffn_hidden as u64) + 5 * tokens * width;
+    let media = tokens + r.latents as u64;
+    let resampler = 2 * (r.heads * r.latents) as u64 * media + 3 * media * width;
+    // The image itself, resized and normalised.
+    let pixels = 3 * (v.image_size as u64).pow(2);
+    (block.max(resampler) + pixels) * F32
+}
+
+/// One decoder layer over the prompt: hidden states, q/k/v, scores and softmax, the MLP.
+fn llm_activations(l: &LlmConfig, sequence: usize) -> u64 {
+    let s = sequence as u64;
+    let scores = 2 * l.heads as u64 * s * s;
+    let block = scores.max(3 * s * l.ffn_hidden as u64) + 5 * s * l.width as u64;
+    // Logits of the last position only.
+    (block + l.vocab_size as u64) * F32
+}
+
+fn kv_cache(l: &LlmConfig, tokens: usize) -> u64 {
+    2 * (l.depth * l.kv_heads * l.head_dim) as u64 * tokens as u64 * F32
+}
+
+/// A byte count for people: "512 MB", "8.1 GB".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0 as f64;
+        if b >= 1e9 {
+            write!(f, "{:.1} GB", b / 1e9)
+        } else if b >= 1e6 {
+            write!(f, "{:.0} MB", b / 1e6)
+        } else {
+            write!(f, "{:.0} KB", (b / 1e3).ceil())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_read_as_people_write_them() {
+        assert_eq!(Bytes(8_123_456_789).to_string(), "8.1 GB");
+        assert_eq!(Bytes(512_000_000).to_string(), "512 MB");
+        assert_eq!(Bytes(1).to_string(), "1 KB");
+    }
+
+    #[test]
+    fn vision_activations_grow_with_the_square_of_the_tokens() {
+        let v = VisionConfig::new(2048, 16, 128, 4, 4, 341);
+        let r = ResamplerConfig::new(128, 2, 4, 32, 32, 512);
+        // 16,385 tokens: 4 heads x 16,385^2 scores, twice (scores and softmax), in f32.
+        let scores = 2 * 4 * 16_385u64.pow(2) * 4;
+        let got = vision_activations(&v, &r);
+        assert!(
+            got >= scores && got < scores + scores / 50,
+            "{got} vs {scores}"
+        );
+    }
+}

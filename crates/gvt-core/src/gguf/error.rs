@@ -313,13 +313,4 @@ pub enum GgufError {
         /// What is wrong.
         reason: String,
     },
-
-    /// Metadata handed to [`crate::gguf::GgufWriter`] cannot be encoded as GGUF.
-    #[error("cannot write metadata key '{key}': {reason}")]
-    InvalidMetadata {
-        /// The key.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
 }

@@ -51,9 +51,9 @@ fn many_empty_strings_take_less_than_their_size() {
 
 #[test]
 fn many_empty_nested_arrays_stay_bounded() {
-    // An empty array takes 12 bytes in the file and one 32-byte `Array` in memory: the
-    // one case that grows, by a bounded factor.
-    assert_eq!(size_of::<Array>(), 32);
+    // An empty array takes 12 bytes in the file and one `Array` (32 bytes on 64-bit
+    // targets) in memory: the one case that grows, by a bounded factor.
+    assert!(size_of::<Array>() <= size_of::<Vec<u8>>() + size_of::<usize>());
     let n = 1 << 20;
     let (len, ratio) = parse_footprint(zero_array_file(9, n, 12));
     assert_eq!(len, n);

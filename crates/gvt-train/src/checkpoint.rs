@@ -12,7 +12,7 @@ use burn::module::ParamId;
 use burn::tensor::Device;
 
 use super::{Position, Stage, TrainConfig, Trainer, build, train_vocabulary};
-use gvt_core::gguf::{GgufFile, GgufWriter, Value};
+use gvt_core::gguf::{Array, GgufFile, GgufWriter, Value};
 use gvt_core::model::export::ParamValues;
 use gvt_core::model::{GgufSource, GvtConfig, Named, ParamName, WeightFormat};
 use gvt_core::{Error, Result};
@@ -43,7 +43,7 @@ impl Trainer {
         md.insert(KEY_STEP, Value::U64(self.position.step as u64));
         md.insert(
             KEY_PARAM_IDS,
-            Value::Array(self.names.iter().map(|n| Value::U64(n.id.val())).collect()),
+            Value::from(self.names.iter().map(|n| n.id.val()).collect::<Vec<u64>>()),
         );
         ParamValues::of(self.model()).write(&mut writer, &self.names, WeightFormat::F32)?;
         let model_path = dir.join(MODEL_FILE);
@@ -92,13 +92,12 @@ impl Trainer {
             _ => return Err(Error::InvalidInput("the checkpoint has no step".into())),
         };
         let ids: Vec<ParamId> = match md.get(KEY_PARAM_IDS) {
-            Some(Value::Array(ids)) => ids
-                .iter()
-                .map(|v| match v {
-                    Value::U64(id) => Ok(ParamId::from(*id)),
-                    _ => Err(Error::InvalidInput("parameter ids must be u64".into())),
-                })
-                .collect::<Result<_>>()?,
+            Some(Value::Array(Array::U64(ids))) => {
+                ids.iter().map(|&id| ParamId::from(id)).collect()
+            }
+            Some(Value::Array(_)) => {
+                return Err(Error::InvalidInput("parameter ids must be u64".into()));
+            }
             _ => {
                 return Err(Error::InvalidInput(
                     "the checkpoint has no parameter ids".into(),

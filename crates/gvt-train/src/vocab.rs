@@ -18,7 +18,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use gvt_core::gguf::{Metadata, Value};
+use gvt_core::gguf::{Metadata, StringArray, Value};
 
 use gvt_core::tokenizer::{
     KEY_ADD_BOS, KEY_BOS, KEY_CHAT_TEMPLATE, KEY_EOS, KEY_MERGES, KEY_MODEL, KEY_PRE, KEY_TOKENS,
@@ -553,16 +553,11 @@ impl TrainedVocab {
         for key in stale {
             md.remove(&key);
         }
-        let strings = |items: &[String]| {
-            Value::Array(items.iter().map(|s| Value::String(s.clone())).collect())
-        };
+        let strings = |items: &[String]| Value::from(items.iter().collect::<StringArray>());
         md.insert(KEY_MODEL, "gpt2".into());
         md.insert(KEY_PRE, self.pre.as_str().into());
         md.insert(KEY_TOKENS, strings(&self.tokens));
-        md.insert(
-            KEY_TYPES,
-            Value::Array(self.token_types.iter().map(|&t| Value::I32(t)).collect()),
-        );
+        md.insert(KEY_TYPES, Value::from(self.token_types.clone()));
         md.insert(KEY_MERGES, strings(&self.merges));
         if let Some(bos) = self.bos {
             md.insert(KEY_BOS, Value::U32(bos));
@@ -617,7 +612,7 @@ mod tests {
         let vocab = train(&BpeTrainer::new(512), &corpus);
         let mut md = Metadata::new();
         md.insert("general.architecture", "llama".into());
-        md.insert("tokenizer.ggml.scores", Value::Array(vec![Value::F32(0.0)]));
+        md.insert("tokenizer.ggml.scores", Value::from(vec![0.0f32]));
         vocab.write_metadata(&mut md);
         assert!(!md.contains_key("tokenizer.ggml.scores"), "stale key kept");
         assert!(md.contains_key("general.architecture"));

@@ -120,6 +120,23 @@ pub enum GgufError {
         max_depth: usize,
     },
 
+    /// The strings of one array hold more text than a
+    /// [`StringArray`](crate::gguf::value::StringArray) can (4 GiB).
+    #[error(
+        "metadata key '{key}': the strings of the array at byte offset {offset} hold \
+         {text_bytes} bytes, more than the {max} one array may hold"
+    )]
+    StringArrayTooLarge {
+        /// The key holding the array.
+        key: String,
+        /// Byte offset of the array's first string.
+        offset: u64,
+        /// Bytes of text in all the strings.
+        text_bytes: u64,
+        /// The limit.
+        max: u64,
+    },
+
     /// A boolean value is neither 0 nor 1.
     #[error("metadata key '{key}': boolean byte at offset {offset} is {value}, expected 0 or 1")]
     InvalidBool {
@@ -293,15 +310,6 @@ pub enum GgufError {
     InvalidTensor {
         /// The tensor name.
         tensor: String,
-        /// What is wrong.
-        reason: String,
-    },
-
-    /// Metadata handed to [`crate::gguf::GgufWriter`] cannot be encoded as GGUF.
-    #[error("cannot write metadata key '{key}': {reason}")]
-    InvalidMetadata {
-        /// The key.
-        key: String,
         /// What is wrong.
         reason: String,
     },

@@ -48,5 +48,5 @@ mod tests;
 pub use dtype::GgmlType;
 pub use error::GgufError;
 pub use reader::{GgufBytes, GgufFile, TensorInfo, TensorView};
-pub use value::{Metadata, Value};
+pub use value::{Array, Metadata, StringArray, Value};
 pub use writer::GgufWriter;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::dtype::GgmlType;
 use super::error::GgufError;
 use super::quant;
-use super::value::{MAX_ARRAY_NESTING, Metadata, Value, type_name_of_id};
+use super::value::{Array, MAX_ARRAY_NESTING, Metadata, StringArray, Value, type_name_of_id};
 
 /// `GGUF` as the first four bytes of every file.
 pub(crate) const MAGIC: [u8; 4] = *b"GGUF";
@@ -430,20 +430,11 @@ fn read_value(
         )),
         7 => {
             let offset = c.pos();
-            match c.u8().map_err(truncated_with(value_section))? {
-                0 => Value::Bool(false),
-                1 => Value::Bool(true),
-                value => {
-                    return Err(GgufError::InvalidBool {
-                        key: key.to_string(),
-                        value,
-                        offset: offset as u64,
-                    });
-                }
-            }
+            let byte = c.u8().map_err(truncated_with(value_section))?;
+            Value::Bool(bool_of(byte, key, offset)?)
         }
-        8 => Value::String(read_string(c, &value_section)?),
-        9 => read_array(c, key, depth)?,
+        8 => Value::String(read_str(c, &value_section)?.to_string()),
+        9 => Value::Array(read_array(c, key, depth)?),
         10 => Value::U64(c.u64().map_err(truncated_with(value_section))?),
         11 => Value::I64(i64::from_le_bytes(
             c.array().map_err(truncated_with(value_section))?,
@@ -462,7 +453,20 @@ fn read_value(
     Ok(value)
 }
 
-fn read_array(c: &mut Cursor<'_>, key: &str, depth: usize) -> Result<Value, GgufError> {
+/// A GGUF bool byte at `offset`: 0 or 1, anything else is an error.
+fn bool_of(byte: u8, key: &str, offset: usize) -> Result<bool, GgufError> {
+    match byte {
+        0 => Ok(false),
+        1 => Ok(true),
+        value => Err(GgufError::InvalidBool {
+            key: key.to_string(),
+            value,
+            offset: offset as u64,
+        }),
+    }
+}
+
+fn read_array(c: &mut Cursor<'_>, key: &str, depth: usize) -> Result<Array, GgufError> {
     if depth >= MAX_ARRAY_NESTING {
         return Err(GgufError::ArrayTooDeep {
             key: key.to_string(),
@@ -470,20 +474,22 @@ fn read_array(c: &mut Cursor<'_>, key: &str, depth: usize) -> Result<Value, Gguf
         });
     }
     let elem_type_offset = c.pos();
-    let elem_type = c.u32().map_err(truncated(format!(
-        "array element type of metadata key '{key}'"
-    )))?;
+    // Error texts are built only on error: arrays of arrays can have millions of elements.
+    let elem_type = c.u32().map_err(truncated_with(|| {
+        format!("array element type of metadata key '{key}'")
+    }))?;
+    let unknown_type = || GgufError::UnknownValueType {
+        key: key.to_string(),
+        type_id: elem_type,
+        offset: elem_type_offset as u64,
+    };
     if type_name_of_id(elem_type) == "unknown" {
-        return Err(GgufError::UnknownValueType {
-            key: key.to_string(),
-            type_id: elem_type,
-            offset: elem_type_offset as u64,
-        });
+        return Err(unknown_type());
     }
     let count_offset = c.pos();
-    let count = c
-        .u64()
-        .map_err(truncated(format!("array length of metadata key '{key}'")))?;
+    let count = c.u64().map_err(truncated_with(|| {
+        format!("array length of metadata key '{key}'")
+    }))?;
     let min_bytes = min_value_bytes(elem_type);
     let remaining = c.remaining() as u64;
     if count > remaining / min_bytes {
@@ -498,15 +504,109 @@ fn read_array(c: &mut Cursor<'_>, key: &str, depth: usize) -> Result<Value, Gguf
             max: remaining / min_bytes,
         });
     }
-    let mut items = Vec::with_capacity(capacity_for(count, min_bytes, c.remaining()));
+    // `count` elements fit in the bytes left, so `count` is no larger than the file and
+    // what is allocated for them below is bounded by it.
+    let count = count as usize;
+    let section = || format!("array of metadata key '{key}'");
+    let array = match elem_type {
+        0 => Array::U8(read_scalars(c, count, u8::from_le_bytes, section)?),
+        1 => Array::I8(read_scalars(c, count, i8::from_le_bytes, section)?),
+        2 => Array::U16(read_scalars(c, count, u16::from_le_bytes, section)?),
+        3 => Array::I16(read_scalars(c, count, i16::from_le_bytes, section)?),
+        4 => Array::U32(read_scalars(c, count, u32::from_le_bytes, section)?),
+        5 => Array::I32(read_scalars(c, count, i32::from_le_bytes, section)?),
+        6 => Array::F32(read_scalars(c, count, f32::from_le_bytes, section)?),
+        7 => {
+            let offset = c.pos();
+            let bytes = c.take(count).map_err(truncated_with(section))?;
+            let bools = bytes.iter().enumerate();
+            Array::Bool(
+                bools
+                    .map(|(i, &byte)| bool_of(byte, key, offset + i))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        8 => Array::String(read_strings(c, count, key)?),
+        9 => {
+            let mut items = Vec::with_capacity(count);
+            for _ in 0..count {
+                items.push(read_array(c, key, depth + 1)?);
+            }
+            Array::Array(items)
+        }
+        10 => Array::U64(read_scalars(c, count, u64::from_le_bytes, section)?),
+        11 => Array::I64(read_scalars(c, count, i64::from_le_bytes, section)?),
+        12 => Array::F64(read_scalars(c, count, f64::from_le_bytes, section)?),
+        _ => return Err(unknown_type()),
+    };
+    Ok(array)
+}
+
+/// Reads `count` little-endian numbers of `N` bytes each; `section` names them in errors.
+fn read_scalars<T, const N: usize>(
+    c: &mut Cursor<'_>,
+    count: usize,
+    from_le_bytes: fn([u8; N]) -> T,
+    section: impl FnOnce() -> String,
+) -> Result<Vec<T>, GgufError> {
+    let n_bytes = count.saturating_mul(N);
+    let bytes = c.take(n_bytes).map_err(truncated_with(section))?;
+    Ok(bytes
+        .chunks_exact(N)
+        .map(|chunk| {
+            let mut le = [0u8; N];
+            le.copy_from_slice(chunk);
+            from_le_bytes(le)
+        })
+        .collect())
+}
+
+/// Reads the `count` strings of an array of metadata key `key`.
+fn read_strings(c: &mut Cursor<'_>, count: usize, key: &str) -> Result<StringArray, GgufError> {
+    let context = || format!("value of metadata key '{key}'");
+    // A first pass over the lengths sizes the text buffer exactly (growing it by doubling
+    // could leave up to twice the text allocated) and checks the total.
+    let offset = c.pos();
+    let mut ahead = c.clone();
+    let mut text_bytes = 0u64;
     for _ in 0..count {
-        items.push(read_value(c, elem_type, elem_type_offset, key, depth + 1)?);
+        text_bytes += read_raw_string(&mut ahead, &context)?.1.len() as u64;
     }
-    Ok(Value::Array(items))
+    if text_bytes > StringArray::MAX_TEXT_BYTES as u64 {
+        return Err(GgufError::StringArrayTooLarge {
+            key: key.to_string(),
+            offset: offset as u64,
+            text_bytes,
+            max: StringArray::MAX_TEXT_BYTES as u64,
+        });
+    }
+    let mut strings = StringArray::with_capacity(count, text_bytes as usize);
+    for _ in 0..count {
+        strings.push(read_str(c, &context)?);
+    }
+    Ok(strings)
+}
+
+/// Reads a GGUF string as an owned `String`; `context` names it in errors.
+fn read_string(c: &mut Cursor<'_>, context: &dyn Fn() -> String) -> Result<String, GgufError> {
+    read_str(c, context).map(str::to_string)
 }
 
 /// Reads a GGUF string (u64 length + UTF-8 bytes); `context` names it in errors.
-fn read_string(c: &mut Cursor<'_>, context: &dyn Fn() -> String) -> Result<String, GgufError> {
+fn read_str<'a>(c: &mut Cursor<'a>, context: &dyn Fn() -> String) -> Result<&'a str, GgufError> {
+    let (bytes_offset, raw) = read_raw_string(c, context)?;
+    std::str::from_utf8(raw).map_err(|_| GgufError::InvalidUtf8 {
+        context: context(),
+        offset: bytes_offset as u64,
+    })
+}
+
+/// Reads a GGUF string's length and bytes, not yet checked to be UTF-8; returns the
+/// bytes' offset too.
+fn read_raw_string<'a>(
+    c: &mut Cursor<'a>,
+    context: &dyn Fn() -> String,
+) -> Result<(usize, &'a [u8]), GgufError> {
     let len_offset = c.pos();
     let len = c
         .u64()
@@ -523,13 +623,7 @@ fn read_string(c: &mut Cursor<'_>, context: &dyn Fn() -> String) -> Result<Strin
     let bytes_offset = c.pos();
     // `len <= remaining`, so it fits in usize and `take` succeeds.
     let raw = c.take(len as usize).map_err(truncated_with(context))?;
-    match std::str::from_utf8(raw) {
-        Ok(s) => Ok(s.to_string()),
-        Err(_) => Err(GgufError::InvalidUtf8 {
-            context: context(),
-            offset: bytes_offset as u64,
-        }),
-    }
+    Ok((bytes_offset, raw))
 }
 
 fn read_tensor_info(c: &mut Cursor<'_>, i: u64) -> Result<TensorInfo, GgufError> {
@@ -653,6 +747,7 @@ struct Short {
 }
 
 /// A bounds-checked little-endian reader over the file bytes.
+#[derive(Clone)]
 struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,

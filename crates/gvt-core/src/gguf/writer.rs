@@ -8,7 +8,7 @@ use super::dtype::GgmlType;
 use super::error::GgufError;
 use super::quant;
 use super::reader::{ALIGNMENT_KEY, DEFAULT_ALIGNMENT, MAGIC, MAX_DIMS, alignment_of};
-use super::value::{MAX_ARRAY_NESTING, Metadata, Value};
+use super::value::{Array, MAX_ARRAY_NESTING, Metadata, Value, match_array};
 
 /// The GGUF version this writer produces.
 pub const GGUF_VERSION: u32 = 3;
@@ -127,8 +127,8 @@ impl GgufWriter {
     }
 
     /// Checks that the metadata can be encoded: `general.alignment`, if set, is a
-    /// power of two of type u32 (llama.cpp insists on the type), and every array is
-    /// homogeneous and nested at most [`MAX_ARRAY_NESTING`] deep.
+    /// power of two of type u32 (llama.cpp insists on the type), and arrays nest at most
+    /// [`MAX_ARRAY_NESTING`] deep.
     pub fn validate(&self) -> Result<(), GgufError> {
         alignment_of(&self.metadata)?;
         if let Some(value) = self.metadata.get(ALIGNMENT_KEY)
@@ -139,7 +139,7 @@ impl GgufWriter {
             });
         }
         for (key, value) in self.metadata.iter() {
-            check_encodable(key, value, 0)?;
+            check_encodable(key, value)?;
         }
         Ok(())
     }
@@ -156,8 +156,8 @@ impl GgufWriter {
     /// The whole file as bytes.
     ///
     /// # Panics
-    /// If the metadata cannot be encoded (see [`validate`](Self::validate)): a
-    /// heterogeneous array or an invalid `general.alignment` is a programming error.
+    /// If the metadata cannot be encoded (see [`validate`](Self::validate)): arrays nested
+    /// too deep or an invalid `general.alignment` is a programming error.
     /// Use [`try_to_bytes`](Self::try_to_bytes) to get an error instead.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self.try_to_bytes() {
@@ -192,7 +192,8 @@ impl GgufWriter {
 
     fn estimated_size(&self) -> usize {
         let data: usize = self.tensors.iter().map(|t| t.bytes.len() + 64).sum();
-        data + 4096
+        // The metadata's size in memory is close to its encoded size (large arrays).
+        data + self.metadata.heap_bytes() + 4096
     }
 
     /// Encodes the file; the caller has validated the metadata.
@@ -272,39 +273,27 @@ fn check_dims(name: &str, dims: &[u64], dtype: GgmlType) -> Result<usize, GgufEr
         })
 }
 
-fn check_encodable(key: &str, value: &Value, depth: usize) -> Result<(), GgufError> {
-    let Value::Array(items) = value else {
-        return Ok(());
-    };
+fn check_encodable(key: &str, value: &Value) -> Result<(), GgufError> {
+    match value {
+        Value::Array(array) => check_nesting(key, array, 0),
+        _ => Ok(()),
+    }
+}
+
+fn check_nesting(key: &str, array: &Array, depth: usize) -> Result<(), GgufError> {
     if depth >= MAX_ARRAY_NESTING {
         return Err(GgufError::ArrayTooDeep {
             key: key.to_string(),
             max_depth: MAX_ARRAY_NESTING,
         });
     }
-    if let Some(first) = items.first()
-        && let Some((i, other)) = items
-            .iter()
-            .enumerate()
-            .find(|(_, item)| item.type_id() != first.type_id())
-    {
-        return Err(GgufError::InvalidMetadata {
-            key: key.to_string(),
-            reason: format!(
-                "GGUF arrays are homogeneous, but element 0 is {} and element {i} is {}",
-                first.type_name(),
-                other.type_name()
-            ),
-        });
-    }
-    for item in items {
-        check_encodable(key, item, depth + 1)?;
+    if let Array::Array(items) = array {
+        for item in items {
+            check_nesting(key, item, depth + 1)?;
+        }
     }
     Ok(())
 }
-
-/// Element type written for an empty array (GGUF needs one; readers ignore it).
-const EMPTY_ARRAY_ELEMENT_TYPE: u32 = 8;
 
 fn write_value<W: Write>(w: &mut CountingWriter<'_, W>, value: &Value) -> io::Result<()> {
     match value {
@@ -317,23 +306,23 @@ fn write_value<W: Write>(w: &mut CountingWriter<'_, W>, value: &Value) -> io::Re
         Value::F32(v) => w.put(&v.to_le_bytes()),
         Value::Bool(v) => w.put(&[u8::from(*v)]),
         Value::String(s) => write_string(w, s),
-        Value::Array(items) => {
-            let elem_type = items
-                .first()
-                .map_or(EMPTY_ARRAY_ELEMENT_TYPE, Value::type_id);
-            w.put(&elem_type.to_le_bytes())?;
-            w.put(&(items.len() as u64).to_le_bytes())?;
-            // Elements are written without a type id; nested arrays carry their own
-            // element type and length.
-            for item in items {
-                write_value(w, item)?;
-            }
-            Ok(())
-        }
+        Value::Array(array) => write_array(w, array),
         Value::U64(v) => w.put(&v.to_le_bytes()),
         Value::I64(v) => w.put(&v.to_le_bytes()),
         Value::F64(v) => w.put(&v.to_le_bytes()),
     }
+}
+
+fn write_array<W: Write>(w: &mut CountingWriter<'_, W>, array: &Array) -> io::Result<()> {
+    w.put(&array.element_type_id().to_le_bytes())?;
+    w.put(&(array.len() as u64).to_le_bytes())?;
+    // Elements are written without a type id; nested arrays carry their own element type
+    // and length.
+    match_array!(array,
+        v => v.iter().try_for_each(|&x| write_value(w, &Value::from(x))),
+        s => s.iter().try_for_each(|s| write_string(w, s)),
+        a => a.iter().try_for_each(|inner| write_array(w, inner)),
+    )
 }
 
 fn write_string<W: Write>(w: &mut CountingWriter<'_, W>, s: &str) -> io::Result<()> {

@@ -383,7 +383,7 @@ impl GvtConfig {
             md.insert(key("layer_norm_epsilon"), f(v.norm_eps));
             md.insert(key("ln_vision_epsilon"), f(v.ln_vision_eps));
             md.insert(key("rope_theta"), f(v.rope_theta));
-            let floats = |xs: &[f32]| Value::Array(xs.iter().map(|&x| Value::F32(x)).collect());
+            let floats = |xs: &[f32]| Value::from(xs.to_vec());
             md.insert(key("image_mean"), floats(&v.image_mean));
             md.insert(key("image_std"), floats(&v.image_std));
         }
@@ -606,12 +606,12 @@ mod tests {
             ),
             (
                 "gvt.vision.image_std",
-                Value::Array(vec![Value::F32(0.0); 3]),
+                Value::from(vec![0.0f32; 3]),
                 "image_std",
             ),
             (
                 "gvt.vision.image_mean",
-                Value::Array(vec![Value::F32(0.5); 2]),
+                Value::from(vec![0.5f32; 2]),
                 "3 values",
             ),
             (

@@ -395,7 +395,7 @@ impl Tokenizer {
                 TokenizerError::UnsupportedPreTokenizer(pre_name.unwrap_or_default().to_string())
             })?;
             require(md, KEY_MERGES)?;
-            let merges = md.get_str_array(KEY_MERGES)?;
+            let merges: Vec<&str> = md.get_str_array(KEY_MERGES)?.iter().collect();
             let bpe = Bpe::new(&vocab, &merges, pre, unk)?;
             (Model::Bpe(bpe), pre == PreTokenizer::Llama3)
         };

@@ -5,15 +5,10 @@
 //! (tools/reference/make_chat_template_fixture.py).
 
 use super::*;
-use crate::gguf::Value;
+use crate::gguf::{Array, StringArray, Value};
 
 fn strings<S: AsRef<str>>(items: &[S]) -> Value {
-    Value::Array(
-        items
-            .iter()
-            .map(|s| Value::String(s.as_ref().to_string()))
-            .collect(),
-    )
+    Value::from(items.iter().collect::<StringArray>())
 }
 
 /// Decodes the fixtures' hex-encoded UTF-8.
@@ -70,14 +65,14 @@ fn tiny_bpe_metadata(pre: &str) -> Metadata {
         .collect();
     tokens.extend(TINY_MERGES.iter().map(|m| m.replace(' ', "")));
     tokens.extend(TINY_SPECIALS.iter().map(|s| s.to_string()));
-    let types: Vec<Value> = (0..tokens.len())
-        .map(|i| Value::I32(if i >= ENDOFTEXT as usize { 3 } else { 1 }))
+    let types: Vec<i32> = (0..tokens.len())
+        .map(|i| if i >= ENDOFTEXT as usize { 3 } else { 1 })
         .collect();
     let mut md = Metadata::new();
     md.insert(KEY_MODEL, "gpt2".into());
     md.insert(KEY_PRE, pre.into());
     md.insert(KEY_TOKENS, strings(&tokens));
-    md.insert(KEY_TYPES, Value::Array(types));
+    md.insert(KEY_TYPES, Value::from(types));
     md.insert(KEY_MERGES, strings(&TINY_MERGES));
     md.insert(KEY_BOS, Value::U32(ENDOFTEXT));
     md.insert(KEY_EOS, Value::U32(ENDOFTEXT));
@@ -134,20 +129,16 @@ fn bpe_llama3_takes_whole_vocabulary_pieces() {
     // "xyz" is a vocabulary entry that no merge builds.
     let with_xyz = |pre: &str| {
         let mut md = tiny_bpe_metadata(pre);
-        let Some(Value::Array(tokens)) = md.get(KEY_TOKENS).cloned() else {
+        let Some(Value::Array(Array::String(mut tokens))) = md.get(KEY_TOKENS).cloned() else {
             unreachable!()
         };
-        let Some(Value::Array(types)) = md.get(KEY_TYPES).cloned() else {
+        let Some(Value::Array(Array::I32(mut types))) = md.get(KEY_TYPES).cloned() else {
             unreachable!()
         };
-        md.insert(
-            KEY_TOKENS,
-            Value::Array([tokens, vec!["xyz".into()]].concat()),
-        );
-        md.insert(
-            KEY_TYPES,
-            Value::Array([types, vec![Value::I32(1)]].concat()),
-        );
+        tokens.push("xyz");
+        types.push(1);
+        md.insert(KEY_TOKENS, Value::from(tokens));
+        md.insert(KEY_TYPES, Value::from(types));
         Tokenizer::from_metadata(&md).unwrap()
     };
     let xyz = 275;
@@ -308,7 +299,7 @@ fn clear_errors() {
     assert!(e.contains("eos_token_id") && e.contains("275"), "{e}");
 
     let mut md = tiny_bpe_metadata("gpt2");
-    md.insert(KEY_TYPES, Value::Array(vec![Value::I32(1); 3]));
+    md.insert(KEY_TYPES, Value::from(vec![1i32; 3]));
     assert!(error_of(&md).contains("token_type"));
 
     let mut md = tiny_bpe_metadata("gpt2");
@@ -346,23 +337,23 @@ const VICUNA: &str = "A chat between a curious user and an artificial intelligen
 
 fn tiny_spm_metadata() -> Metadata {
     let mut tokens = vec!["<unk>".to_string(), "<s>".into(), "</s>".into()];
-    let mut types = vec![Value::I32(2), Value::I32(3), Value::I32(3)];
-    let mut scores = vec![Value::F32(0.0); 3];
+    let mut types = vec![2i32, 3, 3];
+    let mut scores = vec![0.0f32; 3];
     for b in 0..=255u8 {
         tokens.push(format!("<0x{b:02X}>"));
-        types.push(Value::I32(6));
-        scores.push(Value::F32(0.0));
+        types.push(6);
+        scores.push(0.0);
     }
     for (piece, score) in SPM_PIECES {
         tokens.push(piece.to_string());
-        types.push(Value::I32(1));
-        scores.push(Value::F32(score));
+        types.push(1);
+        scores.push(score);
     }
     let mut md = Metadata::new();
     md.insert(KEY_MODEL, "llama".into());
     md.insert(KEY_TOKENS, strings(&tokens));
-    md.insert(KEY_TYPES, Value::Array(types));
-    md.insert(KEY_SCORES, Value::Array(scores));
+    md.insert(KEY_TYPES, Value::from(types));
+    md.insert(KEY_SCORES, Value::from(scores));
     md.insert(KEY_CHAT_TEMPLATE, VICUNA.into());
     // No bos/eos/unk keys: llama.cpp's defaults 1/2/0 apply.
     md
@@ -492,7 +483,7 @@ fn chat_tokenizer(
     add_bos: bool,
 ) -> Result<Tokenizer, TokenizerError> {
     let mut md = tiny_bpe_metadata("gpt2");
-    let (Some(Value::Array(mut tokens)), Some(Value::Array(mut types))) =
+    let (Some(Value::Array(Array::String(mut tokens))), Some(Value::Array(Array::I32(mut types)))) =
         (md.get(KEY_TOKENS).cloned(), md.get(KEY_TYPES).cloned())
     else {
         unreachable!()
@@ -501,18 +492,18 @@ fn chat_tokenizer(
     md.remove(KEY_EOS);
     for (key, text) in [(KEY_BOS, bos), (KEY_EOS, eos)] {
         let Some(text) = text else { continue };
-        let id = match tokens.iter().position(|t| *t == Value::from(text)) {
+        let id = match tokens.iter().position(|t| t == text) {
             Some(id) => id,
             None => {
-                tokens.push(text.into());
-                types.push(Value::I32(3));
+                tokens.push(text);
+                types.push(3);
                 tokens.len() - 1
             }
         };
         md.insert(key, Value::U32(id as u32));
     }
-    md.insert(KEY_TOKENS, Value::Array(tokens));
-    md.insert(KEY_TYPES, Value::Array(types));
+    md.insert(KEY_TOKENS, Value::from(tokens));
+    md.insert(KEY_TYPES, Value::from(types));
     md.insert(KEY_ADD_BOS, Value::Bool(add_bos));
     md.insert(KEY_CHAT_TEMPLATE, template.into());
     Tokenizer::from_metadata(&md)

@@ -3,11 +3,12 @@
 
 mod blocks;
 mod json;
+mod memory;
 mod reference;
 mod robustness;
 mod roundtrip;
 
-use super::{GgmlType, GgufError, GgufFile, GgufWriter, Value};
+use super::{Array, GgmlType, GgufError, GgufFile, GgufWriter, StringArray, Value};
 
 /// A small valid file: five metadata entries and two tensors (`w.a` F32 [2, 8] at data
 /// offset 0, `w.b` Q8_0 [2, 64] at data offset 64).
@@ -20,10 +21,7 @@ fn sample_writer() -> GgufWriter {
     w.set("k.a", Value::U32(7));
     w.set("k.b", Value::from("hello"));
     w.set("k.flag", Value::Bool(true));
-    w.set(
-        "k.arr",
-        Value::Array(vec![Value::I32(1), Value::I32(-2), Value::I32(3)]),
-    );
+    w.set("k.arr", Value::from(vec![1i32, -2, 3]));
     let a: Vec<f32> = (0..16).map(|i| i as f32 * 0.5).collect();
     w.add_tensor("w.a", &[2, 8], GgmlType::F32, &a).unwrap();
     let b: Vec<f32> = (0..128).map(|i| ((i * 37) % 29) as f32 - 14.0).collect();

@@ -309,11 +309,14 @@ fn nested_array_file(levels: usize) -> Vec<u8> {
 #[test]
 fn nested_array_depth_limit() {
     let ok = GgufFile::from_bytes(nested_array_file(MAX_ARRAY_NESTING)).unwrap();
-    let mut v = ok.metadata.get("deep").unwrap();
+    let mut v = ok.metadata.get("deep").unwrap().as_array().unwrap();
     for _ in 1..MAX_ARRAY_NESTING {
-        v = &v.as_array().unwrap()[0];
+        let Array::Array(inner) = v else {
+            panic!("expected an array of arrays, found {v:?}")
+        };
+        v = &inner[0];
     }
-    assert_eq!(v, &Value::Array(vec![]));
+    assert_eq!(v, &Array::U32(vec![]));
 
     let err = parse_err(nested_array_file(MAX_ARRAY_NESTING + 1));
     assert!(

@@ -4,6 +4,10 @@ use super::*;
 use crate::gguf::quant::{dequantize, quantize};
 use crate::gguf::value::{MAX_ARRAY_NESTING, Metadata};
 
+fn strings(items: &[&str]) -> Value {
+    Value::from(items.iter().collect::<StringArray>())
+}
+
 fn every_value() -> Vec<(&'static str, Value)> {
     vec![
         ("v.u8", Value::U8(250)),
@@ -19,37 +23,27 @@ fn every_value() -> Vec<(&'static str, Value)> {
         ("v.u64", Value::U64(u64::MAX)),
         ("v.i64", Value::I64(i64::MIN)),
         ("v.f64", Value::F64(std::f64::consts::PI)),
-        (
-            "v.arr_str",
-            Value::Array(vec![Value::from("a"), Value::from(""), Value::from("ü")]),
-        ),
-        (
-            "v.arr_i32",
-            Value::Array(vec![Value::I32(-1), Value::I32(7)]),
-        ),
-        (
-            "v.arr_f32",
-            Value::Array(vec![Value::F32(0.25), Value::F32(-3.0)]),
-        ),
-        ("v.arr_u8", Value::Array(vec![Value::U8(0), Value::U8(255)])),
-        (
-            "v.arr_bool",
-            Value::Array(vec![Value::Bool(false), Value::Bool(true)]),
-        ),
-        ("v.arr_u64", Value::Array(vec![Value::U64(1 << 40)])),
-        ("v.arr_i64", Value::Array(vec![Value::I64(-(1 << 40))])),
-        ("v.arr_f64", Value::Array(vec![Value::F64(1e-300)])),
-        ("v.arr_u16", Value::Array(vec![Value::U16(9)])),
-        ("v.arr_i16", Value::Array(vec![Value::I16(-9)])),
-        ("v.arr_u32", Value::Array(vec![Value::U32(9)])),
-        ("v.arr_i8", Value::Array(vec![Value::I8(-9)])),
-        ("v.arr_empty", Value::Array(vec![])),
+        ("v.arr_str", strings(&["a", "", "ü"])),
+        ("v.arr_i32", Value::from(vec![-1i32, 7])),
+        ("v.arr_f32", Value::from(vec![0.25f32, -3.0])),
+        ("v.arr_u8", Value::from(vec![0u8, 255])),
+        ("v.arr_bool", Value::from(vec![false, true])),
+        ("v.arr_u64", Value::from(vec![1u64 << 40])),
+        ("v.arr_i64", Value::from(vec![-(1i64 << 40)])),
+        ("v.arr_f64", Value::from(vec![1e-300f64])),
+        ("v.arr_u16", Value::from(vec![9u16])),
+        ("v.arr_i16", Value::from(vec![-9i16])),
+        ("v.arr_u32", Value::from(vec![9u32])),
+        ("v.arr_i8", Value::from(vec![-9i8])),
+        // Empty arrays keep their element type.
+        ("v.arr_empty", Value::from(Vec::<u32>::new())),
+        ("v.arr_empty_str", strings(&[])),
         (
             "v.arr_nested",
-            Value::Array(vec![
-                Value::Array(vec![Value::I32(1), Value::I32(2)]),
-                Value::Array(vec![Value::from("mixed inner types are fine")]),
-                Value::Array(vec![]),
+            Value::from(vec![
+                Array::I32(vec![1, 2]),
+                Array::String(["mixed inner types are fine"].into_iter().collect()),
+                Array::U8(vec![]),
             ]),
         ),
     ]
@@ -72,16 +66,16 @@ fn every_value_type_round_trips() {
 
 #[test]
 fn deepest_allowed_nesting_round_trips() {
-    let mut v = Value::Array(vec![Value::U8(1)]);
+    let mut v = Array::U8(vec![1]);
     for _ in 1..MAX_ARRAY_NESTING {
-        v = Value::Array(vec![v]);
+        v = Array::Array(vec![v]);
     }
     let mut w = GgufWriter::new();
-    w.set("deep", v.clone());
+    w.set("deep", Value::Array(v.clone()));
     let file = GgufFile::from_bytes(w.to_bytes()).unwrap();
-    assert_eq!(file.metadata.get("deep"), Some(&v));
+    assert_eq!(file.metadata.get("deep"), Some(&Value::Array(v.clone())));
 
-    w.set("deep", Value::Array(vec![v]));
+    w.set("deep", Value::from(vec![v]));
     assert!(matches!(w.validate(), Err(GgufError::ArrayTooDeep { .. })));
 }
 
@@ -301,18 +295,6 @@ fn writer_rejects_bad_tensors() {
 #[test]
 fn writer_rejects_unencodable_metadata() {
     let mut w = GgufWriter::new();
-    w.set(
-        "mixed",
-        Value::Array(vec![Value::U32(1), Value::from("two")]),
-    );
-    let err = w.try_to_bytes().unwrap_err();
-    assert!(
-        matches!(err, GgufError::InvalidMetadata { ref key, .. } if key == "mixed"),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("element 1 is string"), "{err}");
-
-    let mut w = GgufWriter::new();
     w.set("general.alignment", Value::U32(24));
     assert!(matches!(
         w.try_to_bytes(),
@@ -327,8 +309,11 @@ fn writer_rejects_unencodable_metadata() {
 #[should_panic(expected = "GgufWriter::to_bytes")]
 fn to_bytes_panics_on_unencodable_metadata() {
     let mut w = GgufWriter::new();
-    w.metadata_mut()
-        .insert("mixed", Value::Array(vec![Value::U32(1), Value::F32(2.0)]));
+    let mut deep = Array::U8(vec![]);
+    for _ in 0..MAX_ARRAY_NESTING {
+        deep = Array::Array(vec![deep]);
+    }
+    w.metadata_mut().insert("deep", Value::Array(deep));
     let _ = w.to_bytes();
 }
 
@@ -373,16 +358,13 @@ fn typed_getters() {
     m.insert("f64", Value::F64(0.5));
     m.insert("s", Value::from("x"));
     m.insert("b", Value::Bool(true));
-    m.insert(
-        "strs",
-        Value::Array(vec![Value::from("a"), Value::from("b")]),
-    );
-    m.insert("ints", Value::Array(vec![Value::I32(-3), Value::U8(4)]));
-    m.insert(
-        "big",
-        Value::Array(vec![Value::I32(1), Value::U32(u32::MAX)]),
-    );
-    m.insert("floats", Value::Array(vec![Value::F32(0.5), Value::I32(2)]));
+    m.insert("strs", strings(&["a", "b"]));
+    m.insert("ints", Value::from(vec![-3i32, 4]));
+    m.insert("u8s", Value::from(vec![3u8, 4]));
+    m.insert("big", Value::from(vec![1u32, u32::MAX]));
+    m.insert("floats", Value::from(vec![0.5f32, 2.0]));
+    m.insert("doubles", Value::from(vec![0.25f64]));
+    m.insert("empty_u8s", Value::from(Vec::<u8>::new()));
 
     assert_eq!(m.get_u32("u8").unwrap(), 7);
     assert_eq!(m.get_u64("i64").unwrap(), 1 << 40);
@@ -390,10 +372,13 @@ fn typed_getters() {
     assert_eq!(m.get_f32("u8").unwrap(), 7.0);
     assert!(m.get_bool("b").unwrap());
     assert_eq!(m.get_str("s").unwrap(), "x");
-    assert_eq!(m.get_str_array("strs").unwrap(), vec!["a", "b"]);
+    assert!(m.get_str_array("strs").unwrap().iter().eq(["a", "b"]));
     assert_eq!(m.get_i32_array("ints").unwrap(), vec![-3, 4]);
+    assert_eq!(m.get_i32_array("u8s").unwrap(), vec![3, 4]);
     assert_eq!(m.get_f32_array("floats").unwrap(), vec![0.5, 2.0]);
     assert_eq!(m.get_f32_array("ints").unwrap(), vec![-3.0, 4.0]);
+    assert_eq!(m.get_f32_array("doubles").unwrap(), vec![0.25]);
+    assert_eq!(m.get_f32_array("empty_u8s").unwrap(), Vec::<f32>::new());
 
     // Wrong types, with what was found in the message.
     let wrong = |r: Result<_, GgufError>| match r {
@@ -416,7 +401,7 @@ fn typed_getters() {
     assert_eq!(wrong(m.get_str("b").map(|_| ())), "b/string/bool true");
     assert_eq!(
         wrong(m.get_str_array("ints").map(|_| ())),
-        "ints/array of string/an array whose element 0 is i32 -3"
+        "ints/array of string/array of i32"
     );
     assert_eq!(
         wrong(m.get_str_array("s").map(|_| ())),
@@ -493,9 +478,9 @@ fn value_display_is_short() {
     assert_eq!(Value::F64(3.4e38).to_string(), "3.4e38");
     assert_eq!(Value::Bool(false).to_string(), "false");
     assert_eq!(Value::from("a\"b").to_string(), "\"a\\\"b\"");
-    let short = Value::Array((0..8).map(Value::I32).collect());
+    let short = Value::from((0..8).collect::<Vec<i32>>());
     assert_eq!(short.to_string(), "[0, 1, 2, 3, 4, 5, 6, 7]");
-    let long = Value::Array((0..100).map(Value::I32).collect());
+    let long = Value::from((0..100).collect::<Vec<i32>>());
     assert_eq!(
         long.to_string(),
         "[0, 1, 2, 3, 4, 5, 6, 7, ... (100 items)]"
@@ -506,8 +491,13 @@ fn value_display_is_short() {
         shown.len() < 100 && shown.ends_with("... (500 chars)"),
         "{shown}"
     );
-    let nested = Value::Array(vec![Value::Array(vec![Value::from("t")])]);
+    let nested = Value::from(vec![Array::String(["t"].into_iter().collect())]);
     assert_eq!(nested.to_string(), "[[\"t\"]]");
+    let floats = Value::from(vec![1.0f32; 20]);
+    assert_eq!(
+        floats.to_string(),
+        "[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, ... (20 items)]"
+    );
 }
 
 #[test]

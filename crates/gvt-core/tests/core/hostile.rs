@@ -142,7 +142,7 @@ fn non_finite_hyper_parameters_are_refused_by_key() {
         ),
         (
             "gvt.vision.image_std",
-            Value::Array(vec![Value::F32(0.0), Value::F32(0.26), Value::F32(0.27)]),
+            Value::from(vec![0.0f32, 0.26, 0.27]),
             "unsupported model: vision tower: image_mean [0.4814547, 0.4578275, 0.4082107] \
              and image_std [0.0, 0.26, 0.27] must be finite, and the standard deviations \
              above 0",

@@ -113,6 +113,32 @@ fn inspect_lists_metadata_and_tensors() {
 }
 
 #[test]
+fn inspect_prints_a_files_text_inert() {
+    // A name that would retitle the terminal and clear it, and a tensor name that would
+    // reverse the text after it.
+    let mut w = gvt_core::gguf::GgufWriter::new();
+    w.set("general.name", "x\u{1b}]0;pwned\u{7}\u{1b}[2J".into());
+    w.add_tensor(
+        "w\u{202e}gpj.exe",
+        &[2],
+        gvt_core::gguf::GgmlType::F32,
+        &[1.0, 2.0],
+    )
+    .unwrap();
+    let path = temp_dir("inert").join("hostile.gguf");
+    w.write_to_path(&path).unwrap();
+    let out = gvt(&["inspect", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "raw control characters in:\n{text}"
+    );
+    assert!(text.contains(r"x\u{1b}]0;pwned\u{7}\u{1b}[2J"), "{text}");
+    assert!(text.contains(r"w\u{202e}gpj.exe"), "{text}");
+}
+
+#[test]
 fn bad_input_gives_clear_errors() {
     let dir = temp_dir("errors");
     let model = parity_model();
@@ -150,6 +176,36 @@ fn bad_input_gives_clear_errors() {
         &gvt(&["ask", "--model", &model, broken.to_str().unwrap(), "q"]),
         "image",
     );
+
+    // Not a regular file: read until memory ran out before.
+    assert_clean_error(
+        &gvt(&["ask", "--model", &model, "/dev/zero", "q"]),
+        "cannot read /dev/zero: not a regular file",
+    );
+
+    // Sampling options outside their range, refused before the model loads.
+    for (flag, message) in [
+        ("--temperature=NaN", "temperature NaN is unusable"),
+        ("--temperature=-1", "temperature -1 is unusable"),
+    ] {
+        assert_clean_error(&gvt(&["ask", "--model", &model, flag, image, "q"]), message);
+    }
+    for top_p in ["NaN", "0", "2"] {
+        assert_clean_error(
+            &gvt(&[
+                "ask",
+                "--model",
+                &model,
+                "--temperature",
+                "0.7",
+                "--top-p",
+                top_p,
+                image,
+                "q",
+            ]),
+            &format!("top-p {top_p} is unusable"),
+        );
+    }
 
     // An empty question.
     assert_clean_error(

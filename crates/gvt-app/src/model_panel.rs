@@ -100,6 +100,18 @@ impl ModelPanel {
         }
         if let Some(error) = load_error {
             ui.colored_label(Color32::from_rgb(220, 80, 60), format!("Error: {error}"));
+            // A GPU that is out of memory, lost, or limits buffers below the model's needs:
+            // the CPU may still run it.
+            if self.device != DeviceChoice::Cpu
+                && loading.is_none()
+                && ui
+                    .button("Run on CPU instead")
+                    .on_hover_text("Load the model again on the CPU (burn's flex backend)")
+                    .clicked()
+            {
+                self.device = DeviceChoice::Cpu;
+                action = Some(ModelAction::SwitchDevice(DeviceChoice::Cpu));
+            }
         }
         if let Some(m) = last_ready {
             egui::Grid::new("model facts")

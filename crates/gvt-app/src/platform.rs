@@ -164,8 +164,11 @@ fn file_name(file: &(dyn egui::DroppedFile + Send + Sync)) -> String {
 
 #[cfg(not(target_arch = "wasm32"))]
 async fn read_dropped(file: &(dyn egui::DroppedFile + Send + Sync)) -> Result<Vec<u8>, String> {
-    // Bounded, regular files only: a dropped `/dev/zero` must not fill the memory.
-    gvt_core::preprocess::read_image_file(file.path()).map_err(|e| e.to_string())
+    // A dropped `/dev/zero` or FIFO must not be read until memory runs out.
+    if let Ok(meta) = std::fs::metadata(file.path()) {
+        gvt_core::preprocess::check_image_file(file.path(), &meta).map_err(|e| e.to_string())?;
+    }
+    file.bytes()
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -339,6 +339,36 @@ fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
 }
 
 #[test]
+fn a_model_that_fails_off_the_cpu_offers_the_cpu() {
+    let mut harness = harness_with(AppOptions {
+        device: DeviceChoice::Auto,
+        scene_seed: 7,
+        ..AppOptions::default()
+    });
+    wait_for(&mut harness, "the default model", |app| {
+        app.model().is_some()
+    });
+    let path = std::env::temp_dir().join("gvt-app-test-corrupt-auto.gguf");
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(path)));
+    wait_for(&mut harness, "the load error", |app| {
+        !app.is_loading() && app.error().is_some()
+    });
+    harness.get_by_label("Run on CPU instead").click();
+    harness.step();
+    wait_for(&mut harness, "the reload on the CPU", |app| {
+        !app.is_loading() && app.model().is_some_and(|m| !m.is_gpu)
+    });
+    assert!(app(&harness).error().is_none());
+    assert_eq!(app(&harness).model().unwrap().device, "CPU (burn flex)");
+    // On the CPU there is nothing left to offer.
+    assert!(harness.query_by_label("Run on CPU instead").is_none());
+}
+
+#[test]
 fn the_start_up_question_is_answered_and_its_first_token_shown() {
     let scene = Scene::generate(
         5,

@@ -39,18 +39,14 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
 /// Largest accepted image file: far above any photo, well below what would strain memory.
 pub const MAX_IMAGE_FILE_BYTES: u64 = 256 << 20;
 
-/// Reads an image file's bytes. Only regular files of at most [`MAX_IMAGE_FILE_BYTES`] are
-/// read: `/dev/zero`, a FIFO or a directory is refused by name.
+/// Refuses what is not a regular file of at most [`MAX_IMAGE_FILE_BYTES`]: `/dev/zero`, a
+/// FIFO or a directory would be read until memory runs out, or forever.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn read_image_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let io = |reason| Error::Io {
+pub fn check_image_file(path: &std::path::Path, meta: &std::fs::Metadata) -> Result<()> {
+    let refuse = |why: String| Error::Io {
         path: path.display().to_string(),
-        reason,
+        reason: std::io::Error::new(std::io::ErrorKind::InvalidInput, why),
     };
-    let refuse = |why: String| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(refuse("not a regular file".into()));
     }
@@ -61,6 +57,20 @@ pub fn read_image_file(path: &std::path::Path) -> Result<Vec<u8>> {
             MAX_IMAGE_FILE_BYTES >> 20
         )));
     }
+    Ok(())
+}
+
+/// Reads an image file's bytes, after [`check_image_file`].
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_image_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |reason| Error::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    check_image_file(path, &meta)?;
     // Bounded even if the file grows while it is read.
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_IMAGE_FILE_BYTES)

@@ -189,7 +189,7 @@ pub fn execute(ctx: &Context, input: &Input) -> Outcome {
     let section = Section::start();
     let result = catch_unwind(AssertUnwindSafe(|| match input {
         Input::Gguf(c) => targets::run_gguf(ctx, c.to_bytes()),
-        Input::Image(b) => targets::run_image(b),
+        Input::Image(b) => targets::run_image(ctx, b),
         Input::Text(c) => targets::run_text(ctx, c),
     }));
     let alloc = section.stats();
@@ -232,6 +232,7 @@ impl Setup {
                 seeds::spm_metadata(),
             ],
             deep_bytes,
+            decode_large: std::cell::Cell::new(true),
         };
         Setup {
             ctx,
@@ -272,6 +273,9 @@ pub struct Options {
     pub progress: Option<Duration>,
     /// Full model loads for GGUF files with at most this many tensor bytes.
     pub deep_bytes: usize,
+    /// Images declaring more than [`targets::LARGE_PIXELS`] are decoded one time in this
+    /// many (the others stop at the header): decompression bombs take up to 30 s each.
+    pub large_image_every: usize,
     /// An execution slower than this is reported (and its input saved under `slow/`).
     pub slow: Duration,
     /// Whether GGUF mutation may add 64 Mi-element metadata arrays (a known bug: see
@@ -291,6 +295,7 @@ impl Default for Options {
             progress: None,
             deep_bytes: 1 << 20,
             huge_arrays: true,
+            large_image_every: 16,
             slow: Duration::from_secs(5),
         }
     }
@@ -539,6 +544,10 @@ pub fn run(setup: &Setup, opts: &Options) -> Report {
         let target = input.target();
         *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((input.clone(), Instant::now(), opts.out_dir.clone()));
+        setup
+            .ctx
+            .decode_large
+            .set(opts.large_image_every <= 1 || rng.one_in(opts.large_image_every));
         let out = execute(&setup.ctx, &input);
         *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
         report.execs += 1;

@@ -541,7 +541,7 @@ fn mutate_doc(rng: &mut Rng, doc: &mut Doc, data_len: usize, huge: bool) {
             }
         }
         // A 64 Mi-element (or smaller) u8 array: allocation amplification in the reader.
-        8 if rng.one_in(16) => {
+        8 if rng.one_in(64) => {
             let sizes: &[usize] = if huge {
                 &[1 << 16, 1 << 20, 1 << 24, 1 << 26]
             } else {
@@ -631,6 +631,38 @@ fn mutate_doc(rng: &mut Rng, doc: &mut Doc, data_len: usize, huge: bool) {
     }
 }
 
+/// Appends `n` new tokens to the vocabulary, keeping `tokens`, `token_type` and `scores`
+/// the same length: user-defined or control tokens that `encode` can produce, with ids past
+/// what the model's embedding may hold.
+fn grow_vocab(rng: &mut Rng, doc: &mut Doc) {
+    let n = 1 + rng.small(300);
+    let ty: i32 = *rng.pick(&[1, 3, 4]);
+    let tag = rng.next_u64() as u16;
+    let mut append = |key: &str, elem: &dyn Fn(usize) -> Vec<u8>| {
+        if let Some(i) = doc.kv_index(key)
+            && doc.kvs[i].ty == T_ARRAY
+            && doc.kvs[i].payload.len() >= 12
+        {
+            let p = &mut doc.kvs[i].payload;
+            let count = u64::from_le_bytes(p[4..12].try_into().unwrap());
+            for j in 0..n {
+                p.extend(elem(j));
+            }
+            p[4..12].copy_from_slice(&(count + n as u64).to_le_bytes());
+        }
+    };
+    append("tokenizer.ggml.tokens", &|j| {
+        let t = format!("<fz{tag}_{j}>");
+        let mut e = (t.len() as u64).to_le_bytes().to_vec();
+        e.extend_from_slice(t.as_bytes());
+        e
+    });
+    append("tokenizer.ggml.token_type", &|_| ty.to_le_bytes().to_vec());
+    append("tokenizer.ggml.scores", &|_| {
+        (-1.0f32).to_le_bytes().to_vec()
+    });
+}
+
 /// Applies one to four mutations; `huge` allows metadata arrays of up to 64 Mi elements.
 ///
 /// Three times in four the mutations are "semantic" only (metadata values of the keys the loaders
@@ -640,8 +672,9 @@ pub fn mutate(rng: &mut Rng, case: &mut GgufCase, huge: bool) {
     let semantic = case.doc.is_some() && !rng.one_in(4);
     for _ in 0..1 + rng.small(3) {
         if semantic {
-            match (&mut case.doc, rng.below(8)) {
+            match (&mut case.doc, rng.below(10)) {
                 (_, 0) => mutate_data(rng, case),
+                (Some(doc), 1) => grow_vocab(rng, doc),
                 (Some(doc), _) => {
                     let (key, ty) = *rng.pick(&KNOWN_KEYS[2..]);
                     let payload = match doc.kv_index(key) {

@@ -73,7 +73,8 @@ pub fn cases(tiny_bytes: &[u8]) -> Vec<Case> {
             grow(&mut p.md, "tokenizer.ggml.tokens", &|i| {
                 Value::String(format!("extra{i}"))
             });
-            grow(&mut p.md, "tokenizer.ggml.token_type", &|_| Value::I32(1));
+            // User-defined (4): `encode` matches them in text, so they are reachable.
+            grow(&mut p.md, "tokenizer.ggml.token_type", &|_| Value::I32(4));
             match vocab_size {
                 Some(n) => p.md.insert("llama.vocab_size", Value::U32(n)),
                 None => {

@@ -4,13 +4,14 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
+use std::io::Cursor;
 
 use gvt_core::gguf::{GgufFile, Metadata, Value};
 use gvt_core::model::{Gvt, GvtConfig};
 use gvt_core::pipeline::image_prompt_text;
 use gvt_core::preprocess::{Preprocessor, decode_image};
 use gvt_core::tokenizer::{ChatMessage, StreamDecoder, Tokenizer};
-use image::{DynamicImage, ImageBuffer, Rgb};
+use image::{DynamicImage, ImageBuffer, ImageReader, Rgb};
 
 use crate::gguf_mut::KNOWN_KEYS;
 use crate::text_mut::TextCase;
@@ -76,7 +77,14 @@ pub struct Context {
     /// Full model loads (weights on the CPU) run for files with at most this many tensor
     /// bytes.
     pub deep_bytes: usize,
+    /// Whether an image declaring more than [`LARGE_PIXELS`] is decoded (the engine samples
+    /// these; replays always decode).
+    pub decode_large: std::cell::Cell<bool>,
 }
+
+/// Images declaring more pixels than this (8192 x 8192) are decompression-bomb candidates:
+/// decoding one takes up to half a minute, so the engine decodes only a sample of them.
+pub const LARGE_PIXELS: u64 = 64 << 20;
 
 fn small_image() -> DynamicImage {
     DynamicImage::ImageRgb8(ImageBuffer::from_fn(8, 8, |x, y| {
@@ -152,6 +160,15 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
     {
         let loaded = Gvt::from_gguf(&file, None, &ctx.device.device, &mut |_| {});
         sigs.push(sig("load", &loaded));
+        if let (Ok((gvt, _)), Ok(tok)) = (&loaded, &tokenizer) {
+            // The prompt's embeddings, as the first generation step makes them, for a
+            // question ending with the vocabulary's last entry (the highest id).
+            let last = (tok.vocab_size() as u32).saturating_sub(1);
+            let question = format!("How many?{}", tok.token_str(last).unwrap_or_default());
+            let ids = tok.encode(&tok.chat_prompt(&question), tok.add_bos());
+            let embeds = gvt.prompt_embeds(&ids, None, &[]);
+            sigs.push(format!("embeds:{:?}", embeds.dims()));
+        }
         if loaded.is_ok()
             && let Some(v) = &cfg.vision
         {
@@ -163,8 +180,20 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
 }
 
 /// The image decoder and the preprocessor.
-pub fn run_image(bytes: &[u8]) -> Vec<String> {
+pub fn run_image(ctx: &Context, bytes: &[u8]) -> Vec<String> {
     let mut sigs = Vec::new();
+    if !ctx.decode_large.get()
+        && let Ok(reader) = ImageReader::new(Cursor::new(bytes)).with_guessed_format()
+        && let Ok((w, h)) = reader.into_dimensions()
+        && u64::from(w) * u64::from(h) > LARGE_PIXELS
+    {
+        sigs.push(format!(
+            "large:skipped {}x{}",
+            bucket(w as usize),
+            bucket(h as usize)
+        ));
+        return sigs;
+    }
     match decode_image(bytes) {
         Err(e) => sigs.push(format!("decode:{}", class(&e))),
         Ok(img) => {

@@ -112,6 +112,9 @@ impl Outcome {
         if let Some(p) = &self.panic {
             return Some(format!("panic: {p}"));
         }
+        if let Some(s) = self.sigs.iter().find_map(|s| s.strip_prefix(targets::FAIL)) {
+            return Some(s.to_string());
+        }
         if self.alloc.largest > LIMIT {
             return Some(format!(
                 "allocation of {} bytes (limit {LIMIT}); last stage reached: {}",
@@ -134,6 +137,9 @@ impl Outcome {
     fn failure_key(&self) -> String {
         if let Some(p) = &self.panic {
             return format!("panic {}", targets::class(p));
+        }
+        if let Some(s) = self.sigs.iter().find(|s| s.starts_with(targets::FAIL)) {
+            return targets::class(s);
         }
         let stage = self
             .sigs
@@ -171,7 +177,11 @@ fn install_panic_hook() {
                     .location()
                     .map(|l| format!("{}:{}", l.file(), l.line()))
                     .unwrap_or_default();
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg} at {at}")));
+                let mut text = format!("{msg} at {at}");
+                if std::env::var_os("GVT_FUZZ_BACKTRACE").is_some() {
+                    text += &format!("\n{}", std::backtrace::Backtrace::force_capture());
+                }
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
             } else {
                 previous(info);
             }

@@ -82,6 +82,12 @@ pub struct Context {
     pub decode_large: std::cell::Cell<bool>,
 }
 
+/// A signature starting with this marks a failure the target itself detected.
+pub const FAIL: &str = "FAIL ";
+
+/// Longest chat-template output the targets encode (16 MiB; see [`use_tokenizer`]).
+pub const MAX_PROMPT: usize = 16 << 20;
+
 /// Images declaring more pixels than this (8192 x 8192) are decompression-bomb candidates:
 /// decoding one takes up to half a minute, so the engine decodes only a sample of them.
 pub const LARGE_PIXELS: u64 = 64 << 20;
@@ -99,7 +105,16 @@ fn use_tokenizer(tok: &Tokenizer, text: &str, sigs: &mut Vec<String>) {
     let back = tok.decode(&ids);
     sigs.push(format!("decode:{}", bucket(back.len())));
     let prompt = tok.chat_prompt(text);
-    let _ = tok.encode(&prompt, tok.add_bos());
+    if prompt.len() > MAX_PROMPT {
+        // A template bomb (see `chat_template_stays_under_1_gib`): encoding hundreds of MB
+        // would take the fuzzer past its hard memory limit, so it is a failure here.
+        sigs.push(format!(
+            "{FAIL}the chat template rendered a {} MiB prompt",
+            prompt.len() >> 20
+        ));
+    } else {
+        let _ = tok.encode(&prompt, tok.add_bos());
+    }
     sigs.push(sig("image_prompt", &image_prompt_text(tok, text)));
     let _ = tok.stop_tokens();
 }

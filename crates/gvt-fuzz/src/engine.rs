@@ -242,7 +242,7 @@ impl Setup {
                 seeds::spm_metadata(),
             ],
             deep_bytes,
-            decode_large: std::cell::Cell::new(true),
+            run_bombs: std::cell::Cell::new(true),
         };
         Setup {
             ctx,
@@ -283,9 +283,10 @@ pub struct Options {
     pub progress: Option<Duration>,
     /// Full model loads for GGUF files with at most this many tensor bytes.
     pub deep_bytes: usize,
-    /// Images declaring more than [`targets::LARGE_PIXELS`] are decoded one time in this
-    /// many (the others stop at the header): decompression bombs take up to 30 s each.
-    pub large_image_every: usize,
+    /// Bomb candidates (images declaring more than [`targets::LARGE_PIXELS`], chat
+    /// templates with a number of 1,000,000 or more) run one time in this many; the others
+    /// stop early with a `bomb:skipped` signature. One such run can take a minute.
+    pub bomb_every: usize,
     /// An execution slower than this is reported (and its input saved under `slow/`).
     pub slow: Duration,
     /// Whether GGUF mutation may add 64 Mi-element metadata arrays (a known bug: see
@@ -301,11 +302,11 @@ impl Default for Options {
             max_execs: Some(1000),
             max_time: None,
             out_dir: None,
-            hang: Duration::from_secs(60),
+            hang: Duration::from_secs(180),
             progress: None,
             deep_bytes: 1 << 20,
             huge_arrays: true,
-            large_image_every: 16,
+            bomb_every: 16,
             slow: Duration::from_secs(5),
         }
     }
@@ -556,8 +557,8 @@ pub fn run(setup: &Setup, opts: &Options) -> Report {
             Some((input.clone(), Instant::now(), opts.out_dir.clone()));
         setup
             .ctx
-            .decode_large
-            .set(opts.large_image_every <= 1 || rng.one_in(opts.large_image_every));
+            .run_bombs
+            .set(opts.bomb_every <= 1 || rng.one_in(opts.bomb_every));
         let out = execute(&setup.ctx, &input);
         *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
         report.execs += 1;

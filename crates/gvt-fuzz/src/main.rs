@@ -3,7 +3,7 @@
 //! ```text
 //! gvt-fuzz [--minutes M | --seconds S] [--execs N] [--seed N] [--out DIR]
 //!          [--target gguf|image|text|all] [--deep-bytes N] [--hang-secs S] [--slow-secs S]
-//!          [--no-huge-arrays] [--large-image-every N]
+//!          [--no-huge-arrays] [--bomb-every N]
 //! gvt-fuzz --replay gguf|image|text FILE
 //! ```
 
@@ -20,7 +20,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: gvt-fuzz [--minutes M | --seconds S] [--execs N] [--seed N] [--out DIR]\n\
          \x20               [--target gguf|image|text|all] [--deep-bytes N] [--hang-secs S] [--slow-secs S]\n\
-         \x20               [--no-huge-arrays] [--large-image-every N]\n\
+         \x20               [--no-huge-arrays] [--bomb-every N]\n\
          \x20      gvt-fuzz --replay gguf|image|text FILE"
     );
     ExitCode::from(2)
@@ -75,8 +75,8 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--no-huge-arrays" => opts.huge_arrays = false,
-            "--large-image-every" => match value().and_then(|v| v.parse().ok()) {
-                Some(n) => opts.large_image_every = n,
+            "--bomb-every" => match value().and_then(|v| v.parse().ok()) {
+                Some(n) => opts.bomb_every = n,
                 None => return usage(),
             },
             "--slow-secs" => match num(value()) {

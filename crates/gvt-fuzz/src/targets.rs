@@ -77,9 +77,10 @@ pub struct Context {
     /// Full model loads (weights on the CPU) run for files with at most this many tensor
     /// bytes.
     pub deep_bytes: usize,
-    /// Whether an image declaring more than [`LARGE_PIXELS`] is decoded (the engine samples
-    /// these; replays always decode).
-    pub decode_large: std::cell::Cell<bool>,
+    /// Whether bomb candidates run: images declaring more than [`LARGE_PIXELS`], chat
+    /// templates with a number of 1,000,000 or more (the engine samples these; replays
+    /// always run them).
+    pub run_bombs: std::cell::Cell<bool>,
 }
 
 /// A signature starting with this marks a failure the target itself detected.
@@ -98,8 +99,14 @@ fn small_image() -> DynamicImage {
     }))
 }
 
-/// Exercises a tokenizer the way the app does.
-fn use_tokenizer(tok: &Tokenizer, text: &str, sigs: &mut Vec<String>) {
+/// Whether a template holds a number of 1,000,000 or more (repetition bombs need one).
+fn has_large_number(t: &[u8]) -> bool {
+    t.split(|b| !b.is_ascii_digit()).any(|run| run.len() >= 7)
+}
+
+/// Exercises a tokenizer the way the app does. Returns false when the chat template
+/// rendered a prompt over [`MAX_PROMPT`] (a failure, recorded in `sigs`).
+fn use_tokenizer(tok: &Tokenizer, text: &str, sigs: &mut Vec<String>) -> bool {
     let ids = tok.encode(text, true);
     sigs.push(format!("encode:{}", bucket(ids.len())));
     let back = tok.decode(&ids);
@@ -108,15 +115,17 @@ fn use_tokenizer(tok: &Tokenizer, text: &str, sigs: &mut Vec<String>) {
     if prompt.len() > MAX_PROMPT {
         // A template bomb (see `chat_template_stays_under_1_gib`): encoding hundreds of MB
         // would take the fuzzer past its hard memory limit, so it is a failure here.
+        // The other renders would take as long again: stop here.
         sigs.push(format!(
             "{FAIL}the chat template rendered a {} MiB prompt",
             prompt.len() >> 20
         ));
-    } else {
-        let _ = tok.encode(&prompt, tok.add_bos());
+        return false;
     }
+    let _ = tok.encode(&prompt, tok.add_bos());
     sigs.push(sig("image_prompt", &image_prompt_text(tok, text)));
     let _ = tok.stop_tokens();
+    true
 }
 
 /// GGUF reader, configuration validation, tokenizer, and (small files) the full model load
@@ -167,7 +176,9 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
     let tokenizer = Tokenizer::from_metadata(&file.metadata);
     sigs.push(sig("tokenizer", &tokenizer));
     if let Ok(tok) = &tokenizer {
-        use_tokenizer(tok, "What is <|im_start|> in the image?", &mut sigs);
+        if !use_tokenizer(tok, "What is <|im_start|> in the image?", &mut sigs) {
+            return sigs;
+        }
     }
     let tensor_bytes: usize = file.tensors.iter().map(|t| t.n_bytes()).sum();
     if let (Ok(cfg), Ok(_)) = (&config, &tokenizer)
@@ -197,13 +208,13 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
 /// The image decoder and the preprocessor.
 pub fn run_image(ctx: &Context, bytes: &[u8]) -> Vec<String> {
     let mut sigs = Vec::new();
-    if !ctx.decode_large.get()
+    if !ctx.run_bombs.get()
         && let Ok(reader) = ImageReader::new(Cursor::new(bytes)).with_guessed_format()
         && let Ok((w, h)) = reader.into_dimensions()
         && u64::from(w) * u64::from(h) > LARGE_PIXELS
     {
         sigs.push(format!(
-            "large:skipped {}x{}",
+            "bomb:skipped image {}x{}",
             bucket(w as usize),
             bucket(h as usize)
         ));
@@ -290,6 +301,13 @@ fn text_metadata<'a>(ctx: &'a Context, case: &TextCase) -> Cow<'a, Metadata> {
 /// decoding (whole and streamed), and the chat template.
 pub fn run_text(ctx: &Context, case: &TextCase) -> Vec<String> {
     let mut sigs = Vec::new();
+    if !ctx.run_bombs.get()
+        && let Some(t) = &case.template
+        && has_large_number(t)
+    {
+        sigs.push("bomb:skipped template".into());
+        return sigs;
+    }
     let md = text_metadata(ctx, case);
     let tok = match Tokenizer::from_metadata(&md) {
         Ok(t) => t,
@@ -304,7 +322,9 @@ pub fn run_text(ctx: &Context, case: &TextCase) -> Vec<String> {
     };
     sigs.push(format!("tokenizer:ok {}", case.vocab));
     let text = String::from_utf8_lossy(&case.text);
-    use_tokenizer(&tok, &text, &mut sigs);
+    if !use_tokenizer(&tok, &text, &mut sigs) {
+        return sigs;
+    }
     let valid = match std::str::from_utf8(&case.text) {
         Ok(s) => s,
         Err(e) => std::str::from_utf8(&case.text[..e.valid_up_to()]).unwrap_or_default(),

@@ -175,10 +175,10 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
     sigs.push(sig("config", &config));
     let tokenizer = Tokenizer::from_metadata(&file.metadata);
     sigs.push(sig("tokenizer", &tokenizer));
-    if let Ok(tok) = &tokenizer {
-        if !use_tokenizer(tok, "What is <|im_start|> in the image?", &mut sigs) {
-            return sigs;
-        }
+    if let Ok(tok) = &tokenizer
+        && !use_tokenizer(tok, "What is <|im_start|> in the image?", &mut sigs)
+    {
+        return sigs;
     }
     let tensor_bytes: usize = file.tensors.iter().map(|t| t.n_bytes()).sum();
     if let (Ok(cfg), Ok(_)) = (&config, &tokenizer)

@@ -648,7 +648,7 @@ fn grow_vocab(rng: &mut Rng, doc: &mut Doc) {
             for j in 0..n {
                 p.extend(elem(j));
             }
-            p[4..12].copy_from_slice(&(count + n as u64).to_le_bytes());
+            p[4..12].copy_from_slice(&count.wrapping_add(n as u64).to_le_bytes());
         }
     };
     append("tokenizer.ggml.tokens", &|j| {

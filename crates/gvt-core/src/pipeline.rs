@@ -15,6 +15,9 @@ use crate::{Error, Result};
 /// Marks where the visual tokens go in the templated prompt text (a private-use character;
 /// the question is put in after rendering, so what a user types never collides with it).
 pub const IMAGE_SLOT: &str = "\u{E000}";
+/// Longest question accepted: more than any context holds, little for the tokenizer.
+pub const MAX_QUESTION_BYTES: usize = 32 << 10;
+
 /// Marks where the question goes in the templated prompt text.
 const QUESTION_SLOT: &str = "\u{E001}";
 
@@ -149,6 +152,13 @@ impl Pipeline {
         let question = question.trim();
         if question.is_empty() {
             return Err(Error::InvalidInput("the question is empty".into()));
+        }
+        if question.len() > MAX_QUESTION_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "the question is {} KB; the limit is {} KB",
+                question.len() >> 10,
+                MAX_QUESTION_BYTES >> 10
+            )));
         }
         let tok = &self.tokenizer;
         let add_bos = tok.add_bos();

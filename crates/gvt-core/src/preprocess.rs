@@ -12,8 +12,9 @@ use crate::{Error, Result};
 
 /// Largest accepted side in pixels; bigger files are refused before decoding.
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
-/// Most memory a decoder may allocate.
-pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+/// Most memory a decoder may allocate: a 16-megapixel RGBA canvas with room to spare, and
+/// with the decoder's own buffers still under 1 GiB.
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
 
 /// Decodes PNG, JPEG, WebP or GIF (first frame) bytes, refusing absurd sizes.
 pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {

@@ -65,16 +65,13 @@ pub fn cases(tiny_bytes: &[u8]) -> Vec<Case> {
     let set = |key: &'static str, v: Value| edit(&move |p: &mut Parts| p.md.insert(key, v.clone()));
     let more_tokens = |vocab_size: Option<u32>| {
         edit(&move |p: &mut Parts| {
-            let grow = |md: &mut Metadata, key: &str, f: &dyn Fn(usize) -> Value| {
-                let mut items = md.get(key).and_then(Value::as_array).unwrap().to_vec();
-                items.extend((0..200).map(f));
-                md.insert(key, Value::Array(items));
-            };
-            grow(&mut p.md, "tokenizer.ggml.tokens", &|i| {
-                Value::String(format!("extra{i}"))
-            });
+            let mut tokens = p.md.get_str_array("tokenizer.ggml.tokens").unwrap().clone();
+            (0..200).for_each(|i| tokens.push(&format!("extra{i}")));
+            p.md.insert("tokenizer.ggml.tokens", Value::from(tokens));
             // User-defined (4): `encode` matches them in text, so they are reachable.
-            grow(&mut p.md, "tokenizer.ggml.token_type", &|_| Value::I32(4));
+            let mut types = p.md.get_i32_array("tokenizer.ggml.token_type").unwrap();
+            types.extend([4; 200]);
+            p.md.insert("tokenizer.ggml.token_type", Value::from(types));
             match vocab_size {
                 Some(n) => p.md.insert("llama.vocab_size", Value::U32(n)),
                 None => {
@@ -159,10 +156,7 @@ pub fn cases(tiny_bytes: &[u8]) -> Vec<Case> {
         },
         Case {
             name: "gvt.vision.image_std = [0, 0, 0]",
-            bytes: set(
-                "gvt.vision.image_std",
-                Value::Array(vec![Value::F32(0.0); 3]),
-            ),
+            bytes: set("gvt.vision.image_std", Value::from(vec![0.0f32; 3])),
         },
     ];
     out.push(Case {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use gvt_core::device::ComputeDevice;
-use gvt_core::gguf::{GgufFile, GgufWriter, Metadata, Value};
+use gvt_core::gguf::{GgufFile, GgufWriter, Metadata, StringArray, Value};
 use gvt_core::model::export::ParamValues;
 use gvt_core::model::{
     Gvt, GvtConfig, InitSource, LlmConfig, Named, ResamplerConfig, VisionConfig, WeightFormat,
@@ -77,15 +77,15 @@ pub fn spm_metadata() -> Metadata {
     md.insert("tokenizer.ggml.model", "llama".into());
     md.insert(
         "tokenizer.ggml.tokens",
-        Value::Array(tokens.iter().map(|t| Value::String(t.0.clone())).collect()),
+        Value::from(tokens.iter().map(|t| &t.0).collect::<StringArray>()),
     );
     md.insert(
         "tokenizer.ggml.token_type",
-        Value::Array(tokens.iter().map(|t| Value::I32(t.1)).collect()),
+        Value::from(tokens.iter().map(|t| t.1).collect::<Vec<i32>>()),
     );
     md.insert(
         "tokenizer.ggml.scores",
-        Value::Array(tokens.iter().map(|t| Value::F32(t.2)).collect()),
+        Value::from(tokens.iter().map(|t| t.2).collect::<Vec<f32>>()),
     );
     md
 }

@@ -7,8 +7,8 @@ use std::fmt::Display;
 use std::io::Cursor;
 
 use gvt_core::gguf::{GgufFile, Metadata, Value};
-use gvt_core::model::{Gvt, GvtConfig};
-use gvt_core::pipeline::image_prompt_text;
+use gvt_core::model::GvtConfig;
+use gvt_core::pipeline::{Pipeline, PromptText};
 use gvt_core::preprocess::{Preprocessor, decode_image};
 use gvt_core::tokenizer::{ChatMessage, StreamDecoder, Tokenizer};
 use image::{DynamicImage, ImageBuffer, ImageReader, Rgb};
@@ -123,7 +123,7 @@ fn use_tokenizer(tok: &Tokenizer, text: &str, sigs: &mut Vec<String>) -> bool {
         return false;
     }
     let _ = tok.encode(&prompt, tok.add_bos());
-    sigs.push(sig("image_prompt", &image_prompt_text(tok, text)));
+    sigs.push(sig("image_prompt", &PromptText::new(tok, text, true)));
     let _ = tok.stop_tokens();
     true
 }
@@ -184,16 +184,21 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
     if let (Ok(cfg), Ok(_)) = (&config, &tokenizer)
         && tensor_bytes <= ctx.deep_bytes
     {
-        let loaded = Gvt::from_gguf(&file, None, &ctx.device.device, &mut |_| {});
+        // Loading as the CLI and the app do: every check before the weights, then them.
+        let loaded = Pipeline::load(&file, None, ctx.device.clone(), &mut |_, _| {});
         sigs.push(sig("load", &loaded));
-        if let (Ok((gvt, _)), Ok(tok)) = (&loaded, &tokenizer) {
+        if let Ok(pipeline) = &loaded {
             // The prompt's embeddings, as the first generation step makes them, for a
             // question ending with the vocabulary's last entry (the highest id).
+            let tok = &pipeline.tokenizer;
             let last = (tok.vocab_size() as u32).saturating_sub(1);
             let question = format!("How many?{}", tok.token_str(last).unwrap_or_default());
-            let ids = tok.encode(&tok.chat_prompt(&question), tok.add_bos());
-            let embeds = gvt.prompt_embeds(&ids, None, &[]);
-            sigs.push(format!("embeds:{:?}", embeds.dims()));
+            let prompt = pipeline.prompt(&question, None);
+            sigs.push(sig("prompt", &prompt));
+            if let Ok(prompt) = prompt {
+                let embeds = pipeline.model.prompt_embeds(&prompt.prefix, None, &[]);
+                sigs.push(format!("embeds:{:?}", embeds.dims()));
+            }
         }
         if loaded.is_ok()
             && let Some(v) = &cfg.vision
@@ -264,29 +269,20 @@ fn text_metadata<'a>(ctx: &'a Context, case: &TextCase) -> Cow<'a, Metadata> {
         md.insert("tokenizer.chat_template", Value::String(lossy(t)));
     }
     if !case.extra_tokens.is_empty() {
-        let grow = |md: &mut Metadata, key: &str, more: &mut dyn Iterator<Item = Value>| {
-            if let Some(Value::Array(items)) = md.get(key) {
-                let mut items = items.clone();
-                items.extend(more);
-                md.insert(key, Value::Array(items));
-            }
-        };
         let extra = &case.extra_tokens;
-        grow(
-            &mut md,
-            "tokenizer.ggml.tokens",
-            &mut extra.iter().map(|(t, _)| Value::String(lossy(t))),
-        );
-        grow(
-            &mut md,
-            "tokenizer.ggml.token_type",
-            &mut extra.iter().map(|(_, ty)| Value::I32(*ty)),
-        );
-        grow(
-            &mut md,
-            "tokenizer.ggml.scores",
-            &mut extra.iter().map(|_| Value::F32(-1.0)),
-        );
+        if let Ok(tokens) = md.get_str_array("tokenizer.ggml.tokens") {
+            let mut tokens = tokens.clone();
+            extra.iter().for_each(|(t, _)| tokens.push(&lossy(t)));
+            md.insert("tokenizer.ggml.tokens", Value::from(tokens));
+        }
+        if let Ok(mut types) = md.get_i32_array("tokenizer.ggml.token_type") {
+            types.extend(extra.iter().map(|(_, ty)| *ty));
+            md.insert("tokenizer.ggml.token_type", Value::from(types));
+        }
+        if let Ok(mut scores) = md.get_f32_array("tokenizer.ggml.scores") {
+            scores.extend(extra.iter().map(|_| -1.0f32));
+            md.insert("tokenizer.ggml.scores", Value::from(scores));
+        }
     }
     if let Some(id) = case.bos {
         md.insert("tokenizer.ggml.bos_token_id", Value::U32(id));

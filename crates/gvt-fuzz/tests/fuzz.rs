@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use gvt_core::gguf::GgufFile;
-use gvt_core::model::{Gvt, GvtConfig};
+use gvt_core::pipeline::Pipeline;
 use gvt_core::preprocess::Preprocessor;
 use gvt_core::tokenizer::Tokenizer;
 use gvt_fuzz::alloc::{LIMIT, Section};
@@ -18,29 +18,8 @@ static ALLOC: CountingAlloc = CountingAlloc;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Failures the short run may meet that are known gvt-core bugs with an ignored test of
-/// their own: (target, text in the failure, that test).
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "image",
-        "(limit 1073741824)",
-        "tiny_gif_with_a_16384_square_canvas_stays_under_1_gib",
-    ),
-    (
-        "text",
-        "(limit 1073741824)",
-        "chat_template_stays_under_1_gib",
-    ),
-    (
-        "text",
-        "the chat template rendered a",
-        "chat_template_stays_under_1_gib",
-    ),
-    (
-        "gguf",
-        "out of bounds for dimension",
-        "tokens_past_the_embedding_rows_are_rejected",
-    ),
-];
+/// their own: (target, text in the failure, that test). None are known today.
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
@@ -56,7 +35,8 @@ fn fuzz_fixed_seed_short_run() {
         seed: 1,
         max_execs: Some(2000),
         max_time: Some(Duration::from_secs(90)),
-        // 32 Mi+ element arrays are a known bug with a test of its own (below).
+        // 32 Mi+ element arrays take seconds each: `huge_u8_metadata_array_stays_under_1_gib`
+        // covers them.
         huge_arrays: false,
         // Decompression bombs (a 644-byte JPEG decoding to 16384 x 16383 takes ~20 s) are
         // reported but not kept: with a short threshold they are not mutated further.
@@ -88,24 +68,18 @@ fn fuzz_fixed_seed_short_run() {
     assert!(failures.is_empty(), "failures: {failures:#?}");
 }
 
-/// Loading and validation the way `Pipeline::load` does it, then the preprocessor.
+/// Loading as the CLI and the app do (`Pipeline::load`), then the preprocessor.
 fn load_everything(bytes: Vec<u8>) -> String {
     let file = match GgufFile::from_bytes(bytes) {
         Ok(f) => f,
         Err(e) => return format!("parse: {e}"),
     };
-    let config = match GvtConfig::from_gguf(&file, &file) {
-        Ok(c) => c,
-        Err(e) => return format!("config: {e}"),
+    let cpu = gvt_core::device::ComputeDevice::cpu();
+    let pipeline = match Pipeline::load(&file, None, cpu, &mut |_, _| {}) {
+        Ok(p) => p,
+        Err(e) => return format!("load: {e}"),
     };
-    if let Err(e) = Tokenizer::from_metadata(&file.metadata) {
-        return format!("tokenizer: {e}");
-    }
-    let device = gvt_core::device::ComputeDevice::cpu();
-    if let Err(e) = Gvt::from_gguf(&file, None, &device.device, &mut |_| {}) {
-        return format!("load: {e}");
-    }
-    if let Some(v) = &config.vision {
+    if let Some(v) = &pipeline.config.vision {
         let img = image::DynamicImage::new_rgb8(8, 8);
         let px = Preprocessor::new(v).pixels(&img);
         if !px.iter().all(|x| x.is_finite()) {
@@ -115,8 +89,8 @@ fn load_everything(bytes: Vec<u8>) -> String {
     "loaded".into()
 }
 
-/// The issue's hostile files: loading and validation return (Ok or Err) without panicking.
-/// (gvt-core is making them errors; the assertions tighten once that lands.)
+/// The issue's hostile files: loading and validation return without panicking, within the
+/// memory bound. (`gvt-core/tests/core/hostile.rs` asserts each one's exact error.)
 #[test]
 fn fuzz_regression_hostile_files_do_not_panic() {
     let tiny = seeds::tiny_bytes();
@@ -141,19 +115,16 @@ fn fuzz_regression_hostile_files_do_not_panic() {
             stats.largest >> 20,
             stats.peak >> 20,
         );
-        if result.is_err() {
+        if result.is_err() || !over.is_empty() {
             panics.push(case.name);
         }
     }
-    assert!(panics.is_empty(), "panicked: {panics:?}");
+    assert!(panics.is_empty(), "panicked or over 1 GiB: {panics:?}");
 }
 
-/// BUG (gvt-core, found by this fuzzer; the issue lists it): `GgufFile::from_bytes` turns a
-/// u8 metadata array of 64 Mi elements (64 MiB in the file) into 64 Mi `Value`s, one
-/// allocation of 2 GiB (32 bytes per element). The reader checks counts against the bytes
-/// left, but not the in-memory size. Ignored until gvt-core bounds it.
+/// Found by this fuzzer (the issue lists it): a u8 metadata array of 64 Mi elements took 2 GiB
+/// (32 bytes per element) before metadata arrays became typed vectors.
 #[test]
-#[ignore = "gvt-core bug: a 64 Mi-element u8 metadata array allocates 2 GiB"]
 fn huge_u8_metadata_array_stays_under_1_gib() {
     let bytes = hostile::huge_u8_array(&seeds::tiny_bytes(), 64 << 20);
     let _guard = lock();
@@ -172,13 +143,9 @@ fn huge_u8_metadata_array_stays_under_1_gib() {
     assert!(stats.peak <= LIMIT, "peak {}", stats.peak);
 }
 
-/// BUG (gvt-core, found by this fuzzer): `decode_image` accepts a 51-byte GIF whose logical
-/// screen is 16384 x 16384; the decoder allocates the whole 1 GiB RGBA canvas (exactly
-/// `MAX_DECODE_BYTES`) before finding that the file has no image data, and its own working
-/// memory comes on top, so the peak passes 1 GiB. The limits leave no headroom under the
-/// 1 GiB bound. Ignored until gvt-core tightens them.
+/// Found by this fuzzer: a 51-byte GIF whose logical screen is 16384 x 16384 made the decoder
+/// allocate the whole 1 GiB RGBA canvas when `MAX_DECODE_BYTES` allowed 1 GiB.
 #[test]
-#[ignore = "gvt-core bug: a 51-byte GIF makes decode_image allocate 1 GiB"]
 fn tiny_gif_with_a_16384_square_canvas_stays_under_1_gib() {
     let bytes = std::fs::read(
         seeds::repo_root().join("crates/gvt-fuzz/corpus/gif-16384x16384-canvas-51-bytes.gif"),
@@ -200,13 +167,10 @@ fn tiny_gif_with_a_16384_square_canvas_stays_under_1_gib() {
     );
 }
 
-/// BUG (gvt-core, found by this fuzzer): a GGUF file's chat template is rendered when the
-/// tokenizer is built (`Tokenizer::from_metadata` checks that it renders one turn), with no
-/// bound on memory or time. minijinja caps one string repetition at 100 MB, but not
-/// concatenation: this 80-byte template makes one 1.1 GB string (peak above 3 GB) and takes
-/// about 10 s per render in the dev profile. Ignored until gvt-core bounds template output.
+/// Found by this fuzzer: a GGUF file's chat template is rendered when the tokenizer is built
+/// (`Tokenizer::from_metadata` checks that it renders one turn); this 80-byte template made
+/// one 1.1 GB string (peak above 3 GB) before templates were bounded.
 #[test]
-#[ignore = "gvt-core bug: an 80-byte chat template allocates 1.1 GB at load"]
 fn chat_template_stays_under_1_gib() {
     let tiny = GgufFile::from_bytes(seeds::tiny_bytes()).unwrap();
     let mut md = seeds::tokenizer_metadata(&tiny.metadata);
@@ -233,14 +197,10 @@ fn chat_template_stays_under_1_gib() {
     assert!(stats.peak <= LIMIT, "peak {}", stats.peak);
 }
 
-/// BUG (gvt-core, the issue's first case; a PANIC): a tokenizer with more tokens than
-/// `token_embd` has rows loads without complaint (`llama.vocab_size` says 444, the tokenizer
-/// has 644), and a question containing one of the extra (user-defined) tokens reaches
-/// `Gvt::prompt_embeds` with id 594, where burn-flex's gather panics: "index 594 out of
-/// bounds for dimension of size 444" (`Pipeline::ask` -> `generate` -> `prompt_embeds`).
-/// Ignored until loading rejects the mismatch.
+/// Found by this fuzzer (the issue's first case; a panic): a tokenizer with more tokens than
+/// `token_embd` has rows loaded, and a question holding one of the extra tokens reached the
+/// embedding lookup, where burn-flex's gather panicked.
 #[test]
-#[ignore = "gvt-core bug: token ids past token_embd's rows reach the embedding lookup"]
 fn tokens_past_the_embedding_rows_are_rejected() {
     let tiny = seeds::tiny_bytes();
     let case = hostile::cases(&tiny)
@@ -248,30 +208,25 @@ fn tokens_past_the_embedding_rows_are_rejected() {
         .find(|c| c.name.contains("vocab_size 444"))
         .unwrap();
     let file = GgufFile::from_bytes(case.bytes).unwrap();
-    let loaded = (|| {
-        let tok = Tokenizer::from_metadata(&file.metadata).map_err(|e| e.to_string())?;
-        let device = gvt_core::device::ComputeDevice::cpu();
-        let (gvt, _) =
-            Gvt::from_gguf(&file, None, &device.device, &mut |_| {}).map_err(|e| e.to_string())?;
-        Ok::<_, String>((tok, gvt))
-    })();
-    let Ok((tok, gvt)) = loaded else {
-        return; // rejected at load: fixed
-    };
-    let ids = tok.encode("extra150", false);
-    assert!(
-        ids.iter().all(|&id| (id as usize) < 444),
-        "the tokenizer gives id(s) {ids:?} for a model with 444 embedding rows"
+    let cpu = gvt_core::device::ComputeDevice::cpu();
+    let err = Pipeline::load(&file, None, cpu, &mut |_, _| {})
+        .err()
+        .expect("the mismatch is refused at load");
+    assert_eq!(
+        err.to_string(),
+        "unsupported model: tokenizer: `tokenizer.ggml.tokens` has 644 tokens but the LLM's \
+         embedding (`token_embd.weight`) has 444 rows: the ids past it cannot be looked up"
     );
-    let _ = gvt.prompt_embeds(&ids, None, &[]).into_data();
 }
 
 /// Memory of `encode` against the length of the text, for both tokenizer kinds: a chat
 /// template can render hundreds of MB (see above), and the fuzzer met a 300 MB prompt that
 /// the SentencePiece encoder turned into a 12 GiB request (one 48-byte symbol per
-/// character, in a doubling Vec). BUG (gvt-core): no bound on the text `encode` takes;
-/// measured on 16 MiB of "a b ": SentencePiece peaks at 1.78 GiB (about 110 bytes per
-/// character, one 1.5 GiB allocation), byte-level BPE at 469 MiB.
+/// character, in a doubling Vec). `encode` itself takes text of any length; what reaches it
+/// from users is bounded (`Pipeline::prompt` refuses questions over 32 KiB, templates are
+/// bounded to 16 MiB of output). Measured on 16 MiB of "a b ": SentencePiece peaks at
+/// 1.78 GiB (about 110 bytes per character, one 1.5 GiB allocation), byte-level BPE at
+/// 469 MiB.
 #[test]
 #[ignore = "gvt-core bug: SentencePiece encode of 16 MiB of text peaks at 1.78 GiB"]
 fn encoding_16_mib_of_text_stays_under_1_gib() {

@@ -80,7 +80,9 @@ impl ChatTemplate {
         eos_token: Option<&str>,
         strip_bos: bool,
     ) -> Result<Self, TokenizerError> {
+        check_source(source)?;
         let mut env = Environment::new();
+        env.set_fuel(Some(FUEL));
         let syntax = SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
@@ -125,11 +127,21 @@ impl ChatTemplate {
             bos_token => token(&self.bos_token),
             eos_token => token(&self.eos_token),
         };
-        let text = self
+        let mut out = Bounded::default();
+        let rendered = self
             .env
             .get_template(KEY_CHAT_TEMPLATE)
-            .and_then(|t| t.render(ctx))
-            .map_err(template_error)?;
+            .and_then(|t| t.render_captured_to(ctx, &mut out).map(drop));
+        if out.overflowed {
+            return Err(TokenizerError::ChatTemplate(format!(
+                "it writes more than {} MB for this conversation",
+                MAX_OUTPUT_BYTES >> 20
+            )));
+        }
+        rendered.map_err(template_error)?;
+        let text = String::from_utf8(out.text).map_err(|_| {
+            TokenizerError::ChatTemplate("the chat template wrote invalid UTF-8".into())
+        })?;
         match &self.bos_token {
             Some(bos) if self.strip_bos => match text.strip_prefix(bos.as_str()) {
                 Some(rest) => Ok(rest.to_string()),
@@ -137,6 +149,65 @@ impl ChatTemplate {
             },
             _ => Ok(text),
         }
+    }
+}
+
+/// Bounds on what a file's template may cost, far above what real chat templates need (a few
+/// KB of source, hundreds of instructions per turn, a prompt the context can hold):
+/// - the source's size;
+/// - number literals: big ones only serve to repeat a string or a list to hundreds of MB in
+///   one instruction (`'x' * 100000000`);
+/// - instructions per render (minijinja's fuel), which bounds loops;
+/// - the rendered text.
+///
+/// A template can still double a string with one instruction per step; the source bound
+/// and the literal bound keep the start small, and each step is an instruction.
+const MAX_SOURCE_BYTES: usize = 256 << 10;
+const MAX_LITERAL_DIGITS: usize = 6;
+const FUEL: u64 = 1_000_000;
+const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
+/// Refuses a template that is too long or spells a number of a million or more.
+fn check_source(source: &str) -> Result<(), TokenizerError> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(TokenizerError::ChatTemplate(format!(
+            "it is {} KB; the limit is {} KB",
+            source.len() >> 10,
+            MAX_SOURCE_BYTES >> 10
+        )));
+    }
+    let digits = |c: char| c.is_ascii_digit();
+    if let Some(number) = source
+        .split(|c: char| !digits(c))
+        .find(|run| run.len() > MAX_LITERAL_DIGITS)
+    {
+        return Err(TokenizerError::ChatTemplate(format!(
+            "it contains the number {number}; numbers of a million or more are refused (a \
+             chat template has no use for them)"
+        )));
+    }
+    Ok(())
+}
+
+/// A writer that fails past [`MAX_OUTPUT_BYTES`], which stops the render.
+#[derive(Default)]
+struct Bounded {
+    text: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the rendered prompt is too long"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -219,6 +219,39 @@ fn user_text_cannot_fake_control_tokens() {
 }
 
 #[test]
+fn chat_templates_that_would_exhaust_memory_or_time_are_refused() {
+    let with_template = |template: &str| {
+        let mut md = tiny_bpe_metadata("gpt2");
+        md.insert(KEY_CHAT_TEMPLATE, template.into());
+        error_of(&md)
+    };
+    let prefix = "`tokenizer.chat_template` is not a usable Jinja template: ";
+    assert_eq!(
+        with_template("{{ 'x' * 100000000 }}"),
+        format!(
+            "{prefix}it contains the number 100000000; numbers of a million or more are \
+             refused (a chat template has no use for them)"
+        )
+    );
+    let doubling = format!(
+        "{{% set s = 'xxxxxxxxxxxxxxxx' %}}{}{{{{ s }}}}",
+        "{% set s = s ~ s %}".repeat(21)
+    );
+    assert_eq!(
+        with_template(&doubling),
+        format!("{prefix}it writes more than 16 MB for this conversation")
+    );
+    let spin = "{% for i in range(999999) %}{% for j in range(999999) %}{% endfor %}{% endfor %}";
+    let err = with_template(spin);
+    assert!(err.starts_with(prefix) && err.contains("fuel"), "{err}");
+    let long = format!("{{# {} #}}", "x".repeat(300 << 10));
+    assert_eq!(
+        with_template(&long),
+        format!("{prefix}it is 300 KB; the limit is 256 KB")
+    );
+}
+
+#[test]
 fn bpe_accessors() {
     let t = tiny_bpe();
     assert_eq!(t.bos(), Some(ENDOFTEXT));

@@ -45,7 +45,8 @@ impl VisionConfig {
     }
     /// Tokens out of the tower: CLS + patches.
     pub fn tokens(&self) -> usize {
-        1 + self.grid() * self.grid()
+        // Saturates for absurd sizes from a file, which the memory check then refuses.
+        self.grid().saturating_mul(self.grid()).saturating_add(1)
     }
     pub fn head_dim(&self) -> usize {
         self.width / self.heads

@@ -66,11 +66,11 @@ impl MemoryEstimate {
             let n = t.n_elements() as u64;
             // Kept blocks: one byte per value and an f32 scale per 32; the rest is f32.
             let bytes = match kept_format(t.dtype, device) {
-                Some(_) => n + n / 32 * F32,
-                None => n * F32,
+                Some(_) => n.saturating_add(n / 32 * F32),
+                None => n.saturating_mul(F32),
             };
-            weights += bytes;
-            largest_f32 = largest_f32.max(n * F32);
+            weights = add(&[weights, bytes]);
+            largest_f32 = largest_f32.max(n.saturating_mul(F32));
             if bytes > largest.bytes {
                 largest = LargestTensor {
                     what: format!("tensor `{}`", t.name),
@@ -90,23 +90,25 @@ impl MemoryEstimate {
         };
         consider(
             "the LLM's attention scores",
-            config.llm.heads as u64 * (sequence as u64).pow(2) * F32,
+            mul(&[config.llm.heads, sequence, sequence, 4]),
         );
         if let (Some(v), Some(r)) = (&config.vision, &config.resampler) {
-            let tokens = v.tokens() as u64;
+            let tokens = v.tokens();
             consider(
                 "the vision tower's attention scores",
-                v.heads as u64 * tokens * tokens * F32,
+                mul(&[v.heads, tokens, tokens, 4]),
             );
             activations = activations.max(vision_activations(v, r));
         }
         Self {
             weights,
-            loading: 2 * largest_f32,
+            loading: largest_f32.saturating_mul(2),
             activations,
             kv_cache: kv_cache(
                 &config.llm,
-                (sequence + ANSWER_TOKENS).min(config.llm.context_length),
+                sequence
+                    .saturating_add(ANSWER_TOKENS)
+                    .min(config.llm.context_length),
             ),
             largest,
         }
@@ -114,7 +116,8 @@ impl MemoryEstimate {
 
     /// The peak: weights, the larger of loading and running, and the cache.
     pub fn total(&self) -> u64 {
-        self.weights + self.loading.max(self.activations + self.kv_cache)
+        let running = add(&[self.activations, self.kv_cache]);
+        add(&[self.weights, self.loading.max(running)])
     }
 
     /// Refuses a model the device cannot hold, with the figures.
@@ -158,35 +161,56 @@ impl GvtConfig {
     /// Prompt length of one question about one image: the visual tokens and some text.
     fn prompt_tokens(&self) -> usize {
         let visual = self.resampler.as_ref().map_or(0, |r| r.latents);
-        (visual + PROMPT_TEXT_TOKENS).min(self.llm.context_length)
+        visual
+            .saturating_add(PROMPT_TEXT_TOKENS)
+            .min(self.llm.context_length)
     }
 }
 
 /// One vision block at a time is alive: its input, q, k, v, the attention scores and their
 /// softmax, and the MLP's two hidden tensors; then the resampler's cross-attention.
 fn vision_activations(v: &VisionConfig, r: &ResamplerConfig) -> u64 {
-    let tokens = v.tokens() as u64;
-    let width = v.width as u64;
-    let scores = 2 * v.heads as u64 * tokens * tokens;
-    let block = scores.max(3 * tokens * v.ffn_hidden as u64) + 5 * tokens * width;
-    let media = tokens + r.latents as u64;
-    let resampler = 2 * (r.heads * r.latents) as u64 * media + 3 * media * width;
+    let tokens = v.tokens();
+    let scores = mul(&[2, v.heads, tokens, tokens]);
+    let block = add(&[
+        scores.max(mul(&[3, tokens, v.ffn_hidden])),
+        mul(&[5, tokens, v.width]),
+    ]);
+    let media = tokens.saturating_add(r.latents);
+    let resampler = add(&[
+        mul(&[2, r.heads, r.latents, media]),
+        mul(&[3, media, v.width]),
+    ]);
     // The image itself, resized and normalised.
-    let pixels = 3 * (v.image_size as u64).pow(2);
-    (block.max(resampler) + pixels) * F32
+    let pixels = mul(&[3, v.image_size, v.image_size]);
+    add(&[block.max(resampler), pixels]).saturating_mul(F32)
 }
 
 /// One decoder layer over the prompt: hidden states, q/k/v, scores and softmax, the MLP.
 fn llm_activations(l: &LlmConfig, sequence: usize) -> u64 {
-    let s = sequence as u64;
-    let scores = 2 * l.heads as u64 * s * s;
-    let block = scores.max(3 * s * l.ffn_hidden as u64) + 5 * s * l.width as u64;
+    let scores = mul(&[2, l.heads, sequence, sequence]);
+    let block = add(&[
+        scores.max(mul(&[3, sequence, l.ffn_hidden])),
+        mul(&[5, sequence, l.width]),
+    ]);
     // Logits of the last position only.
-    (block + l.vocab_size as u64) * F32
+    add(&[block, l.vocab_size as u64]).saturating_mul(F32)
 }
 
 fn kv_cache(l: &LlmConfig, tokens: usize) -> u64 {
-    2 * (l.depth * l.kv_heads * l.head_dim) as u64 * tokens as u64 * F32
+    mul(&[2, l.depth, l.kv_heads, l.head_dim, tokens, 4])
+}
+
+/// Products and sums of sizes from a file saturate: an absurd model is refused for its size,
+/// not by an overflow.
+fn mul(factors: &[usize]) -> u64 {
+    factors
+        .iter()
+        .fold(1u64, |p, &f| p.saturating_mul(f as u64))
+}
+
+fn add(terms: &[u64]) -> u64 {
+    terms.iter().fold(0u64, |s, &t| s.saturating_add(t))
 }
 
 /// A byte count for people: "512 MB", "8.1 GB".

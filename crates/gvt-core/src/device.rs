@@ -64,7 +64,7 @@ impl Gpu {
             adapter: info.name,
             max_buffer: limits
                 .max_buffer_size
-                .min(limits.max_storage_buffer_binding_size as u64),
+                .min(limits.max_storage_buffer_binding_size),
         }
     }
 }

@@ -284,6 +284,19 @@ fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
     harness.get_by_label("Load GGUF…");
 }
 
+/// Drops a truncated GGUF called `name` on the window and waits for the load error.
+fn drop_corrupt_gguf(harness: &mut Harness<'_, App>, name: &str) {
+    let path = std::env::temp_dir().join(name);
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(BrokenFile(path)));
+    wait_for(harness, "the load error", |app| {
+        !app.is_loading() && app.error().is_some()
+    });
+}
+
 #[test]
 fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
     let mut harness = harness();
@@ -292,15 +305,7 @@ fn a_corrupt_gguf_is_refused_and_the_loaded_model_keeps_answering() {
     });
     let before = app(&harness).model().cloned();
 
-    let path = std::env::temp_dir().join("gvt-app-test-corrupt.gguf");
-    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(BrokenFile(path)));
-    wait_for(&mut harness, "the load error", |app| {
-        !app.is_loading() && app.error().is_some()
-    });
+    drop_corrupt_gguf(&mut harness, "gvt-app-test-corrupt.gguf");
     let error = app(&harness).error().unwrap().to_string();
     assert!(error.contains("cannot load the model"), "{error}");
     assert_eq!(
@@ -348,15 +353,7 @@ fn a_model_that_fails_off_the_cpu_offers_the_cpu() {
     wait_for(&mut harness, "the default model", |app| {
         app.model().is_some()
     });
-    let path = std::env::temp_dir().join("gvt-app-test-corrupt-auto.gguf");
-    std::fs::write(&path, b"GGUF\x03\x00\x00\x00 truncated").unwrap();
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(BrokenFile(path)));
-    wait_for(&mut harness, "the load error", |app| {
-        !app.is_loading() && app.error().is_some()
-    });
+    drop_corrupt_gguf(&mut harness, "gvt-app-test-corrupt-auto.gguf");
     harness.get_by_label("Run on CPU instead").click();
     harness.step();
     wait_for(&mut harness, "the reload on the CPU", |app| {

@@ -163,13 +163,27 @@ const MAX_SOURCE_BYTES: usize = 256 << 10;
 const FUEL: u64 = 1_000_000;
 const MAX_OUTPUT_BYTES: usize = 4 << 20;
 
-/// Refuses a template too long to be a chat template.
+/// minijinja counts columns in 16 bits (and overflows past them when reporting an error):
+/// longer lines are refused, with a margin.
+const MAX_LINE_CHARS: usize = 60_000;
+
+/// Refuses a template too long to be a chat template, or with a line longer than the
+/// template engine can count.
 fn check_source(source: &str) -> Result<(), TokenizerError> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(TokenizerError::ChatTemplate(format!(
             "it is {} KB; the limit is {} KB",
             source.len() >> 10,
             MAX_SOURCE_BYTES >> 10
+        )));
+    }
+    if let Some(line) = source
+        .lines()
+        .map(|l| l.chars().count())
+        .find(|&n| n > MAX_LINE_CHARS)
+    {
+        return Err(TokenizerError::ChatTemplate(format!(
+            "it has a line of {line} characters; the limit is {MAX_LINE_CHARS}"
         )));
     }
     Ok(())

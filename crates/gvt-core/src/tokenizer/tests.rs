@@ -250,6 +250,13 @@ fn chat_templates_that_would_exhaust_memory_or_time_are_refused() {
         with_template(&long),
         format!("{prefix}it is 300 KB; the limit is 256 KB")
     );
+    // Found by the fuzzer: minijinja's 16-bit column count overflowed on a syntax error at
+    // the end of a 65,535-character line (a panic with overflow checks on).
+    let wide = format!("{}{{% if %}}", " ".repeat(65_535));
+    assert_eq!(
+        with_template(&wide),
+        format!("{prefix}it has a line of 65543 characters; the limit is 60000")
+    );
 }
 
 #[test]

@@ -117,7 +117,7 @@ impl Pipeline {
         let config = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
         config.check_tokenizer(tokenizer.vocab_size())?;
         MemoryEstimate::new(&config, &files, &device.device).check(&device.memory, &device.name)?;
-        let (gvt, config) = Gvt::from_gguf(model, llm, &device.device, &mut progress)?;
+        let gvt = Gvt::load_files(model, llm, &config, &device.device, &mut progress)?;
         let preprocessor = config.vision.as_ref().map(Preprocessor::new);
         let info = ModelInfo {
             // Shown in terminals and the UI: the file's text is made inert.

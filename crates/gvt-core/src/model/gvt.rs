@@ -117,15 +117,27 @@ impl Gvt {
         device: &burn::tensor::Device,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<(Self, GvtConfig)> {
-        let llm_file = llm.unwrap_or(model);
-        let cfg = GvtConfig::from_gguf(model, llm_file)?;
+        let cfg = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
+        let gvt = Self::load_files(model, llm, &cfg, device, on_progress)?;
+        Ok((gvt, cfg))
+    }
+
+    /// Loads the weights of a model whose configuration `cfg` was read from the same files
+    /// (and checked: see `Pipeline::load`).
+    pub fn load_files(
+        model: &GgufFile,
+        llm: Option<&GgufFile>,
+        cfg: &GvtConfig,
+        device: &burn::tensor::Device,
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<Self> {
         let visual = {
             let mut src = GgufSource::new(model, device).with_progress(on_progress);
-            Self::load_visual(&mut src, &cfg)?
+            Self::load_visual(&mut src, cfg)?
         };
-        let mut src = GgufSource::new(llm_file, device).with_progress(on_progress);
+        let mut src = GgufSource::new(llm.unwrap_or(model), device).with_progress(on_progress);
         let llm = Llm::load(&mut src, &cfg.llm)?;
-        Ok((Self { visual, llm }, cfg))
+        Ok(Self { visual, llm })
     }
 
     /// Input embeddings for `prefix ++ visual ++ suffix` (visual may be absent).

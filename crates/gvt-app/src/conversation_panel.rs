@@ -19,6 +19,8 @@ pub enum ConversationAction {
     Ask(String),
     Stop,
     Select(TokenSelection),
+    /// Load the model again on the CPU and ask this question there (after the GPU failed).
+    RunOnCpu(String),
 }
 
 #[derive(Default)]
@@ -34,6 +36,7 @@ impl ConversationPanel {
         doc: &Document,
         selection: Option<TokenSelection>,
         can_ask: Result<(), &str>,
+        on_gpu: bool,
     ) -> Option<ConversationAction> {
         let mut action = None;
         let busy = doc.is_busy();
@@ -133,6 +136,16 @@ impl ConversationPanel {
                         }
                         TurnState::Failed(error) => {
                             ui.colored_label(Color32::from_rgb(220, 80, 60), format!("Error: {error}"));
+                            // A lost or failing GPU: the CPU may still answer.
+                            if on_gpu
+                                && !busy
+                                && ui
+                                    .button("Run on CPU instead")
+                                    .on_hover_text("Load the model again on the CPU and ask this question there")
+                                    .clicked()
+                            {
+                                action = Some(ConversationAction::RunOnCpu(turn.question.clone()));
+                            }
                         }
                         TurnState::Done(stop) => {
                             if let Some(t) = &turn.timings {

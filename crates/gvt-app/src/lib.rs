@@ -522,9 +522,15 @@ impl GvtApp {
                         &self.docs[doc_index],
                         self.selection,
                         can_ask,
+                        self.model.as_ref().is_some_and(|m| m.is_gpu) && self.loading.is_none(),
                     );
                     match action {
                         Some(ConversationAction::Ask(q)) => self.ask(q),
+                        Some(ConversationAction::RunOnCpu(q)) => {
+                            self.pending_question = Some((doc_index, q));
+                            self.model_panel.device = DeviceChoice::Cpu;
+                            self.load_model(self.model_source.clone(), DeviceChoice::Cpu);
+                        }
                         Some(ConversationAction::Stop) => self.docs[doc_index].stop(),
                         Some(ConversationAction::Select(s)) => self.selection = Some(s),
                         None => {}

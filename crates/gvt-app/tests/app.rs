@@ -391,3 +391,55 @@ fn the_start_up_question_is_answered_and_its_first_token_shown() {
     assert!(app(&harness).overlay_map().is_some());
     harness.get_by_label_contains("with attention overlay: answer 1 token 1");
 }
+
+#[test]
+fn a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers() {
+    // A lost GPU stays lost for the whole process, and other tests use it.
+    if !gvt_testkit::in_own_process("a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers")
+    {
+        return;
+    }
+    let Some(gpu) = gvt_testkit::wgpu_compute() else {
+        return;
+    };
+    let mut harness = harness_with(AppOptions {
+        device: DeviceChoice::Gpu,
+        scene_seed: 7,
+        ..AppOptions::default()
+    });
+    wait_for(&mut harness, "the default model on the GPU", |app| {
+        app.model().is_some_and(|m| m.is_gpu)
+    });
+    harness.get_by_label("New scene").click();
+    harness.step();
+    harness.step();
+    gvt_testkit::lose_gpu(&gpu);
+
+    let question = "How many circles are there in the image?";
+    harness.get_by_label("Question").click();
+    harness.step();
+    assert!(harness.get_by_label("Question").is_focused());
+    harness.get_by_label("Question").type_text(question);
+    harness.step();
+    harness.get_by_label("Ask").click();
+    wait_for(&mut harness, "the failed answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    harness.get_by_label_contains("Error: the GPU failed: the device was lost (Destroyed)");
+
+    harness.get_by_label("Run on CPU instead").click();
+    harness.step();
+    wait_for(&mut harness, "the answer on the CPU", |app| {
+        app.model().is_some_and(|m| !m.is_gpu)
+            && app
+                .current_document()
+                .is_some_and(|d| d.turns.len() == 2 && !d.is_busy())
+    });
+    let doc = app(&harness).current_document().unwrap();
+    assert_eq!(doc.turns[1].question, question);
+    assert!(!doc.turns[1].answer.trim().is_empty());
+    assert_eq!(app(&harness).model().unwrap().device, "CPU (burn flex)");
+    // The failed turn keeps its error; on the CPU nothing more is offered.
+    assert!(harness.query_by_label("Run on CPU instead").is_none());
+}

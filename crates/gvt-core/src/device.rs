@@ -13,10 +13,10 @@ use crate::{Error, Result};
 
 /// Where a person switches to the CPU.
 #[cfg(not(target_arch = "wasm32"))]
-const CHOOSE_CPU: &str =
+pub(crate) const CHOOSE_CPU: &str =
     "`--device cpu` on the command line, or Run on CPU in the app's model panel";
 #[cfg(target_arch = "wasm32")]
-const CHOOSE_CPU: &str = "Run on CPU in the model panel, or ?device=cpu in the address";
+pub(crate) const CHOOSE_CPU: &str = "Run on CPU in the model panel, or ?device=cpu in the address";
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,12 +42,16 @@ pub struct ComputeDevice {
     pub fallback_reason: Option<String>,
     /// What the device can hold, checked before a model is loaded.
     pub memory: DeviceMemory,
+    /// The wgpu device under burn's, on a GPU.
+    wgpu: Option<wgpu::Device>,
 }
 
 /// A GPU that started, and what its adapter says about itself.
 #[derive(Debug, Clone)]
 struct Gpu {
     device: Device,
+    /// `None` only in tests of the choice between devices.
+    wgpu: Option<wgpu::Device>,
     /// wgpu's `DeviceType::Cpu`: a software rasterizer.
     software: bool,
     adapter: String,
@@ -60,6 +64,7 @@ impl Gpu {
         let limits = setup.adapter.limits();
         Self {
             device,
+            wgpu: Some(setup.device.clone()),
             software: info.device_type == wgpu::DeviceType::Cpu,
             adapter: info.name,
             max_buffer: limits
@@ -80,6 +85,7 @@ impl ComputeDevice {
                 available: host_memory_available(),
                 max_buffer: None,
             },
+            wgpu: None,
         }
     }
 
@@ -94,7 +100,37 @@ impl ComputeDevice {
                 available: None,
                 max_buffer: Some(gpu.max_buffer),
             },
+            wgpu: gpu.wgpu,
         }
+    }
+
+    /// The wgpu device that burn runs on, on a GPU: one device per process, shared by every
+    /// `ComputeDevice` that `select` returns. Losing it (`wgpu::Device::destroy`, a driver
+    /// reset) loses the GPU for the rest of the process.
+    pub fn wgpu_device(&self) -> Option<&wgpu::Device> {
+        self.wgpu.as_ref()
+    }
+
+    /// Runs `work` on this device. On a GPU, a panic from the driver stack becomes
+    /// [`Error::GpuFailed`]: wgpu's default uncaptured-error handler panics (cubecl keeps it
+    /// until the device is lost), and a failing GPU must not take the CLI or the app down.
+    /// Panics abort in the browser, so there this cannot help.
+    pub async fn guard<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        if !self.is_gpu {
+            return work.await;
+        }
+        CatchUnwind(std::pin::pin!(work))
+            .await
+            .unwrap_or_else(|panic| Err(Error::GpuFailed(panic_message(&*panic))))
+    }
+
+    /// [`ComputeDevice::guard`] for work that does not wait.
+    pub fn guard_sync<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        if !self.is_gpu {
+            return work();
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+            .unwrap_or_else(|panic| Err(Error::GpuFailed(panic_message(&*panic))))
     }
 
     fn resolve(choice: DeviceChoice, gpu: std::result::Result<Gpu, String>) -> Result<Self> {
@@ -120,6 +156,36 @@ impl ComputeDevice {
             }),
         }
     }
+}
+
+/// Polls `F` and turns a panic during a poll into an `Err` of its payload.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::pin::Pin::new(inner).poll(cx)
+        })) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "an unknown driver error".into())
 }
 
 fn gpu_name(device: &Device) -> String {
@@ -264,6 +330,7 @@ mod tests {
         // Resolving never touches the device, so the CPU's stands in for the GPU's.
         let software = Gpu {
             device: Device::flex(),
+            wgpu: None,
             software: true,
             adapter: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
             max_buffer: 1 << 30,

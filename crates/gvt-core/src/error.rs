@@ -30,9 +30,17 @@ pub enum Error {
     /// No usable compute device.
     #[error("device error: {0}")]
     Device(String),
-    /// A computation failed on the device (lost device, buffer over the adapter's limit...).
+    /// A computation failed on the device.
     #[error("computation failed on the device: {0}")]
     Execution(String),
+    /// The GPU failed while it ran the model: the device was lost (a driver reset, out of
+    /// memory: wgpu loses the device then) or its driver reported an error. The CPU can
+    /// still run the model.
+    #[error(
+        "the GPU failed: {0}. Run the model on the CPU instead ({choose})",
+        choose = crate::device::CHOOSE_CPU
+    )]
+    GpuFailed(String),
     /// The model cannot fit the device; the message gives the figures.
     #[error("{0}")]
     OutOfMemory(String),
@@ -48,6 +56,42 @@ pub enum Error {
         path: String,
         reason: std::io::Error,
     },
+}
+
+impl From<burn::tensor::ExecutionError> for Error {
+    fn from(e: burn::tensor::ExecutionError) -> Self {
+        use burn::tensor::ExecutionError::*;
+        match e {
+            // The device stays lost for the rest of the process.
+            // The reason reads "Destroyed: " or "Unknown: <wgpu's message>".
+            DevicePoisoned { reason } => Error::GpuFailed(format!(
+                "the device was lost ({})",
+                reason.trim().trim_end_matches(':')
+            )),
+            WithContext { reason } | Generic { reason, .. } => Error::Execution(reason),
+        }
+    }
+}
+
+impl From<burn::tensor::DataError> for Error {
+    /// burn reads a device's data lazily, and a read that fails then carries the device's
+    /// error only as text: "The device is poisoned\nCaused by:\n  Destroyed: ...".
+    fn from(e: burn::tensor::DataError) -> Self {
+        let text = e.to_string();
+        match text.split_once("The device is poisoned") {
+            Some((_, rest)) => {
+                let reason = rest
+                    .split_once("Caused by:")
+                    .and_then(|(_, r)| r.trim_start().lines().next())
+                    .unwrap_or("unknown reason");
+                Error::GpuFailed(format!(
+                    "the device was lost ({})",
+                    reason.trim().trim_end_matches(':')
+                ))
+            }
+            None => Error::Execution(text),
+        }
+    }
 }
 
 /// Result with the library's [`Error`].

@@ -117,7 +117,8 @@ impl Pipeline {
         let config = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
         config.check_tokenizer(tokenizer.vocab_size())?;
         MemoryEstimate::new(&config, &files, &device.device).check(&device.memory, &device.name)?;
-        let gvt = Gvt::load_files(model, llm, &config, &device.device, &mut progress)?;
+        let gvt = device
+            .guard_sync(|| Gvt::load_files(model, llm, &config, &device.device, &mut progress))?;
         let preprocessor = config.vision.as_ref().map(Preprocessor::new);
         let info = ModelInfo {
             // Shown in terminals and the UI: the file's text is made inert.
@@ -160,26 +161,44 @@ impl Pipeline {
                 MAX_QUESTION_BYTES >> 10
             )));
         }
+        let vision = match image {
+            Some(image) => Some((
+                image,
+                self.preprocessor.as_ref().ok_or_else(|| {
+                    Error::InvalidInput(
+                        "this model is a text-only LLM; load a GVT model to ask about images"
+                            .into(),
+                    )
+                })?,
+            )),
+            None => None,
+        };
         let tok = &self.tokenizer;
         let add_bos = tok.add_bos();
-        let Some(image) = image else {
-            let text = PromptText::new(tok, question, false)?;
-            return Ok(Prompt {
+        let text = PromptText::new(tok, question, image.is_some())?;
+        // Encoding costs memory in proportion to the text (a chat template may render
+        // megabytes): text the context cannot hold is refused before it is encoded.
+        let context = self.model.llm.context_length();
+        let fits = context.saturating_mul(tok.max_token_bytes());
+        let len = text.before.len() + text.after.len();
+        if len > fits {
+            return Err(Error::InvalidInput(format!(
+                "the prompt is {len} bytes after the chat template; the model's context of \
+                 {context} tokens holds at most {fits} bytes (its longest token is {} bytes)",
+                tok.max_token_bytes()
+            )));
+        }
+        Ok(match vision {
+            None => Prompt {
                 prefix: tok.encode_with_literal(&text.before, add_bos, text.question),
                 pixels: None,
                 suffix: Vec::new(),
-            });
-        };
-        let preprocessor = self.preprocessor.as_ref().ok_or_else(|| {
-            Error::InvalidInput(
-                "this model is a text-only LLM; load a GVT model to ask about images".into(),
-            )
-        })?;
-        let text = PromptText::new(tok, question, true)?;
-        Ok(Prompt {
-            prefix: tok.encode(&text.before, add_bos),
-            pixels: Some(preprocessor.tensor(image, &self.device.device)),
-            suffix: tok.encode_with_literal(&text.after, false, text.question),
+            },
+            Some((image, preprocessor)) => Prompt {
+                prefix: tok.encode(&text.before, add_bos),
+                pixels: Some(preprocessor.tensor(image, &self.device.device)),
+                suffix: tok.encode_with_literal(&text.after, false, text.question),
+            },
         })
     }
 
@@ -192,16 +211,20 @@ impl Pipeline {
         cancel: &CancelFlag,
         on_token: &mut dyn FnMut(TokenEvent<'_>),
     ) -> Result<Generation> {
-        let prompt = self.prompt(question, image)?;
-        generate::generate(
-            &self.model,
-            &self.tokenizer,
-            prompt,
-            options,
-            cancel,
-            on_token,
-        )
-        .await
+        self.device
+            .guard(async {
+                let prompt = self.prompt(question, image)?;
+                generate::generate(
+                    &self.model,
+                    &self.tokenizer,
+                    prompt,
+                    options,
+                    cancel,
+                    on_token,
+                )
+                .await
+            })
+            .await
     }
 }
 

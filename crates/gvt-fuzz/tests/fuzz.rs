@@ -5,7 +5,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use gvt_core::gguf::GgufFile;
+use gvt_core::device::ComputeDevice;
+use gvt_core::gguf::{GgufFile, GgufWriter, Value};
 use gvt_core::pipeline::Pipeline;
 use gvt_core::preprocess::Preprocessor;
 use gvt_core::tokenizer::Tokenizer;
@@ -199,37 +200,40 @@ fn tokens_past_the_embedding_rows_are_rejected() {
     );
 }
 
-/// Memory of `encode` against the length of the text, for both tokenizer kinds: a chat
-/// template can render hundreds of MB (see above), and the fuzzer met a 300 MB prompt that
-/// the SentencePiece encoder turned into a 12 GiB request (one 48-byte symbol per
-/// character, in a doubling Vec). `encode` itself takes text of any length; what reaches it
-/// from users is bounded (`Pipeline::prompt` refuses questions over 32 KiB, templates are
-/// bounded to 4 MiB of output). Measured on 16 MiB of "a b ": SentencePiece peaks at
-/// 1.78 GiB (about 110 bytes per character, one 1.5 GiB allocation), byte-level BPE at
-/// 469 MiB.
+/// A chat template may render up to 4 MiB of text, and encoding costs memory in proportion
+/// to its text (SentencePiece about 110 bytes a character: 16 MiB of "a b " peaked at
+/// 1.78 GiB). The pipeline refuses text that the model's context cannot hold before it
+/// encodes it, so a prompt of 4 MiB costs a few copies of itself.
 #[test]
-#[ignore = "encode itself is unbounded: SentencePiece on 16 MiB of text peaks at 1.78 GiB"]
-fn encoding_16_mib_of_text_stays_under_1_gib() {
+fn a_prompt_of_4_mib_is_refused_before_it_is_encoded() {
     let tiny = GgufFile::from_bytes(seeds::tiny_bytes()).unwrap();
-    let text = "a b ".repeat(4 << 20);
-    let mut over = Vec::new();
-    for (name, md) in [
-        ("bpe", seeds::tokenizer_metadata(&tiny.metadata)),
-        ("spm", seeds::spm_metadata()),
-    ] {
-        let tok = Tokenizer::from_metadata(&md).unwrap();
-        let _guard = lock();
-        let section = Section::start();
-        let n = tok.encode(&text, false).len();
-        let stats = section.stats();
-        eprintln!(
-            "{name}: {n} ids; largest allocation {} MiB, peak {} MiB",
-            stats.largest >> 20,
-            stats.peak >> 20
-        );
-        if stats.peak > LIMIT {
-            over.push(name);
-        }
+    let mut writer = GgufWriter::new();
+    for (key, value) in tiny.metadata.iter() {
+        writer.set(key, value.clone());
     }
-    assert!(over.is_empty(), "over 1 GiB: {over:?}");
+    writer.set(
+        "tokenizer.chat_template",
+        Value::String(
+            "{% for m in messages %}{{ 'x' * 4000000 }}{{ m.content }}{% endfor %}".into(),
+        ),
+    );
+    for t in &tiny.tensors {
+        let bytes = tiny.tensor(&t.name).unwrap().bytes.to_vec();
+        writer
+            .add_raw_tensor(&t.name, &t.dims, t.dtype, bytes)
+            .unwrap();
+    }
+    let file = GgufFile::from_bytes(writer.to_bytes()).unwrap();
+    let pipeline = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let image = image::DynamicImage::new_rgb8(32, 32);
+
+    let _guard = lock();
+    let section = Section::start();
+    let err = pipeline
+        .prompt("How many circles are there in the image?", Some(&image))
+        .err()
+        .expect("the prompt is refused");
+    let stats = section.stats();
+    assert!(err.to_string().starts_with("the prompt is 40000"), "{err}");
+    assert!(stats.peak < 64 << 20, "peak {} MiB", stats.peak >> 20);
 }

@@ -44,6 +44,48 @@ pub fn wgpu_compute() -> Option<device::ComputeDevice> {
     }
 }
 
+/// Loses the GPU as a driver reset would (wgpu's `Device::destroy`) and waits until wgpu has
+/// reported it: every later GPU call in this process fails. Run such a test
+/// [`in_own_process`].
+pub fn lose_gpu(device: &device::ComputeDevice) {
+    let gpu = device.wgpu_device().expect("lose_gpu needs a GPU device");
+    gpu.destroy();
+    // wgpu reports the loss once the queue is empty, at the next poll.
+    let _ = gpu.poll(burn::tensor::wgpu::wgpu::PollType::wait_indefinitely());
+}
+
+/// Runs the test named `test` (its path in the test binary) again in a child process of this
+/// test binary, for tests that break state the whole process shares, such as losing the
+/// GPU. Returns `true` in the child, which does the test's work; in the parent it returns
+/// `false` once the child has passed, and fails the test with the child's output otherwise.
+pub fn in_own_process(test: &str) -> bool {
+    const CHILD: &str = "GVT_TESTKIT_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .output()
+        .expect("the test binary starts again");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "`{test}` failed in its own process:\n{log}"
+    );
+    // A wrong name would run nothing, and pass.
+    assert!(
+        log.contains("test result: ok. 1 passed"),
+        "`{test}` did not run in its own process:\n{log}"
+    );
+    false
+}
+
 /// Path of the SmolLM2-135M-Instruct GGUF; fails with instructions when it is missing.
 pub fn smollm2() -> PathBuf {
     let path = std::env::var_os("GVT_SMOLLM2")

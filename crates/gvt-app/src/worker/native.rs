@@ -4,7 +4,7 @@
 use std::sync::mpsc::channel;
 
 use gvt_core::Result;
-use gvt_core::device::{self, ComputeDevice, DeviceChoice};
+use gvt_core::device::{self, ComputeDevice, DeviceChoice, panic_message};
 
 use super::{Engine, Reply, Request};
 
@@ -57,12 +57,4 @@ fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
             None => Reply::LoadFailed(error),
         }
     }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown error".into())
 }

@@ -135,13 +135,8 @@ pub struct Generation {
 
 /// Reads a tensor back to the host without blocking (required in the browser).
 pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| Error::Execution(format!("{e:?}")))?;
-    data.convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Execution(format!("{e:?}")))
+    let data = t.into_data_async().await?;
+    Ok(data.convert::<f32>().try_into_vec::<f32>()?)
 }
 
 /// Generates an answer for `prompt`, calling `on_token` for every token as it is produced.
@@ -330,13 +325,8 @@ async fn yield_to_event_loop() {}
 
 /// Whether every value of `t` is finite (one small read: a single flag).
 async fn all_finite<const D: usize>(t: Tensor<D>) -> Result<bool> {
-    let flag = t
-        .is_finite()
-        .all()
-        .into_data_async()
-        .await
-        .map_err(|e| Error::Execution(format!("{e:?}")))?;
-    Ok(flag.iter::<bool>().all(|ok| ok))
+    let flag = t.is_finite().all().into_data_async().await?;
+    Ok(flag.try_into_vec::<bool>()?.into_iter().all(|ok| ok))
 }
 
 /// Reads per-layer `[1, heads, q, k]` tensors as one `[layers, heads, q, k]` host array.

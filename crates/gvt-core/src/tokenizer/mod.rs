@@ -592,6 +592,14 @@ impl Tokenizer {
         self.vocab.tokens.len()
     }
 
+    /// Bytes of the longest token's text. No token stands for more bytes of input than its
+    /// own text has (byte-level BPE spells each byte with one or two, SentencePiece a space
+    /// with three), so text longer than `n * max_token_bytes()` encodes to more than `n`
+    /// tokens.
+    pub fn max_token_bytes(&self) -> usize {
+        self.vocab.tokens.iter().map(String::len).max().unwrap_or(0)
+    }
+
     /// Beginning-of-sequence id.
     pub fn bos(&self) -> Option<u32> {
         self.bos

@@ -211,6 +211,21 @@ fn one_latent_runs_and_records_its_attention() {
 }
 
 #[test]
+fn a_prompt_longer_than_the_context_holds_is_refused_before_it_is_encoded() {
+    // A chat template may render up to 4 MiB; encoding costs memory in proportion.
+    let template = "{% for m in messages %}{{ 'x' * 3000000 }}{{ m.content }}{% endfor %}";
+    let file = edited(
+        vec![("tokenizer.chat_template", Value::String(template.into()))],
+        vec![],
+    );
+    assert_eq!(
+        error_of(&file),
+        "the prompt is 3000051 bytes after the chat template; the model's context of 256 \
+         tokens holds at most 3328 bytes (its longest token is 13 bytes)"
+    );
+}
+
+#[test]
 fn a_model_too_big_for_the_memory_is_refused_before_loading() {
     // 2048-pixel input with a matching position table: 16,385 tokens, whose attention
     // scores alone take 4.3 GB per layer.
@@ -246,4 +261,40 @@ fn a_model_too_big_for_the_memory_is_refused_before_loading() {
         "one buffer of 4.3 GB is needed for the vision tower's attention scores; Test GPU \
          (wgpu) allows 2.1 GB per buffer (its storage buffer binding limit)"
     );
+}
+
+#[test]
+fn a_lost_gpu_fails_the_answer_clearly_and_the_cpu_still_answers() {
+    // A lost GPU stays lost for the whole process, and other tests use it.
+    if !gvt_testkit::in_own_process(
+        "hostile::a_lost_gpu_fails_the_answer_clearly_and_the_cpu_still_answers",
+    ) {
+        return;
+    }
+    let Some(gpu) = gvt_testkit::wgpu_compute() else {
+        return;
+    };
+    let file = default_model::open().unwrap();
+    let pipeline = Pipeline::load(&file, None, gpu.clone(), &mut |_, _| {}).unwrap();
+    gvt_testkit::lose_gpu(&gpu);
+    let options = GenerateOptions {
+        max_new_tokens: 4,
+        ..GenerateOptions::default()
+    };
+    let err = pollster::block_on(pipeline.ask(
+        Some(&image()),
+        "How many circles are there in the image?",
+        &options,
+        &CancelFlag::default(),
+        &mut |_| {},
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::GpuFailed(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the GPU failed: the device was lost (Destroyed). Run the model on the CPU instead \
+         (`--device cpu` on the command line, or Run on CPU in the app's model panel)"
+    );
+    // The CPU still answers in this process.
+    assert!(load_and_ask(&file, ComputeDevice::cpu()).is_ok());
 }

@@ -62,12 +62,7 @@ impl From<burn::tensor::ExecutionError> for Error {
     fn from(e: burn::tensor::ExecutionError) -> Self {
         use burn::tensor::ExecutionError::*;
         match e {
-            // The device stays lost for the rest of the process.
-            // The reason reads "Destroyed: " or "Unknown: <wgpu's message>".
-            DevicePoisoned { reason } => Error::GpuFailed(format!(
-                "the device was lost ({})",
-                reason.trim().trim_end_matches(':')
-            )),
+            DevicePoisoned { reason } => device_lost(&reason),
             WithContext { reason } | Generic { reason, .. } => Error::Execution(reason),
         }
     }
@@ -79,19 +74,23 @@ impl From<burn::tensor::DataError> for Error {
     fn from(e: burn::tensor::DataError) -> Self {
         let text = e.to_string();
         match text.split_once("The device is poisoned") {
-            Some((_, rest)) => {
-                let reason = rest
-                    .split_once("Caused by:")
+            Some((_, rest)) => device_lost(
+                rest.split_once("Caused by:")
                     .and_then(|(_, r)| r.trim_start().lines().next())
-                    .unwrap_or("unknown reason");
-                Error::GpuFailed(format!(
-                    "the device was lost ({})",
-                    reason.trim().trim_end_matches(':')
-                ))
-            }
+                    .unwrap_or("unknown reason"),
+            ),
             None => Error::Execution(text),
         }
     }
+}
+
+/// A GPU that cubecl marked poisoned: it stays lost for the rest of the process. wgpu's
+/// reason reads "Destroyed: " or "Unknown: <message>".
+fn device_lost(reason: &str) -> Error {
+    Error::GpuFailed(format!(
+        "the device was lost ({})",
+        reason.trim().trim_end_matches(':')
+    ))
 }
 
 /// Result with the library's [`Error`].

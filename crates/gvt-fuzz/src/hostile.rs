@@ -166,6 +166,14 @@ pub fn cases(tiny_bytes: &[u8]) -> Vec<Case> {
     out
 }
 
+/// The tiny model with metadata `key` set to `value`.
+pub fn with_key(tiny_bytes: &[u8], key: &str, value: Value) -> Vec<u8> {
+    let tiny = GgufFile::from_bytes(tiny_bytes.to_vec()).expect("the tiny model parses");
+    let mut parts = Parts::of(&tiny);
+    parts.md.insert(key, value);
+    parts.bytes()
+}
+
 /// The tiny model with an extra `n`-element u8 array key (written raw: building it as
 /// `Value`s would itself take 32 bytes per element).
 pub fn huge_u8_array(tiny_bytes: &[u8], n: usize) -> Vec<u8> {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use gvt_core::device::ComputeDevice;
-use gvt_core::gguf::{GgufFile, GgufWriter, Value};
+use gvt_core::gguf::{GgufFile, Value};
 use gvt_core::pipeline::Pipeline;
 use gvt_core::preprocess::Preprocessor;
 use gvt_core::tokenizer::Tokenizer;
@@ -206,24 +206,13 @@ fn tokens_past_the_embedding_rows_are_rejected() {
 /// encodes it, so a prompt of 4 MiB costs a few copies of itself.
 #[test]
 fn a_prompt_of_4_mib_is_refused_before_it_is_encoded() {
-    let tiny = GgufFile::from_bytes(seeds::tiny_bytes()).unwrap();
-    let mut writer = GgufWriter::new();
-    for (key, value) in tiny.metadata.iter() {
-        writer.set(key, value.clone());
-    }
-    writer.set(
+    let template = "{% for m in messages %}{{ 'x' * 4000000 }}{{ m.content }}{% endfor %}";
+    let bytes = hostile::with_key(
+        &seeds::tiny_bytes(),
         "tokenizer.chat_template",
-        Value::String(
-            "{% for m in messages %}{{ 'x' * 4000000 }}{{ m.content }}{% endfor %}".into(),
-        ),
+        Value::String(template.into()),
     );
-    for t in &tiny.tensors {
-        let bytes = tiny.tensor(&t.name).unwrap().bytes.to_vec();
-        writer
-            .add_raw_tensor(&t.name, &t.dims, t.dtype, bytes)
-            .unwrap();
-    }
-    let file = GgufFile::from_bytes(writer.to_bytes()).unwrap();
+    let file = GgufFile::from_bytes(bytes).unwrap();
     let pipeline = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
     let image = image::DynamicImage::new_rgb8(32, 32);
 

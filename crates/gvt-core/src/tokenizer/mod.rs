@@ -172,6 +172,8 @@ pub(crate) struct Vocab {
     types: Vec<TokenType>,
     scores: Vec<f32>,
     ids: HashMap<String, u32>,
+    /// Bytes of the longest token's text.
+    max_token_bytes: usize,
 }
 
 impl Vocab {
@@ -381,6 +383,7 @@ impl Tokenizer {
         }
 
         let vocab = Vocab {
+            max_token_bytes: tokens.iter().map(String::len).max().unwrap_or(0),
             tokens,
             types,
             scores,
@@ -597,7 +600,7 @@ impl Tokenizer {
     /// with three), so text longer than `n * max_token_bytes()` encodes to more than `n`
     /// tokens.
     pub fn max_token_bytes(&self) -> usize {
-        self.vocab.tokens.iter().map(String::len).max().unwrap_or(0)
+        self.vocab.max_token_bytes
     }
 
     /// Beginning-of-sequence id.

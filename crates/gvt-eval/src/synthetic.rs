@@ -46,13 +46,19 @@ impl Sample {
     /// GVTBench's yes/no rule for existence, a normalised exact match otherwise ([`score`]
     /// counts these).
     pub fn is_correct(&self) -> bool {
-        match self.qa.kind {
-            QuestionKind::Count | QuestionKind::ColorCount => {
-                parse_count(&self.answer) == parse_count(&self.qa.answer)
-            }
-            QuestionKind::Exist => mci_correct(&self.qa.answer, &self.answer),
-            _ => exact_match(&self.qa.answer, &self.answer),
+        is_correct(&self.qa, &self.answer)
+    }
+}
+
+/// Whether `answer` (post-processed) answers `qa` by its kind's rule: the first number for
+/// counts, GVTBench's yes/no rule for existence, a normalised exact match otherwise.
+pub fn is_correct(qa: &Qa, answer: &str) -> bool {
+    match qa.kind {
+        QuestionKind::Count | QuestionKind::ColorCount => {
+            parse_count(answer) == parse_count(&qa.answer)
         }
+        QuestionKind::Exist => mci_correct(&qa.answer, answer),
+        _ => exact_match(&qa.answer, answer),
     }
 }
 

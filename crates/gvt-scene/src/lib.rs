@@ -273,6 +273,23 @@ impl Object {
         ]
     }
 
+    /// The same object with its centre at `center` (its box moves along).
+    pub fn moved_to(&self, center: [f32; 2]) -> Object {
+        let [dx, dy] = [center[0] - self.center[0], center[1] - self.center[1]];
+        let [x0, y0, x1, y1] = self.bbox;
+        Object {
+            center,
+            bbox: [x0 + dx, y0 + dy, x1 + dx, y1 + dy],
+            ..*self
+        }
+    }
+
+    /// Whether the box keeps [`EDGE_MARGIN`] from every border, as generated objects do.
+    pub fn within_margins(&self) -> bool {
+        let [x0, y0, x1, y1] = self.bbox;
+        x0.min(y0) >= EDGE_MARGIN - 1e-6 && x1.max(y1) <= 1.0 - EDGE_MARGIN + 1e-6
+    }
+
     /// The 3x3 grid cell of the centre.
     pub fn position(&self) -> Position {
         Position::of(self.center)
@@ -482,8 +499,9 @@ fn place_on_grid(rng: &mut Rng, items: &[(Cell, f32)]) -> Vec<Object> {
         .collect()
 }
 
-/// The overlap rule between two placed objects.
-fn compatible(a: &Object, b: &Object) -> bool {
+/// The overlap rule between two placed objects: same-coloured boxes keep
+/// [`SAME_COLOR_GAP`] apart, others overlap by at most [`MAX_OVERLAP`] of the smaller box.
+pub fn compatible(a: &Object, b: &Object) -> bool {
     if a.color == b.color {
         let [ax0, ay0, ax1, ay1] = a.bbox;
         let [bx0, by0, bx1, by1] = b.bbox;

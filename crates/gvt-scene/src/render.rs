@@ -256,6 +256,17 @@ impl Scene {
     /// Renders the scene into `image`, which must be a non-empty square (reuse one buffer
     /// across many scenes when training).
     pub fn render_into(&self, image: &mut RgbImage) -> Result<(), SceneError> {
+        self.render_into_with(image, |object| object.color.rgb())
+    }
+
+    /// Renders the scene into `image` with each object painted in `paint(object)` instead of
+    /// its colour's sRGB value: probes draw look-alike colours this way, while the ground
+    /// truth keeps the objects' real colours.
+    pub fn render_into_with(
+        &self,
+        image: &mut RgbImage,
+        paint: impl Fn(&Object) -> [u8; 3],
+    ) -> Result<(), SceneError> {
         let (width, height) = image.dimensions();
         if width == 0 || width != height {
             return Err(SceneError::RenderTarget { width, height });
@@ -269,14 +280,14 @@ impl Scene {
             pixel.0 = c.map(to_u8);
         }
         for object in &self.objects {
-            paint(image, object, side);
+            paint_object(image, object, paint(object), side);
         }
         Ok(())
     }
 }
 
-/// Blends `object` over the pixels of its box.
-fn paint(image: &mut RgbImage, object: &Object, side: u32) {
+/// Blends `object`, in `rgb`, over the pixels of its box.
+fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32) {
     let [x0, y0, x1, y1] = object.bbox_px(side);
     let s = side as f32;
     let half = 0.5 * object.side();
@@ -290,7 +301,7 @@ fn paint(image: &mut RgbImage, object: &Object, side: u32) {
     // Local units (box = [-1, 1]^2) per pixel, and pixels per local unit.
     let step = 1.0 / (half * s);
     let px_per_unit = half * s;
-    let color = object.color.rgb().map(f32::from);
+    let color = rgb.map(f32::from);
     let sub = 1.0 / SUPERSAMPLE as f32;
     for py in y0..y1 {
         let v = ((py as f32 + 0.5) / s - cy) / half;

@@ -504,3 +504,142 @@ fn scene_then_ask_uses_the_embedded_model() {
         "--side",
     );
 }
+
+/// The lines of a JSONL file.
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `(n, correct)` per level of the first model in a probe.json.
+fn probe_counts(dir: &Path) -> Vec<(u64, u64, u64)> {
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("probe.json")).unwrap()).unwrap();
+    report["models"][0]["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["level"].as_u64().unwrap(),
+                s["n"].as_u64().unwrap(),
+                s["correct"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn probe_count_reports_what_its_answers_say_and_resumes() {
+    let dir = temp_dir("probe").join("count");
+    let dir_arg = dir.display().to_string();
+    let args = [
+        "probe",
+        "count",
+        "--levels",
+        "0..6",
+        "--per-level",
+        "3",
+        "--seed",
+        "4",
+        "--failures",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        &dir_arg,
+    ];
+    let out = gvt(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("count sweep"));
+
+    // Every answer is a count question whose truth is its level, graded by its first number.
+    let answers = jsonl(&dir.join("answers.jsonl"));
+    assert_eq!(answers.len(), 7 * 3);
+    let first_number = |text: &str| -> Option<u64> {
+        let digits: String = text
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    };
+    for a in &answers {
+        assert_eq!(a["kind"], "count");
+        let truth = a["truth"].as_str().unwrap();
+        assert_eq!(truth, a["level"].as_u64().unwrap().to_string());
+        let right = first_number(a["answer"].as_str().unwrap())
+            .unwrap_or(0)
+            .to_string()
+            == truth;
+        assert_eq!(a["correct"].as_bool(), Some(right), "{a}");
+    }
+
+    // probe.json's per-level figures are a recount of the answers.
+    let counts = probe_counts(&dir);
+    for &(level, n, correct) in &counts {
+        let of_level: Vec<&Value> = answers.iter().filter(|a| a["level"] == level).collect();
+        let right = of_level.iter().filter(|a| a["correct"] == true).count() as u64;
+        assert_eq!(
+            (n, correct),
+            (of_level.len() as u64, right),
+            "level {level}"
+        );
+    }
+    assert_eq!(counts.len(), 7);
+    let csv = std::fs::read_to_string(dir.join("probe.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 7);
+
+    // A plot per metric, as valid PNG and SVG, and the page that shows them.
+    for metric in ["accuracy", "mae", "attention", "latency"] {
+        let png = image::open(dir.join(format!("{metric}.png"))).unwrap();
+        assert_eq!((png.width(), png.height()), (720, 440), "{metric}");
+        let svg = std::fs::read_to_string(dir.join(format!("{metric}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(page.contains("accuracy.svg") && page.contains("Wrong answers"));
+    // The first two wrong answers of each level have a picture.
+    let wrong: Vec<&Value> = answers.iter().filter(|a| a["correct"] == false).collect();
+    for a in &wrong {
+        let (level, index) = (a["level"].as_u64().unwrap(), a["index"].as_u64().unwrap());
+        let earlier = wrong
+            .iter()
+            .filter(|b| b["level"] == level && b["index"].as_u64().unwrap() < index)
+            .count();
+        let picture = dir.join(format!("failures/m0-l{level}-{index:05}.png"));
+        assert_eq!(picture.exists(), earlier < 2, "{}", picture.display());
+        if earlier < 2 {
+            assert!(page.contains(&format!("failures/m0-l{level}-{index:05}.png")));
+            assert_eq!(image::open(&picture).unwrap().width(), 256);
+        }
+    }
+
+    // Stopped after 10 answers (the 11th torn): the rerun asks only the rest and reports
+    // the same.
+    let text = std::fs::read_to_string(dir.join("answers.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let torn = format!("{}\n{}", lines[..10].join("\n"), &lines[10][..15]);
+    std::fs::write(dir.join("answers.jsonl"), torn).unwrap();
+    let out = gvt(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let resumed = jsonl(&dir.join("answers.jsonl"));
+    assert_eq!(resumed.len(), 21);
+    assert_eq!(probe_counts(&dir), counts);
+    for (a, b) in answers.iter().zip(&resumed) {
+        for key in ["level", "index", "question", "truth", "answer", "correct"] {
+            assert_eq!(a[key], b[key]);
+        }
+    }
+
+    // Another probe in the same folder is refused; bad levels name the sweep's range.
+    let mut other = args.to_vec();
+    other[5] = "9";
+    assert_clean_error(&gvt(&other), "different probe");
+    let mut bad = args.to_vec();
+    bad[3] = "0..12";
+    assert_clean_error(&gvt(&bad), "level 10 is outside");
+}

@@ -1,5 +1,5 @@
-//! Command-line interface: `gvt` (the app), `gvt app`, `gvt ask`, `gvt eval`, `gvt train`, `gvt scene`, `gvt bench`,
-//! `gvt inspect`.
+//! Command-line interface: `gvt` (the app), `gvt app`, `gvt ask`, `gvt eval`, `gvt probe`,
+//! `gvt train`, `gvt scene`, `gvt bench`, `gvt inspect`.
 
 mod app;
 mod ask;
@@ -7,6 +7,7 @@ mod bench;
 mod eval;
 mod inspect;
 mod load;
+mod probe;
 mod scene;
 mod train;
 
@@ -32,6 +33,9 @@ enum Command {
     Ask(ask::AskArgs),
     /// Score a model with GVTBench's rules (on held-out generated scenes).
     Eval(eval::EvalArgs),
+    /// Sweep one property of generated scenes (count, size, occlusion, ...) and plot how
+    /// accuracy, count error and attention on the target change.
+    Probe(probe::ProbeArgs),
     /// Render a generated scene to a PNG and print its ground truth.
     Scene(scene::SceneArgs),
     /// Train the tiny default model on generated scenes (GVT's two-stage recipe).
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
         Some(Command::App(args)) => app::run(args),
         Some(Command::Ask(args)) => ask::run(args),
         Some(Command::Eval(args)) => eval::run(args),
+        Some(Command::Probe(args)) => probe::run(args),
         Some(Command::Scene(args)) => scene::run(args),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Bench(args)) => bench::run(args),

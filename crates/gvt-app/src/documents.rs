@@ -9,6 +9,8 @@ use gvt_core::attention::AttentionRecord;
 use gvt_core::generate::{CancelFlag, Generation, StopReason, Timings};
 use gvt_core::preprocess::decode_image;
 use gvt_core::{Error, Result};
+use gvt_probe::Trial;
+use gvt_probe::look::Look;
 use gvt_scene::qa::Qa;
 use gvt_scene::{Color, Scene, SceneRequest, Shape};
 
@@ -26,6 +28,8 @@ pub struct Document {
     pub display: Arc<DynamicImage>,
     /// The ground truth, when the image is a generated scene.
     pub scene: Option<Scene>,
+    /// How a probe's scene is drawn for the model (its side, blur, noise, clutter, paint).
+    pub look: Option<Look>,
     /// Questions offered for this image (see [`suggested_questions`]).
     pub suggestions: Vec<String>,
     pub turns: Vec<Turn>,
@@ -47,6 +51,7 @@ impl Document {
             image: Arc::new(image),
             display: Arc::new(display),
             scene: None,
+            look: None,
             suggestions: suggested_questions(None),
             turns: Vec::new(),
         })
@@ -71,16 +76,35 @@ impl Document {
         Ok(doc)
     }
 
+    /// A probe's trial: the picture the model saw at input side `side`, its scene as the
+    /// ground truth, and its question first among the suggestions.
+    pub fn from_trial(name: impl Into<String>, trial: &Trial, side: u32) -> Result<Self> {
+        let rgb = trial
+            .look
+            .render(&trial.scene, side)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
+        doc.suggestions = std::iter::once(trial.qa.question.clone())
+            .chain(suggested_questions(Some(&trial.scene)))
+            .collect();
+        doc.scene = Some(trial.scene.clone());
+        doc.look = Some(trial.look);
+        Ok(doc)
+    }
+
     /// The image to give a model whose input is `side` pixels square. Scenes are rendered
-    /// at exactly that size, as in training, instead of downscaling the display copy.
+    /// at exactly that size, as in training (a probe's with its look), instead of
+    /// downscaling the display copy.
     pub fn model_input(&self, side: Option<usize>) -> Arc<DynamicImage> {
-        match (&self.scene, side) {
-            (Some(scene), Some(side)) => scene
-                .render(side as u32)
-                .map(|rgb| Arc::new(DynamicImage::ImageRgb8(rgb)))
-                .unwrap_or_else(|_| self.image.clone()),
-            _ => self.image.clone(),
-        }
+        let rendered = match (&self.scene, &self.look, side) {
+            (Some(scene), Some(look), Some(side)) => look.render(scene, side as u32).ok(),
+            (Some(scene), None, Some(side)) => scene.render(side as u32).ok(),
+            _ => None,
+        };
+        rendered.map_or_else(
+            || self.image.clone(),
+            |rgb| Arc::new(DynamicImage::ImageRgb8(rgb)),
+        )
     }
 
     /// Whether an answer is still streaming.

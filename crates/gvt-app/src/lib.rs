@@ -13,6 +13,7 @@ pub mod documents;
 mod image_panel;
 mod model_panel;
 mod platform;
+mod probe_panel;
 pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
@@ -31,6 +32,8 @@ use documents::{Document, SAMPLES, Turn, TurnState};
 use image_panel::{ImageAction, ImagePanel, Overlay};
 use model_panel::{Loading, ModelAction, ModelPanel};
 use platform::{Outcome, Platform};
+pub use probe_panel::ProbeRun;
+use probe_panel::{ProbeAction, ProbePanel};
 use store::{ModelStore, NoStore, StoredModel};
 use worker::{ModelFile, ModelSource, ModelSummary, Reply, Request, Worker};
 
@@ -41,6 +44,8 @@ use gvt_scene::{Scene, SceneRequest};
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const NEW_SCENE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+/// Most scenes "Open" brings up from one probe level.
+const OPEN_PER_LEVEL: usize = 6;
 const TOGGLE_MODEL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
 /// Handled by the platform (egui-winit turns it into a paste event); named for the tooltip.
 const PASTE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::V);
@@ -119,6 +124,8 @@ pub struct GvtApp {
     attention_panel: AttentionPanel,
     conversation_panel: ConversationPanel,
     model_panel: ModelPanel,
+    show_probe_panel: bool,
+    probe_panel: ProbePanel,
 }
 
 impl GvtApp {
@@ -151,6 +158,8 @@ impl GvtApp {
             attention_panel: AttentionPanel::default(),
             conversation_panel: ConversationPanel::default(),
             model_panel: ModelPanel::new(options.device),
+            show_probe_panel: false,
+            probe_panel: ProbePanel::default(),
         };
         app.load_model(options.model, options.device);
         if let Some((name, bytes)) = &options.image {
@@ -160,6 +169,11 @@ impl GvtApp {
             }
         }
         app
+    }
+
+    /// The probe on the Probe panel, running or done.
+    pub fn probe_run(&self) -> Option<&ProbeRun> {
+        self.probe_panel.run.as_ref()
     }
 
     /// The loaded model, once ready.
@@ -365,6 +379,8 @@ impl GvtApp {
                         turn.state = TurnState::Failed(error);
                     }
                 }
+                Reply::ProbeAnswer { id, answer } => self.probe_panel.record(id, *answer),
+                Reply::ProbeFinished { id, error } => self.probe_panel.finish(id, error),
             }
         }
     }
@@ -508,14 +524,7 @@ impl GvtApp {
                 .min_size(260.0)
                 .show(ui, |ui| {
                     ui.heading("Conversation");
-                    let can_ask = match (&self.model, &self.loading) {
-                        (_, Some(_)) => Err("A model is loading"),
-                        (None, None) => Err("No model is loaded"),
-                        (Some(m), None) if !m.has_vision => Err(
-                            "This model is a text-only LLM: load a GVT model to ask about images",
-                        ),
-                        (Some(_), None) => Ok(()),
-                    };
+                    let can_ask = self.can_ask_about_images();
                     let action = self.conversation_panel.ui(
                         ui,
                         doc_index,
@@ -537,6 +546,18 @@ impl GvtApp {
                     }
                 });
         }
+        if self.show_probe_panel {
+            egui::Panel::bottom("probe panel")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| {
+                    ui.heading("Probe");
+                    let can_run = self.can_ask_about_images();
+                    if let Some(action) = self.probe_panel.ui(ui, can_run) {
+                        self.probe_action(action);
+                    }
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| self.image_area(ui));
 
         if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
@@ -553,6 +574,111 @@ impl GvtApp {
                 egui::FontId::proportional(22.0),
                 Color32::WHITE,
             );
+        }
+    }
+
+    /// Why questions about images cannot be asked now, if they cannot.
+    fn can_ask_about_images(&self) -> Result<(), &'static str> {
+        match (&self.model, &self.loading) {
+            (_, Some(_)) => Err("A model is loading"),
+            (None, None) => Err("No model is loaded"),
+            (Some(m), None) if !m.has_vision => {
+                Err("This model is a text-only LLM: load a GVT model to ask about images")
+            }
+            (Some(_), None) => Ok(()),
+        }
+    }
+
+    /// What the Probe panel asked for.
+    fn probe_action(&mut self, action: ProbeAction) {
+        match action {
+            ProbeAction::Run(spec) => {
+                let (id, cancel) = (self.next_request, CancelFlag::default());
+                self.next_request += 1;
+                self.worker.send(Request::Probe {
+                    id,
+                    spec: spec.clone(),
+                    cancel: cancel.clone(),
+                });
+                self.probe_panel.start(id, spec, cancel);
+            }
+            ProbeAction::Stop => {
+                if let Some(run) = &self.probe_panel.run {
+                    run.cancel.cancel();
+                }
+            }
+            ProbeAction::OpenLevel(level) => self.open_probe_level(level),
+            ProbeAction::ExportCsv | ProbeAction::ExportJson => {
+                let Some(run) = &self.probe_panel.run else {
+                    return;
+                };
+                let report = run.report();
+                let csv = matches!(action, ProbeAction::ExportCsv);
+                let (kind, name) = if csv {
+                    (("CSV table", "csv"), "probe.csv")
+                } else {
+                    (("JSON", "json"), "probe.json")
+                };
+                let file = format!("{}-{name}", report.spec.sweep);
+                self.platform.save("Export the probe", kind, file, move || {
+                    if csv {
+                        report
+                            .to_csv()
+                            .map(String::into_bytes)
+                            .map_err(|e| e.to_string())
+                    } else {
+                        Ok(report.to_json().into_bytes())
+                    }
+                });
+            }
+        }
+    }
+
+    /// Opens up to [`OPEN_PER_LEVEL`] scenes of a probe level, wrong answers first, and asks
+    /// each its question again so that its answer and map show; the first is shown.
+    fn open_probe_level(&mut self, level: u32) {
+        let Some(side) = self.model.as_ref().and_then(|m| m.image_size) else {
+            return;
+        };
+        let Some(run) = &self.probe_panel.run else {
+            return;
+        };
+        let mut answers: Vec<&gvt_probe::Answer> =
+            run.answers.iter().filter(|a| a.level == level).collect();
+        answers.sort_by_key(|a| (a.correct, a.index));
+        let trials: Vec<_> = answers
+            .iter()
+            .take(OPEN_PER_LEVEL)
+            .map(|a| run.spec.trial(level, a.index))
+            .collect();
+        let sweep = run.spec.sweep;
+        let mut first = None;
+        for trial in trials {
+            let opened = trial
+                .map_err(|e| gvt_core::Error::InvalidInput(e.to_string()))
+                .and_then(|trial| {
+                    let name = format!(
+                        "{sweep} {}, scene {}",
+                        sweep.level_label(level),
+                        trial.index
+                    );
+                    Document::from_trial(name, &trial, side as u32).map(|doc| (doc, trial))
+                });
+            match opened {
+                Ok((doc, trial)) => {
+                    self.open(doc);
+                    first.get_or_insert((self.current, self.next_request));
+                    self.ask(trial.qa.question);
+                }
+                Err(e) => {
+                    self.notice = Some(Notice::Error(e.to_string()));
+                    return;
+                }
+            }
+        }
+        if let Some((doc, request)) = first {
+            self.current = doc;
+            self.select_when_answered = Some(request);
         }
     }
 
@@ -617,6 +743,13 @@ impl GvtApp {
             mark(&model_button, "Model");
             if model_button.clicked() {
                 self.show_model_panel = !self.show_model_panel;
+            }
+            let probe_button = ui
+                .selectable_label(self.show_probe_panel, "Probe")
+                .on_hover_text("Sweep a property of generated scenes and plot the accuracy");
+            mark(&probe_button, "Probe");
+            if probe_button.clicked() {
+                self.show_probe_panel = !self.show_probe_panel;
             }
             ui.separator();
             theme_choice(ui);

@@ -128,16 +128,33 @@ impl Platform {
     /// Asks where to save the overlay (a download in the browser), then renders and writes
     /// it; the full-resolution render happens here, not on the UI thread.
     pub fn save_overlay(&self, suggested_name: String, render: OverlayExport) {
+        self.save(
+            "Export the overlay",
+            ("PNG image", "png"),
+            suggested_name,
+            move || render.png(),
+        );
+    }
+
+    /// Asks where to save a file of kind `(filter name, extension)` (a download in the
+    /// browser), then writes what `produce` makes.
+    pub fn save(
+        &self,
+        title: &str,
+        (filter, extension): (&str, &str),
+        suggested_name: String,
+        produce: impl FnOnce() -> Result<Vec<u8>, String> + MaybeSend + 'static,
+    ) {
         let dialog = rfd::AsyncFileDialog::new()
-            .set_title("Export the overlay")
-            .add_filter("PNG image", &["png"])
+            .set_title(title)
+            .add_filter(filter, &[extension])
             .set_file_name(&suggested_name)
             .save_file();
         self.run(async move {
             let file = dialog.await?;
             let name = file.file_name();
-            Some(match render.png() {
-                Ok(png) => match file.write(&png).await {
+            Some(match produce() {
+                Ok(bytes) => match file.write(&bytes).await {
                     Ok(()) => Outcome::Saved(name),
                     Err(e) => Outcome::Failed(format!("cannot save {name}: {e}")),
                 },

@@ -443,3 +443,88 @@ fn a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers() {
     // The failed turn keeps its error; on the CPU nothing more is offered.
     assert!(harness.query_by_label("Run on CPU instead").is_none());
 }
+
+#[test]
+fn a_probe_draws_its_curve_and_a_level_opens_with_its_answers() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the model", |app| app.model().is_some());
+    harness.get_by_label("Probe").click();
+    // A new panel's first frame only measures it: clicks land from the second.
+    harness.step();
+    harness.step();
+    // The count sweep, levels 0..2 instead of the default 0..9, 10 scenes each.
+    harness.get_by_label("Probe levels").click();
+    harness.step();
+    assert!(harness.get_by_label("Probe levels").is_focused());
+    harness.key_press(egui::Key::End);
+    harness.step();
+    harness.key_press(egui::Key::Backspace);
+    harness.step();
+    harness.get_by_label("Probe levels").type_text("2");
+    harness.step();
+    assert_eq!(
+        harness.get_by_label("Probe levels").value().as_deref(),
+        Some("0..2")
+    );
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    harness.get_by_label("Run probe").click();
+    harness.step();
+    assert!(
+        app(&harness).probe_run().is_some(),
+        "Run probe started nothing"
+    );
+    wait_for(&mut harness, "the probe", |app| {
+        app.probe_run().is_some_and(|run| !run.running)
+    });
+    let run = app(&harness).probe_run().unwrap();
+    assert_eq!(run.error, None);
+    assert_eq!(run.spec.levels, vec![0, 1, 2]);
+    let report = run.report();
+    let per_level: Vec<usize> = report.models[0].levels.iter().map(|s| s.n).collect();
+    assert_eq!(per_level, vec![10, 10, 10]);
+    for a in &run.answers {
+        assert_eq!(
+            a.truth,
+            a.level.to_string(),
+            "a count sweep asks the level's count"
+        );
+    }
+    harness.get_by_label_contains("Done: 30 questions");
+    harness.get_by_label("Probe curve");
+    harness.snapshot("probe_panel_with_curve");
+
+    // Its row opens level 2's scenes, each asked its question again.
+    harness.get_by_label("Open level 2").click();
+    harness.step();
+    let doc = app(&harness)
+        .current_document()
+        .expect("a scene of level 2");
+    assert!(doc.name.starts_with("count 2, scene "), "{}", doc.name);
+    let question = doc.turns[0].question.clone();
+    let shape = Shape::ALL
+        .into_iter()
+        .find(|s| question.contains(&format!(" {} ", s.plural())))
+        .expect("a counting question");
+    assert_eq!(doc.scene.as_ref().unwrap().count(shape), 2, "{question}");
+    wait_for(&mut harness, "the reopened scene's answer", |app| {
+        app.overlay_map().is_some()
+    });
+    let doc = app(&harness).current_document().unwrap();
+    let recorded = &run_answer(&harness, &doc.name);
+    assert_eq!(
+        doc.turns[0].answer.trim_end_matches('.'),
+        recorded.trim_end_matches('.')
+    );
+}
+
+/// The probe's answer for the scene a document was opened from ("count 2, scene 7").
+fn run_answer(harness: &Harness<'_, App>, name: &str) -> String {
+    let index: usize = name.rsplit(' ').next().unwrap().parse().unwrap();
+    let run = app(harness).probe_run().unwrap();
+    run.answers
+        .iter()
+        .find(|a| a.level == 2 && a.index == index)
+        .map(|a| a.answer.clone())
+        .unwrap()
+}

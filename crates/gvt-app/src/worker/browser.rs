@@ -14,6 +14,17 @@ pub(super) async fn select_device(choice: DeviceChoice) -> Result<ComputeDevice>
     device::select_async(choice).await
 }
 
+/// Lets the page draw and handle input between two questions of a long run: on the CPU
+/// path a question never awaits anything, so without this a probe would hold the page.
+pub(super) async fn yield_to_page() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// In the browser: a queue drained by one task on the page's event loop.
 pub(super) struct RequestSink {
     queue: Rc<RefCell<VecDeque<Request>>>,

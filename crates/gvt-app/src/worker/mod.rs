@@ -20,13 +20,15 @@ use gvt_core::gguf::{GgufBytes, GgufFile};
 use gvt_core::pipeline::Pipeline;
 use gvt_core::{Error, Result};
 
+use gvt_probe::{Answer, ProbeError, ProbeSpec, run};
+
 use crate::store::{ModelStore, StoredModel};
 
 // The only platform-specific part: how the engine runs and how a device is picked.
 #[cfg_attr(target_arch = "wasm32", path = "browser.rs")]
 #[cfg_attr(not(target_arch = "wasm32"), path = "native.rs")]
 mod seam;
-use seam::{RequestSink, select_device};
+use seam::{RequestSink, select_device, yield_to_page};
 
 /// A metadata key only GVT files with a vision tower have.
 const VISION_KEY: &str = "gvt.vision.image_size";
@@ -144,6 +146,13 @@ pub enum Request {
         question: String,
         cancel: CancelFlag,
     },
+    /// Run a probe: every scene of every level, in order, one [`Reply::ProbeAnswer`] per
+    /// question, then [`Reply::ProbeFinished`].
+    Probe {
+        id: u64,
+        spec: ProbeSpec,
+        cancel: CancelFlag,
+    },
     /// Empty the model store.
     ClearStored,
 }
@@ -201,6 +210,16 @@ pub enum Reply {
         id: u64,
         error: String,
     },
+    /// One answered question of probe `id`.
+    ProbeAnswer {
+        id: u64,
+        answer: Box<Answer>,
+    },
+    /// Probe `id` ended: all asked, stopped, or failed with `error`.
+    ProbeFinished {
+        id: u64,
+        error: Option<String>,
+    },
     /// The models kept in the store (after a load or a clear).
     Stored(Vec<StoredModel>),
 }
@@ -254,6 +273,13 @@ impl Engine {
                     error: e.to_string(),
                 }),
             },
+            Request::Probe { id, spec, cancel } => {
+                let outcome = self.probe(id, &spec, &cancel, emit).await;
+                emit(Reply::ProbeFinished {
+                    id,
+                    error: outcome.err().map(|e| e.to_string()),
+                });
+            }
             Request::ClearStored => {
                 self.store.clear().await;
                 emit(Reply::Stored(self.store.list().await));
@@ -348,6 +374,42 @@ impl Engine {
                 }
             })
             .await
+    }
+}
+
+impl Engine {
+    /// Asks every trial of `spec` in order until done or cancelled.
+    async fn probe(
+        &self,
+        id: u64,
+        spec: &ProbeSpec,
+        cancel: &CancelFlag,
+        emit: &dyn Fn(Reply),
+    ) -> std::result::Result<(), ProbeError> {
+        let pipeline = self
+            .pipeline
+            .as_ref()
+            .ok_or_else(|| Error::InvalidInput("no model is loaded yet".into()))?;
+        spec.validate()?;
+        for &level in &spec.levels {
+            for index in 0..spec.per_level {
+                if cancel.is_cancelled() {
+                    return Ok(());
+                }
+                let trial = spec.trial(level, index)?;
+                let asked = run::ask(pipeline, &trial, 0, cancel).await?;
+                if cancel.is_cancelled() {
+                    // The answer was cut short: it is not a measurement.
+                    return Ok(());
+                }
+                emit(Reply::ProbeAnswer {
+                    id,
+                    answer: Box::new(asked.answer),
+                });
+                yield_to_page().await;
+            }
+        }
+        Ok(())
     }
 }
 

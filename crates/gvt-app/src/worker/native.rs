@@ -12,6 +12,9 @@ pub(super) async fn select_device(choice: DeviceChoice) -> Result<ComputeDevice>
     device::select(choice)
 }
 
+/// Natively the engine has its own thread: nothing to yield to.
+pub(super) async fn yield_to_page() {}
+
 /// Natively: a thread that owns the engine.
 pub(super) struct RequestSink(std::sync::mpsc::Sender<Request>);
 
@@ -44,17 +47,29 @@ impl RequestSink {
 }
 
 fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
-    let id = match request {
-        Request::Ask { id, .. } => Some(*id),
-        _ => None,
+    let to_reply = match request {
+        Request::Ask { id, .. } => Failed::Ask(*id),
+        Request::Probe { id, .. } => Failed::Probe(*id),
+        _ => Failed::Load,
     };
     move |why: String| {
         let error = format!(
             "the compute device failed ({why}); switch the device in the model panel and try again"
         );
-        match id {
-            Some(id) => Reply::AskFailed { id, error },
-            None => Reply::LoadFailed(error),
+        match to_reply {
+            Failed::Ask(id) => Reply::AskFailed { id, error },
+            Failed::Probe(id) => Reply::ProbeFinished {
+                id,
+                error: Some(error),
+            },
+            Failed::Load => Reply::LoadFailed(error),
         }
     }
+}
+
+/// Which reply a failed request gets.
+enum Failed {
+    Ask(u64),
+    Probe(u64),
+    Load,
 }

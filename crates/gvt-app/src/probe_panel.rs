@@ -1,0 +1,353 @@
+//! The Probe panel: choose a sweep and its levels, run it on the loaded model (on the
+//! worker, with progress and Stop), watch the accuracy curve grow with its 95% band, and
+//! open a level's scenes (a point of the curve, or its row) with their answers and maps.
+
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Corner, FilledArea, Legend, Line, Plot, PlotPoints, Points};
+
+use gvt_core::generate::CancelFlag;
+use gvt_probe::sweep::parse_levels;
+use gvt_probe::{Answer, Metric, ProbeReport, ProbeSpec, Sweep};
+
+use crate::mark;
+
+/// Scenes per level a new probe starts with.
+const DEFAULT_PER_LEVEL: usize = 10;
+/// The accuracy curve's colour.
+const CURVE: Color32 = Color32::from_rgb(31, 119, 180);
+
+/// A probe that runs or ran, with the answers so far.
+pub struct ProbeRun {
+    /// The worker's request id.
+    pub id: u64,
+    pub spec: ProbeSpec,
+    pub answers: Vec<Answer>,
+    pub cancel: CancelFlag,
+    pub running: bool,
+    /// Why it stopped early, if it failed.
+    pub error: Option<String>,
+}
+
+impl ProbeRun {
+    /// Every figure so far, recounted from the answers.
+    pub fn report(&self) -> ProbeReport {
+        ProbeReport::from_answers(&self.spec, &["loaded model".into()], &self.answers)
+    }
+
+    fn total(&self) -> usize {
+        self.spec.levels.len() * self.spec.per_level
+    }
+}
+
+/// What the user asked for.
+pub enum ProbeAction {
+    Run(ProbeSpec),
+    Stop,
+    /// Open the scenes of this level with their questions.
+    OpenLevel(u32),
+    ExportCsv,
+    ExportJson,
+}
+
+pub struct ProbePanel {
+    sweep: Sweep,
+    levels: String,
+    per_level: usize,
+    seed: u64,
+    /// Why the settings do not make a probe.
+    invalid: Option<String>,
+    pub run: Option<ProbeRun>,
+}
+
+impl Default for ProbePanel {
+    fn default() -> Self {
+        let sweep = Sweep::Count;
+        Self {
+            sweep,
+            levels: levels_text(&sweep.default_levels()),
+            per_level: DEFAULT_PER_LEVEL,
+            seed: 0,
+            invalid: None,
+            run: None,
+        }
+    }
+}
+
+/// "0..9" for a run of consecutive levels, "16,32,64" otherwise.
+fn levels_text(levels: &[u32]) -> String {
+    match levels {
+        [first, .., last] if levels.windows(2).all(|w| w[1] == w[0] + 1) => {
+            format!("{first}..{last}")
+        }
+        _ => levels
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+impl ProbePanel {
+    /// The probe the settings describe, or why there is none.
+    fn spec(&self) -> Result<ProbeSpec, String> {
+        let mut spec = ProbeSpec::new(self.sweep, self.per_level, self.seed);
+        spec.levels = parse_levels(&self.levels).map_err(|e| e.to_string())?;
+        spec.validate().map_err(|e| e.to_string())?;
+        Ok(spec)
+    }
+
+    /// Starts showing run `id` of `spec`.
+    pub fn start(&mut self, id: u64, spec: ProbeSpec, cancel: CancelFlag) {
+        self.run = Some(ProbeRun {
+            id,
+            spec,
+            answers: Vec::new(),
+            cancel,
+            running: true,
+            error: None,
+        });
+    }
+
+    /// An answer of run `id` arrived.
+    pub fn record(&mut self, id: u64, answer: Answer) {
+        if let Some(run) = self.run.as_mut().filter(|r| r.id == id) {
+            run.answers.push(answer);
+        }
+    }
+
+    /// Run `id` ended.
+    pub fn finish(&mut self, id: u64, error: Option<String>) {
+        if let Some(run) = self.run.as_mut().filter(|r| r.id == id) {
+            run.running = false;
+            run.error = error;
+        }
+    }
+
+    /// Draws the panel. `can_run` says why a probe cannot start now, if it cannot.
+    pub fn ui(&mut self, ui: &mut Ui, can_run: Result<(), &str>) -> Option<ProbeAction> {
+        let mut action = None;
+        let running = self.run.as_ref().is_some_and(|r| r.running);
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Sweep");
+            let before = self.sweep;
+            let _ = egui::ComboBox::from_id_salt("probe sweep")
+                .selected_text(self.sweep.name())
+                .show_ui(ui, |ui| {
+                    for sweep in Sweep::ALL {
+                        ui.selectable_value(&mut self.sweep, sweep, sweep.name())
+                            .on_hover_text(sweep.parameter());
+                    }
+                })
+                .response
+                .accessible_name("Sweep");
+            if self.sweep != before {
+                self.levels = levels_text(&self.sweep.default_levels());
+            }
+            ui.label("Levels");
+            let levels = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.levels)
+                        .desired_width(120.0)
+                        .hint_text("0..9 or 16,32,64"),
+                )
+                .accessible_name("Probe levels");
+            mark(&levels, "Probe levels");
+            ui.label("Scenes per level");
+            let _ = ui
+                .add(egui::DragValue::new(&mut self.per_level).range(1..=1000))
+                .accessible_name("Scenes per level");
+            ui.label("Seed");
+            let _ = ui
+                .add(egui::DragValue::new(&mut self.seed))
+                .accessible_name("Probe seed");
+            self.invalid = self.spec().err();
+            if running {
+                if ui.button("Stop probe").clicked() {
+                    action = Some(ProbeAction::Stop);
+                }
+            } else {
+                let why_not = can_run.err().or(self.invalid.as_deref());
+                let run = ui
+                    .add_enabled(why_not.is_none(), egui::Button::new("Run probe"))
+                    .on_disabled_hover_text(why_not.unwrap_or_default());
+                if run.clicked()
+                    && let Ok(spec) = self.spec()
+                {
+                    action = Some(ProbeAction::Run(spec));
+                }
+            }
+        });
+        ui.label(RichText::new(self.sweep.parameter()).weak());
+        if let Some(why) = &self.invalid {
+            ui.colored_label(ui.visuals().warn_fg_color, why);
+        }
+        let Some(run) = &self.run else {
+            ui.label("Run a probe to see how accuracy changes with the level.");
+            return action;
+        };
+        let done = run.answers.len();
+        let status = match (&run.error, run.running) {
+            (Some(error), _) => format!("Stopped: {error}"),
+            (None, true) => format!("{done} of {} questions", run.total()),
+            (None, false) if done < run.total() => format!("Stopped after {done} questions"),
+            (None, false) => format!("Done: {done} questions"),
+        };
+        ui.add(
+            egui::ProgressBar::new(done as f32 / run.total().max(1) as f32)
+                .text(status)
+                .animate(run.running),
+        );
+        let report = run.report();
+        ui.horizontal_top(|ui| {
+            let width = (ui.available_width() * 0.6).max(240.0);
+            ui.allocate_ui(egui::vec2(width, ui.available_height()), |ui| {
+                if let Some(level) = curve(ui, &report) {
+                    action = Some(ProbeAction::OpenLevel(level));
+                }
+            });
+            ui.vertical(|ui| {
+                if let Some(a) = level_table(ui, &report) {
+                    action = Some(a);
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Export CSV…").clicked() {
+                        action = Some(ProbeAction::ExportCsv);
+                    }
+                    if ui.button("Export JSON…").clicked() {
+                        action = Some(ProbeAction::ExportJson);
+                    }
+                });
+            });
+        });
+        action
+    }
+}
+
+/// Accuracy against the level with its 95% Wilson band; returns the level of a clicked point.
+fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
+    let sweep = report.spec.sweep;
+    let levels = report.spec.levels.clone();
+    let stats: Vec<_> = report
+        .models
+        .first()
+        .map(|c| c.levels.iter().filter(|s| s.n > 0).cloned().collect())
+        .unwrap_or_default();
+    let xs: Vec<f64> = stats.iter().map(|s| f64::from(s.level)).collect();
+    let lows: Vec<f64> = stats.iter().map(|s| s.ci_low).collect();
+    let highs: Vec<f64> = stats.iter().map(|s| s.ci_high).collect();
+    let points: Vec<[f64; 2]> = stats
+        .iter()
+        .map(|s| [f64::from(s.level), s.accuracy])
+        .collect();
+    let labels = levels.clone();
+    let response = Plot::new("probe curve")
+        .height(ui.available_height().clamp(200.0, 360.0))
+        .include_y(0.0)
+        .include_y(1.0)
+        .include_x(f64::from(*levels.iter().min().unwrap_or(&0)))
+        .include_x(f64::from(*levels.iter().max().unwrap_or(&1)))
+        .x_axis_label(sweep.parameter())
+        .y_axis_label(Metric::Accuracy.title())
+        .x_axis_formatter(move |mark, _| {
+            let level = mark.value.round();
+            if (mark.value - level).abs() < 1e-9 && labels.contains(&(level as u32)) {
+                sweep.level_label(level as u32)
+            } else {
+                String::new()
+            }
+        })
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .legend(Legend::default().position(Corner::LeftBottom))
+        .show(ui, |plot| {
+            if !xs.is_empty() {
+                plot.add(
+                    FilledArea::new("95% interval", &xs, &lows, &highs)
+                        .fill_color(CURVE.gamma_multiply(0.2)),
+                );
+            }
+            plot.line(Line::new("accuracy", PlotPoints::from(points.clone())).color(CURVE));
+            plot.points(
+                Points::new("levels", PlotPoints::from(points))
+                    .color(CURVE)
+                    .radius(4.0)
+                    .filled(true),
+            );
+            let clicked = plot.response().clicked();
+            plot.pointer_coordinate().filter(|_| clicked)
+        });
+    let plot = response.response.accessible_name("Probe curve");
+    mark(&plot, "Probe curve");
+    let at = response.inner?;
+    // The level nearest the click, among those with answers.
+    stats
+        .iter()
+        .min_by(|a, b| {
+            let d = |s: &gvt_probe::LevelStats| (f64::from(s.level) - at.x).abs();
+            d(a).total_cmp(&d(b))
+        })
+        .map(|s| s.level)
+}
+
+/// One row per level: accuracy, interval, count error, attention, and a button that opens
+/// the level's scenes.
+fn level_table(ui: &mut Ui, report: &ProbeReport) -> Option<ProbeAction> {
+    let mut action = None;
+    let curve = report.models.first()?;
+    egui::ScrollArea::vertical()
+        .max_height(280.0)
+        .show(ui, |ui| {
+            egui::Grid::new("probe levels")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    for title in ["level", "n", "accuracy (95%)", "count MAE", ""] {
+                        ui.label(RichText::new(title).strong());
+                    }
+                    ui.end_row();
+                    for s in &curve.levels {
+                        ui.label(&s.label);
+                        ui.label(s.n.to_string());
+                        if s.n > 0 {
+                            ui.label(format!(
+                                "{:.0}% ({:.0}-{:.0})",
+                                s.accuracy * 100.0,
+                                s.ci_low * 100.0,
+                                s.ci_high * 100.0
+                            ));
+                        } else {
+                            ui.label("");
+                        }
+                        ui.label(s.mae.map_or_else(String::new, |m| format!("{m:.2}")));
+                        let name = format!("Open level {}", s.label);
+                        let open = ui
+                            .add_enabled(s.n > 0, egui::Button::new("Open"))
+                            .on_hover_text("Open this level's scenes, wrong answers first")
+                            .accessible_name(&name);
+                        mark(&open, &name);
+                        if open.clicked() {
+                            action = Some(ProbeAction::OpenLevel(s.level));
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_read_back_as_written() {
+        assert_eq!(levels_text(&[0, 1, 2, 3]), "0..3");
+        assert_eq!(levels_text(&[16, 32, 64]), "16,32,64");
+        assert_eq!(levels_text(&[5]), "5");
+        for sweep in Sweep::ALL {
+            let levels = sweep.default_levels();
+            assert_eq!(parse_levels(&levels_text(&levels)).unwrap(), levels);
+        }
+    }
+}

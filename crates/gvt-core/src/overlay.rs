@@ -113,6 +113,34 @@ pub fn render(image: &DynamicImage, map: &Heatmap, style: &OverlayStyle) -> Rgba
     out
 }
 
+/// Where `after` looks more than `before` (red) and less (blue), over a greyed copy of
+/// `image`: both maps upsampled, their difference scaled so the largest change is fully
+/// coloured. The maps must share a grid.
+pub fn render_difference(image: &DynamicImage, before: &Heatmap, after: &Heatmap) -> RgbaImage {
+    const MORE: [f32; 3] = [230.0, 40.0, 40.0];
+    const LESS: [f32; 3] = [40.0, 110.0, 240.0];
+    let mut out = image.to_rgba8();
+    let (w, h) = out.dimensions();
+    let mass = |m: &Heatmap| {
+        // Upsampled maps are scaled to a maximum of 1; scale back to the map's own mass so
+        // the two are compared as distributions.
+        let max = m.values.iter().cloned().fold(0.0f32, f32::max);
+        upsample(m, w, h).into_iter().map(move |v| v * max)
+    };
+    let diff: Vec<f32> = mass(after).zip(mass(before)).map(|(a, b)| a - b).collect();
+    let largest = diff.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+    for (px, d) in out.pixels_mut().zip(diff) {
+        let grey = 0.5 * (0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32);
+        let t = if largest > 0.0 { d / largest } else { 0.0 };
+        let color = if t >= 0.0 { MORE } else { LESS };
+        let a = t.abs().min(1.0);
+        for c in 0..3 {
+            px[c] = (grey * (1.0 - a) + color[c] * a).round() as u8;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +187,27 @@ mod tests {
             },
         );
         assert_eq!(plain.get_pixel(62, 46)[0], 128);
+    }
+
+    #[test]
+    fn the_difference_is_red_where_the_new_map_looks_more() {
+        let image =
+            DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 40, image::Rgb([100, 100, 100])));
+        let before = hot_corner();
+        let mut values = vec![0.0; 16];
+        values[0] = 1.0;
+        let after = Heatmap { grid: 4, values };
+        let out = render_difference(&image, &before, &after);
+        let (gained, lost, same) = (
+            out.get_pixel(1, 1),
+            out.get_pixel(38, 38),
+            out.get_pixel(38, 1),
+        );
+        assert!(gained[0] > 200 && gained[2] < 80, "{gained:?}");
+        assert!(lost[2] > 200 && lost[0] < 80, "{lost:?}");
+        assert_eq!(same[0], same[2], "no change stays grey: {same:?}");
+        let unchanged = render_difference(&image, &before, &before);
+        assert!(unchanged.pixels().all(|p| p[0] == 50 && p[2] == 50));
     }
 
     #[test]

@@ -41,6 +41,7 @@
 //! # Ok::<(), gvt_scene::SceneError>(())
 //! ```
 
+pub mod edit;
 pub mod labels;
 pub mod qa;
 mod render;
@@ -50,6 +51,7 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
+pub use edit::Edit;
 pub use gvt_core::rng::{Rng, mix64};
 pub use labels::PatchLabels;
 pub use render::{Background, BackgroundKind, GradientDirection, MAX_RENDER_SIDE};
@@ -353,6 +355,9 @@ pub enum SceneError {
     /// A render side of 0 or above [`MAX_RENDER_SIDE`].
     #[error("render side {0} is invalid: use 1 to {MAX_RENDER_SIDE} pixels")]
     RenderSide(u32),
+    /// A counterfactual edit that the scene cannot take (see [`edit`]).
+    #[error("{0}")]
+    Edit(String),
     /// A render target that is not a non-empty square.
     #[error("the render target is {width}x{height}: it must be a non-empty square")]
     RenderTarget { width: u32, height: u32 },

@@ -30,6 +30,8 @@ pub struct Document {
     pub scene: Option<Scene>,
     /// How a probe's scene is drawn for the model (its side, blur, noise, clutter, paint).
     pub look: Option<Look>,
+    /// For a "what if" edit, the document it was made from.
+    pub edited_from: Option<usize>,
     /// Questions offered for this image (see [`suggested_questions`]).
     pub suggestions: Vec<String>,
     pub turns: Vec<Turn>,
@@ -52,6 +54,7 @@ impl Document {
             display: Arc::new(display),
             scene: None,
             look: None,
+            edited_from: None,
             suggestions: suggested_questions(None),
             turns: Vec::new(),
         })
@@ -89,6 +92,26 @@ impl Document {
             .collect();
         doc.scene = Some(trial.scene.clone());
         doc.look = Some(trial.look);
+        Ok(doc)
+    }
+
+    /// The document of `scene`, an edit of this document's scene (number `index`), drawn the
+    /// same way.
+    pub fn edited(&self, index: usize, name: String, scene: Scene) -> Result<Self> {
+        let mut doc = match &self.look {
+            Some(look) => {
+                let rgb = look
+                    .render(&scene, self.image.width())
+                    .map_err(|e| Error::InvalidInput(e.to_string()))?;
+                let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
+                doc.suggestions = suggested_questions(Some(&scene));
+                doc.scene = Some(scene);
+                doc.look = Some(*look);
+                doc
+            }
+            None => Self::from_scene(name, scene)?,
+        };
+        doc.edited_from = Some(index);
         Ok(doc)
     }
 

@@ -8,6 +8,7 @@
 //! asked for. Inference runs on the [`worker`]; dialogs on the [`platform`] seam.
 
 mod attention_panel;
+mod compare_panel;
 mod conversation_panel;
 pub mod documents;
 mod image_panel;
@@ -17,6 +18,7 @@ mod probe_panel;
 pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+mod what_if_panel;
 pub mod worker;
 
 use std::hash::{Hash, Hasher};
@@ -26,6 +28,7 @@ use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 
 use attention_panel::AttentionPanel;
 pub use attention_panel::ViewKind;
+use compare_panel::ComparePanel;
 pub use conversation_panel::TokenSelection;
 use conversation_panel::{ConversationAction, ConversationPanel};
 use documents::{Document, SAMPLES, Turn, TurnState};
@@ -35,12 +38,14 @@ use platform::{Outcome, Platform};
 pub use probe_panel::ProbeRun;
 use probe_panel::{ProbeAction, ProbePanel};
 use store::{ModelStore, NoStore, StoredModel};
+use what_if_panel::WhatIfPanel;
 use worker::{ModelFile, ModelSource, ModelSummary, Reply, Request, Worker};
 
 use gvt_core::attention::Heatmap;
 use gvt_core::device::DeviceChoice;
 use gvt_core::generate::CancelFlag;
-use gvt_scene::{Scene, SceneRequest};
+use gvt_scene::edit::Described;
+use gvt_scene::{Edit, Scene, SceneRequest};
 
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 const NEW_SCENE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
@@ -126,6 +131,8 @@ pub struct GvtApp {
     model_panel: ModelPanel,
     show_probe_panel: bool,
     probe_panel: ProbePanel,
+    what_if_panel: WhatIfPanel,
+    compare_panel: ComparePanel,
 }
 
 impl GvtApp {
@@ -160,6 +167,8 @@ impl GvtApp {
             model_panel: ModelPanel::new(options.device),
             show_probe_panel: false,
             probe_panel: ProbePanel::default(),
+            what_if_panel: WhatIfPanel::default(),
+            compare_panel: ComparePanel::default(),
         };
         app.load_model(options.model, options.device);
         if let Some((name, bytes)) = &options.image {
@@ -682,6 +691,35 @@ impl GvtApp {
         }
     }
 
+    /// Opens the scene of document `doc_index` with `edit` applied next to it, and asks it
+    /// the original's last question, so that the two answers and maps can be compared.
+    fn what_if(&mut self, doc_index: usize, edit: Edit) {
+        let source = &self.docs[doc_index];
+        let Some(scene) = &source.scene else {
+            return;
+        };
+        let opened = scene
+            .edited(&edit)
+            .map_err(|e| gvt_core::Error::InvalidInput(e.to_string()))
+            .and_then(|edited| {
+                let name = format!("{}: {}", source.name, Described(&edit, scene));
+                source.edited(doc_index, name, edited)
+            });
+        let question = source.turns.last().map(|t| t.question.clone());
+        match opened {
+            Ok(doc) => {
+                self.open(doc);
+                if let Some(question) = question
+                    && self.can_ask_about_images().is_ok()
+                {
+                    self.select_when_answered = Some(self.next_request);
+                    self.ask(question);
+                }
+            }
+            Err(e) => self.notice = Some(Notice::Error(e.to_string())),
+        }
+    }
+
     /// What the model panel asked for.
     fn model_action(&mut self, action: ModelAction) {
         match action {
@@ -863,6 +901,23 @@ impl GvtApp {
             self.image_panel.controls(ui, doc, overlay.as_ref())
         {
             self.platform.save_overlay(name, render);
+        }
+        let edit = doc.scene.as_ref().and_then(|scene| {
+            egui::CollapsingHeader::new("What if…")
+                .show(ui, |ui| self.what_if_panel.ui(ui, scene))
+                .body_returned
+                .flatten()
+        });
+        if let Some(edit) = edit {
+            self.what_if(doc_index, edit);
+            return;
+        }
+        if let Some(original) = doc.edited_from.and_then(|i| self.docs.get(i))
+            && self
+                .compare_panel
+                .ui(ui, original, doc, &self.image_panel.style)
+        {
+            ui.separator();
         }
         ui.add_space(4.0);
         self.image_panel.image(ui, doc_index, doc, overlay.as_ref());

@@ -528,3 +528,86 @@ fn run_answer(harness: &Harness<'_, App>, name: &str) -> String {
         .map(|a| a.answer.clone())
         .unwrap()
 }
+
+#[test]
+fn what_if_a_star_is_removed_the_truth_and_the_answer_change_side_by_side() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the model", |app| app.model().is_some());
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness
+        .get_by_label("Scene must contain")
+        .type_text("exactly 2 stars, exactly 3 objects");
+    harness.step();
+    harness.get_by_label("New scene").click();
+    // A new scene's first frame only measures the conversation panel.
+    harness.step();
+    harness.step();
+    harness.get_by_label("Question").click();
+    harness.step();
+    assert!(harness.get_by_label("Question").is_focused());
+    harness
+        .get_by_label("Question")
+        .type_text("How many stars are there in the image?");
+    harness.step();
+    harness.get_by_label("Ask").click();
+    wait_for(&mut harness, "the first answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let original = app(&harness).current_document().unwrap();
+    assert_eq!(original.turns[0].answer.trim(), "2");
+    let scene = original.scene.clone().unwrap();
+    let star = scene
+        .objects
+        .iter()
+        .position(|o| o.shape == Shape::Star)
+        .unwrap();
+    let o = &scene.objects[star];
+
+    harness.get_by_label("What if…").click();
+    harness.step();
+    harness.step();
+    let label = format!(
+        "Object {}: {}, {}",
+        star + 1,
+        gvt_scene::edit::object_name(o),
+        o.position().word()
+    );
+    harness.get_by_label(&label).click();
+    harness.step();
+    harness.get_by_label("Remove").click();
+    harness.step();
+    let edited = app(&harness).current_document().unwrap();
+    assert!(
+        edited
+            .name
+            .ends_with(&format!("remove the {}", gvt_scene::edit::object_name(o)))
+    );
+    let truth = edited.scene.as_ref().unwrap();
+    assert_eq!(
+        truth.count(Shape::Star),
+        1,
+        "the ground truth follows the edit"
+    );
+    assert_eq!(truth.objects.len(), scene.objects.len() - 1);
+    wait_for(&mut harness, "the edited scene's answer", |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+    let edited = app(&harness).current_document().unwrap();
+    assert_eq!(
+        edited.turns[0].question,
+        "How many stars are there in the image?"
+    );
+    assert_eq!(
+        edited.turns[0].answer.trim(),
+        "1",
+        "the same question, asked again"
+    );
+    harness.step();
+    harness.get_by_label("Before: 2");
+    harness.get_by_label("After: 1");
+    harness.get_by_label("Difference map");
+    harness.snapshot("what_if_side_by_side");
+}

@@ -19,7 +19,7 @@ use gvt_core::pipeline::Pipeline;
 use gvt_probe::failure::{failure_path, failure_picture, shown_failures};
 use gvt_probe::plot;
 use gvt_probe::run::{self, Asked};
-use gvt_probe::sweep::parse_levels;
+use gvt_probe::sweep::{by_name, parse_levels};
 use gvt_probe::{Answer, Ask, Metric, ProbeReport, ProbeSpec, Sweep, Trial};
 use gvt_scene::{Color, Shape};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,23 +80,11 @@ fn parse_level_list(text: &str) -> Result<LevelList, String> {
 }
 
 fn parse_shape(name: &str) -> Result<Shape, String> {
-    Shape::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
-        format!(
-            "\"{name}\" is not a shape; choose one of {}",
-            names.join(", ")
-        )
-    })
+    by_name(&Shape::ALL, Shape::name, "a shape", name).map_err(|e| e.to_string())
 }
 
 fn parse_color(name: &str) -> Result<Color, String> {
-    Color::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Color::ALL.iter().map(|c| c.name()).collect();
-        format!(
-            "\"{name}\" is not a colour; choose one of {}",
-            names.join(", ")
-        )
-    })
+    by_name(&Color::ALL, Color::name, "a colour", name).map_err(|e| e.to_string())
 }
 
 /// `spec.json`: the probe and the models it asks, by name, path and size.

@@ -151,6 +151,16 @@ async function click(page, label) {
   await page.mouse.click(c.x + c.width / 2, c.y + c.height / 2);
 }
 
+// Clicks a text field and waits until it has the keyboard focus.
+async function focus(page, label) {
+  await click(page, label);
+  await page.waitForFunction(
+    (label) => window.gvtLens?.controls.find((c) => c.label === label)?.focused,
+    label,
+    { timeout: 30_000 },
+  );
+}
+
 // Mean absolute difference per channel (0-255) between two PNG screenshots, and the share of
 // pixels that changed, computed by the browser's own PNG decoder.
 async function pixelDifference(page, a, b) {
@@ -182,12 +192,7 @@ async function pixelDifference(page, a, b) {
 // Types `question` into the question box, sends it with Enter and waits for the answer.
 async function ask(page, question) {
   const before = (await state(page)).document.turns.length;
-  await click(page, 'Question');
-  await page.waitForFunction(
-    () => window.gvtLens?.controls.find((c) => c.label === 'Question')?.focused,
-    null,
-    { timeout: 30_000 },
-  );
+  await focus(page, 'Question');
   await page.keyboard.press('Control+A');
   // One input event: typing key by key costs a frame per key, slow on a software renderer.
   await page.keyboard.insertText(question);
@@ -322,6 +327,28 @@ async function run(baseUrl, spec) {
         fail(`answered "${second.turn.answer}" to the colour question; the ground truth is ${target.color}`);
       }
     }
+    // A small probe on the page: the count sweep at level 2 only, ten scenes.
+    await click(page, 'Probe');
+    await focus(page, 'Probe levels');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText('2');
+    await page.keyboard.press('Enter');
+    await frames(page, 2);
+    const probing = Date.now();
+    await click(page, 'Run probe');
+    await page.waitForFunction(() => window.gvtLens?.probe && !window.gvtLens.probe.running, null, {
+      timeout: 300_000,
+    });
+    const probe = (await state(page)).probe;
+    result.probeMs = Date.now() - probing;
+    result.probe = probe;
+    if (probe.error) fail(`the probe failed: ${probe.error}`);
+    if (probe.answered !== 10 || probe.levels.length !== 1 || probe.levels[0].n !== 10) {
+      fail(`the probe asked ${JSON.stringify(probe)}, not 10 scenes of level 2`);
+    }
+    await control(page, 'Probe curve');
+    await click(page, 'Probe');
+
     // Ctrl+V with an image on the clipboard, and a dropped image file: both open the image.
     const exportedPng = png.toString('base64');
     await page.evaluate(async (base64) => {

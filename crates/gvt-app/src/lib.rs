@@ -609,7 +609,11 @@ impl GvtApp {
                     spec: spec.clone(),
                     cancel: cancel.clone(),
                 });
-                self.probe_panel.start(id, spec, cancel);
+                let model = self
+                    .model
+                    .as_ref()
+                    .map_or_else(String::new, |m| m.name.clone());
+                self.probe_panel.start(id, spec, model, cancel);
             }
             ProbeAction::Stop => {
                 if let Some(run) = &self.probe_panel.run {

@@ -21,17 +21,29 @@ pub struct ProbeRun {
     /// The worker's request id.
     pub id: u64,
     pub spec: ProbeSpec,
+    /// The model asked.
+    pub model: String,
     pub answers: Vec<Answer>,
     pub cancel: CancelFlag,
     pub running: bool,
     /// Why it stopped early, if it failed.
     pub error: Option<String>,
+    /// The report of the answers so far, recounted once per frame at most.
+    drawn: Option<ProbeReport>,
 }
 
 impl ProbeRun {
     /// Every figure so far, recounted from the answers.
     pub fn report(&self) -> ProbeReport {
-        ProbeReport::from_answers(&self.spec, &["loaded model".into()], &self.answers)
+        ProbeReport::from_answers(&self.spec, std::slice::from_ref(&self.model), &self.answers)
+    }
+
+    /// The report, recounted only when answers arrived since the last call.
+    fn current_report(&mut self) -> &ProbeReport {
+        let (spec, model, answers) = (&self.spec, &self.model, &self.answers);
+        self.drawn.get_or_insert_with(|| {
+            ProbeReport::from_answers(spec, std::slice::from_ref(model), answers)
+        })
     }
 
     fn total(&self) -> usize {
@@ -96,15 +108,17 @@ impl ProbePanel {
         Ok(spec)
     }
 
-    /// Starts showing run `id` of `spec`.
-    pub fn start(&mut self, id: u64, spec: ProbeSpec, cancel: CancelFlag) {
+    /// Starts showing run `id` of `spec` on `model`.
+    pub fn start(&mut self, id: u64, spec: ProbeSpec, model: String, cancel: CancelFlag) {
         self.run = Some(ProbeRun {
             id,
             spec,
+            model,
             answers: Vec::new(),
             cancel,
             running: true,
             error: None,
+            drawn: None,
         });
     }
 
@@ -112,6 +126,7 @@ impl ProbePanel {
     pub fn record(&mut self, id: u64, answer: Answer) {
         if let Some(run) = self.run.as_mut().filter(|r| r.id == id) {
             run.answers.push(answer);
+            run.drawn = None;
         }
     }
 
@@ -162,7 +177,9 @@ impl ProbePanel {
                 .accessible_name("Probe seed");
             self.invalid = self.spec().err();
             if running {
-                if ui.button("Stop probe").clicked() {
+                let stop = ui.button("Stop probe");
+                mark(&stop, "Stop probe");
+                if stop.clicked() {
                     action = Some(ProbeAction::Stop);
                 }
             } else {
@@ -170,6 +187,7 @@ impl ProbePanel {
                 let run = ui
                     .add_enabled(why_not.is_none(), egui::Button::new("Run probe"))
                     .on_disabled_hover_text(why_not.unwrap_or_default());
+                mark(&run, "Run probe");
                 if run.clicked()
                     && let Ok(spec) = self.spec()
                 {
@@ -181,7 +199,7 @@ impl ProbePanel {
         if let Some(why) = &self.invalid {
             ui.colored_label(ui.visuals().warn_fg_color, why);
         }
-        let Some(run) = &self.run else {
+        let Some(run) = &mut self.run else {
             ui.label("Run a probe to see how accuracy changes with the level.");
             return action;
         };
@@ -197,16 +215,16 @@ impl ProbePanel {
                 .text(status)
                 .animate(run.running),
         );
-        let report = run.report();
+        let report = run.current_report();
         ui.horizontal_top(|ui| {
             let width = (ui.available_width() * 0.6).max(240.0);
             ui.allocate_ui(egui::vec2(width, ui.available_height()), |ui| {
-                if let Some(level) = curve(ui, &report) {
+                if let Some(level) = curve(ui, report) {
                     action = Some(ProbeAction::OpenLevel(level));
                 }
             });
             ui.vertical(|ui| {
-                if let Some(a) = level_table(ui, &report) {
+                if let Some(a) = level_table(ui, report) {
                     action = Some(a);
                 }
                 ui.horizontal(|ui| {

@@ -60,48 +60,62 @@ impl WhatIfPanel {
                 edit = Some(Edit::Duplicate(i));
             }
         });
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Move to").clicked() {
-                edit = Some(Edit::Move(i, self.cell));
-            }
-            let _ = egui::ComboBox::from_id_salt("what if cell")
-                .selected_text(self.cell.word())
-                .show_ui(ui, |ui| {
-                    for cell in Position::ALL {
-                        ui.selectable_value(&mut self.cell, cell, cell.word());
-                    }
-                })
-                .response
-                .accessible_name("Cell to move to");
-        });
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Recolour to").clicked() {
-                edit = Some(Edit::Recolor(i, self.color));
-            }
-            let _ = egui::ComboBox::from_id_salt("what if colour")
-                .selected_text(self.color.name())
-                .show_ui(ui, |ui| {
-                    for color in Color::ALL {
-                        ui.selectable_value(&mut self.color, color, color.name());
-                    }
-                })
-                .response
-                .accessible_name("New colour");
-        });
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Resize to").clicked() {
-                edit = Some(Edit::Resize(i, self.size));
-            }
-            let _ = egui::ComboBox::from_id_salt("what if size")
-                .selected_text(self.size.name())
-                .show_ui(ui, |ui| {
-                    for size in Size::ALL {
-                        ui.selectable_value(&mut self.size, size, size.name());
-                    }
-                })
-                .response
-                .accessible_name("New size");
-        });
+        if button_and_choice(
+            ui,
+            "Move to",
+            "Cell to move to",
+            &mut self.cell,
+            &Position::ALL,
+            Position::word,
+        ) {
+            edit = Some(Edit::Move(i, self.cell));
+        }
+        if button_and_choice(
+            ui,
+            "Recolour to",
+            "New colour",
+            &mut self.color,
+            &Color::ALL,
+            Color::name,
+        ) {
+            edit = Some(Edit::Recolor(i, self.color));
+        }
+        if button_and_choice(
+            ui,
+            "Resize to",
+            "New size",
+            &mut self.size,
+            &Size::ALL,
+            Size::name,
+        ) {
+            edit = Some(Edit::Resize(i, self.size));
+        }
         edit
     }
+}
+
+/// A button and, beside it, a choice among `options` (named by `name`, accessible as
+/// `choice_label`); true when the button was clicked.
+fn button_and_choice<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    button: &str,
+    choice_label: &str,
+    value: &mut T,
+    options: &[T],
+    name: fn(T) -> &'static str,
+) -> bool {
+    ui.horizontal_wrapped(|ui| {
+        let clicked = ui.button(button).clicked();
+        let _ = egui::ComboBox::from_id_salt(choice_label)
+            .selected_text(name(*value))
+            .show_ui(ui, |ui| {
+                for &option in options {
+                    ui.selectable_value(value, option, name(option));
+                }
+            })
+            .response
+            .accessible_name(choice_label);
+        clicked
+    })
+    .inner
 }

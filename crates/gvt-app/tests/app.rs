@@ -63,6 +63,32 @@ fn wait_for(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&GvtApp) -
     harness.step();
 }
 
+/// A snapshot with the answer's timings masked: they differ from run to run, the rest of
+/// the window must not (a fixed width: the text's own width varies with the figures).
+fn snapshot_without_timings(harness: &mut Harness<'_, App>, name: &str) {
+    let timings = harness.get_by_label_contains("prefill").rect();
+    harness.mask(egui::Rect::from_min_size(
+        timings.min,
+        egui::vec2(360.0, timings.height()),
+    ));
+    harness.snapshot(name);
+}
+
+/// Types `question` into the question box, asks it, and runs frames until the current
+/// image has an answer that is no longer streaming.
+fn ask(harness: &mut Harness<'_, App>, question: &str) {
+    harness.get_by_label("Question").click();
+    harness.step();
+    assert!(harness.get_by_label("Question").is_focused());
+    harness.get_by_label("Question").type_text(question);
+    harness.step();
+    harness.get_by_label("Ask").click();
+    wait_for(harness, &format!("the answer to \"{question}\""), |app| {
+        app.current_document()
+            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
+    });
+}
+
 #[test]
 fn ask_about_a_sample_scene_and_explore_its_attention() {
     let mut harness = harness();
@@ -84,18 +110,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
         .count(Shape::Triangle);
     assert_eq!(truth, 1);
 
-    harness.get_by_label("Question").click();
-    harness.step();
-    assert!(harness.get_by_label("Question").is_focused());
-    harness
-        .get_by_label("Question")
-        .type_text("How many triangles are there in the image?");
-    harness.step();
-    harness.get_by_label("Ask").click();
-    wait_for(&mut harness, "the answer", |app| {
-        app.current_document()
-            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
-    });
+    ask(&mut harness, "How many triangles are there in the image?");
     let doc = app(&harness).current_document().unwrap();
     assert_eq!(
         doc.turns[0].answer.trim(),
@@ -153,14 +168,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
     harness.step();
     harness.step();
     assert_eq!(app(&harness).overlay_map().unwrap(), combined);
-    // Timings differ from run to run; the rest of the window must not.
-    // (a fixed width: the text's own width varies with the figures).
-    let timings = harness.get_by_label_contains("prefill").rect();
-    harness.mask(egui::Rect::from_min_size(
-        timings.min,
-        egui::vec2(360.0, timings.height()),
-    ));
-    harness.snapshot("sample_scene_with_overlay");
+    snapshot_without_timings(&mut harness, "sample_scene_with_overlay");
 }
 
 #[test]
@@ -416,16 +424,7 @@ fn a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers() {
     gvt_testkit::lose_gpu(&gpu);
 
     let question = "How many circles are there in the image?";
-    harness.get_by_label("Question").click();
-    harness.step();
-    assert!(harness.get_by_label("Question").is_focused());
-    harness.get_by_label("Question").type_text(question);
-    harness.step();
-    harness.get_by_label("Ask").click();
-    wait_for(&mut harness, "the failed answer", |app| {
-        app.current_document()
-            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
-    });
+    ask(&mut harness, question);
     harness.get_by_label_contains("Error: the GPU failed: the device was lost (Destroyed)");
 
     harness.get_by_label("Run on CPU instead").click();
@@ -543,18 +542,7 @@ fn what_if_a_star_is_removed_the_truth_and_the_answer_change_side_by_side() {
     // A new scene's first frame only measures the conversation panel.
     harness.step();
     harness.step();
-    harness.get_by_label("Question").click();
-    harness.step();
-    assert!(harness.get_by_label("Question").is_focused());
-    harness
-        .get_by_label("Question")
-        .type_text("How many stars are there in the image?");
-    harness.step();
-    harness.get_by_label("Ask").click();
-    wait_for(&mut harness, "the first answer", |app| {
-        app.current_document()
-            .is_some_and(|d| !d.turns.is_empty() && !d.is_busy())
-    });
+    ask(&mut harness, "How many stars are there in the image?");
     let original = app(&harness).current_document().unwrap();
     assert_eq!(original.turns[0].answer.trim(), "2");
     let scene = original.scene.clone().unwrap();
@@ -609,5 +597,5 @@ fn what_if_a_star_is_removed_the_truth_and_the_answer_change_side_by_side() {
     harness.get_by_label("Before: 2");
     harness.get_by_label("After: 1");
     harness.get_by_label("Difference map");
-    harness.snapshot("what_if_side_by_side");
+    snapshot_without_timings(&mut harness, "what_if_side_by_side");
 }

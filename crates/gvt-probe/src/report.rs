@@ -1,5 +1,7 @@
 //! A probe's results: per model and level, the figures of [`LevelStats`], as JSON and CSV.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ProbeError;
@@ -44,6 +46,11 @@ impl ProbeReport {
     /// The report of `answers` to `spec` by the models named `models` (answer `model` fields
     /// index it); levels without answers yet have `n = 0`.
     pub fn from_answers(spec: &ProbeSpec, models: &[String], answers: &[Answer]) -> ProbeReport {
+        // One pass to sort the answers by model and level: a probe holds up to 100,000.
+        let mut buckets: HashMap<(usize, u32), Vec<&Answer>> = HashMap::new();
+        for a in answers {
+            buckets.entry((a.model, a.level)).or_default().push(a);
+        }
         let curves = models
             .iter()
             .enumerate()
@@ -53,11 +60,8 @@ impl ProbeReport {
                     .levels
                     .iter()
                     .map(|&level| {
-                        LevelStats::of(
-                            spec.sweep,
-                            level,
-                            answers.iter().filter(|a| a.model == m && a.level == level),
-                        )
+                        let of_level = buckets.get(&(m, level)).map_or(&[][..], Vec::as_slice);
+                        LevelStats::of(spec.sweep, level, of_level.iter().copied())
                     })
                     .collect(),
             })

@@ -168,16 +168,27 @@ impl FromStr for Sweep {
     type Err = ProbeError;
 
     fn from_str(name: &str) -> Result<Sweep, ProbeError> {
-        Sweep::ALL
-            .into_iter()
-            .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                ProbeError::Spec(format!(
-                    "\"{name}\" is not a sweep; choose one of {}",
-                    Sweep::ALL.map(Sweep::name).join(", ")
-                ))
-            })
+        by_name(&Sweep::ALL, Sweep::name, "a sweep", name)
     }
+}
+
+/// The one of `all` that `name` names (ASCII case-insensitive), or an error listing them.
+pub fn by_name<T: Copy>(
+    all: &[T],
+    name_of: fn(T) -> &'static str,
+    what: &str,
+    name: &str,
+) -> Result<T, ProbeError> {
+    all.iter()
+        .copied()
+        .find(|&t| name_of(t).eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&t| name_of(t)).collect();
+            ProbeError::Spec(format!(
+                "\"{name}\" is not {what}; choose one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 /// Which GVTBench-style question each scene gets about its target.
@@ -212,15 +223,7 @@ impl FromStr for Ask {
     type Err = ProbeError;
 
     fn from_str(name: &str) -> Result<Ask, ProbeError> {
-        Ask::ALL
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                ProbeError::Spec(format!(
-                    "\"{name}\" is not a question kind; choose one of {}",
-                    Ask::ALL.map(Ask::name).join(", ")
-                ))
-            })
+        by_name(&Ask::ALL, Ask::name, "a question kind", name)
     }
 }
 
@@ -266,6 +269,8 @@ pub struct ProbeSpec {
 pub const MAX_LEVELS: usize = 64;
 /// Most scenes per level.
 pub const MAX_PER_LEVEL: usize = 10_000;
+/// Most questions in one probe (per model): its answers stay in memory, about 200 bytes each.
+pub const MAX_QUESTIONS: usize = 100_000;
 
 impl ProbeSpec {
     /// A probe of `sweep` at its default levels and question, random targets.
@@ -303,6 +308,15 @@ impl ProbeSpec {
         }
         if self.per_level == 0 || self.per_level > MAX_PER_LEVEL {
             return bad(format!("scenes per level must be 1 to {MAX_PER_LEVEL}"));
+        }
+        let questions = self.levels.len() * self.per_level;
+        if questions > MAX_QUESTIONS {
+            return bad(format!(
+                "{} levels x {} scenes is {questions} questions; a probe asks at most \
+                 {MAX_QUESTIONS}",
+                self.levels.len(),
+                self.per_level
+            ));
         }
         if self.sweep == Sweep::ColorDistance && self.ask != Ask::Count {
             return bad("the color-distance sweep asks counting questions only".into());
@@ -739,6 +753,10 @@ mod tests {
         spec.levels = vec![1];
         spec.per_level = 0;
         assert!(spec.validate().is_err());
+        let mut big = ProbeSpec::new(Sweep::Resolution, MAX_PER_LEVEL, 0);
+        big.levels = (8..40).collect();
+        let err = big.validate().unwrap_err().to_string();
+        assert!(err.contains("320000 questions"), "{err}");
         assert!("colour".parse::<Sweep>().is_err());
         assert_eq!(
             "Color-Distance".parse::<Sweep>().unwrap(),

@@ -4,7 +4,7 @@
 //! - `#gvt-live`, an ARIA live region, announces the model's status and each finished answer;
 //! - `window.gvtLens` holds the state as data: the model and device, the open image with its
 //!   ground truth when it is a generated scene, the conversation, whether an overlay is on
-//!   screen, and the main controls with their accessible labels and rectangles in CSS pixels
+//!   screen, the Probe panel's run, and the main controls with their accessible labels and rectangles in CSS pixels
 //!   relative to the canvas.
 
 use serde::Serialize;
@@ -100,7 +100,26 @@ struct State<'a> {
     error: Option<&'a str>,
     document: Option<Document<'a>>,
     overlay: bool,
+    /// The Probe panel's run, if any.
+    probe: Option<Probe>,
     controls: Vec<Control>,
+}
+
+#[derive(Serialize)]
+struct Probe {
+    sweep: &'static str,
+    running: bool,
+    answered: usize,
+    total: usize,
+    error: Option<String>,
+    levels: Vec<ProbeLevel>,
+}
+
+#[derive(Serialize)]
+struct ProbeLevel {
+    level: u32,
+    n: usize,
+    correct: usize,
 }
 
 #[derive(Serialize)]
@@ -242,6 +261,22 @@ fn state<'a>(app: &'a GvtApp, ctx: &egui::Context) -> State<'a> {
         error: app.error(),
         document,
         overlay: app.overlay_map().is_some(),
+        probe: app.probe_run().map(|run| Probe {
+            sweep: run.spec.sweep.name(),
+            running: run.running,
+            answered: run.answers.len(),
+            total: run.spec.levels.len() * run.spec.per_level,
+            error: run.error.clone(),
+            levels: run.report().models[0]
+                .levels
+                .iter()
+                .map(|s| ProbeLevel {
+                    level: s.level,
+                    n: s.n,
+                    correct: s.correct,
+                })
+                .collect(),
+        }),
         controls,
     }
 }

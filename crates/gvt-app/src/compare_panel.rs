@@ -1,7 +1,11 @@
-//! An edited scene beside its original: the two answers to the same question, their
-//! attention overlays, and where the attention moved (red: more, blue: less).
+//! Two answers to the same question side by side: an edited scene beside its original, or
+//! the second model beside the first. Each with its attention overlay, and a third picture
+//! of where the attention moved (red: more, blue: less).
+
+use std::sync::Arc;
 
 use egui::{TextureHandle, TextureOptions, Ui};
+use image::DynamicImage;
 
 use gvt_core::attention::{Heatmap, MapView};
 use gvt_core::overlay::{self, OverlayStyle};
@@ -12,59 +16,65 @@ use super::documents::{Document, Turn};
 /// Side of each of the three pictures, points.
 const PICTURE_SIDE: f32 = 240.0;
 
+/// One of the two answers: the picture it is about, the answer, and how to name it.
+pub struct Side<'a> {
+    pub display: &'a Arc<DynamicImage>,
+    pub turn: &'a Turn,
+    /// The picture's accessible name ("Overlay before the edit").
+    pub name: &'static str,
+    /// The caption's first words ("Before", "First model").
+    pub who: &'static str,
+}
+
+impl<'a> Side<'a> {
+    /// The last answer of `doc` that has a map.
+    pub fn last_of(doc: &'a Document, name: &'static str, who: &'static str) -> Option<Self> {
+        let turn = doc.turns.iter().rev().find(|t| t.attention.is_some())?;
+        Some(Side {
+            display: &doc.display,
+            turn,
+            name,
+            who,
+        })
+    }
+
+    fn map(&self) -> Option<Heatmap> {
+        self.turn
+            .attention
+            .as_ref()?
+            .answer_heatmap(MapView::Combined)
+            .ok()
+    }
+}
+
 #[derive(Default)]
 pub struct ComparePanel {
-    /// The pictures drawn for (original answer id, edited answer id, style).
+    /// The pictures drawn for (first answer id, second answer id, style).
     textures: Option<((u64, u64, OverlayStyle), [TextureHandle; 3])>,
 }
 
-/// The last finished answer of a document and its whole-answer map.
-fn answered(doc: &Document) -> Option<(&Turn, Heatmap)> {
-    let turn = doc.turns.iter().rev().find(|t| t.attention.is_some())?;
-    let map = turn
-        .attention
-        .as_ref()?
-        .answer_heatmap(MapView::Combined)
-        .ok()?;
-    Some((turn, map))
-}
-
 impl ComparePanel {
-    /// Draws the comparison once both documents have an answer with a map; returns whether
+    /// Draws the comparison when both answers have a map on the same grid; returns whether
     /// it drew.
-    pub fn ui(
-        &mut self,
-        ui: &mut Ui,
-        original: &Document,
-        edited: &Document,
-        style: &OverlayStyle,
-    ) -> bool {
-        let (Some((before, before_map)), Some((after, after_map))) =
-            (answered(original), answered(edited))
-        else {
+    pub fn ui(&mut self, ui: &mut Ui, a: Side<'_>, b: Side<'_>, style: &OverlayStyle) -> bool {
+        let (Some(map_a), Some(map_b)) = (a.map(), b.map()) else {
             return false;
         };
-        if before_map.grid != after_map.grid {
+        if map_a.grid != map_b.grid {
             return false;
         }
-        let key = (before.id, after.id, *style);
+        let key = (a.turn.id, b.turn.id, *style);
         if self.textures.as_ref().is_none_or(|(k, _)| *k != key) {
             let load = |name: &str, rgba: image::RgbaImage| {
                 ui.ctx()
                     .load_texture(name, color_image(&rgba), TextureOptions::LINEAR)
             };
             let textures = [
+                load("compare a", overlay::render(a.display, &map_a, style)),
+                load("compare b", overlay::render(b.display, &map_b, style)),
                 load(
-                    "what-if before",
-                    overlay::render(&original.display, &before_map, style),
-                ),
-                load(
-                    "what-if after",
-                    overlay::render(&edited.display, &after_map, style),
-                ),
-                load(
-                    "what-if difference",
-                    overlay::render_difference(&edited.display, &before_map, &after_map),
+                    "compare difference",
+                    overlay::render_difference(b.display, &map_a, &map_b),
                 ),
             ];
             self.textures = Some((key, textures));
@@ -72,17 +82,11 @@ impl ComparePanel {
         let Some((_, textures)) = &self.textures else {
             return false;
         };
-        ui.label(format!("\"{}\"", after.question));
+        ui.label(format!("\"{}\"", b.turn.question));
         ui.horizontal_top(|ui| {
             let captions = [
-                (
-                    "Overlay before the edit",
-                    format!("Before: {}", before.answer.trim()),
-                ),
-                (
-                    "Overlay after the edit",
-                    format!("After: {}", after.answer.trim()),
-                ),
+                (a.name, format!("{}: {}", a.who, a.turn.answer.trim())),
+                (b.name, format!("{}: {}", b.who, b.turn.answer.trim())),
                 (
                     "Difference map",
                     "Where attention moved: red more, blue less".to_string(),

@@ -170,6 +170,15 @@ impl ConversationPanel {
                             }
                         }
                     }
+                    if let Some(second) = &turn.second {
+                        let text = match &second.state {
+                            TurnState::Streaming => format!("B: {}…", second.answer),
+                            TurnState::Failed(error) => format!("B: error: {error}"),
+                            TurnState::Done(_) => format!("B: {}", second.answer.trim()),
+                        };
+                        ui.label(RichText::new(text).italics())
+                            .on_hover_text("The second model's answer to the same question");
+                    }
                     ui.add_space(8.0);
                 }
             });

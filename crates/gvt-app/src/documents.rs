@@ -132,13 +132,17 @@ impl Document {
 
     /// Whether an answer is still streaming.
     pub fn is_busy(&self) -> bool {
-        self.turns.iter().any(|t| t.state == TurnState::Streaming)
+        self.turns
+            .iter()
+            .flat_map(Turn::both)
+            .any(|t| t.state == TurnState::Streaming)
     }
 
     /// Stops this image's answers that are still streaming (or waiting to start).
     pub fn stop(&self) {
         self.turns
             .iter()
+            .flat_map(Turn::both)
             .filter(|t| t.state == TurnState::Streaming)
             .for_each(|t| t.cancel.cancel());
     }
@@ -164,6 +168,8 @@ pub struct Turn {
     pub state: TurnState,
     pub attention: Option<AttentionRecord>,
     pub timings: Option<Timings>,
+    /// The second model's answer to the same question, when one is loaded.
+    pub second: Option<Box<Turn>>,
     /// Stops this answer.
     cancel: CancelFlag,
 }
@@ -178,8 +184,14 @@ impl Turn {
             state: TurnState::Streaming,
             attention: None,
             timings: None,
+            second: None,
             cancel,
         }
+    }
+
+    /// This turn and the second model's, if any.
+    pub fn both(&self) -> impl Iterator<Item = &Turn> {
+        std::iter::once(self).chain(self.second.as_deref())
     }
 
     pub fn finish(&mut self, generation: Generation) {

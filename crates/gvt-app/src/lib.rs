@@ -28,7 +28,7 @@ use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 
 use attention_panel::AttentionPanel;
 pub use attention_panel::ViewKind;
-use compare_panel::ComparePanel;
+use compare_panel::{ComparePanel, Side};
 pub use conversation_panel::TokenSelection;
 use conversation_panel::{ConversationAction, ConversationPanel};
 use documents::{Document, SAMPLES, Turn, TurnState};
@@ -131,6 +131,11 @@ pub struct GvtApp {
     model_panel: ModelPanel,
     show_probe_panel: bool,
     probe_panel: ProbePanel,
+    /// A second model that answers beside the first, once loaded.
+    second: Option<ModelSummary>,
+    second_loading: bool,
+    /// The next picked model files are for the second model.
+    files_for_second: bool,
     what_if_panel: WhatIfPanel,
     compare_panel: ComparePanel,
 }
@@ -167,6 +172,9 @@ impl GvtApp {
             model_panel: ModelPanel::new(options.device),
             show_probe_panel: false,
             probe_panel: ProbePanel::default(),
+            second: None,
+            second_loading: false,
+            files_for_second: false,
             what_if_panel: WhatIfPanel::default(),
             compare_panel: ComparePanel::default(),
         };
@@ -183,6 +191,11 @@ impl GvtApp {
     /// The probe on the Probe panel, running or done.
     pub fn probe_run(&self) -> Option<&ProbeRun> {
         self.probe_panel.run.as_ref()
+    }
+
+    /// The second model, once loaded.
+    pub fn second_model(&self) -> Option<&ModelSummary> {
+        self.second.as_ref()
     }
 
     /// The loaded model, once ready.
@@ -294,13 +307,29 @@ impl GvtApp {
         let id = self.next_request;
         self.next_request += 1;
         let cancel = CancelFlag::default();
+        let image = doc.model_input(image_size);
         self.worker.send(Request::Ask {
             id,
-            image: doc.model_input(image_size),
+            model: 0,
+            image: image.clone(),
             question: question.clone(),
             cancel: cancel.clone(),
         });
-        doc.turns.push(Turn::new(id, question, cancel));
+        let mut turn = Turn::new(id, question.clone(), cancel.clone());
+        if self.second.is_some() {
+            // The same question to the second model; Stop stops both.
+            let second = self.next_request;
+            self.next_request += 1;
+            self.worker.send(Request::Ask {
+                id: second,
+                model: 1,
+                image,
+                question: question.clone(),
+                cancel: cancel.clone(),
+            });
+            turn.second = Some(Box::new(Turn::new(second, question, cancel)));
+        }
+        doc.turns.push(turn);
         // A map on screen for this image follows the new answer once it arrives.
         if self.selection.is_some_and(|s| s.doc == doc_index) {
             self.select_when_answered = Some(id);
@@ -315,11 +344,17 @@ impl GvtApp {
             .find_map(|(d, doc)| doc.turns.iter().position(|t| t.id == id).map(|t| (d, t)))
     }
 
+    /// The turn of request `id`: a first model's, or a second model's inside one.
     fn turn_mut(&mut self, id: u64) -> Option<&mut Turn> {
         self.docs
             .iter_mut()
             .flat_map(|d| d.turns.iter_mut())
-            .find(|t| t.id == id)
+            .find_map(|t| {
+                if t.id == id {
+                    return Some(t);
+                }
+                t.second.as_deref_mut().filter(|second| second.id == id)
+            })
     }
 
     fn handle_replies(&mut self) {
@@ -388,6 +423,16 @@ impl GvtApp {
                         turn.state = TurnState::Failed(error);
                     }
                 }
+                Reply::SecondLoaded(summary) => {
+                    self.second_loading = false;
+                    self.second = Some(*summary);
+                }
+                Reply::SecondFailed(error) => {
+                    self.second_loading = false;
+                    self.notice = Some(Notice::Error(format!(
+                        "cannot load the second model: {error}"
+                    )));
+                }
                 Reply::ProbeAnswer { id, answer } => self.probe_panel.record(id, *answer),
                 Reply::ProbeFinished { id, error } => self.probe_panel.finish(id, error),
             }
@@ -398,6 +443,12 @@ impl GvtApp {
         for outcome in self.platform.poll() {
             match outcome {
                 Outcome::Image(doc) => self.open(*doc),
+                Outcome::ModelFiles(files) if std::mem::take(&mut self.files_for_second) => {
+                    match model_source(files) {
+                        Ok(source) => self.load_second(source),
+                        Err(why) => self.notice = Some(Notice::Error(why.into())),
+                    }
+                }
                 Outcome::ModelFiles(files) => self.load_files(files),
                 Outcome::Saved(name) => self.notice = Some(Notice::Info(format!("Saved {name}"))),
                 Outcome::Failed(error) => self.notice = Some(Notice::Error(error)),
@@ -405,23 +456,27 @@ impl GvtApp {
         }
     }
 
-    fn load_files(&mut self, mut files: Vec<ModelFile>) {
+    fn load_files(&mut self, files: Vec<ModelFile>) {
         if self.loading.is_some() {
             self.notice = Some(Notice::Error(
                 "a model is already loading; try again when it is ready".into(),
             ));
             return;
         }
-        if files.is_empty() || files.len() > 2 {
-            self.notice = Some(Notice::Error(
-                "choose one GVT GGUF, or a vision GGUF and an LLM GGUF".into(),
-            ));
-            return;
+        match model_source(files) {
+            Ok(source) => self.load_model(source, self.model_panel.device),
+            Err(why) => self.notice = Some(Notice::Error(why.into())),
         }
-        let llm = (files.len() == 2).then(|| files.remove(1));
-        let model = files.remove(0);
-        let device = self.model_panel.device;
-        self.load_model(ModelSource::Files { model, llm }, device);
+    }
+
+    /// Loads a second model to compare with, on the device the model panel has chosen.
+    fn load_second(&mut self, source: ModelSource) {
+        self.second_loading = true;
+        self.second = None;
+        self.worker.send(Request::LoadSecond {
+            source,
+            device: self.model_panel.device,
+        });
     }
 
     /// Files dropped on the window, pasted images and keyboard shortcuts.
@@ -516,11 +571,14 @@ impl GvtApp {
                         self.model.as_ref(),
                         self.load_error.as_deref(),
                     );
+                    let second =
+                        self.model_panel
+                            .second_ui(ui, self.second.as_ref(), self.second_loading);
                     let stored = self.keeps_models.then(|| {
                         let busy = self.loading.is_some();
                         self.model_panel.stored_ui(ui, &self.stored, busy)
                     });
-                    let action = action.or(stored.flatten());
+                    let action = action.or(second).or(stored.flatten());
                     if let Some(action) = action {
                         self.model_action(action);
                     }
@@ -604,16 +662,19 @@ impl GvtApp {
             ProbeAction::Run(spec) => {
                 let (id, cancel) = (self.next_request, CancelFlag::default());
                 self.next_request += 1;
+                let models: Vec<String> = self
+                    .model
+                    .iter()
+                    .chain(self.second.as_ref())
+                    .map(|m| m.name.clone())
+                    .collect();
                 self.worker.send(Request::Probe {
                     id,
                     spec: spec.clone(),
+                    models: models.len(),
                     cancel: cancel.clone(),
                 });
-                let model = self
-                    .model
-                    .as_ref()
-                    .map_or_else(String::new, |m| m.name.clone());
-                self.probe_panel.start(id, spec, model, cancel);
+                self.probe_panel.start(id, spec, models, cancel);
             }
             ProbeAction::Stop => {
                 if let Some(run) = &self.probe_panel.run {
@@ -656,8 +717,12 @@ impl GvtApp {
         let Some(run) = &self.probe_panel.run else {
             return;
         };
-        let mut answers: Vec<&gvt_probe::Answer> =
-            run.answers.iter().filter(|a| a.level == level).collect();
+        // The first model's answers: a second model's are about the same scenes.
+        let mut answers: Vec<&gvt_probe::Answer> = run
+            .answers
+            .iter()
+            .filter(|a| a.level == level && a.model == 0)
+            .collect();
         answers.sort_by_key(|a| (a.correct, a.index));
         let trials: Vec<_> = answers
             .iter()
@@ -740,6 +805,15 @@ impl GvtApp {
                 );
             }
             ModelAction::ClearStored => self.worker.send(Request::ClearStored),
+            ModelAction::SecondDefault => self.load_second(ModelSource::Default),
+            ModelAction::PickSecondFiles => {
+                self.files_for_second = true;
+                self.platform.pick_model_files();
+            }
+            ModelAction::UnloadSecond => {
+                self.second = None;
+                self.worker.send(Request::UnloadSecond);
+            }
         }
     }
 
@@ -916,10 +990,35 @@ impl GvtApp {
             self.what_if(doc_index, edit);
             return;
         }
-        if let Some(original) = doc.edited_from.and_then(|i| self.docs.get(i))
-            && self
-                .compare_panel
-                .ui(ui, original, doc, &self.image_panel.style)
+        // Two answers to compare: the second model's beside the first's, or an edited
+        // scene's beside its original's.
+        let models = doc
+            .turns
+            .iter()
+            .rev()
+            .find(|t| t.second.as_ref().is_some_and(|b| b.attention.is_some()))
+            .and_then(|t| {
+                let b = t.second.as_deref()?;
+                let side = |turn, name, who| Side {
+                    display: &doc.display,
+                    turn,
+                    name,
+                    who,
+                };
+                Some((
+                    side(t, "First model's overlay", "First model"),
+                    side(b, "Second model's overlay", "Second model"),
+                ))
+            });
+        let edit = || {
+            let original = self.docs.get(doc.edited_from?)?;
+            Some((
+                Side::last_of(original, "Overlay before the edit", "Before")?,
+                Side::last_of(doc, "Overlay after the edit", "After")?,
+            ))
+        };
+        if let Some((a, b)) = models.or_else(edit)
+            && self.compare_panel.ui(ui, a, b, &self.image_panel.style)
         {
             ui.separator();
         }
@@ -932,6 +1031,16 @@ impl eframe::App for GvtApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }
+}
+
+/// One GVT GGUF, or a vision GGUF and an LLM GGUF, as a model source.
+fn model_source(mut files: Vec<ModelFile>) -> Result<ModelSource, &'static str> {
+    if files.is_empty() || files.len() > 2 {
+        return Err("choose one GVT GGUF, or a vision GGUF and an LLM GGUF");
+    }
+    let llm = (files.len() == 2).then(|| files.remove(1));
+    let model = files.remove(0);
+    Ok(ModelSource::Files { model, llm })
 }
 
 /// A button whose tooltip says what it does and its keyboard shortcut; true when clicked.

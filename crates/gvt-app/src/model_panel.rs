@@ -66,6 +66,10 @@ pub enum ModelAction {
         url: String,
     },
     ClearStored,
+    /// Load a second model to compare with: the embedded one, or picked files.
+    SecondDefault,
+    PickSecondFiles,
+    UnloadSecond,
 }
 
 pub struct ModelPanel {
@@ -184,6 +188,60 @@ impl ModelPanel {
                     .clicked()
                 {
                     action = Some(ModelAction::LoadDefault);
+                }
+            });
+        });
+        action
+    }
+
+    /// A second model that answers every question and probe beside the first: what it is,
+    /// and loading or dropping it.
+    pub fn second_ui(
+        &mut self,
+        ui: &mut Ui,
+        second: Option<&ModelSummary>,
+        loading: bool,
+    ) -> Option<ModelAction> {
+        let mut action = None;
+        ui.add_space(8.0);
+        ui.heading("Compare with");
+        match (second, loading) {
+            (_, true) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading the second model…");
+                });
+            }
+            (Some(m), false) => {
+                ui.label(format!("{} ({}), on {}", m.name, m.source, m.device));
+            }
+            (None, false) => {
+                ui.label(
+                    RichText::new(
+                        "A second model answers each question and probe beside the first.",
+                    )
+                    .weak(),
+                );
+            }
+        }
+        ui.add_enabled_ui(!loading, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                if ui
+                    .button("Second GGUF…")
+                    .on_hover_text("Load another GVT GGUF to compare with, e.g. another checkpoint")
+                    .clicked()
+                {
+                    action = Some(ModelAction::PickSecondFiles);
+                }
+                if ui
+                    .button("Compare with the default model")
+                    .on_hover_text("Load the embedded tiny model as the second model")
+                    .clicked()
+                {
+                    action = Some(ModelAction::SecondDefault);
+                }
+                if second.is_some() && ui.button("Unload second").clicked() {
+                    action = Some(ModelAction::UnloadSecond);
                 }
             });
         });

@@ -7,22 +7,25 @@ use egui_plot::{Corner, FilledArea, Legend, Line, Plot, PlotPoints, Points};
 
 use gvt_core::generate::CancelFlag;
 use gvt_probe::sweep::parse_levels;
-use gvt_probe::{Answer, Metric, ProbeReport, ProbeSpec, Sweep};
+use gvt_probe::{Answer, LevelStats, Metric, ProbeReport, ProbeSpec, Sweep};
 
 use crate::mark;
 
 /// Scenes per level a new probe starts with.
 const DEFAULT_PER_LEVEL: usize = 10;
-/// The accuracy curve's colour.
-const CURVE: Color32 = Color32::from_rgb(31, 119, 180);
+/// The curves' colours, first model first (as the CLI's plots).
+const CURVES: [Color32; 2] = [
+    Color32::from_rgb(31, 119, 180),
+    Color32::from_rgb(255, 127, 14),
+];
 
 /// A probe that runs or ran, with the answers so far.
 pub struct ProbeRun {
     /// The worker's request id.
     pub id: u64,
     pub spec: ProbeSpec,
-    /// The model asked.
-    pub model: String,
+    /// The models asked: the loaded one, and the second one when there is one.
+    pub models: Vec<String>,
     pub answers: Vec<Answer>,
     pub cancel: CancelFlag,
     pub running: bool,
@@ -35,19 +38,18 @@ pub struct ProbeRun {
 impl ProbeRun {
     /// Every figure so far, recounted from the answers.
     pub fn report(&self) -> ProbeReport {
-        ProbeReport::from_answers(&self.spec, std::slice::from_ref(&self.model), &self.answers)
+        ProbeReport::from_answers(&self.spec, &self.models, &self.answers)
     }
 
     /// The report, recounted only when answers arrived since the last call.
     fn current_report(&mut self) -> &ProbeReport {
-        let (spec, model, answers) = (&self.spec, &self.model, &self.answers);
-        self.drawn.get_or_insert_with(|| {
-            ProbeReport::from_answers(spec, std::slice::from_ref(model), answers)
-        })
+        let (spec, models, answers) = (&self.spec, &self.models, &self.answers);
+        self.drawn
+            .get_or_insert_with(|| ProbeReport::from_answers(spec, models, answers))
     }
 
     fn total(&self) -> usize {
-        self.spec.levels.len() * self.spec.per_level
+        self.spec.levels.len() * self.spec.per_level * self.models.len()
     }
 }
 
@@ -108,12 +110,12 @@ impl ProbePanel {
         Ok(spec)
     }
 
-    /// Starts showing run `id` of `spec` on `model`.
-    pub fn start(&mut self, id: u64, spec: ProbeSpec, model: String, cancel: CancelFlag) {
+    /// Starts showing run `id` of `spec` on `models`.
+    pub fn start(&mut self, id: u64, spec: ProbeSpec, models: Vec<String>, cancel: CancelFlag) {
         self.run = Some(ProbeRun {
             id,
             spec,
-            model,
+            models,
             answers: Vec::new(),
             cancel,
             running: true,
@@ -241,21 +243,15 @@ impl ProbePanel {
     }
 }
 
-/// Accuracy against the level with its 95% Wilson band; returns the level of a clicked point.
+/// Accuracy against the level with its 95% Wilson band, one curve per model; returns the
+/// level of a clicked point.
 fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
     let sweep = report.spec.sweep;
     let levels = report.spec.levels.clone();
-    let stats: Vec<_> = report
+    let answered: Vec<Vec<&LevelStats>> = report
         .models
-        .first()
-        .map(|c| c.levels.iter().filter(|s| s.n > 0).cloned().collect())
-        .unwrap_or_default();
-    let xs: Vec<f64> = stats.iter().map(|s| f64::from(s.level)).collect();
-    let lows: Vec<f64> = stats.iter().map(|s| s.ci_low).collect();
-    let highs: Vec<f64> = stats.iter().map(|s| s.ci_high).collect();
-    let points: Vec<[f64; 2]> = stats
         .iter()
-        .map(|s| [f64::from(s.level), s.accuracy])
+        .map(|c| c.levels.iter().filter(|s| s.n > 0).collect())
         .collect();
     let labels = levels.clone();
     let response = Plot::new("probe curve")
@@ -279,19 +275,35 @@ fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
         .allow_scroll(false)
         .legend(Legend::default().position(Corner::LeftBottom))
         .show(ui, |plot| {
-            if !xs.is_empty() {
-                plot.add(
-                    FilledArea::new("95% interval", &xs, &lows, &highs)
-                        .fill_color(CURVE.gamma_multiply(0.2)),
+            for ((stats, curve), color) in answered.iter().zip(&report.models).zip(CURVES) {
+                let xs: Vec<f64> = stats.iter().map(|s| f64::from(s.level)).collect();
+                let lows: Vec<f64> = stats.iter().map(|s| s.ci_low).collect();
+                let highs: Vec<f64> = stats.iter().map(|s| s.ci_high).collect();
+                let points: Vec<[f64; 2]> = stats
+                    .iter()
+                    .map(|s| [f64::from(s.level), s.accuracy])
+                    .collect();
+                if !xs.is_empty() {
+                    plot.add(
+                        FilledArea::new(
+                            format!("{}: 95% interval", curve.name),
+                            &xs,
+                            &lows,
+                            &highs,
+                        )
+                        .fill_color(color.gamma_multiply(0.2)),
+                    );
+                }
+                plot.line(
+                    Line::new(curve.name.clone(), PlotPoints::from(points.clone())).color(color),
+                );
+                plot.points(
+                    Points::new(curve.name.clone(), PlotPoints::from(points))
+                        .color(color)
+                        .radius(4.0)
+                        .filled(true),
                 );
             }
-            plot.line(Line::new("accuracy", PlotPoints::from(points.clone())).color(CURVE));
-            plot.points(
-                Points::new("levels", PlotPoints::from(points))
-                    .color(CURVE)
-                    .radius(4.0)
-                    .filled(true),
-            );
             let clicked = plot.response().clicked();
             plot.pointer_coordinate().filter(|_| clicked)
         });
@@ -299,45 +311,41 @@ fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
     mark(&plot, "Probe curve");
     let at = response.inner?;
     // The level nearest the click, among those with answers.
-    stats
+    answered
+        .first()?
         .iter()
         .min_by(|a, b| {
-            let d = |s: &gvt_probe::LevelStats| (f64::from(s.level) - at.x).abs();
+            let d = |s: &LevelStats| (f64::from(s.level) - at.x).abs();
             d(a).total_cmp(&d(b))
         })
         .map(|s| s.level)
 }
 
-/// One row per level: accuracy, interval, count error, attention, and a button that opens
-/// the level's scenes.
+/// One row per level: per model, accuracy with its interval and the count error; and a
+/// button that opens the level's scenes.
 fn level_table(ui: &mut Ui, report: &ProbeReport) -> Option<ProbeAction> {
     let mut action = None;
-    let curve = report.models.first()?;
+    let first = report.models.first()?;
     egui::ScrollArea::vertical()
         .max_height(280.0)
         .show(ui, |ui| {
             egui::Grid::new("probe levels")
                 .striped(true)
-                .num_columns(5)
+                .num_columns(report.models.len() + 3)
                 .show(ui, |ui| {
-                    for title in ["level", "n", "accuracy (95%)", "count MAE", ""] {
-                        ui.label(RichText::new(title).strong());
+                    ui.label(RichText::new("level").strong());
+                    ui.label(RichText::new("n").strong());
+                    for curve in &report.models {
+                        ui.label(RichText::new(format!("{}: accuracy (95%)", curve.name)).strong());
                     }
+                    ui.label("");
                     ui.end_row();
-                    for s in &curve.levels {
+                    for (row, s) in first.levels.iter().enumerate() {
                         ui.label(&s.label);
                         ui.label(s.n.to_string());
-                        if s.n > 0 {
-                            ui.label(format!(
-                                "{:.0}% ({:.0}-{:.0})",
-                                s.accuracy * 100.0,
-                                s.ci_low * 100.0,
-                                s.ci_high * 100.0
-                            ));
-                        } else {
-                            ui.label("");
+                        for curve in &report.models {
+                            ui.label(level_cell(&curve.levels[row]));
                         }
-                        ui.label(s.mae.map_or_else(String::new, |m| format!("{m:.2}")));
                         let name = format!("Open level {}", s.label);
                         let open = ui
                             .add_enabled(s.n > 0, egui::Button::new("Open"))
@@ -352,6 +360,23 @@ fn level_table(ui: &mut Ui, report: &ProbeReport) -> Option<ProbeAction> {
                 });
         });
     action
+}
+
+/// "90% (60-98), MAE 0.10"; empty before the level has answers.
+fn level_cell(s: &LevelStats) -> String {
+    if s.n == 0 {
+        return String::new();
+    }
+    let mut cell = format!(
+        "{:.0}% ({:.0}-{:.0})",
+        s.accuracy * 100.0,
+        s.ci_low * 100.0,
+        s.ci_high * 100.0
+    );
+    if let Some(mae) = s.mae {
+        cell += &format!(", MAE {mae:.2}");
+    }
+    cell
 }
 
 #[cfg(test)]

@@ -599,3 +599,64 @@ fn what_if_a_star_is_removed_the_truth_and_the_answer_change_side_by_side() {
     harness.get_by_label("Difference map");
     snapshot_without_timings(&mut harness, "what_if_side_by_side");
 }
+
+#[test]
+fn a_second_model_answers_beside_the_first_and_probes_beside_it() {
+    let mut harness = harness();
+    wait_for(&mut harness, "the model", |app| app.model().is_some());
+    harness.get_by_label("Model").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Compare with the default model").click();
+    wait_for(&mut harness, "the second model", |app| {
+        app.second_model().is_some()
+    });
+    harness.get_by_label("Samples").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("One lonely triangle").click();
+    harness.step();
+    harness.step();
+    ask(&mut harness, "How many triangles are there in the image?");
+    let doc = app(&harness).current_document().unwrap();
+    let (first, second) = (&doc.turns[0], doc.turns[0].second.as_ref().unwrap());
+    assert_eq!(first.answer.trim(), "1");
+    // The same weights, asked the same question greedily: the same answer and map.
+    assert_eq!(second.answer, first.answer);
+    assert_eq!(second.attention, first.attention);
+    harness.step();
+    harness.get_by_label("B: 1");
+    harness.get_by_label("Second model: 1");
+    harness.get_by_label("First model's overlay");
+    harness.get_by_label("Second model's overlay");
+    harness.get_by_label("Difference map");
+
+    // A probe asks both, one curve each.
+    harness.get_by_label("Probe").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Probe levels").click();
+    harness.step();
+    harness.key_press(egui::Key::End);
+    harness.step();
+    harness.key_press(egui::Key::Backspace);
+    harness.step();
+    harness.get_by_label("Probe levels").type_text("1");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    harness.get_by_label("Run probe").click();
+    harness.step();
+    wait_for(&mut harness, "the probe", |app| {
+        app.probe_run().is_some_and(|run| !run.running)
+    });
+    let run = app(&harness).probe_run().unwrap();
+    assert_eq!(run.models.len(), 2);
+    assert_eq!(run.answers.len(), 2 * 2 * 10);
+    let report = run.report();
+    let curve = |m: usize| -> Vec<(usize, usize)> {
+        report.models[m].levels.iter().map(|s| (s.n, s.correct)).collect()
+    };
+    assert_eq!(curve(0).iter().map(|c| c.0).collect::<Vec<_>>(), vec![10, 10]);
+    assert_eq!(curve(0), curve(1), "the same model gives the same curve twice");
+}

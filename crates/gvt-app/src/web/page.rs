@@ -265,7 +265,7 @@ fn state<'a>(app: &'a GvtApp, ctx: &egui::Context) -> State<'a> {
             sweep: run.spec.sweep.name(),
             running: run.running,
             answered: run.answers.len(),
-            total: run.spec.levels.len() * run.spec.per_level,
+            total: run.spec.levels.len() * run.spec.per_level * run.models.len(),
             error: run.error.clone(),
             levels: run.report().models[0]
                 .levels

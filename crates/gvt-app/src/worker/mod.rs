@@ -139,18 +139,29 @@ pub enum Request {
         source: ModelSource,
         device: DeviceChoice,
     },
-    /// Answer `question` about `image`, streaming tokens and recording attention.
+    /// Load a second model to compare with the first (replacing any second one).
+    LoadSecond {
+        source: ModelSource,
+        device: DeviceChoice,
+    },
+    /// Drop the second model.
+    UnloadSecond,
+    /// Answer `question` about `image` with model `model` (0, or 1 for the second),
+    /// streaming tokens and recording attention.
     Ask {
         id: u64,
+        model: usize,
         image: Arc<DynamicImage>,
         question: String,
         cancel: CancelFlag,
     },
-    /// Run a probe: every scene of every level, in order, one [`Reply::ProbeAnswer`] per
-    /// question, then [`Reply::ProbeFinished`].
+    /// Run a probe on the first `models` models (1, or 2 with a second one loaded): every
+    /// scene of every level, in order, one [`Reply::ProbeAnswer`] per question and model,
+    /// then [`Reply::ProbeFinished`].
     Probe {
         id: u64,
         spec: ProbeSpec,
+        models: usize,
         cancel: CancelFlag,
     },
     /// Empty the model store.
@@ -197,6 +208,8 @@ pub enum Reply {
     },
     Loaded(Box<ModelSummary>),
     LoadFailed(String),
+    SecondLoaded(Box<ModelSummary>),
+    SecondFailed(String),
     /// A streamed piece of answer `id`.
     Token {
         id: u64,
@@ -224,9 +237,11 @@ pub enum Reply {
     Stored(Vec<StoredModel>),
 }
 
-/// Owns the model and serves requests in order.
+/// Owns the models and serves requests in order.
 pub struct Engine {
     pipeline: Option<Pipeline>,
+    /// A second model to compare with.
+    second: Option<Pipeline>,
     store: Arc<dyn ModelStore>,
 }
 
@@ -234,8 +249,19 @@ impl Engine {
     pub fn new(store: Arc<dyn ModelStore>) -> Self {
         Self {
             pipeline: None,
+            second: None,
             store,
         }
+    }
+
+    /// Model `model`: 0 the first, 1 the second.
+    fn pipeline(&self, model: usize) -> Result<&Pipeline> {
+        let (slot, what) = match model {
+            0 => (&self.pipeline, "no model is loaded yet"),
+            _ => (&self.second, "no second model is loaded"),
+        };
+        slot.as_ref()
+            .ok_or_else(|| Error::InvalidInput(what.into()))
     }
 
     pub async fn handle(&mut self, request: Request, emit: &dyn Fn(Reply)) {
@@ -244,7 +270,10 @@ impl Engine {
                 let outcome = self.load(&source, device, emit).await;
                 let loaded = outcome.is_ok();
                 emit(match outcome {
-                    Ok(summary) => Reply::Loaded(Box::new(summary)),
+                    Ok((summary, pipeline)) => {
+                        self.pipeline = Some(pipeline);
+                        Reply::Loaded(Box::new(summary))
+                    }
                     Err(e) => Reply::LoadFailed(e.to_string()),
                 });
                 if loaded {
@@ -258,12 +287,23 @@ impl Engine {
                 }
                 emit(Reply::Stored(self.store.list().await));
             }
+            Request::LoadSecond { source, device } => {
+                emit(match self.load(&source, device, emit).await {
+                    Ok((summary, pipeline)) => {
+                        self.second = Some(pipeline);
+                        Reply::SecondLoaded(Box::new(summary))
+                    }
+                    Err(e) => Reply::SecondFailed(e.to_string()),
+                });
+            }
+            Request::UnloadSecond => self.second = None,
             Request::Ask {
                 id,
+                model,
                 image,
                 question,
                 cancel,
-            } => match self.ask(id, &image, &question, &cancel, emit).await {
+            } => match self.ask(id, model, &image, &question, &cancel, emit).await {
                 Ok(generation) => emit(Reply::Answered {
                     id,
                     generation: Box::new(generation),
@@ -273,8 +313,13 @@ impl Engine {
                     error: e.to_string(),
                 }),
             },
-            Request::Probe { id, spec, cancel } => {
-                let outcome = self.probe(id, &spec, &cancel, emit).await;
+            Request::Probe {
+                id,
+                spec,
+                models,
+                cancel,
+            } => {
+                let outcome = self.probe(id, &spec, models, &cancel, emit).await;
                 emit(Reply::ProbeFinished {
                     id,
                     error: outcome.err().map(|e| e.to_string()),
@@ -292,7 +337,7 @@ impl Engine {
         source: &ModelSource,
         choice: DeviceChoice,
         emit: &dyn Fn(Reply),
-    ) -> Result<ModelSummary> {
+    ) -> Result<(ModelSummary, Pipeline)> {
         let started = Instant::now();
         let mut downloaded = |done, total| {
             emit(Reply::Loading {
@@ -343,22 +388,19 @@ impl Engine {
             image_size: pipeline.config.vision.as_ref().map(|v| v.image_size),
             load_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
-        self.pipeline = Some(pipeline);
-        Ok(summary)
+        Ok((summary, pipeline))
     }
 
     async fn ask(
         &mut self,
         id: u64,
+        model: usize,
         image: &DynamicImage,
         question: &str,
         cancel: &CancelFlag,
         emit: &dyn Fn(Reply),
     ) -> Result<Generation> {
-        let pipeline = self
-            .pipeline
-            .as_ref()
-            .ok_or_else(|| Error::InvalidInput("no model is loaded yet".into()))?;
+        let pipeline = self.pipeline(model)?;
         let options = GenerateOptions {
             max_new_tokens: MAX_ANSWER_TOKENS,
             sampling: Sampling::Greedy,
@@ -383,30 +425,32 @@ impl Engine {
         &self,
         id: u64,
         spec: &ProbeSpec,
+        models: usize,
         cancel: &CancelFlag,
         emit: &dyn Fn(Reply),
     ) -> std::result::Result<(), ProbeError> {
-        let pipeline = self
-            .pipeline
-            .as_ref()
-            .ok_or_else(|| Error::InvalidInput("no model is loaded yet".into()))?;
+        let pipelines = (0..models)
+            .map(|m| self.pipeline(m))
+            .collect::<Result<Vec<_>>>()?;
         spec.validate()?;
         for &level in &spec.levels {
             for index in 0..spec.per_level {
-                if cancel.is_cancelled() {
-                    return Ok(());
-                }
                 let trial = spec.trial(level, index)?;
-                let asked = run::ask(pipeline, &trial, 0, cancel).await?;
-                if cancel.is_cancelled() {
-                    // The answer was cut short: it is not a measurement.
-                    return Ok(());
+                for (m, pipeline) in pipelines.iter().enumerate() {
+                    if cancel.is_cancelled() {
+                        return Ok(());
+                    }
+                    let asked = run::ask(pipeline, &trial, m, cancel).await?;
+                    if cancel.is_cancelled() {
+                        // The answer was cut short: it is not a measurement.
+                        return Ok(());
+                    }
+                    emit(Reply::ProbeAnswer {
+                        id,
+                        answer: Box::new(asked.answer),
+                    });
+                    yield_to_page().await;
                 }
-                emit(Reply::ProbeAnswer {
-                    id,
-                    answer: Box::new(asked.answer),
-                });
-                yield_to_page().await;
             }
         }
         Ok(())

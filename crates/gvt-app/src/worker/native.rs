@@ -50,6 +50,7 @@ fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
     let to_reply = match request {
         Request::Ask { id, .. } => Failed::Ask(*id),
         Request::Probe { id, .. } => Failed::Probe(*id),
+        Request::LoadSecond { .. } => Failed::LoadSecond,
         _ => Failed::Load,
     };
     move |why: String| {
@@ -63,6 +64,7 @@ fn failure_reply(request: &Request) -> impl FnOnce(String) -> Reply + use<> {
                 error: Some(error),
             },
             Failed::Load => Reply::LoadFailed(error),
+            Failed::LoadSecond => Reply::SecondFailed(error),
         }
     }
 }
@@ -72,4 +74,5 @@ enum Failed {
     Ask(u64),
     Probe(u64),
     Load,
+    LoadSecond,
 }

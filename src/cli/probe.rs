@@ -350,23 +350,13 @@ fn summary(report: &ProbeReport) -> String {
         report.spec.sweep, report.spec.per_level, report.parameter, "level"
     );
     for curve in &report.models {
-        text += &format!(" {:>28}", curve.name);
+        text += &format!(" {:>32}", curve.name);
     }
     text.push('\n');
     for (i, &level) in report.spec.levels.iter().enumerate() {
         text += &format!("{:<14}", report.spec.sweep.level_label(level));
         for curve in &report.models {
-            let s = &curve.levels[i];
-            let mut cell = format!(
-                "{:5.1}% [{:4.1}-{:5.1}]",
-                s.accuracy * 100.0,
-                s.ci_low * 100.0,
-                s.ci_high * 100.0
-            );
-            if let Some(mae) = s.mae {
-                cell += &format!(" mae {mae:.2}");
-            }
-            text += &format!(" {cell:>28}");
+            text += &format!(" {:>32}", curve.levels[i].to_string());
         }
         text.push('\n');
     }

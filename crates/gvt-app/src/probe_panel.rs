@@ -344,7 +344,7 @@ fn level_table(ui: &mut Ui, report: &ProbeReport) -> Option<ProbeAction> {
                         ui.label(&s.label);
                         ui.label(s.n.to_string());
                         for curve in &report.models {
-                            ui.label(level_cell(&curve.levels[row]));
+                            ui.label(curve.levels[row].to_string());
                         }
                         let name = format!("Open level {}", s.label);
                         let open = ui
@@ -360,23 +360,6 @@ fn level_table(ui: &mut Ui, report: &ProbeReport) -> Option<ProbeAction> {
                 });
         });
     action
-}
-
-/// "90% (60-98), MAE 0.10"; empty before the level has answers.
-fn level_cell(s: &LevelStats) -> String {
-    if s.n == 0 {
-        return String::new();
-    }
-    let mut cell = format!(
-        "{:.0}% ({:.0}-{:.0})",
-        s.accuracy * 100.0,
-        s.ci_low * 100.0,
-        s.ci_high * 100.0
-    );
-    if let Some(mae) = s.mae {
-        cell += &format!(", MAE {mae:.2}");
-    }
-    cell
 }
 
 #[cfg(test)]

@@ -74,6 +74,44 @@ fn snapshot_without_timings(harness: &mut Harness<'_, App>, name: &str) {
     harness.snapshot(name);
 }
 
+/// Opens the Probe panel, sets the count sweep's levels to 0..`last` (10 scenes each, the
+/// default), runs it and waits until it is done.
+fn run_count_probe(harness: &mut Harness<'_, App>, last: u32) {
+    harness.get_by_label("Probe").click();
+    // A new panel's first frame only measures it: clicks land from the second.
+    harness.step();
+    harness.step();
+    harness.get_by_label("Probe levels").click();
+    harness.step();
+    assert!(harness.get_by_label("Probe levels").is_focused());
+    // "0..9" becomes "0..{last}".
+    harness.key_press(egui::Key::End);
+    harness.step();
+    harness.key_press(egui::Key::Backspace);
+    harness.step();
+    harness
+        .get_by_label("Probe levels")
+        .type_text(&last.to_string());
+    harness.step();
+    let levels = format!("0..{last}");
+    assert_eq!(
+        harness.get_by_label("Probe levels").value().as_deref(),
+        Some(levels.as_str())
+    );
+    // Enter leaves the field, so that the next click lands on the button.
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    harness.get_by_label("Run probe").click();
+    harness.step();
+    assert!(
+        app(harness).probe_run().is_some(),
+        "Run probe started nothing"
+    );
+    wait_for(harness, "the probe", |app| {
+        app.probe_run().is_some_and(|run| !run.running)
+    });
+}
+
 /// Types `question` into the question box, asks it, and runs frames until the current
 /// image has an answer that is no longer streaming.
 fn ask(harness: &mut Harness<'_, App>, question: &str) {
@@ -447,35 +485,8 @@ fn a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers() {
 fn a_probe_draws_its_curve_and_a_level_opens_with_its_answers() {
     let mut harness = harness();
     wait_for(&mut harness, "the model", |app| app.model().is_some());
-    harness.get_by_label("Probe").click();
-    // A new panel's first frame only measures it: clicks land from the second.
-    harness.step();
-    harness.step();
     // The count sweep, levels 0..2 instead of the default 0..9, 10 scenes each.
-    harness.get_by_label("Probe levels").click();
-    harness.step();
-    assert!(harness.get_by_label("Probe levels").is_focused());
-    harness.key_press(egui::Key::End);
-    harness.step();
-    harness.key_press(egui::Key::Backspace);
-    harness.step();
-    harness.get_by_label("Probe levels").type_text("2");
-    harness.step();
-    assert_eq!(
-        harness.get_by_label("Probe levels").value().as_deref(),
-        Some("0..2")
-    );
-    harness.key_press(egui::Key::Enter);
-    harness.step();
-    harness.get_by_label("Run probe").click();
-    harness.step();
-    assert!(
-        app(&harness).probe_run().is_some(),
-        "Run probe started nothing"
-    );
-    wait_for(&mut harness, "the probe", |app| {
-        app.probe_run().is_some_and(|run| !run.running)
-    });
+    run_count_probe(&mut harness, 2);
     let run = app(&harness).probe_run().unwrap();
     assert_eq!(run.error, None);
     assert_eq!(run.spec.levels, vec![0, 1, 2]);
@@ -607,7 +618,9 @@ fn a_second_model_answers_beside_the_first_and_probes_beside_it() {
     harness.get_by_label("Model").click();
     harness.step();
     harness.step();
-    harness.get_by_label("Compare with the default model").click();
+    harness
+        .get_by_label("Compare with the default model")
+        .click();
     wait_for(&mut harness, "the second model", |app| {
         app.second_model().is_some()
     });
@@ -632,31 +645,25 @@ fn a_second_model_answers_beside_the_first_and_probes_beside_it() {
     harness.get_by_label("Difference map");
 
     // A probe asks both, one curve each.
-    harness.get_by_label("Probe").click();
-    harness.step();
-    harness.step();
-    harness.get_by_label("Probe levels").click();
-    harness.step();
-    harness.key_press(egui::Key::End);
-    harness.step();
-    harness.key_press(egui::Key::Backspace);
-    harness.step();
-    harness.get_by_label("Probe levels").type_text("1");
-    harness.step();
-    harness.key_press(egui::Key::Enter);
-    harness.step();
-    harness.get_by_label("Run probe").click();
-    harness.step();
-    wait_for(&mut harness, "the probe", |app| {
-        app.probe_run().is_some_and(|run| !run.running)
-    });
+    run_count_probe(&mut harness, 1);
     let run = app(&harness).probe_run().unwrap();
     assert_eq!(run.models.len(), 2);
     assert_eq!(run.answers.len(), 2 * 2 * 10);
     let report = run.report();
     let curve = |m: usize| -> Vec<(usize, usize)> {
-        report.models[m].levels.iter().map(|s| (s.n, s.correct)).collect()
+        report.models[m]
+            .levels
+            .iter()
+            .map(|s| (s.n, s.correct))
+            .collect()
     };
-    assert_eq!(curve(0).iter().map(|c| c.0).collect::<Vec<_>>(), vec![10, 10]);
-    assert_eq!(curve(0), curve(1), "the same model gives the same curve twice");
+    assert_eq!(
+        curve(0).iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![10, 10]
+    );
+    assert_eq!(
+        curve(0),
+        curve(1),
+        "the same model gives the same curve twice"
+    );
 }

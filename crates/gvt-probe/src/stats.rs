@@ -191,6 +191,27 @@ impl Metric {
     }
 }
 
+impl std::fmt::Display for LevelStats {
+    /// "90.0% (59.6-98.2), MAE 0.10": accuracy, its interval, and the count error when the
+    /// questions count; empty before the level has answers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.n == 0 {
+            return Ok(());
+        }
+        write!(
+            f,
+            "{:.1}% ({:.1}-{:.1})",
+            self.accuracy * 100.0,
+            self.ci_low * 100.0,
+            self.ci_high * 100.0
+        )?;
+        match self.mae {
+            Some(mae) => write!(f, ", MAE {mae:.2}"),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,11 +259,13 @@ mod tests {
         let s = LevelStats::of(Sweep::Count, 3, &answers);
         assert_eq!((s.n, s.correct, s.accuracy), (4, 2, 0.5));
         assert_eq!(s.mae, Some((0.0 + 1.0 + 9.0 + 0.0) / 4.0));
-        let m = s.confusion.unwrap();
+        let m = s.confusion.as_ref().unwrap();
         assert_eq!((m[3][3], m[3][2], m[3][CONFUSION_MAX]), (2, 1, 1));
         assert!((s.attention_on_target.unwrap() - 0.3).abs() < 1e-12);
         assert!((s.target_area.unwrap() - 0.15).abs() < 1e-12);
         assert_eq!(s.latency_ms, 25.0);
         assert_eq!((s.ci_low, s.ci_high), wilson(2, 4));
+        assert_eq!(s.to_string(), "50.0% (15.0-85.0), MAE 2.50");
+        assert_eq!(LevelStats::of(Sweep::Count, 3, []).to_string(), "");
     }
 }

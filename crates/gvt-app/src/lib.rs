@@ -682,6 +682,12 @@ impl GvtApp {
                 }
             }
             ProbeAction::OpenLevel(level) => self.open_probe_level(level),
+            ProbeAction::ExportPlot(rect) => {
+                if let Some(run) = &self.probe_panel.run {
+                    let name = format!("{}-probe.png", run.spec.sweep);
+                    self.platform.save_region("Export the plot", rect, name);
+                }
+            }
             ProbeAction::ExportCsv | ProbeAction::ExportJson => {
                 let Some(run) = &self.probe_panel.run else {
                     return;

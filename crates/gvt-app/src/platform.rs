@@ -141,27 +141,82 @@ impl Platform {
     pub fn save(
         &self,
         title: &str,
-        (filter, extension): (&str, &str),
+        kind: (&str, &str),
         suggested_name: String,
         produce: impl FnOnce() -> Result<Vec<u8>, String> + MaybeSend + 'static,
     ) {
-        let dialog = rfd::AsyncFileDialog::new()
-            .set_title(title)
-            .add_filter(filter, &[extension])
-            .set_file_name(&suggested_name)
-            .save_file();
-        self.run(async move {
-            let file = dialog.await?;
-            let name = file.file_name();
-            Some(match produce() {
-                Ok(bytes) => match file.write(&bytes).await {
-                    Ok(()) => Outcome::Saved(name),
-                    Err(e) => Outcome::Failed(format!("cannot save {name}: {e}")),
-                },
-                Err(e) => Outcome::Failed(e),
-            })
-        });
+        save_with(&self.tx, &self.ctx, title, kind, suggested_name, produce);
     }
+
+    /// Takes a screenshot of the window and saves the part of it in `rect` (points) as a
+    /// PNG, asking where (a download in the browser).
+    pub fn save_region(&self, title: &'static str, rect: egui::Rect, suggested_name: String) {
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        let pixels_per_point = self.ctx.pixels_per_point();
+        let callback = egui::ScreenshotCallback::new(move |image| {
+            let png = region_png(&image, rect, pixels_per_point);
+            save_with(
+                &tx,
+                &ctx,
+                title,
+                ("PNG image", "png"),
+                suggested_name,
+                move || png,
+            );
+        });
+        self.ctx
+            .send_viewport_cmd(egui::ViewportCommand::Screenshot(callback));
+    }
+}
+
+/// The part of a screenshot in `rect` (points), PNG-encoded.
+fn region_png(
+    image: &egui::ColorImage,
+    rect: egui::Rect,
+    pixels_per_point: f32,
+) -> Result<Vec<u8>, String> {
+    let region = image.region(&rect, Some(pixels_per_point));
+    let [w, h] = region.size;
+    let rgba = image::RgbaImage::from_raw(w as u32, h as u32, region.as_raw().to_vec())
+        .ok_or("the screenshot has no pixels there")?;
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba8(rgba)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode the PNG: {e}"))?;
+    Ok(png)
+}
+
+/// [`Platform::save`], for callers that hold only the outcome channel (a screenshot
+/// callback).
+fn save_with(
+    tx: &Sender<Outcome>,
+    ctx: &egui::Context,
+    title: &str,
+    (filter, extension): (&str, &str),
+    suggested_name: String,
+    produce: impl FnOnce() -> Result<Vec<u8>, String> + MaybeSend + 'static,
+) {
+    let dialog = rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .add_filter(filter, &[extension])
+        .set_file_name(&suggested_name)
+        .save_file();
+    let (tx, ctx) = (tx.clone(), ctx.clone());
+    spawn(async move {
+        let Some(file) = dialog.await else {
+            return;
+        };
+        let name = file.file_name();
+        let outcome = match produce() {
+            Ok(bytes) => match file.write(&bytes).await {
+                Ok(()) => Outcome::Saved(name),
+                Err(e) => Outcome::Failed(format!("cannot save {name}: {e}")),
+            },
+            Err(e) => Outcome::Failed(e),
+        };
+        let _ = tx.send(outcome);
+        ctx.request_repaint();
+    });
 }
 
 fn decoded(name: &str, bytes: &[u8]) -> Outcome {
@@ -238,4 +293,25 @@ fn spawn(task: impl Future<Output = ()> + Send + 'static) {
 #[cfg(target_arch = "wasm32")]
 fn spawn(task: impl Future<Output = ()> + 'static) {
     wasm_bindgen_futures::spawn_local(task);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_of_a_screenshot_is_cut_at_the_pixel_scale() {
+        // 40x20 pixels at 2 pixels per point: red left half, blue right half.
+        let mut image = egui::ColorImage::filled([40, 20], egui::Color32::RED);
+        for y in 0..20 {
+            for x in 20..40 {
+                image[(x, y)] = egui::Color32::BLUE;
+            }
+        }
+        let rect = egui::Rect::from_min_size(egui::pos2(10.0, 0.0), egui::vec2(10.0, 5.0));
+        let png = region_png(&image, rect, 2.0).unwrap();
+        let cut = image::load_from_memory(&png).unwrap().to_rgba8();
+        assert_eq!(cut.dimensions(), (20, 10));
+        assert_eq!(cut.get_pixel(0, 0).0, [0, 0, 255, 255]);
+    }
 }

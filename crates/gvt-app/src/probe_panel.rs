@@ -61,6 +61,8 @@ pub enum ProbeAction {
     OpenLevel(u32),
     ExportCsv,
     ExportJson,
+    /// The curve as drawn, as a PNG (a screenshot of its rectangle).
+    ExportPlot(egui::Rect),
 }
 
 pub struct ProbePanel {
@@ -218,10 +220,13 @@ impl ProbePanel {
                 .animate(run.running),
         );
         let report = run.current_report();
+        let mut plot_rect = None;
         ui.horizontal_top(|ui| {
             let width = (ui.available_width() * 0.6).max(240.0);
             ui.allocate_ui(egui::vec2(width, ui.available_height()), |ui| {
-                if let Some(level) = curve(ui, report) {
+                let (clicked, rect) = curve(ui, report);
+                plot_rect = Some(rect);
+                if let Some(level) = clicked {
                     action = Some(ProbeAction::OpenLevel(level));
                 }
             });
@@ -236,6 +241,11 @@ impl ProbePanel {
                     if ui.button("Export JSON…").clicked() {
                         action = Some(ProbeAction::ExportJson);
                     }
+                    if ui.button("Export plot PNG…").clicked()
+                        && let Some(rect) = plot_rect
+                    {
+                        action = Some(ProbeAction::ExportPlot(rect));
+                    }
                 });
             });
         });
@@ -244,8 +254,8 @@ impl ProbePanel {
 }
 
 /// Accuracy against the level with its 95% Wilson band, one curve per model; returns the
-/// level of a clicked point.
-fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
+/// level of a clicked point, and where the plot is.
+fn curve(ui: &mut Ui, report: &ProbeReport) -> (Option<u32>, egui::Rect) {
     let sweep = report.spec.sweep;
     let levels = report.spec.levels.clone();
     let answered: Vec<Vec<&LevelStats>> = report
@@ -309,16 +319,18 @@ fn curve(ui: &mut Ui, report: &ProbeReport) -> Option<u32> {
         });
     let plot = response.response.accessible_name("Probe curve");
     mark(&plot, "Probe curve");
-    let at = response.inner?;
     // The level nearest the click, among those with answers.
-    answered
-        .first()?
-        .iter()
-        .min_by(|a, b| {
-            let d = |s: &LevelStats| (f64::from(s.level) - at.x).abs();
-            d(a).total_cmp(&d(b))
-        })
-        .map(|s| s.level)
+    let clicked = response.inner.and_then(|at| {
+        answered
+            .first()?
+            .iter()
+            .min_by(|a, b| {
+                let d = |s: &LevelStats| (f64::from(s.level) - at.x).abs();
+                d(a).total_cmp(&d(b))
+            })
+            .map(|s| s.level)
+    });
+    (clicked, plot.rect)
 }
 
 /// One row per level: per model, accuracy with its interval and the count error; and a

@@ -7,7 +7,7 @@ use crate::ProbeError;
 use crate::failure::failure_path;
 use crate::record::Answer;
 use crate::report::ProbeReport;
-use crate::stats::Metric;
+use crate::stats::{CONFUSION_MAX, Metric, total_confusion};
 
 /// The page. The name ends in `.html`, so minijinja escapes every value put in.
 const TEMPLATE: &str = r#"<!doctype html>
@@ -47,6 +47,13 @@ figcaption { margin-top: 4px; }
 <td>{% if s.target_area is not none %}{{ "%.1f"|format(s.target_area * 100) }}%{% endif %}</td>
 <td>{{ "%.1f"|format(s.latency_ms) }}</td></tr>
 {% endfor %}</table>
+{% set rows = confusions[loop.index0] %}{% if rows %}
+<h3>Counts over all levels: true count (rows) against the answer (columns)</h3>
+<table>
+<tr><th></th>{% for k in range(columns) %}<th>{{ k }}{% if loop.last %}+{% endif %}</th>{% endfor %}</tr>
+{% for row in rows %}<tr><th>{{ row.truth }}{% if row.truth == columns - 1 %}+{% endif %}</th>{% for v in row.cells %}<td>{{ v or "" }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
 {% endfor %}
 <h2>Wrong answers</h2>
 <p>The picture the model saw, the answer's attention over it, and the true targets boxed in
@@ -82,6 +89,20 @@ pub fn html(report: &ProbeReport, failures: &[&Answer]) -> Result<String, ProbeE
             }
         })
         .collect();
+    // Per model, the rows of its summed count confusion that have answers.
+    let confusions: Vec<Vec<Value>> = report
+        .models
+        .iter()
+        .map(|curve| {
+            total_confusion(&curve.levels)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, cells)| cells.iter().any(|&c| c > 0))
+                .map(|(truth, cells)| context! { truth => truth, cells => cells })
+                .collect()
+        })
+        .collect();
     let metrics: Vec<&str> = Metric::present_in(report)
         .into_iter()
         .map(Metric::name)
@@ -96,6 +117,8 @@ pub fn html(report: &ProbeReport, failures: &[&Answer]) -> Result<String, ProbeE
                 ask => spec.ask.name(),
                 metrics => metrics,
                 models => Serde(&report.models),
+                confusions => confusions,
+                columns => CONFUSION_MAX + 1,
                 failures => failures,
             })
         })
@@ -135,5 +158,7 @@ mod tests {
         assert!(page.contains("failures/m0-l2-00000.png"));
         assert!(page.contains("accuracy.svg") && page.contains("0.0%"));
         assert!(page.contains("50.0%"), "attention share shown");
+        // The count confusion: truth 2, answered 1 (the first number in the text).
+        assert!(page.contains("<th>2</th><td></td><td>1</td><td></td>"), "{page}");
     }
 }

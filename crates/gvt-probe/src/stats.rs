@@ -191,6 +191,18 @@ impl Metric {
     }
 }
 
+/// The count confusions of `levels` added up, or `None` when none of them counts.
+pub fn total_confusion(levels: &[LevelStats]) -> Option<Vec<Vec<usize>>> {
+    let mut total: Option<Vec<Vec<usize>>> = None;
+    for m in levels.iter().filter_map(|s| s.confusion.as_ref()) {
+        let sum = total.get_or_insert_with(|| vec![vec![0; CONFUSION_MAX + 1]; CONFUSION_MAX + 1]);
+        for (row, add) in sum.iter_mut().zip(m) {
+            row.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+        }
+    }
+    total
+}
+
 impl std::fmt::Display for LevelStats {
     /// "90.0% (59.6-98.2), MAE 0.10": accuracy, its interval, and the count error when the
     /// questions count; empty before the level has answers.
@@ -267,5 +279,11 @@ mod tests {
         assert_eq!((s.ci_low, s.ci_high), wilson(2, 4));
         assert_eq!(s.to_string(), "50.0% (15.0-85.0), MAE 2.50");
         assert_eq!(LevelStats::of(Sweep::Count, 3, []).to_string(), "");
+        let twice = total_confusion(&[s.clone(), s.clone()]).unwrap();
+        assert_eq!((twice[3][3], twice[3][CONFUSION_MAX]), (4, 2));
+        assert_eq!(
+            total_confusion(&[LevelStats::of(Sweep::Count, 3, [])]),
+            None
+        );
     }
 }

@@ -159,6 +159,9 @@ mod tests {
         assert!(page.contains("accuracy.svg") && page.contains("0.0%"));
         assert!(page.contains("50.0%"), "attention share shown");
         // The count confusion: truth 2, answered 1 (the first number in the text).
-        assert!(page.contains("<th>2</th><td></td><td>1</td><td></td>"), "{page}");
+        assert!(
+            page.contains("<th>2</th><td></td><td>1</td><td></td>"),
+            "{page}"
+        );
     }
 }

@@ -47,39 +47,43 @@ impl<'a> Side<'a> {
     }
 }
 
+/// First answer's request id, second answer's, and the overlay style.
+type PairKey = (u64, u64, OverlayStyle);
+
 #[derive(Default)]
 pub struct ComparePanel {
-    /// The pictures drawn for (first answer id, second answer id, style).
-    textures: Option<((u64, u64, OverlayStyle), [TextureHandle; 3])>,
+    /// The pictures drawn for a pair of answers and a style; `None` inside when the two
+    /// answers have no maps on one grid.
+    textures: Option<(PairKey, Option<[TextureHandle; 3]>)>,
 }
 
 impl ComparePanel {
     /// Draws the comparison when both answers have a map on the same grid; returns whether
-    /// it drew.
+    /// it drew. Both turns must have finished: what is drawn for a pair is kept.
     pub fn ui(&mut self, ui: &mut Ui, a: Side<'_>, b: Side<'_>, style: &OverlayStyle) -> bool {
-        let (Some(map_a), Some(map_b)) = (a.map(), b.map()) else {
-            return false;
-        };
-        if map_a.grid != map_b.grid {
-            return false;
-        }
+        // The maps are composed and drawn once per pair of answers and style, not per frame.
         let key = (a.turn.id, b.turn.id, *style);
         if self.textures.as_ref().is_none_or(|(k, _)| *k != key) {
-            let load = |name: &str, rgba: image::RgbaImage| {
-                ui.ctx()
-                    .load_texture(name, color_image(&rgba), TextureOptions::LINEAR)
+            let textures = match (a.map(), b.map()) {
+                (Some(map_a), Some(map_b)) if map_a.grid == map_b.grid => {
+                    let load = |name: &str, rgba: image::RgbaImage| {
+                        ui.ctx()
+                            .load_texture(name, color_image(&rgba), TextureOptions::LINEAR)
+                    };
+                    Some([
+                        load("compare a", overlay::render(a.display, &map_a, style)),
+                        load("compare b", overlay::render(b.display, &map_b, style)),
+                        load(
+                            "compare difference",
+                            overlay::render_difference(b.display, &map_a, &map_b),
+                        ),
+                    ])
+                }
+                _ => None,
             };
-            let textures = [
-                load("compare a", overlay::render(a.display, &map_a, style)),
-                load("compare b", overlay::render(b.display, &map_b, style)),
-                load(
-                    "compare difference",
-                    overlay::render_difference(b.display, &map_a, &map_b),
-                ),
-            ];
             self.textures = Some((key, textures));
         }
-        let Some((_, textures)) = &self.textures else {
+        let Some((_, Some(textures))) = &self.textures else {
             return false;
         };
         ui.label(format!("\"{}\"", b.turn.question));

@@ -82,36 +82,31 @@ impl Document {
     /// A probe's trial: the picture the model saw at input side `side`, its scene as the
     /// ground truth, and its question first among the suggestions.
     pub fn from_trial(name: impl Into<String>, trial: &Trial, side: u32) -> Result<Self> {
-        let rgb = trial
-            .look
-            .render(&trial.scene, side)
-            .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
-        doc.suggestions = std::iter::once(trial.qa.question.clone())
-            .chain(suggested_questions(Some(&trial.scene)))
-            .collect();
-        doc.scene = Some(trial.scene.clone());
-        doc.look = Some(trial.look);
+        let mut doc = Self::from_look(name, trial.scene.clone(), trial.look, side)?;
+        doc.suggestions.insert(0, trial.qa.question.clone());
         Ok(doc)
     }
 
     /// The document of `scene`, an edit of this document's scene (number `index`), drawn the
     /// same way.
     pub fn edited(&self, index: usize, name: String, scene: Scene) -> Result<Self> {
-        let mut doc = match &self.look {
-            Some(look) => {
-                let rgb = look
-                    .render(&scene, self.image.width())
-                    .map_err(|e| Error::InvalidInput(e.to_string()))?;
-                let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
-                doc.suggestions = suggested_questions(Some(&scene));
-                doc.scene = Some(scene);
-                doc.look = Some(*look);
-                doc
-            }
+        let mut doc = match self.look {
+            Some(look) => Self::from_look(name, scene, look, self.image.width())?,
             None => Self::from_scene(name, scene)?,
         };
         doc.edited_from = Some(index);
+        Ok(doc)
+    }
+
+    /// `scene` drawn with `look` for a model whose input is `side` pixels square.
+    fn from_look(name: impl Into<String>, scene: Scene, look: Look, side: u32) -> Result<Self> {
+        let rgb = look
+            .render(&scene, side)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut doc = Self::from_image(name, DynamicImage::ImageRgb8(rgb))?;
+        doc.suggestions = suggested_questions(Some(&scene));
+        doc.scene = Some(scene);
+        doc.look = Some(look);
         Ok(doc)
     }
 

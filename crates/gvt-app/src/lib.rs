@@ -692,7 +692,7 @@ impl GvtApp {
                 let Some(run) = &self.probe_panel.run else {
                     return;
                 };
-                let report = run.report();
+                let report = run.report().clone();
                 let csv = matches!(action, ProbeAction::ExportCsv);
                 let (kind, name) = if csv {
                     (("CSV table", "csv"), "probe.csv")
@@ -1002,7 +1002,7 @@ impl GvtApp {
             .turns
             .iter()
             .rev()
-            .find(|t| t.second.as_ref().is_some_and(|b| b.attention.is_some()))
+            .find(|t| t.both().all(|t| t.attention.is_some()) && t.second.is_some())
             .and_then(|t| {
                 let b = t.second.as_deref()?;
                 let side = |turn, name, who| Side {

@@ -2,6 +2,8 @@
 //! worker, with progress and Stop), watch the accuracy curve grow with its 95% band, and
 //! open a level's scenes (a point of the curve, or its row) with their answers and maps.
 
+use std::cell::OnceCell;
+
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Corner, FilledArea, Legend, Line, Plot, PlotPoints, Points};
 
@@ -31,21 +33,16 @@ pub struct ProbeRun {
     pub running: bool,
     /// Why it stopped early, if it failed.
     pub error: Option<String>,
-    /// The report of the answers so far, recounted once per frame at most.
-    drawn: Option<ProbeReport>,
+    /// The report of the answers so far: recounted on first use after an answer arrives,
+    /// then shared by the panel, the page mirror and the exports of every later frame.
+    report: OnceCell<ProbeReport>,
 }
 
 impl ProbeRun {
     /// Every figure so far, recounted from the answers.
-    pub fn report(&self) -> ProbeReport {
-        ProbeReport::from_answers(&self.spec, &self.models, &self.answers)
-    }
-
-    /// The report, recounted only when answers arrived since the last call.
-    fn current_report(&mut self) -> &ProbeReport {
-        let (spec, models, answers) = (&self.spec, &self.models, &self.answers);
-        self.drawn
-            .get_or_insert_with(|| ProbeReport::from_answers(spec, models, answers))
+    pub fn report(&self) -> &ProbeReport {
+        self.report
+            .get_or_init(|| ProbeReport::from_answers(&self.spec, &self.models, &self.answers))
     }
 
     fn total(&self) -> usize {
@@ -122,7 +119,7 @@ impl ProbePanel {
             cancel,
             running: true,
             error: None,
-            drawn: None,
+            report: OnceCell::new(),
         });
     }
 
@@ -130,7 +127,7 @@ impl ProbePanel {
     pub fn record(&mut self, id: u64, answer: Answer) {
         if let Some(run) = self.run.as_mut().filter(|r| r.id == id) {
             run.answers.push(answer);
-            run.drawn = None;
+            run.report = OnceCell::new();
         }
     }
 
@@ -203,7 +200,7 @@ impl ProbePanel {
         if let Some(why) = &self.invalid {
             ui.colored_label(ui.visuals().warn_fg_color, why);
         }
-        let Some(run) = &mut self.run else {
+        let Some(run) = &self.run else {
             ui.label("Run a probe to see how accuracy changes with the level.");
             return action;
         };
@@ -219,7 +216,7 @@ impl ProbePanel {
                 .text(status)
                 .animate(run.running),
         );
-        let report = run.current_report();
+        let report = run.report();
         let mut plot_rect = None;
         ui.horizontal_top(|ui| {
             let width = (ui.available_width() * 0.6).max(240.0);

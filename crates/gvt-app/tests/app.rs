@@ -74,6 +74,28 @@ fn snapshot_without_timings(harness: &mut Harness<'_, App>, name: &str) {
     harness.snapshot(name);
 }
 
+/// Opens the gallery sample `name`.
+fn open_sample(harness: &mut Harness<'_, App>, name: &str) {
+    harness.get_by_label("Samples").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label(name).click();
+    harness.step();
+    harness.step();
+}
+
+/// Types `order` into the scene field and opens the new scene it asks for.
+fn new_scene_with(harness: &mut Harness<'_, App>, order: &str) {
+    harness.get_by_label("Scene must contain").click();
+    harness.step();
+    harness.get_by_label("Scene must contain").type_text(order);
+    harness.step();
+    harness.get_by_label("New scene").click();
+    // A new scene's first frame only measures the conversation panel.
+    harness.step();
+    harness.step();
+}
+
 /// Opens the Probe panel, sets the count sweep's levels to 0..`last` (10 scenes each, the
 /// default), runs it and waits until it is done.
 fn run_count_probe(harness: &mut Harness<'_, App>, last: u32) {
@@ -135,12 +157,7 @@ fn ask_about_a_sample_scene_and_explore_its_attention() {
     });
     assert!(app(&harness).model().unwrap().has_vision);
 
-    harness.get_by_label("Samples").click();
-    harness.step();
-    harness.step();
-    harness.get_by_label("One lonely triangle").click();
-    harness.step();
-    harness.step();
+    open_sample(&mut harness, "One lonely triangle");
     let truth = app(&harness)
         .current_document()
         .and_then(|d| d.scene.as_ref())
@@ -243,14 +260,7 @@ fn a_broken_image_shows_an_error_and_the_app_goes_on() {
 fn new_scene_makes_the_scene_the_field_asks_for() {
     let mut harness = harness();
     harness.step();
-    harness.get_by_label("Scene must contain").click();
-    harness.step();
-    harness
-        .get_by_label("Scene must contain")
-        .type_text("exactly 3 red stars, no hearts");
-    harness.step();
-    harness.get_by_label("New scene").click();
-    harness.step();
+    new_scene_with(&mut harness, "exactly 3 red stars, no hearts");
     let doc = app(&harness).current_document().expect("a new scene");
     let scene = doc.scene.as_ref().expect("a generated scene");
     assert_eq!(
@@ -560,16 +570,7 @@ fn run_answer(harness: &Harness<'_, App>, name: &str) -> String {
 fn what_if_a_star_is_removed_the_truth_and_the_answer_change_side_by_side() {
     let mut harness = harness();
     wait_for(&mut harness, "the model", |app| app.model().is_some());
-    harness.get_by_label("Scene must contain").click();
-    harness.step();
-    harness
-        .get_by_label("Scene must contain")
-        .type_text("exactly 2 stars, exactly 3 objects");
-    harness.step();
-    harness.get_by_label("New scene").click();
-    // A new scene's first frame only measures the conversation panel.
-    harness.step();
-    harness.step();
+    new_scene_with(&mut harness, "exactly 2 stars, exactly 3 objects");
     ask(&mut harness, "How many stars are there in the image?");
     let original = app(&harness).current_document().unwrap();
     assert_eq!(original.turns[0].answer.trim(), "2");
@@ -641,12 +642,7 @@ fn a_second_model_answers_beside_the_first_and_probes_beside_it() {
     wait_for(&mut harness, "the second model", |app| {
         app.second_model().is_some()
     });
-    harness.get_by_label("Samples").click();
-    harness.step();
-    harness.step();
-    harness.get_by_label("One lonely triangle").click();
-    harness.step();
-    harness.step();
+    open_sample(&mut harness, "One lonely triangle");
     ask(&mut harness, "How many triangles are there in the image?");
     let doc = app(&harness).current_document().unwrap();
     let (first, second) = (&doc.turns[0], doc.turns[0].second.as_ref().unwrap());

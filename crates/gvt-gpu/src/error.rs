@@ -1,0 +1,39 @@
+use thiserror::Error;
+
+/// What can go wrong on the GPU; every message names the tensor, buffer or limit.
+#[derive(Debug, Error)]
+pub enum GpuError {
+    #[error("tensor `{tensor}` is stored as {format}, which the GPU engine does not run")]
+    UnsupportedFormat { tensor: String, format: String },
+    #[error(
+        "tensor `{tensor}`: one row takes {row_bytes} bytes, more than the adapter binds at \
+         once ({limit} bytes)"
+    )]
+    RowTooLarge {
+        tensor: String,
+        row_bytes: u64,
+        limit: u64,
+    },
+    #[error(
+        "{what} needs a buffer of {bytes} bytes; the adapter's limit is {limit} bytes \
+         ({limit_name})"
+    )]
+    BufferTooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+        limit_name: &'static str,
+    },
+    #[error("the GPU ran out of memory while allocating {what}")]
+    OutOfMemory { what: String },
+    #[error("tensor `{tensor}`: {problem}")]
+    Shape { tensor: String, problem: String },
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
+    #[error("the GPU rejected {what}: {message}")]
+    Validation { what: String, message: String },
+    #[error("{0}")]
+    InvalidInput(String),
+}
+
+pub type Result<T, E = GpuError> = std::result::Result<T, E>;

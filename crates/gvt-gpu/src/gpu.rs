@@ -1,0 +1,361 @@
+//! The device the engine runs on: a wgpu device and queue, what the adapter offers, and
+//! the pipelines compiled so far.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use crate::kernels::{Dispatch, Family, Step};
+use crate::{GpuError, Result, WeightFormat};
+
+/// What the adapter offers that the kernels can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    pub adapter: String,
+    pub backend: String,
+    pub shader_f16: bool,
+    pub subgroups: bool,
+    /// `max_storage_buffer_binding_size`: the largest piece of a buffer one kernel binds.
+    pub max_binding: u64,
+    /// `max_buffer_size`.
+    pub max_buffer: u64,
+    /// `max_compute_workgroups_per_dimension`.
+    pub max_groups: u32,
+}
+
+impl Caps {
+    /// Which kernel variants run, for `gvt bench` and the model panel.
+    pub fn variant(&self) -> String {
+        format!(
+            "portable WGSL (f32 math; adapter offers shader-f16: {}, subgroups: {})",
+            yes_no(self.shader_f16),
+            yes_no(self.subgroups)
+        )
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+type PipelineKey = (Family, Option<WeightFormat>, &'static str);
+
+struct Shared {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    caps: Caps,
+    layouts: Mutex<HashMap<Family, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    /// Bound where a kernel's optional input is absent.
+    empty: wgpu::Buffer,
+}
+
+/// A GPU the engine runs on. Cheap to clone; clones share pipelines.
+#[derive(Clone)]
+pub struct Gpu(Arc<Shared>);
+
+impl Gpu {
+    /// Wraps a device that is already running (natively, burn's: one device per process).
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue, info: &wgpu::AdapterInfo) -> Self {
+        let limits = device.limits();
+        let features = device.features();
+        let caps = Caps {
+            adapter: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            max_binding: limits.max_storage_buffer_binding_size as u64,
+            max_buffer: limits.max_buffer_size,
+            max_groups: limits.max_compute_workgroups_per_dimension,
+        };
+        let empty = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("gvt-gpu empty"),
+            contents: &[0; 16],
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        Self(Arc::new(Shared {
+            device,
+            queue,
+            caps,
+            layouts: Mutex::default(),
+            pipelines: Mutex::default(),
+            empty,
+        }))
+    }
+
+    /// Starts a device of its own on the first adapter wgpu finds (tests, benchmarks).
+    pub async fn headless() -> Result<Self> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::all(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| GpuError::DeviceLost(format!("no GPU adapter: {e}")))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("gvt-gpu"),
+                required_features: adapter.features() & wanted_features(),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::DeviceLost(format!("the adapter refused a device: {e}")))?;
+        Ok(Self::new(device, queue, &adapter.get_info()))
+    }
+
+    pub fn caps(&self) -> &Caps {
+        &self.0.caps
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.0.device
+    }
+
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.0.queue
+    }
+
+    pub(crate) fn empty(&self) -> &wgpu::Buffer {
+        &self.0.empty
+    }
+
+    /// Checks `bytes` against the adapter's limits for one buffer that kernels bind whole.
+    pub(crate) fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
+        let caps = &self.0.caps;
+        let (limit, limit_name) = if caps.max_binding < caps.max_buffer {
+            (caps.max_binding, "max_storage_buffer_binding_size")
+        } else {
+            (caps.max_buffer, "max_buffer_size")
+        };
+        if bytes > limit {
+            return Err(GpuError::BufferTooLarge {
+                what: what.into(),
+                bytes,
+                limit,
+                limit_name,
+            });
+        }
+        Ok(())
+    }
+
+    /// A zeroed storage buffer that kernels bind whole, checked against the limits first.
+    pub fn storage(&self, what: &str, bytes: u64) -> Result<wgpu::Buffer> {
+        let bytes = bytes.max(4).next_multiple_of(4);
+        self.check_binding(what, bytes)?;
+        Ok(self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A storage buffer holding `contents`, padded with zeros to a multiple of 4 bytes.
+    pub fn storage_with(&self, what: &str, contents: &[u8]) -> Result<wgpu::Buffer> {
+        let buffer = self.storage(what, contents.len() as u64)?;
+        let whole = contents.len() / 4 * 4;
+        if whole > 0 {
+            self.0.queue.write_buffer(&buffer, 0, &contents[..whole]);
+        }
+        if whole < contents.len() {
+            let mut tail = [0u8; 4];
+            tail[..contents.len() - whole].copy_from_slice(&contents[whole..]);
+            self.0.queue.write_buffer(&buffer, whole as u64, &tail);
+        }
+        Ok(buffer)
+    }
+
+    /// A uniform buffer of kernel parameters.
+    pub fn uniform(&self, what: &str, contents: &[u8]) -> wgpu::Buffer {
+        self.0
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(what),
+                contents,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// Runs `work` (allocations, pipeline builds) and turns an out-of-memory or validation
+    /// error on the way into an error that names `what`, instead of wgpu's panic.
+    pub async fn checked<T>(&self, what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let device = &self.0.device;
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let out = work();
+        let memory = memory.pop().await;
+        let validation = validation.pop().await;
+        let out = out?;
+        if let Some(e) = memory {
+            return Err(GpuError::OutOfMemory {
+                what: format!("{what} ({e})"),
+            });
+        }
+        if let Some(e) = validation {
+            return Err(GpuError::Validation {
+                what: what.into(),
+                message: e.to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The bind group layout of a kernel family.
+    pub(crate) fn layout(&self, family: Family) -> wgpu::BindGroupLayout {
+        self.family_layouts(family).0
+    }
+
+    fn family_layouts(&self, family: Family) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let mut layouts = self.0.layouts.lock().unwrap_or_else(|e| e.into_inner());
+        layouts
+            .entry(family)
+            .or_insert_with(|| {
+                let device = &self.0.device;
+                let entries: Vec<_> = family
+                    .bindings()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, access)| wgpu::BindGroupLayoutEntry {
+                        binding: i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: access.binding_type(),
+                        count: None,
+                    })
+                    .collect();
+                let group = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(family.name()),
+                    entries: &entries,
+                });
+                let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(family.name()),
+                    bind_group_layouts: &[Some(&group)],
+                    immediate_size: 0,
+                });
+                (group, pipeline)
+            })
+            .clone()
+    }
+
+    /// The pipeline of `entry` in `family` (for `format`, in the families that read
+    /// weights), compiled on first use.
+    pub(crate) fn pipeline(
+        &self,
+        family: Family,
+        format: Option<WeightFormat>,
+        entry: &'static str,
+    ) -> wgpu::ComputePipeline {
+        let key = (family, format, entry);
+        if let Some(p) = self
+            .0
+            .pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return p.clone();
+        }
+        let (_, layout) = self.family_layouts(family);
+        let source = family.source(format);
+        let label = match format {
+            Some(f) => format!("{}.{entry} ({f})", family.name()),
+            None => format!("{}.{entry}", family.name()),
+        };
+        let device = &self.0.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: Some(&layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            cache: None,
+        });
+        self.0
+            .pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// Encodes `dispatches` for a step of `t` positions into one compute pass and submits it.
+    pub fn run<'a>(&self, dispatches: impl IntoIterator<Item = &'a Dispatch>, t: u32) {
+        let mut encoder = self.0.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for d in dispatches {
+                d.encode(&mut pass, t);
+            }
+        }
+        self.0.queue.submit([encoder.finish()]);
+    }
+
+    /// Writes the per-step uniform before the next submission.
+    pub fn write_step(&self, buffer: &wgpu::Buffer, step: Step) {
+        self.0
+            .queue
+            .write_buffer(buffer, 0, bytemuck::bytes_of(&step));
+    }
+
+    /// Reads `bytes` bytes at `offset` of `buffer` back to the CPU, without blocking the
+    /// browser: natively the device is polled, in the browser the map resolves on its own.
+    pub async fn read(&self, buffer: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
+        let size = bytes.next_multiple_of(4).max(4);
+        let device = &self.0.device;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvt-gpu readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
+        self.0.queue.submit([encoder.finish()]);
+        self.map_read(&staging, bytes).await
+    }
+
+    /// Maps `staging` (after the submission that filled it) and copies out its first bytes.
+    pub(crate) async fn map_read(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let (send, receive) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = send.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.0
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
+        receive
+            .await
+            .map_err(|_| GpuError::DeviceLost("the read-back was dropped".into()))?
+            .map_err(|e| GpuError::DeviceLost(format!("reading a result back failed: {e}")))?;
+        let out = staging
+            .get_mapped_range(..)
+            .map_err(|e| GpuError::Validation {
+                what: "a read-back".into(),
+                message: e.to_string(),
+            })?[..bytes as usize]
+            .to_vec();
+        staging.unmap();
+        Ok(out)
+    }
+
+    /// Reads f32 values back (tests and logits for sampling on the CPU).
+    pub async fn read_f32(&self, buffer: &wgpu::Buffer, offset: u64, n: usize) -> Result<Vec<f32>> {
+        let bytes = self.read(buffer, offset, 4 * n as u64).await?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
+
+/// Features the kernels can use when the adapter has them (burn's device asks for all).
+fn wanted_features() -> wgpu::Features {
+    wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP
+}

@@ -1,0 +1,55 @@
+//! `shaders/attention.wgsl`: causal attention over the f16 KV cache.
+
+use super::rope::Heads;
+use super::{Dispatch, Family, Grid, bytes_of};
+use crate::Gpu;
+
+/// Largest head size the kernel holds in workgroup memory.
+pub const MAX_HEAD_DIM: usize = 256;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    context: u32,
+    scale: f32,
+    _pad: [u32; 3],
+}
+
+/// Attention of the step's positions over cache rows `0..=past + i`; the softmax rows stay
+/// in `probs` for capture.
+///
+/// # Shapes
+/// - q, out: `[t, heads, head_dim]`; probs: `[heads, t, context]`
+#[allow(clippy::too_many_arguments)]
+pub fn attention(
+    gpu: &Gpu,
+    heads: Heads,
+    context: usize,
+    q: &wgpu::Buffer,
+    k_cache: &wgpu::Buffer,
+    v_cache: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    probs: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+) -> Dispatch {
+    let params = Params {
+        heads: heads.heads as u32,
+        kv_heads: heads.kv_heads as u32,
+        head_dim: heads.head_dim as u32,
+        context: context as u32,
+        scale: (heads.head_dim as f64).powf(-0.5) as f32,
+        _pad: [0; 3],
+    };
+    let params = gpu.uniform("attention", bytes_of(&params));
+    Dispatch::new(
+        gpu,
+        Family::Attention,
+        None,
+        "attend",
+        &[q, k_cache, v_cache, out, probs, &params, step],
+        Grid::PerPosition(heads.heads as u32),
+    )
+}

@@ -1,0 +1,200 @@
+//! The kernel families (one WGSL file each in `shaders/`) and how they are launched.
+//!
+//! Every launch is a [`Dispatch`]: a pipeline, a bind group built once, and a [`Grid`]
+//! that gives the workgroup counts for a step of `t` positions. A model builds its
+//! dispatches once; each step only writes the [`Step`] uniform and encodes them.
+
+pub mod argmax;
+pub mod attention;
+pub mod embed;
+pub mod linear;
+pub mod norm;
+pub mod rope;
+
+use crate::{Gpu, WeightFormat};
+
+/// A kernel family: one file in `shaders/`, one bind group layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Linear,
+    Norm,
+    Rope,
+    Attention,
+    Embed,
+    Argmax,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Access {
+    Read,
+    ReadWrite,
+    Uniform,
+}
+
+impl Access {
+    pub(crate) fn binding_type(self) -> wgpu::BindingType {
+        let storage = |read_only| wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        };
+        match self {
+            Access::Read => storage(true),
+            Access::ReadWrite => storage(false),
+            Access::Uniform => wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+        }
+    }
+}
+
+impl Family {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Family::Linear => "linear",
+            Family::Norm => "norm",
+            Family::Rope => "rope",
+            Family::Attention => "attention",
+            Family::Embed => "embed",
+            Family::Argmax => "argmax",
+        }
+    }
+
+    /// The bindings, in order, as the WGSL file declares them.
+    pub(crate) fn bindings(self) -> &'static [Access] {
+        use Access::*;
+        match self {
+            Family::Linear => &[Read, Read, ReadWrite, Read, Uniform, Uniform],
+            Family::Norm => &[Read, ReadWrite, Read, Read, Uniform, Uniform],
+            Family::Rope => &[
+                ReadWrite, Read, Read, ReadWrite, ReadWrite, Read, Uniform, Uniform,
+            ],
+            Family::Attention => &[Read, Read, Read, ReadWrite, ReadWrite, Uniform, Uniform],
+            Family::Embed => &[Read, Read, ReadWrite, Uniform, Uniform],
+            Family::Argmax => &[Read, ReadWrite, Uniform, Uniform],
+        }
+    }
+
+    fn wgsl(self) -> &'static str {
+        match self {
+            Family::Linear => include_str!("../../../../shaders/linear.wgsl"),
+            Family::Norm => include_str!("../../../../shaders/norm.wgsl"),
+            Family::Rope => include_str!("../../../../shaders/rope.wgsl"),
+            Family::Attention => include_str!("../../../../shaders/attention.wgsl"),
+            Family::Embed => include_str!("../../../../shaders/embed.wgsl"),
+            Family::Argmax => include_str!("../../../../shaders/argmax.wgsl"),
+        }
+    }
+
+    /// The module's source: for the families that read weights, the block reader and the
+    /// format's file come first.
+    pub(crate) fn source(self, format: Option<WeightFormat>) -> String {
+        match format {
+            Some(format) => [
+                include_str!("../../../../shaders/formats/blocks.wgsl"),
+                format.wgsl(),
+                self.wgsl(),
+            ]
+            .join("\n"),
+            None => self.wgsl().to_string(),
+        }
+    }
+}
+
+/// The per-step uniform every kernel reads (`struct Step` in the WGSL files).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Step {
+    /// Positions in this step.
+    pub t: u32,
+    /// Positions already in the KV cache.
+    pub past: u32,
+    /// Tokens generated so far.
+    pub index: u32,
+    pub _pad: u32,
+}
+
+/// Workgroup counts for a step of `t` positions.
+#[derive(Debug, Clone, Copy)]
+pub enum Grid {
+    Fixed([u32; 3]),
+    /// `(x, t, 1)`.
+    PerPosition(u32),
+    /// A linear layer with `rows` outputs: mat-vec for a few positions, tiles beyond.
+    Linear {
+        rows: u32,
+    },
+}
+
+/// Positions from which a linear layer runs as tiled matrix products.
+pub const MATMUL_FROM: u32 = 5;
+
+/// One kernel launch, ready to encode.
+pub struct Dispatch {
+    pub(crate) pipeline: wgpu::ComputePipeline,
+    /// The tiled pipeline of a linear layer.
+    pub(crate) tiled: Option<wgpu::ComputePipeline>,
+    pub(crate) bind_group: wgpu::BindGroup,
+    pub(crate) grid: Grid,
+}
+
+impl Dispatch {
+    pub(crate) fn new(
+        gpu: &Gpu,
+        family: Family,
+        format: Option<WeightFormat>,
+        entry: &'static str,
+        buffers: &[&wgpu::Buffer],
+        grid: Grid,
+    ) -> Self {
+        debug_assert_eq!(buffers.len(), family.bindings().len());
+        let entries: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &gpu.layout(family),
+            entries: &entries,
+        });
+        Self {
+            pipeline: gpu.pipeline(family, format, entry),
+            tiled: None,
+            bind_group,
+            grid,
+        }
+    }
+
+    /// Records this launch for a step of `t` positions.
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, t: u32) {
+        let (pipeline, [x, y, z]) = match self.grid {
+            Grid::Fixed(groups) => (&self.pipeline, groups),
+            Grid::PerPosition(x) => (&self.pipeline, [x, t, 1]),
+            Grid::Linear { rows } => match &self.tiled {
+                Some(tiled) if t >= MATMUL_FROM => (
+                    tiled,
+                    [
+                        rows.div_ceil(linear::TILE_ROWS),
+                        t.div_ceil(linear::TILE_T),
+                        1,
+                    ],
+                ),
+                _ => (&self.pipeline, [rows.div_ceil(linear::MATVEC_ROWS), t, 1]),
+            },
+        };
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// Bytes of a `#[repr(C)]` parameter block.
+pub(crate) fn bytes_of<T: bytemuck::Pod>(params: &T) -> &[u8] {
+    bytemuck::bytes_of(params)
+}

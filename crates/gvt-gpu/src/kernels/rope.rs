@@ -1,0 +1,72 @@
+//! `shaders/rope.wgsl`: LLaMA's rotary embedding, fused with the KV cache write.
+
+use super::{Dispatch, Family, Grid, bytes_of};
+use crate::Gpu;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    _pad: u32,
+}
+
+/// cos then sin for positions `0..context`, `head_dim / 2` pairs each, computed exactly as
+/// the reference computes its table (angles in f64, rounded to f32, then cos and sin).
+pub fn llm_table(context: usize, head_dim: usize, base: f64) -> Vec<f32> {
+    let pairs = head_dim / 2;
+    let angle =
+        |p: usize, i: usize| (p as f64 * base.powf(-2.0 * i as f64 / head_dim as f64)) as f32;
+    let mut table = Vec::with_capacity(2 * context * pairs);
+    for f in [f32::cos, f32::sin] {
+        for p in 0..context {
+            table.extend((0..pairs).map(|i| f(angle(p, i))));
+        }
+    }
+    table
+}
+
+/// Heads and sizes of one attention layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Heads {
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+}
+
+/// Rotates `q` in place and writes rotated `k` and plain `v` into the caches at positions
+/// `past..past + t`.
+///
+/// # Shapes
+/// - q: `[t, heads, head_dim]`, k and v: `[t, kv_heads, head_dim]`
+/// - caches: `[context, kv_heads, head_dim / 2]` u32 (f16 pairs)
+#[allow(clippy::too_many_arguments)]
+pub fn rope_llm(
+    gpu: &Gpu,
+    heads: Heads,
+    q: &wgpu::Buffer,
+    k: &wgpu::Buffer,
+    v: &wgpu::Buffer,
+    k_cache: &wgpu::Buffer,
+    v_cache: &wgpu::Buffer,
+    table: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+) -> Dispatch {
+    let params = Params {
+        heads: heads.heads as u32,
+        kv_heads: heads.kv_heads as u32,
+        head_dim: heads.head_dim as u32,
+        _pad: 0,
+    };
+    let params = gpu.uniform("rope", bytes_of(&params));
+    let threads = (heads.heads + heads.kv_heads) * heads.head_dim / 2;
+    Dispatch::new(
+        gpu,
+        Family::Rope,
+        None,
+        "rope_llm",
+        &[q, k, v, k_cache, v_cache, table, &params, step],
+        Grid::PerPosition(threads.div_ceil(64) as u32),
+    )
+}

@@ -1,0 +1,547 @@
+//! Every kernel against a CPU reference written here, over random shapes that include odd
+//! sizes and sizes that do not divide the tiles. Runs on whatever adapter wgpu finds
+//! (lavapipe in CI).
+
+use std::sync::OnceLock;
+
+use gvt_core::gguf::{GgmlType, quant};
+use gvt_gpu::kernels::linear::{Epilogue, linear};
+use gvt_gpu::kernels::{Step, argmax, attention, embed, norm, rope};
+use gvt_gpu::{Gpu, TensorBytes, Weight, WeightFormat};
+
+fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        pollster::block_on(Gpu::headless()).unwrap_or_else(|e| {
+            panic!("{e}\nInstall lavapipe (apt-get install mesa-vulkan-drivers libvulkan1)")
+        })
+    })
+}
+
+/// xorshift64*: reproducible values without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [-1, 1).
+    fn f(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f()).collect()
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn ggml(format: WeightFormat) -> GgmlType {
+    GgmlType::from_id(format.ggml_id()).unwrap()
+}
+
+/// Random blocks of `format` and what they hold, as the CPU dequantizes them.
+fn random_weight(
+    rng: &mut Rng,
+    format: WeightFormat,
+    rows: usize,
+    cols: usize,
+) -> (Vec<u8>, Vec<f32>) {
+    let n = rows * cols;
+    let bytes = match format {
+        WeightFormat::Q4_K | WeightFormat::Q5_K | WeightFormat::Q6_K => {
+            // Any bits are valid blocks once the f16 scales are finite and modest.
+            let block = format.block_bytes();
+            let mut bytes: Vec<u8> = (0..n / 256 * block).map(|_| rng.next() as u8).collect();
+            for b in bytes.chunks_mut(block) {
+                let scale = |rng: &mut Rng| half::f16::from_f32(rng.f() * 0.02).to_le_bytes();
+                if format == WeightFormat::Q6_K {
+                    b[208..210].copy_from_slice(&scale(rng));
+                } else {
+                    b[0..2].copy_from_slice(&scale(rng));
+                    b[2..4].copy_from_slice(&scale(rng));
+                }
+            }
+            bytes
+        }
+        _ => quant::quantize(ggml(format), &rng.vec(n)).unwrap(),
+    };
+    let values = quant::dequantize(ggml(format), &bytes, n).unwrap();
+    (bytes, values)
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn step_buffer(t: usize, past: usize, index: usize) -> wgpu::Buffer {
+    let step = Step {
+        t: t as u32,
+        past: past as u32,
+        index: index as u32,
+        _pad: 0,
+    };
+    gpu().uniform("step", bytemuck::bytes_of(&step))
+}
+
+fn read(buffer: &wgpu::Buffer, n: usize) -> Vec<f32> {
+    pollster::block_on(gpu().read_f32(buffer, 0, n)).unwrap()
+}
+
+/// `|got - want| <= tol * scale` elementwise, where `scale` bounds the summed magnitudes.
+fn assert_close(what: &str, got: &[f32], want: &[f32], scale: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, ((g, w), s)) in got.iter().zip(want).zip(scale).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * (s + 1e-3),
+            "{what}: [{i}] got {g}, want {w} (scale {s})"
+        );
+    }
+}
+
+fn gelu(v: f64) -> f64 {
+    0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2))
+}
+
+/// erf to ~1e-12: its Taylor series near 0, the asymptotic series of erfc beyond 3.
+fn erf(z: f64) -> f64 {
+    if z.abs() < 3.0 {
+        let (mut term, mut sum) = (z, z);
+        for n in 1..120 {
+            term *= -z * z / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        return 2.0 / std::f64::consts::PI.sqrt() * sum;
+    }
+    let a = z.abs();
+    let (mut term, mut series) = (1.0, 1.0);
+    for n in 1..8 {
+        term *= -((2 * n - 1) as f64) / (2.0 * a * a);
+        series += term;
+    }
+    let erfc = (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * series;
+    (1.0 - erfc).copysign(z)
+}
+
+struct LinearCase {
+    format: WeightFormat,
+    rows: usize,
+    cols: usize,
+    t: usize,
+    epilogue: Epilogue,
+    /// Bytes per chunk, to force a split.
+    chunk_limit: Option<u64>,
+}
+
+fn check_linear(rng: &mut Rng, case: LinearCase) {
+    let LinearCase {
+        format,
+        rows,
+        cols,
+        t,
+        epilogue,
+        chunk_limit,
+    } = case;
+    let gpu = gpu();
+    let (bytes, w) = random_weight(rng, format, rows, cols);
+    let tensor = TensorBytes {
+        name: "w",
+        format,
+        shape: [cols, rows],
+        bytes: &bytes,
+    };
+    let weight = match chunk_limit {
+        Some(limit) => Weight::upload_with_limit(gpu, tensor, limit).unwrap(),
+        None => Weight::upload(gpu, tensor).unwrap(),
+    };
+    let x = rng.vec(t * cols);
+    let y0 = rng.vec(t * rows);
+    let gate = rng.vec(t * rows);
+    let bias = rng.vec(rows);
+    let aux = if epilogue.0 & Epilogue::SILU_MUL.0 != 0 {
+        &gate
+    } else {
+        &bias
+    };
+    let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
+    let yb = gpu.storage_with("y", &f32_bytes(&y0)).unwrap();
+    let ab = gpu.storage_with("aux", &f32_bytes(aux)).unwrap();
+    let step = step_buffer(t, 0, 0);
+    let ops = linear(gpu, &weight, &xb, &yb, Some(&ab), epilogue, &step);
+    gpu.run(&ops, t as u32);
+    let got = read(&yb, t * rows);
+
+    let mut want = vec![0f32; t * rows];
+    let mut scale = vec![0f32; t * rows];
+    for ti in 0..t {
+        for n in 0..rows {
+            let (mut acc, mut mag) = (0f64, 0f64);
+            for k in 0..cols {
+                let p = w[n * cols + k] as f64 * x[ti * cols + k] as f64;
+                acc += p;
+                mag += p.abs();
+            }
+            let i = ti * rows + n;
+            let e = epilogue.0;
+            if e & Epilogue::BIAS.0 != 0 {
+                acc += bias[n] as f64;
+            }
+            if e & Epilogue::GELU.0 != 0 {
+                acc = gelu(acc);
+            }
+            if e & Epilogue::SILU_MUL.0 != 0 {
+                let g = gate[i] as f64;
+                acc *= g / (1.0 + (-g).exp());
+            }
+            if e & Epilogue::ADD.0 != 0 {
+                acc += y0[i] as f64;
+            }
+            want[i] = acc as f32;
+            scale[i] = (mag + acc.abs()) as f32;
+        }
+    }
+    let what = format!(
+        "{format} [{rows} x {cols}] t={t} epilogue {} chunks {}",
+        epilogue.0,
+        weight.chunks()
+    );
+    assert_close(&what, &got, &want, &scale, 2e-5);
+}
+
+#[test]
+fn linear_layers_match_the_cpu_for_every_format_and_shape() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for format in WeightFormat::ALL {
+        let block = format.block();
+        let col_choices: Vec<usize> = match block {
+            1 => vec![1, 7, 8, 33, 100, 264],
+            32 => vec![32, 96, 288],
+            _ => vec![256, 768],
+        };
+        for (i, &cols) in col_choices.iter().enumerate() {
+            for (j, &t) in [1usize, 3, 6, 37].iter().enumerate() {
+                let rows = [1usize, 5, 67, 130][(i + j) % 4];
+                let epilogue = [
+                    Epilogue::STORE,
+                    Epilogue::BIAS.with(Epilogue::GELU),
+                    Epilogue::SILU_MUL,
+                    Epilogue::ADD.with(Epilogue::BIAS),
+                ][(i + 2 * j + rng.below(2)) % 4];
+                check_linear(
+                    &mut rng,
+                    LinearCase {
+                        format,
+                        rows,
+                        cols,
+                        t,
+                        epilogue,
+                        chunk_limit: None,
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_weight_split_by_rows_gives_the_same_products() {
+    let mut rng = Rng(7);
+    for (format, cols) in [
+        (WeightFormat::Q4_0, 64),
+        (WeightFormat::Q6_K, 256),
+        (WeightFormat::F16, 10),
+    ] {
+        let row_bytes = format.row_bytes(cols).unwrap() as u64;
+        for t in [1, 9] {
+            check_linear(
+                &mut rng,
+                LinearCase {
+                    format,
+                    rows: 23,
+                    cols,
+                    t,
+                    epilogue: Epilogue::ADD,
+                    chunk_limit: Some(row_bytes * 5 + 64),
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn a_row_larger_than_the_binding_limit_is_refused_by_name() {
+    let bytes = vec![0u8; 4 * 1024];
+    let t = TensorBytes {
+        name: "blk.0.ffn_up.weight",
+        format: WeightFormat::F32,
+        shape: [1024, 1],
+        bytes: &bytes,
+    };
+    let err = Weight::upload_with_limit(gpu(), t, 1000)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("blk.0.ffn_up.weight") && err.contains("1000"),
+        "{err}"
+    );
+    let short = TensorBytes {
+        shape: [1024, 2],
+        ..t
+    };
+    let err = Weight::upload(gpu(), short).err().unwrap().to_string();
+    assert!(err.contains("4096 bytes") && err.contains("8192"), "{err}");
+}
+
+#[test]
+fn norms_match_the_cpu() {
+    let mut rng = Rng(11);
+    let gpu = gpu();
+    for (width, t) in [(1usize, 1usize), (37, 3), (576, 5), (1000, 2)] {
+        let x = rng.vec(t * width);
+        let weight = rng.vec(width);
+        let bias = rng.vec(width);
+        let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
+        let wb = gpu.storage_with("w", &f32_bytes(&weight)).unwrap();
+        let bb = gpu.storage_with("b", &f32_bytes(&bias)).unwrap();
+        let step = step_buffer(t, 0, 0);
+        let eps = 1e-5;
+        for layer in [false, true] {
+            for last_only in [false, true] {
+                let yb = gpu.storage("y", (t * width * 4) as u64).unwrap();
+                let kind = if layer {
+                    norm::Norm::Layer {
+                        weight: &wb,
+                        bias: &bb,
+                    }
+                } else {
+                    norm::Norm::Rms { weight: &wb }
+                };
+                let op = norm::norm(gpu, kind, width, eps, &xb, &yb, last_only, &step);
+                gpu.run([&op], t as u32);
+                let rows: Vec<usize> = if last_only {
+                    vec![t - 1]
+                } else {
+                    (0..t).collect()
+                };
+                let got = read(&yb, rows.len() * width);
+                let mut want = Vec::new();
+                for &r in &rows {
+                    let row = &x[r * width..(r + 1) * width];
+                    let mean = if layer {
+                        row.iter().map(|&v| v as f64).sum::<f64>() / width as f64
+                    } else {
+                        0.0
+                    };
+                    let var =
+                        row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / width as f64;
+                    let inv = 1.0 / (var + eps).sqrt();
+                    for i in 0..width {
+                        let b = if layer { bias[i] as f64 } else { 0.0 };
+                        want.push(((row[i] as f64 - mean) * inv * weight[i] as f64 + b) as f32);
+                    }
+                }
+                let scale = vec![1.0; want.len()];
+                assert_close(
+                    &format!("norm layer={layer} last={last_only} [{t} x {width}]"),
+                    &got,
+                    &want,
+                    &scale,
+                    1e-4,
+                );
+            }
+        }
+    }
+}
+
+/// Rotary embedding, cache write and causal attention over two steps (a prefill of
+/// `t0` positions, then `t1` more), against a direct computation of the same thing.
+#[test]
+fn rope_and_attention_match_the_cpu_over_two_steps() {
+    let mut rng = Rng(5);
+    let gpu = gpu();
+    for (heads, kv_heads, head_dim, t0, t1) in [
+        (4usize, 2usize, 16usize, 7usize, 1usize),
+        (3, 3, 64, 2, 5),
+        (9, 3, 64, 40, 1),
+    ] {
+        let context = 64;
+        let hd = head_dim;
+        let pairs = hd / 2;
+        let table = rope::llm_table(context, hd, 10000.0);
+        let tb = gpu.storage_with("rope", &f32_bytes(&table)).unwrap();
+        let cache_bytes = (context * kv_heads * pairs * 4) as u64;
+        let kc = gpu.storage("k cache", cache_bytes).unwrap();
+        let vc = gpu.storage("v cache", cache_bytes).unwrap();
+        let mut all_k: Vec<Vec<f32>> = Vec::new(); // per position: [kv_heads * hd], rotated
+        let mut all_v: Vec<Vec<f32>> = Vec::new();
+        let mut past = 0;
+        for t in [t0, t1] {
+            let q = rng.vec(t * heads * hd);
+            let k = rng.vec(t * kv_heads * hd);
+            let v = rng.vec(t * kv_heads * hd);
+            let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
+            let kb = gpu.storage_with("k", &f32_bytes(&k)).unwrap();
+            let vb = gpu.storage_with("v", &f32_bytes(&v)).unwrap();
+            let out = gpu.storage("out", (t * heads * hd * 4) as u64).unwrap();
+            let probs = gpu
+                .storage("probs", (heads * t * context * 4) as u64)
+                .unwrap();
+            let step = step_buffer(t, past, 0);
+            let shape = rope::Heads {
+                heads,
+                kv_heads,
+                head_dim,
+            };
+            let ops = [
+                rope::rope_llm(gpu, shape, &qb, &kb, &vb, &kc, &vc, &tb, &step),
+                attention::attention(gpu, shape, context, &qb, &kc, &vc, &out, &probs, &step),
+            ];
+            gpu.run(&ops, t as u32);
+            let got = read(&out, t * heads * hd);
+            let got_probs = read(&probs, heads * t * context);
+
+            let rotate = |x: &[f32], pos: usize| -> Vec<f32> {
+                let mut r = x.to_vec();
+                for i in 0..pairs {
+                    let (c, s) = (
+                        table[pos * pairs + i],
+                        table[context * pairs + pos * pairs + i],
+                    );
+                    r[2 * i] = x[2 * i] * c - x[2 * i + 1] * s;
+                    r[2 * i + 1] = x[2 * i] * s + x[2 * i + 1] * c;
+                }
+                r
+            };
+            let f16 = |x: f32| half::f16::from_f32(x).to_f32();
+            for i in 0..t {
+                let pos = past + i;
+                let mut kr = Vec::new();
+                for h in 0..kv_heads {
+                    let at = (i * kv_heads + h) * hd;
+                    kr.extend(rotate(&k[at..at + hd], pos).into_iter().map(f16));
+                }
+                all_k.push(kr);
+                all_v.push(
+                    v[i * kv_heads * hd..(i + 1) * kv_heads * hd]
+                        .iter()
+                        .map(|&x| f16(x))
+                        .collect(),
+                );
+            }
+            let mut want = vec![0f32; t * heads * hd];
+            for i in 0..t {
+                for h in 0..heads {
+                    let kvh = h / (heads / kv_heads);
+                    let qr = rotate(&q[(i * heads + h) * hd..(i * heads + h + 1) * hd], past + i);
+                    let n = past + i + 1;
+                    let scores: Vec<f64> = (0..n)
+                        .map(|j| {
+                            (0..hd)
+                                .map(|d| qr[d] as f64 * all_k[j][kvh * hd + d] as f64)
+                                .sum::<f64>()
+                                / (hd as f64).sqrt()
+                        })
+                        .collect();
+                    let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for j in 0..n {
+                        let p = e[j] / sum;
+                        let gp = got_probs[(h * t + i) * context + j];
+                        assert!(
+                            (gp as f64 - p).abs() < 1e-5,
+                            "prob h{h} i{i} j{j}: {gp} vs {p}"
+                        );
+                        for d in 0..hd {
+                            want[(i * heads + h) * hd + d] +=
+                                (p * all_v[j][kvh * hd + d] as f64) as f32;
+                        }
+                    }
+                }
+            }
+            let scale = vec![1.0; want.len()];
+            assert_close(
+                &format!("attention h{heads}/{kv_heads} hd{hd} t{t} past{past}"),
+                &got,
+                &want,
+                &scale,
+                1e-5,
+            );
+            past += t;
+        }
+    }
+}
+
+#[test]
+fn embeddings_are_gathered_from_every_format_and_chunk() {
+    let mut rng = Rng(3);
+    let gpu = gpu();
+    for (format, width) in [
+        (WeightFormat::Q4_0, 64),
+        (WeightFormat::Q8_0, 96),
+        (WeightFormat::Q6_K, 256),
+        (WeightFormat::F16, 13),
+        (WeightFormat::F32, 40),
+    ] {
+        let vocab = 50;
+        let (bytes, table) = random_weight(&mut rng, format, vocab, width);
+        let tensor = TensorBytes {
+            name: "token_embd.weight",
+            format,
+            shape: [width, vocab],
+            bytes: &bytes,
+        };
+        let row_bytes = format.row_bytes(width).unwrap() as u64;
+        let weight = Weight::upload_with_limit(gpu, tensor, row_bytes * 16 + 64).unwrap();
+        assert!(weight.chunks() > 1);
+        let ids = [7u32, embed::NO_TOKEN, 49, 0, 17, 33];
+        let t = ids.len();
+        let mut id_words = vec![0u32; 3];
+        id_words.extend(ids);
+        let ib = gpu
+            .storage_with("ids", bytemuck::cast_slice(&id_words))
+            .unwrap();
+        let y0 = rng.vec(t * width);
+        let yb = gpu.storage_with("y", &f32_bytes(&y0)).unwrap();
+        let step = step_buffer(t, 0, 0);
+        let ops = embed::embed(gpu, &weight, &ib, 3, &yb, &step);
+        gpu.run(&ops, t as u32);
+        let got = read(&yb, t * width);
+        let mut want = Vec::new();
+        for (i, &id) in ids.iter().enumerate() {
+            if id == embed::NO_TOKEN {
+                want.extend_from_slice(&y0[i * width..(i + 1) * width]);
+            } else {
+                want.extend_from_slice(&table[id as usize * width..(id as usize + 1) * width]);
+            }
+        }
+        assert_eq!(got, want, "{format}");
+    }
+}
+
+#[test]
+fn argmax_picks_the_first_largest_logit() {
+    let mut rng = Rng(9);
+    let gpu = gpu();
+    for n in [1usize, 255, 257, 49152] {
+        let mut logits = rng.vec(n);
+        let top = rng.below(n);
+        logits[top] = 5.0;
+        if top + 1 < n {
+            logits[n - 1] = 5.0; // a tie later on: the first wins
+        }
+        let lb = gpu.storage_with("logits", &f32_bytes(&logits)).unwrap();
+        let tokens = gpu.storage("tokens", 4 * 8).unwrap();
+        let step = step_buffer(1, 0, 2);
+        let op = argmax::argmax(gpu, &lb, n, &tokens, &step);
+        gpu.run([&op], 1);
+        let got: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&pollster::block_on(gpu.read(&tokens, 0, 32)).unwrap());
+        assert_eq!((got[0], got[3]), (top as u32, top as u32), "n = {n}");
+    }
+}

@@ -1,0 +1,107 @@
+// Causal attention of t new positions over the f16 KV cache (prefill and decode alike),
+// with grouped-query heads.
+//
+// q [t, heads, head_dim] f32; caches [context, kv_heads, head_dim / 2] pack2x16float;
+// out [t, heads, head_dim] f32. probs [heads, t, context] f32 holds the softmax of every
+// (head, position) row: the scores live there between the passes, and attention capture
+// copies it out.
+// One workgroup of 64 threads per (head, position): dispatch (heads, t).
+// Position i attends to cache rows 0..=past + i.
+
+struct Params {
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    context: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// Per-step values, written before each submission.
+struct Step {
+    t: u32,     // positions in this step
+    past: u32,  // positions already in the KV cache
+    index: u32, // tokens generated so far
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<u32>;
+@group(0) @binding(2) var<storage, read> v_cache: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> step: Step;
+
+const WG: u32 = 64u;
+var<workgroup> red: array<f32, 64>;
+var<workgroup> q_row: array<f32, 256>;
+
+fn reduce(tid: u32, v: f32, is_max: bool) -> f32 {
+    red[tid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if tid < s {
+            if is_max {
+                red[tid] = max(red[tid], red[tid + s]);
+            } else {
+                red[tid] += red[tid + s];
+            }
+        }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(64)
+fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let h = wg.x;
+    let t = wg.y;
+    let kvh = h / (p.heads / p.kv_heads);
+    let pairs = p.head_dim / 2u;
+    let n = step.past + t + 1u;
+    let q_at = (t * p.heads + h) * p.head_dim;
+    for (var d = tid; d < p.head_dim; d += WG) {
+        q_row[d] = q[q_at + d];
+    }
+    workgroupBarrier();
+    let row = (h * step.t + t) * p.context;
+
+    var m = -3.4e38;
+    for (var j = tid; j < n; j += WG) {
+        let kr = (j * p.kv_heads + kvh) * pairs;
+        var s = 0.0;
+        for (var i = 0u; i < pairs; i++) {
+            let kk = unpack2x16float(k_cache[kr + i]);
+            s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
+        }
+        s *= p.scale;
+        probs[row + j] = s;
+        m = max(m, s);
+    }
+    m = reduce(tid, m, true);
+    var sum = 0.0;
+    for (var j = tid; j < n; j += WG) {
+        let e = exp(probs[row + j] - m);
+        probs[row + j] = e;
+        sum += e;
+    }
+    let inv = 1.0 / reduce(tid, sum, false);
+    for (var j = tid; j < n; j += WG) {
+        probs[row + j] *= inv;
+    }
+    storageBarrier();
+    workgroupBarrier();
+    for (var d = tid; d < p.head_dim; d += WG) {
+        var acc = 0.0;
+        for (var j = 0u; j < n; j++) {
+            let vv = unpack2x16float(v_cache[(j * p.kv_heads + kvh) * pairs + d / 2u]);
+            acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
+        }
+        out[q_at + d] = acc;
+    }
+}

@@ -1,0 +1,66 @@
+// Reading GGUF weights byte for byte from `w: array<u32>`, which the kernel declares.
+//
+// GGUF packs a row's blocks back to back (18 bytes per 32 values for Q4_0, 34 for Q8_0,
+// 210 per 256 for Q6_K), so a field can sit at an even offset that is not a multiple of 4.
+// Every read here takes an even byte offset; each format file (one of the other files in
+// this folder, appended after this one) defines:
+//   const BLOCK: u32         values per block (8 for the plain formats);
+//   const BLOCK_BYTES: u32   bytes per block;
+//   fn block_group8(off: u32, j: u32) -> Eight   values [8j, 8j + 8) of the block at `off`.
+
+struct Eight {
+    lo: vec4<f32>,
+    hi: vec4<f32>,
+}
+
+fn byte_at(off: u32) -> u32 {
+    return (w[off >> 2u] >> ((off & 3u) * 8u)) & 0xffu;
+}
+
+fn u16_at(off: u32) -> u32 {
+    return (w[off >> 2u] >> ((off & 2u) * 8u)) & 0xffffu;
+}
+
+fn u32_at(off: u32) -> u32 {
+    let i = off >> 2u;
+    if (off & 2u) == 0u {
+        return w[i];
+    }
+    return (w[i] >> 16u) | (w[i + 1u] << 16u);
+}
+
+fn f16_at(off: u32) -> f32 {
+    return unpack2x16float(u16_at(off)).x;
+}
+
+fn i8_at(off: u32) -> f32 {
+    return f32(i32(byte_at(off) << 24u) >> 24u);
+}
+
+// The four bytes of `x` as unsigned values, lowest byte first.
+fn bytes4(x: u32) -> vec4<f32> {
+    return vec4<f32>(f32(x & 0xffu), f32((x >> 8u) & 0xffu), f32((x >> 16u) & 0xffu), f32(x >> 24u));
+}
+
+// The four bytes of `x` as signed values, lowest byte first.
+fn sbytes4(x: u32) -> vec4<f32> {
+    return vec4<f32>(
+        f32(i32(x << 24u) >> 24u),
+        f32(i32(x << 16u) >> 24u),
+        f32(i32(x << 8u) >> 24u),
+        f32(i32(x) >> 24u),
+    );
+}
+
+// Values [8g, 8g + 8) of the row whose first block starts at byte `row`.
+fn w_group8(row: u32, g: u32) -> Eight {
+    let per_block = BLOCK / 8u;
+    return block_group8(row + (g / per_block) * BLOCK_BYTES, g % per_block);
+}
+
+// Value `k` of the row at byte `row` (for rows whose length is not a multiple of 8).
+fn w_at(row: u32, k: u32) -> f32 {
+    let e = w_group8(row, k >> 3u);
+    let half = select(e.lo, e.hi, (k & 4u) != 0u);
+    return half[k & 3u];
+}

@@ -1,0 +1,32 @@
+// Q5_K: 176 bytes per 256 values. As Q4_K, with 32 bytes of fifth bits after the scales:
+// bit (2 * chunk + upper) of byte l is the fifth bit of value l of that 32.
+const BLOCK: u32 = 256u;
+const BLOCK_BYTES: u32 = 176u;
+
+// The 6-bit scale and min of sub-block `s` from the 12 packed bytes at `off`.
+fn k_scale_min(off: u32, s: u32) -> vec2<f32> {
+    if s < 4u {
+        return vec2<f32>(f32(byte_at(off + s) & 63u), f32(byte_at(off + s + 4u) & 63u));
+    }
+    let packed = byte_at(off + s + 4u);
+    return vec2<f32>(
+        f32((packed & 0xfu) | ((byte_at(off + s - 4u) >> 6u) << 4u)),
+        f32((packed >> 4u) | ((byte_at(off + s) >> 6u) << 4u)),
+    );
+}
+
+fn block_group8(off: u32, j: u32) -> Eight {
+    let chunk = j >> 3u;
+    let upper = (j >> 2u) & 1u;
+    let sm = k_scale_min(off + 4u, chunk * 2u + upper);
+    let scale = f16_at(off) * sm.x;
+    let min = f16_at(off + 2u) * sm.y;
+    let l = (j & 3u) * 8u;
+    let bit = chunk * 2u + upper;
+    let ha = ((u32_at(off + 16u + l) >> bit) & 0x01010101u) << 4u;
+    let hb = ((u32_at(off + 20u + l) >> bit) & 0x01010101u) << 4u;
+    let q = off + 48u + chunk * 32u + l;
+    let a = ((u32_at(q) >> (upper * 4u)) & 0x0f0f0f0fu) | ha;
+    let b = ((u32_at(q + 4u) >> (upper * 4u)) & 0x0f0f0f0fu) | hb;
+    return Eight(scale * bytes4(a) - min, scale * bytes4(b) - min);
+}

@@ -1,0 +1,207 @@
+// Linear layers on GGUF weights: y[t, n] = sum_k W[n, k] * x[t, k], then an epilogue.
+//
+// W row n starts at byte n * row_bytes of `w` (one chunk of rows of a split tensor, whose
+// outputs start at column y_offset of y); x is [t, k] and y [t, y_stride], both f32.
+// The weight's format file (shaders/formats/) is prepended and supplies `w_group8`.
+//
+// Epilogue flags (fused so that no extra pass reads y again):
+//   1 BIAS     + aux[y_offset + n]
+//   2 ADD      y += result (the residual)
+//   4 SILU_MUL result * silu(aux[t, n])   (aux: the gate projection, laid out as y)
+//   8 GELU     gelu(result) (exact, erf-based, after the bias)
+//
+// Entry points:
+//   matvec: decode (a few tokens). 256 threads = 4 rows x 64 lanes; each lane sums groups
+//           of 8 values strided by 64, the row's lanes reduce in workgroup memory.
+//           Dispatch (ceil(n / 4), t).
+//   matmul: prefill and the vision tower. A 32-token x 64-row tile per workgroup, k in steps
+//           of 32 through workgroup memory; each thread owns 2 tokens x 4 rows.
+//           Dispatch (ceil(n / 64), ceil(t / 32)).
+
+struct Params {
+    k: u32,
+    n: u32,
+    row_bytes: u32,
+    y_stride: u32,
+    y_offset: u32,
+    epilogue: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+// Per-step values, written before each submission.
+struct Step {
+    t: u32,     // positions in this step
+    past: u32,  // positions already in the KV cache
+    index: u32, // tokens generated so far
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> aux: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> step: Step;
+
+const BIAS: u32 = 1u;
+const ADD: u32 = 2u;
+const SILU_MUL: u32 = 4u;
+const GELU: u32 = 8u;
+
+fn erf_approx(v: f32) -> f32 {
+    // Abramowitz & Stegun 7.1.26 is too coarse for parity; this is the 1.2e-7 rational
+    // approximation of erfc (Numerical Recipes' erfcc).
+    let z = abs(v);
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
+        + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
+        + t * (-0.82215223 + t * 0.17087277)))))))));
+    return select(r - 1.0, 1.0 - r, v >= 0.0);
+}
+
+fn store(t: u32, n: u32, acc: f32) {
+    let i = t * p.y_stride + p.y_offset + n;
+    var v = acc;
+    if (p.epilogue & BIAS) != 0u {
+        v += aux[p.y_offset + n];
+    }
+    if (p.epilogue & GELU) != 0u {
+        v = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+    }
+    if (p.epilogue & SILU_MUL) != 0u {
+        let g = aux[i];
+        v *= g / (1.0 + exp(-g));
+    }
+    if (p.epilogue & ADD) != 0u {
+        v += y[i];
+    }
+    y[i] = v;
+}
+
+fn x8(at: u32) -> Eight {
+    return Eight(
+        vec4<f32>(x[at], x[at + 1u], x[at + 2u], x[at + 3u]),
+        vec4<f32>(x[at + 4u], x[at + 5u], x[at + 6u], x[at + 7u]),
+    );
+}
+
+const LANES: u32 = 64u;
+const ROWS: u32 = 4u;
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let lane = tid % LANES;
+    let n = wg.x * ROWS + tid / LANES;
+    let t = wg.y;
+    var acc = 0.0;
+    if n < p.n {
+        let row = n * p.row_bytes;
+        let xo = t * p.k;
+        let groups = p.k / 8u;
+        for (var g = lane; g < groups; g += LANES) {
+            let e = w_group8(row, g);
+            let v = x8(xo + g * 8u);
+            acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
+        }
+        for (var k = groups * 8u + lane; k < p.k; k += LANES) {
+            acc += w_at(row, k) * x[xo + k];
+        }
+    }
+    partial[tid] = acc;
+    workgroupBarrier();
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+        if lane < s {
+            partial[tid] += partial[tid + s];
+        }
+        workgroupBarrier();
+    }
+    if lane == 0u && n < p.n {
+        store(t, n, partial[tid]);
+    }
+}
+
+const TT: u32 = 32u;
+const TN: u32 = 64u;
+const TK: u32 = 32u;
+// Rows of the tiles are padded by one so that a column read hits distinct banks.
+const PAD: u32 = 33u;
+var<workgroup> xs: array<f32, 1056>; // [TT][PAD]
+var<workgroup> ws: array<f32, 2112>; // [TN][PAD]
+
+@compute @workgroup_size(256)
+fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let n0 = wg.x * TN;
+    let t0 = wg.y * TT;
+    let ty = tid / 16u; // tokens 2 * ty and 2 * ty + 1
+    let tx = tid % 16u; // rows tx + 16 * i
+    var acc = array<f32, 8>();
+    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+        // The weight tile: 64 rows x 4 groups of 8, one group per thread.
+        let r = tid / 4u;
+        let j = tid % 4u;
+        let n = n0 + r;
+        let g = k0 / 8u + j;
+        var e = Eight(vec4<f32>(0.0), vec4<f32>(0.0));
+        if n < p.n {
+            let row = n * p.row_bytes;
+            if (g + 1u) * 8u <= p.k {
+                e = w_group8(row, g);
+            } else {
+                var tail = array<f32, 8>();
+                for (var i = 0u; i < 8u; i++) {
+                    if g * 8u + i < p.k {
+                        tail[i] = w_at(row, g * 8u + i);
+                    }
+                }
+                e = Eight(
+                    vec4<f32>(tail[0], tail[1], tail[2], tail[3]),
+                    vec4<f32>(tail[4], tail[5], tail[6], tail[7]),
+                );
+            }
+        }
+        let wo = r * PAD + j * 8u;
+        ws[wo] = e.lo.x;
+        ws[wo + 1u] = e.lo.y;
+        ws[wo + 2u] = e.lo.z;
+        ws[wo + 3u] = e.lo.w;
+        ws[wo + 4u] = e.hi.x;
+        ws[wo + 5u] = e.hi.y;
+        ws[wo + 6u] = e.hi.z;
+        ws[wo + 7u] = e.hi.w;
+        // The activation tile: 32 tokens x 32 values, four per thread.
+        for (var i = 0u; i < 4u; i++) {
+            let idx = tid + i * 256u;
+            let tt = idx / TK;
+            let kk = idx % TK;
+            let t = t0 + tt;
+            let k = k0 + kk;
+            var v = 0.0;
+            if t < step.t && k < p.k {
+                v = x[t * p.k + k];
+            }
+            xs[tt * PAD + kk] = v;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            let a0 = xs[(ty * 2u) * PAD + kk];
+            let a1 = xs[(ty * 2u + 1u) * PAD + kk];
+            for (var i = 0u; i < 4u; i++) {
+                let b = ws[(tx + 16u * i) * PAD + kk];
+                acc[i] += a0 * b;
+                acc[4u + i] += a1 * b;
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var a = 0u; a < 2u; a++) {
+        let t = t0 + ty * 2u + a;
+        for (var i = 0u; i < 4u; i++) {
+            let n = n0 + tx + 16u * i;
+            if t < step.t && n < p.n {
+                store(t, n, acc[a * 4u + i]);
+            }
+        }
+    }
+}

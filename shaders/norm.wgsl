@@ -1,0 +1,85 @@
+// RMSNorm (LLaMA) and LayerNorm (the vision tower, the resampler), one row per workgroup.
+//
+// x and y are [t, width] f32; weight (and bias, for LayerNorm) [width] f32.
+// Flag LAST_ROW: only row t - 1 is normalised, into row 0 of y (the logits need only the
+// last position). Dispatch (1, t, 1), or (1, 1, 1) with LAST_ROW.
+// 256 threads stride over the row; sums reduce in workgroup memory.
+
+struct Params {
+    width: u32,
+    eps: f32,
+    flags: u32,
+    _pad: u32,
+}
+
+// Per-step values, written before each submission.
+struct Step {
+    t: u32,     // positions in this step
+    past: u32,  // positions already in the KV cache
+    index: u32, // tokens generated so far
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> step: Step;
+
+const LAST_ROW: u32 = 1u;
+var<workgroup> sums: array<f32, 256>;
+
+fn reduce_sum(tid: u32, v: f32) -> f32 {
+    sums[tid] = v;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if tid < s {
+            sums[tid] += sums[tid + s];
+        }
+        workgroupBarrier();
+    }
+    let total = sums[0];
+    workgroupBarrier();
+    return total;
+}
+
+fn rows(wg: u32) -> vec2<u32> {
+    if (p.flags & LAST_ROW) != 0u {
+        return vec2<u32>((step.t - 1u) * p.width, 0u);
+    }
+    return vec2<u32>(wg * p.width, wg * p.width);
+}
+
+@compute @workgroup_size(256)
+fn rms_norm(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let at = rows(wg.y);
+    var ss = 0.0;
+    for (var i = tid; i < p.width; i += 256u) {
+        let v = x[at.x + i];
+        ss += v * v;
+    }
+    let inv = inverseSqrt(reduce_sum(tid, ss) / f32(p.width) + p.eps);
+    for (var i = tid; i < p.width; i += 256u) {
+        y[at.y + i] = x[at.x + i] * inv * weight[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn layer_norm(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let at = rows(wg.y);
+    var s = 0.0;
+    for (var i = tid; i < p.width; i += 256u) {
+        s += x[at.x + i];
+    }
+    let mean = reduce_sum(tid, s) / f32(p.width);
+    var ss = 0.0;
+    for (var i = tid; i < p.width; i += 256u) {
+        let d = x[at.x + i] - mean;
+        ss += d * d;
+    }
+    let inv = inverseSqrt(reduce_sum(tid, ss) / f32(p.width) + p.eps);
+    for (var i = tid; i < p.width; i += 256u) {
+        y[at.y + i] = (x[at.x + i] - mean) * inv * weight[i] + bias[i];
+    }
+}

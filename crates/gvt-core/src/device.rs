@@ -44,6 +44,8 @@ pub struct ComputeDevice {
     pub memory: DeviceMemory,
     /// The wgpu device under burn's, on a GPU.
     wgpu: Option<wgpu::Device>,
+    /// The GPU engine on that same device.
+    engine: Option<gvt_gpu::Gpu>,
 }
 
 /// A GPU that started, and what its adapter says about itself.
@@ -52,6 +54,7 @@ struct Gpu {
     device: Device,
     /// `None` only in tests of the choice between devices.
     wgpu: Option<wgpu::Device>,
+    engine: Option<gvt_gpu::Gpu>,
     /// wgpu's `DeviceType::Cpu`: a software rasterizer.
     software: bool,
     adapter: String,
@@ -65,6 +68,11 @@ impl Gpu {
         Self {
             device,
             wgpu: Some(setup.device.clone()),
+            engine: Some(gvt_gpu::Gpu::new(
+                setup.device.clone(),
+                setup.queue.clone(),
+                &info,
+            )),
             software: info.device_type == wgpu::DeviceType::Cpu,
             adapter: info.name,
             max_buffer: limits
@@ -86,6 +94,7 @@ impl ComputeDevice {
                 max_buffer: None,
             },
             wgpu: None,
+            engine: None,
         }
     }
 
@@ -101,6 +110,7 @@ impl ComputeDevice {
                 max_buffer: Some(gpu.max_buffer),
             },
             wgpu: gpu.wgpu,
+            engine: gpu.engine,
         }
     }
 
@@ -109,6 +119,11 @@ impl ComputeDevice {
     /// reset) loses the GPU for the rest of the process.
     pub fn wgpu_device(&self) -> Option<&wgpu::Device> {
         self.wgpu.as_ref()
+    }
+
+    /// The GPU engine on this device's wgpu device, on a GPU.
+    pub fn engine(&self) -> Option<&gvt_gpu::Gpu> {
+        self.engine.as_ref()
     }
 
     /// Runs `work` on this device. On a GPU, a panic from the driver stack becomes
@@ -331,6 +346,7 @@ mod tests {
         let software = Gpu {
             device: Device::flex(),
             wgpu: None,
+            engine: None,
             software: true,
             adapter: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
             max_buffer: 1 << 30,

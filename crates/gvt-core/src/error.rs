@@ -41,6 +41,9 @@ pub enum Error {
         choose = crate::device::CHOOSE_CPU
     )]
     GpuFailed(String),
+    /// The GPU engine refused or failed (names the tensor, buffer or limit).
+    #[error("GPU engine: {0}")]
+    Engine(#[from] gvt_gpu::GpuError),
     /// The model cannot fit the device; the message gives the figures.
     #[error("{0}")]
     OutOfMemory(String),

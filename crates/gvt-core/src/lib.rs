@@ -13,6 +13,7 @@
 pub mod attention;
 pub mod default_model;
 pub mod device;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod gguf;

@@ -55,6 +55,12 @@ struct Shared {
 #[derive(Clone)]
 pub struct Gpu(Arc<Shared>);
 
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Gpu").field(&self.0.caps).finish()
+    }
+}
+
 impl Gpu {
     /// Wraps a device that is already running (natively, burn's: one device per process).
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, info: &wgpu::AdapterInfo) -> Self {

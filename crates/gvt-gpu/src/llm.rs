@@ -1,1 +1,583 @@
-//! placeholder
+//! The LLaMA-family decoder on the engine's kernels: RMSNorm, RoPE on adjacent pairs,
+//! grouped-query attention over an f16 KV cache, SwiGLU, tied or untied head, and greedy
+//! sampling on the GPU. Tensor names follow llama.cpp.
+//!
+//! A step (a prompt chunk, or one decoded token) is one command buffer:
+//! `embed -> depth x (norm, q/k/v, rope + cache write, attention, o + residual, norm,
+//! gate, up * silu(gate), down + residual) -> last-row norm -> logits -> argmax`.
+//! The sampled id stays on the GPU as the next step's input; only it is read back.
+
+use crate::kernels::attention::{MAX_HEAD_DIM, attention};
+use crate::kernels::embed::{NO_TOKEN, embed};
+use crate::kernels::linear::{Epilogue, linear};
+use crate::kernels::norm::{Norm, norm};
+use crate::kernels::rope::{Heads, llm_table, rope_llm};
+use crate::kernels::{Dispatch, Step, argmax::argmax};
+use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
+
+/// The decoder's sizes (from GGUF metadata).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmDims {
+    pub vocab: usize,
+    pub width: usize,
+    pub depth: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub ffn_hidden: usize,
+    pub rms_eps: f64,
+    pub rope_base: f64,
+    pub context: usize,
+    pub tied_output: bool,
+}
+
+impl LlmDims {
+    fn heads(&self) -> Heads {
+        Heads {
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            head_dim: self.head_dim,
+        }
+    }
+}
+
+struct Layer {
+    attn_norm: wgpu::Buffer,
+    q: Weight,
+    k: Weight,
+    v: Weight,
+    o: Weight,
+    ffn_norm: wgpu::Buffer,
+    gate: Weight,
+    up: Weight,
+    down: Weight,
+}
+
+/// A decoder's weights on the GPU.
+pub struct GpuLlm {
+    gpu: Gpu,
+    dims: LlmDims,
+    embed: Weight,
+    layers: Vec<Layer>,
+    norm: wgpu::Buffer,
+    output: Option<Weight>,
+    /// cos then sin, `[context, head_dim / 2]` each.
+    rope: wgpu::Buffer,
+}
+
+/// Where a loader finds tensors by name.
+pub type TensorSource<'a, 'b> = dyn FnMut(&str) -> Result<TensorBytes<'b>> + 'a;
+
+impl GpuLlm {
+    /// Uploads every tensor of the decoder; `on_progress` gets each tensor's bytes.
+    pub fn load(
+        gpu: &Gpu,
+        dims: LlmDims,
+        tensors: &mut TensorSource<'_, '_>,
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<Self> {
+        if dims.head_dim > MAX_HEAD_DIM || dims.head_dim % 2 == 1 {
+            return Err(GpuError::InvalidInput(format!(
+                "head size {} is not supported by the GPU engine (even, at most {MAX_HEAD_DIM})",
+                dims.head_dim
+            )));
+        }
+        if dims.kv_heads == 0 || dims.heads % dims.kv_heads != 0 {
+            return Err(GpuError::InvalidInput(format!(
+                "{} heads do not share {} key/value heads evenly",
+                dims.heads, dims.kv_heads
+            )));
+        }
+        let (e, hd) = (dims.width, dims.head_dim);
+        let mut load = Loader {
+            gpu,
+            tensors,
+            on_progress,
+        };
+        let embed = load.matrix("token_embd.weight", e, dims.vocab)?;
+        let output = if dims.tied_output {
+            None
+        } else {
+            Some(load.matrix("output.weight", e, dims.vocab)?)
+        };
+        let mut layers = Vec::with_capacity(dims.depth);
+        for i in 0..dims.depth {
+            let n = |part: &str| format!("blk.{i}.{part}.weight");
+            layers.push(Layer {
+                attn_norm: load.vector(&n("attn_norm"), e)?,
+                q: load.matrix(&n("attn_q"), e, dims.heads * hd)?,
+                k: load.matrix(&n("attn_k"), e, dims.kv_heads * hd)?,
+                v: load.matrix(&n("attn_v"), e, dims.kv_heads * hd)?,
+                o: load.matrix(&n("attn_output"), dims.heads * hd, e)?,
+                ffn_norm: load.vector(&n("ffn_norm"), e)?,
+                gate: load.matrix(&n("ffn_gate"), e, dims.ffn_hidden)?,
+                up: load.matrix(&n("ffn_up"), e, dims.ffn_hidden)?,
+                down: load.matrix(&n("ffn_down"), dims.ffn_hidden, e)?,
+            });
+        }
+        let norm = load.vector("output_norm.weight", e)?;
+        let table = llm_table(dims.context, hd, dims.rope_base);
+        let rope = gpu.storage_with("rope table", bytemuck::cast_slice(&table))?;
+        Ok(Self {
+            gpu: gpu.clone(),
+            dims,
+            embed,
+            layers,
+            norm,
+            output,
+            rope,
+        })
+    }
+
+    pub fn dims(&self) -> &LlmDims {
+        &self.dims
+    }
+
+    /// Bytes of weights on the GPU.
+    pub fn weight_bytes(&self) -> u64 {
+        let layers: u64 = self
+            .layers
+            .iter()
+            .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
+            .map(Weight::bytes)
+            .sum();
+        layers + self.embed.bytes() + self.output.as_ref().map_or(0, Weight::bytes)
+    }
+
+    /// Formats of the matrices, e.g. "Q4_0 x 154, Q6_K x 1".
+    pub fn formats(&self) -> String {
+        let mut counts: Vec<(WeightFormat, usize)> = Vec::new();
+        let all = self
+            .layers
+            .iter()
+            .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
+            .chain(std::iter::once(&self.embed))
+            .chain(self.output.as_ref());
+        for w in all {
+            match counts.iter_mut().find(|(f, _)| *f == w.format) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((w.format, 1)),
+            }
+        }
+        counts
+            .iter()
+            .map(|(f, c)| format!("{f} x {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Uploads tensors by name, counting their bytes.
+struct Loader<'g, 's, 'a, 'b, 'p> {
+    gpu: &'g Gpu,
+    tensors: &'s mut TensorSource<'a, 'b>,
+    on_progress: &'p mut dyn FnMut(u64),
+}
+
+impl Loader<'_, '_, '_, '_, '_> {
+    /// A `[rows, cols]` matrix in its GGUF blocks.
+    fn matrix(&mut self, name: &str, cols: usize, rows: usize) -> Result<Weight> {
+        let t = (self.tensors)(name)?;
+        if t.shape != [cols, rows] {
+            return Err(GpuError::Shape {
+                tensor: name.into(),
+                problem: format!("shape {:?}, expected [{cols}, {rows}]", t.shape),
+            });
+        }
+        (self.on_progress)(t.bytes.len() as u64);
+        Weight::upload(self.gpu, t)
+    }
+
+    /// A `[width]` vector as f32.
+    fn vector(&mut self, name: &str, width: usize) -> Result<wgpu::Buffer> {
+        let t = (self.tensors)(name)?;
+        let values = f32_vector(t, width)?;
+        (self.on_progress)(t.bytes.len() as u64);
+        self.gpu.storage_with(name, bytemuck::cast_slice(&values))
+    }
+}
+
+/// A norm's weight as f32 values (llama.cpp keeps norms in F32; F16 and BF16 are widened).
+fn f32_vector(t: TensorBytes<'_>, width: usize) -> Result<Vec<f32>> {
+    let n = t.shape[0] * t.shape[1];
+    if n != width {
+        return Err(GpuError::Shape {
+            tensor: t.name.into(),
+            problem: format!("{n} values, expected {width}"),
+        });
+    }
+    let values: Vec<f32> = match t.format {
+        WeightFormat::F32 => t.bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        WeightFormat::F16 => t
+            .bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        WeightFormat::BF16 => t
+            .bytes
+            .chunks_exact(2)
+            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
+            .collect(),
+        other => {
+            return Err(GpuError::UnsupportedFormat {
+                tensor: t.name.into(),
+                format: format!("{other} (a norm must be F32, F16 or BF16)"),
+            });
+        }
+    };
+    if values.len() != width {
+        return Err(GpuError::Shape {
+            tensor: t.name.into(),
+            problem: format!("{} bytes for {width} values", t.bytes.len()),
+        });
+    }
+    Ok(values)
+}
+
+/// Part of a prompt: token ids, or rows of input embeddings (the visual tokens).
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'a> {
+    Tokens(&'a [u32]),
+    /// `[rows, width]` row-major.
+    Embeds(&'a [f32]),
+}
+
+/// Positions a prompt is run through the layers in at once.
+const CHUNK: usize = 64;
+
+/// The dispatches of one layer: up to and including attention, then the rest (attention
+/// capture copies the softmax out between the two).
+struct LayerOps {
+    attend: Vec<Dispatch>,
+    rest: Vec<Dispatch>,
+}
+
+/// A conversation's state on the GPU: activations, the KV cache and the prebuilt
+/// dispatches. Reusable: [`LlmSession::reset`] starts over without reallocating.
+pub struct LlmSession<'m> {
+    model: &'m GpuLlm,
+    step: wgpu::Buffer,
+    /// u32: `[0]` the next input token, `[1 + i]` answer token `i`, then the prompt's ids
+    /// from `prompt_at`.
+    tokens: wgpu::Buffer,
+    prompt_at: usize,
+    /// `[prompt_rows, width]`: the whole prompt's input embeddings.
+    input: wgpu::Buffer,
+    prompt_rows: usize,
+    x: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    probs: wgpu::Buffer,
+    capture: Option<wgpu::Buffer>,
+    staging: wgpu::Buffer,
+    embed_prompt: Vec<Dispatch>,
+    embed_next: Vec<Dispatch>,
+    layers: Vec<LayerOps>,
+    head: Vec<Dispatch>,
+    chunk: usize,
+    past: usize,
+    generated: usize,
+}
+
+/// The attention of one step, per layer: `[heads, t, past + t]` row-major.
+pub struct StepAttention {
+    pub heads: usize,
+    pub t: usize,
+    pub keys: usize,
+    pub layers: Vec<Vec<f32>>,
+}
+
+impl<'m> LlmSession<'m> {
+    /// Allocates a session for prompts and answers up to the model's context; `capture`
+    /// keeps every step's attention for [`LlmSession::attention`].
+    pub async fn new(model: &'m GpuLlm, capture: bool) -> Result<Self> {
+        let gpu = &model.gpu;
+        gpu.checked("the LLM's activations and KV cache", || Self::build(model, capture))
+            .await
+    }
+
+    fn build(model: &'m GpuLlm, capture: bool) -> Result<Self> {
+        let gpu = &model.gpu;
+        let d = &model.dims;
+        let (e, hd, ctx) = (d.width, d.head_dim, d.context);
+        let f = 4u64;
+        // The softmax rows of a chunk must fit one binding.
+        let per_position = (d.heads * ctx) as u64 * f;
+        let chunk = CHUNK.min((gpu.caps().max_binding / per_position.max(1)) as usize).max(1);
+        let prompt_rows = ctx.min((gpu.caps().max_binding / (e as u64 * f)) as usize);
+        let rows = |n: usize| (chunk * n) as u64 * f;
+        let step = gpu.uniform("step", bytemuck::bytes_of(&Step::default()));
+        let prompt_at = 1 + ctx;
+        let tokens = gpu.storage("token ids", (prompt_at + prompt_rows) as u64 * 4)?;
+        let input = gpu.storage("prompt embeddings", (prompt_rows * e) as u64 * f)?;
+        let x = gpu.storage("hidden states", rows(e))?;
+        let xn = gpu.storage("normed states", rows(e))?;
+        let q = gpu.storage("queries", rows(d.heads * hd))?;
+        let k = gpu.storage("keys", rows(d.kv_heads * hd))?;
+        let v = gpu.storage("values", rows(d.kv_heads * hd))?;
+        let att = gpu.storage("attention output", rows(d.heads * hd))?;
+        let gate = gpu.storage("gate", rows(d.ffn_hidden))?;
+        let up = gpu.storage("up", rows(d.ffn_hidden))?;
+        let last = gpu.storage("last position", e as u64 * f)?;
+        let logits = gpu.storage("logits", d.vocab as u64 * f)?;
+        let probs = gpu.storage("attention probabilities", per_position * chunk as u64)?;
+        let capture = capture
+            .then(|| gpu.storage("captured attention", per_position * (chunk * d.depth) as u64))
+            .transpose()?;
+        let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sampled token"),
+            size: 4,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let cache_bytes = (ctx * d.kv_heads * hd / 2) as u64 * 4;
+        let heads = d.heads();
+        let mut layers = Vec::with_capacity(d.depth);
+        for (i, l) in model.layers.iter().enumerate() {
+            let k_cache = gpu.storage(&format!("layer {i} key cache"), cache_bytes)?;
+            let v_cache = gpu.storage(&format!("layer {i} value cache"), cache_bytes)?;
+            let mut attend = vec![norm(gpu, Norm::Rms { weight: &l.attn_norm }, e, d.rms_eps, &x, &xn, false, &step)];
+            attend.extend(linear(gpu, &l.q, &xn, &q, None, Epilogue::STORE, &step));
+            attend.extend(linear(gpu, &l.k, &xn, &k, None, Epilogue::STORE, &step));
+            attend.extend(linear(gpu, &l.v, &xn, &v, None, Epilogue::STORE, &step));
+            attend.push(rope_llm(gpu, heads, &q, &k, &v, &k_cache, &v_cache, &model.rope, &step));
+            attend.push(attention(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step));
+            let mut rest = linear(gpu, &l.o, &att, &x, None, Epilogue::ADD, &step);
+            rest.push(norm(gpu, Norm::Rms { weight: &l.ffn_norm }, e, d.rms_eps, &x, &xn, false, &step));
+            rest.extend(linear(gpu, &l.gate, &xn, &gate, None, Epilogue::STORE, &step));
+            rest.extend(linear(gpu, &l.up, &xn, &up, Some(&gate), Epilogue::SILU_MUL, &step));
+            rest.extend(linear(gpu, &l.down, &up, &x, None, Epilogue::ADD, &step));
+            layers.push(LayerOps { attend, rest });
+        }
+        let mut head = vec![norm(gpu, Norm::Rms { weight: &model.norm }, e, d.rms_eps, &x, &last, true, &step)];
+        let output = model.output.as_ref().unwrap_or(&model.embed);
+        head.extend(linear(gpu, output, &last, &logits, None, Epilogue::STORE, &step));
+        head.push(argmax(gpu, &logits, d.vocab, &tokens, &step));
+        Ok(Self {
+            embed_prompt: embed(gpu, &model.embed, &tokens, prompt_at as u32, &input, &step),
+            embed_next: embed(gpu, &model.embed, &tokens, 0, &x, &step),
+            model,
+            step,
+            tokens,
+            prompt_at,
+            input,
+            prompt_rows,
+            x,
+            logits,
+            probs,
+            capture,
+            staging,
+            layers,
+            head,
+            chunk,
+            past: 0,
+            generated: 0,
+        })
+    }
+
+    /// Forgets the conversation (the cache is overwritten as it refills).
+    pub fn reset(&mut self) {
+        self.past = 0;
+        self.generated = 0;
+    }
+
+    /// Positions in the KV cache.
+    pub fn len(&self) -> usize {
+        self.past
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.past == 0
+    }
+
+    fn gpu(&self) -> &Gpu {
+        &self.model.gpu
+    }
+
+    /// Runs the prompt and returns the greedy first token (its logits stay readable).
+    /// The capture, when on, holds the prompt's last chunk.
+    pub async fn prefill(&mut self, parts: &[Part<'_>]) -> Result<u32> {
+        let e = self.model.dims.width;
+        let n: usize = parts
+            .iter()
+            .map(|p| match p {
+                Part::Tokens(ids) => ids.len(),
+                Part::Embeds(rows) => rows.len() / e,
+            })
+            .sum();
+        if n == 0 {
+            return Err(GpuError::InvalidInput("the prompt is empty".into()));
+        }
+        self.check_room(n)?;
+        if n > self.prompt_rows {
+            return Err(GpuError::InvalidInput(format!(
+                "the prompt has {n} positions; the GPU holds at most {} at once",
+                self.prompt_rows
+            )));
+        }
+        let gpu = self.gpu().clone();
+        let queue = gpu.queue();
+        let mut ids = Vec::with_capacity(n);
+        for part in parts {
+            match part {
+                Part::Tokens(t) => {
+                    if let Some(bad) = t.iter().find(|&&id| id as usize >= self.model.dims.vocab) {
+                        return Err(GpuError::InvalidInput(format!(
+                            "token id {bad} is outside the vocabulary of {}",
+                            self.model.dims.vocab
+                        )));
+                    }
+                    ids.extend_from_slice(t);
+                }
+                Part::Embeds(rows) => {
+                    if rows.len() % e != 0 {
+                        return Err(GpuError::InvalidInput(format!(
+                            "{} embedding values are not whole rows of {e}",
+                            rows.len()
+                        )));
+                    }
+                    let at = (ids.len() * e * 4) as u64;
+                    queue.write_buffer(&self.input, at, bytemuck::cast_slice(rows));
+                    ids.extend(std::iter::repeat_n(NO_TOKEN, rows.len() / e));
+                }
+            }
+        }
+        queue.write_buffer(&self.tokens, self.prompt_at as u64 * 4, bytemuck::cast_slice(&ids));
+        self.write_step(n, 0);
+        gpu.run(&self.embed_prompt, n as u32);
+
+        for start in (0..n).step_by(self.chunk) {
+            let t = self.chunk.min(n - start);
+            self.write_step(t, 0);
+            let mut encoder = gpu.device().create_command_encoder(&Default::default());
+            let row = (e * 4) as u64;
+            encoder.copy_buffer_to_buffer(&self.input, start as u64 * row, &self.x, 0, t as u64 * row);
+            let last = start + t == n;
+            self.encode_layers(&mut encoder, t, last);
+            queue.submit([encoder.finish()]);
+            self.past += t;
+        }
+        self.generated = 1;
+        self.read_token().await
+    }
+
+    /// Runs the token sampled last (or set by [`LlmSession::set_next`]) and returns the
+    /// next greedy token.
+    pub async fn decode(&mut self) -> Result<u32> {
+        self.check_room(1)?;
+        let gpu = self.gpu().clone();
+        self.write_step(1, self.generated);
+        let mut encoder = gpu.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for d in &self.embed_next {
+                d.encode(&mut pass, 1);
+            }
+        }
+        self.encode_layers(&mut encoder, 1, true);
+        gpu.queue().submit([encoder.finish()]);
+        self.past += 1;
+        self.generated += 1;
+        self.read_token().await
+    }
+
+    /// Replaces the next input token (a token sampled on the CPU from [`Self::logits`]).
+    pub fn set_next(&mut self, token: u32) {
+        self.gpu().queue().write_buffer(&self.tokens, 0, bytemuck::bytes_of(&token));
+    }
+
+    /// The last step's logits for its last position.
+    pub async fn logits(&self) -> Result<Vec<f32>> {
+        self.gpu().read_f32(&self.logits, 0, self.model.dims.vocab).await
+    }
+
+    /// The last step's attention, per layer, when the session captures it.
+    pub async fn attention(&self, t: usize) -> Result<Option<StepAttention>> {
+        let Some(capture) = &self.capture else {
+            return Ok(None);
+        };
+        let d = &self.model.dims;
+        let (heads, ctx) = (d.heads, d.context);
+        let per_layer = heads * self.chunk * ctx;
+        let raw = self.gpu().read_f32(capture, 0, per_layer * d.depth).await?;
+        let keys = self.past;
+        let past = keys - t;
+        let layers = raw
+            .chunks(per_layer)
+            .map(|layer| {
+                let mut out = vec![0f32; heads * t * keys];
+                for h in 0..heads {
+                    for i in 0..t {
+                        let src = (h * t + i) * ctx;
+                        let dst = (h * t + i) * keys;
+                        let n = past + i + 1;
+                        out[dst..dst + n].copy_from_slice(&layer[src..src + n]);
+                    }
+                }
+                out
+            })
+            .collect();
+        Ok(Some(StepAttention {
+            heads,
+            t,
+            keys,
+            layers,
+        }))
+    }
+
+    fn check_room(&self, t: usize) -> Result<()> {
+        if self.past + t > self.model.dims.context {
+            return Err(GpuError::InvalidInput(format!(
+                "{} positions would pass the model's context of {}",
+                self.past + t,
+                self.model.dims.context
+            )));
+        }
+        Ok(())
+    }
+
+    fn write_step(&self, t: usize, index: usize) {
+        let step = Step {
+            t: t as u32,
+            past: self.past as u32,
+            index: index as u32,
+            _pad: 0,
+        };
+        self.gpu().write_step(&self.step, step);
+    }
+
+    /// The layers for `t` positions; with `head`, the logits and argmax of the last one,
+    /// and the sampled id copied out for reading.
+    fn encode_layers(&self, encoder: &mut wgpu::CommandEncoder, t: usize, head: bool) {
+        let d = &self.model.dims;
+        let probs_bytes = (d.heads * t * d.context * 4) as u64;
+        let layer_bytes = (d.heads * self.chunk * d.context * 4) as u64;
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for (i, layer) in self.layers.iter().enumerate() {
+            for op in &layer.attend {
+                op.encode(&mut pass, t as u32);
+            }
+            if let Some(capture) = &self.capture {
+                drop(pass);
+                encoder.copy_buffer_to_buffer(&self.probs, 0, capture, i as u64 * layer_bytes, probs_bytes);
+                pass = encoder.begin_compute_pass(&Default::default());
+            }
+            for op in &layer.rest {
+                op.encode(&mut pass, t as u32);
+            }
+        }
+        if head {
+            for op in &self.head {
+                op.encode(&mut pass, 1);
+            }
+        }
+        drop(pass);
+        if head {
+            encoder.copy_buffer_to_buffer(&self.tokens, 0, &self.staging, 0, 4);
+        }
+    }
+
+    async fn read_token(&self) -> Result<u32> {
+        let bytes = self.gpu().map_read(&self.staging, 4).await?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+}

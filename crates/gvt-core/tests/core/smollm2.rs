@@ -14,14 +14,14 @@ use gvt_core::pipeline::Pipeline;
 
 const QUESTION: &str = "What is the capital of France?";
 
-struct Reference {
-    prompt_ids: Vec<u32>,
-    greedy_ids: Vec<u32>,
-    greedy_text: String,
-    logits: Vec<f32>,
+pub(crate) struct Reference {
+    pub prompt_ids: Vec<u32>,
+    pub greedy_ids: Vec<u32>,
+    pub greedy_text: String,
+    pub logits: Vec<f32>,
 }
 
-fn reference() -> Reference {
+pub(crate) fn reference() -> Reference {
     let text = std::fs::read_to_string(gvt_testkit::fixture("smollm2/reference.txt")).unwrap();
     let lines: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once(": ")).collect();
     let ids = |key: &str| -> Vec<u32> {

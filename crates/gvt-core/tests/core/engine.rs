@@ -1,0 +1,112 @@
+//! The GPU engine's decoder (crate gvt-gpu, WGSL in shaders/) against the references:
+//! burn's model on the CPU for the parity fixture (logits, attention, a decode step), and
+//! SmolLM2-135M Q4_1 against the float64 reference and its greedy answer.
+
+use burn::tensor::{Int, Tensor, TensorData};
+use gvt_core::device::ComputeDevice;
+use gvt_core::engine;
+use gvt_core::generate::read_f32;
+use gvt_core::gguf::GgufFile;
+use gvt_core::model::{Gvt, GvtConfig, Keep, KvCache};
+use gvt_gpu::llm::{LlmSession, Part};
+
+use super::smollm2::reference;
+
+/// Largest |got - want| relative to the largest |want|.
+fn relative_error(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0f32, f32::max)
+        / scale
+}
+
+fn engine_device() -> Option<gvt_gpu::Gpu> {
+    gvt_testkit::wgpu_compute().map(|d| d.engine().expect("a GPU device has the engine").clone())
+}
+
+#[test]
+fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step() {
+    let Some(gpu) = engine_device() else { return };
+    let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let cpu = ComputeDevice::cpu();
+    let gvt = Gvt::load_files(&file, None, &cfg, &cpu.device, &mut |_| {}).unwrap();
+    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(&llm, true)).unwrap();
+
+    // A prompt of tokens and "visual" rows, as GVT builds it.
+    let vocab = cfg.llm.vocab_size as u32;
+    let prefix: Vec<u32> = (0..5).map(|i| (i * 7 + 1) % vocab).collect();
+    let suffix: Vec<u32> = (0..4).map(|i| (i * 13 + 3) % vocab).collect();
+    let e = cfg.llm.width;
+    let visual: Vec<f32> = (0..3 * e).map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.2).collect();
+    let first = pollster::block_on(session.prefill(&[
+        Part::Tokens(&prefix),
+        Part::Embeds(&visual),
+        Part::Tokens(&suffix),
+    ]))
+    .unwrap();
+    let got = pollster::block_on(session.logits()).unwrap();
+    let got_attention = pollster::block_on(session.attention(12)).unwrap().unwrap();
+
+    let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &cpu.device);
+    let embeds = gvt.prompt_embeds(&prefix, Some(visual_t), &suffix);
+    let mut cache = KvCache::new(cfg.llm.depth);
+    let keep = Keep { attention: true, layer_outputs: false };
+    let step = gvt.llm.forward(embeds, &mut cache, keep);
+    let last = step.hidden.clone().narrow(1, 11, 1);
+    let want = pollster::block_on(read_f32(gvt.llm.logits(last))).unwrap();
+    let err = relative_error(&got, &want);
+    eprintln!("parity model prefill logits: max relative error {err:.2e}");
+    assert!(err < 1e-2, "prefill logits: {err}");
+    let argmax = |v: &[f32]| v.iter().enumerate().fold(0, |b, (i, x)| if *x > v[b] { i } else { b });
+    assert_eq!(first as usize, argmax(&want));
+
+    for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
+        let want = pollster::block_on(read_f32(probs)).unwrap();
+        let got = &got_attention.layers[layer];
+        gvt_testkit::assert_close(&format!("layer {layer} attention"), got, &want, 2e-3);
+    }
+
+    // One decode step from the engine's own greedy token.
+    let next = pollster::block_on(session.decode()).unwrap();
+    let got = pollster::block_on(session.logits()).unwrap();
+    let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![first as i64], [1]), &cpu.device);
+    let step = gvt.llm.forward(gvt.llm.embed(ids).reshape([1, 1, e]), &mut cache, Keep::default());
+    let want = pollster::block_on(read_f32(gvt.llm.logits(step.hidden))).unwrap();
+    let err = relative_error(&got, &want);
+    eprintln!("parity model decode logits: max relative error {err:.2e}");
+    assert!(err < 1e-2, "decode logits: {err}");
+    assert_eq!(next as usize, argmax(&want));
+    assert_eq!(session.len(), 13);
+}
+
+#[test]
+fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
+    let Some(gpu) = engine_device() else { return };
+    let reference = reference();
+    let file = GgufFile::open(&gvt_testkit::smollm2()).unwrap();
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
+    assert!(llm.formats().contains("Q4_1"), "{}", llm.formats());
+    let mut session = pollster::block_on(LlmSession::new(&llm, false)).unwrap();
+    let mut token = pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
+    let logits = pollster::block_on(session.logits()).unwrap();
+    let err = relative_error(&logits, &reference.logits);
+    eprintln!("SmolLM2 first-step logits on the engine: max relative error {err:.2e}");
+    assert!(err < 1e-2, "{err}");
+    let mut answer = vec![token];
+    while answer.len() < reference.greedy_ids.len() {
+        token = pollster::block_on(session.decode()).unwrap();
+        answer.push(token);
+    }
+    assert_eq!(answer, reference.greedy_ids);
+
+    // The session starts over without reallocating, and answers the same.
+    session.reset();
+    let again = pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
+    assert_eq!(again, reference.greedy_ids[0]);
+}

@@ -8,8 +8,10 @@ use anyhow::bail;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
 use gvt_core::device::{self, DeviceChoice};
+use gvt_core::engine;
 use gvt_core::generate::{argmax, read_f32};
 use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
+use gvt_gpu::llm::{LlmSession, Part};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -59,6 +61,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let compute = device::select(args.device)?;
     let device = compute.device.clone();
     let started = Instant::now();
+    let mut llm_path = None;
     let (model, config, source) = match (&args.preset, &args.model, &args.llm) {
         (Some(preset), _, _) => {
             let cfg = GvtConfig::preset(*preset);
@@ -72,6 +75,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 _ => None,
             };
             let (model, cfg) = Gvt::from_gguf(&file, llm_file.as_ref(), &device, &mut |_| {})?;
+            llm_path = Some(llm.as_ref().unwrap_or(path).clone());
             (model, cfg, path.display().to_string())
         }
         (None, None, None) => bail!("give --model/--llm files or a --preset"),
@@ -114,6 +118,77 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         decode / steps,
         args.runs,
         args.tokens
+    );
+    match (compute.engine(), llm_path) {
+        (Some(gpu), Some(path)) => bench_engine(gpu, &path, &config, &args, prefill, decode)?,
+        (Some(_), None) => println!("engine:  needs the LLM as a GGUF file (--model or --llm)"),
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// The same prompt and answer length on the GPU engine (gvt-gpu), next to burn's figures.
+fn bench_engine(
+    gpu: &gvt_gpu::Gpu,
+    path: &std::path::Path,
+    config: &GvtConfig,
+    args: &BenchArgs,
+    burn_prefill: f64,
+    burn_decode: f64,
+) -> anyhow::Result<()> {
+    let file = super::load::open_gguf(path)?;
+    let started = Instant::now();
+    let llm = engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?;
+    let mut session = pollster::block_on(LlmSession::new(&llm, false))?;
+    let load_ms = ms(started);
+    println!("engine:  {}", gpu.caps().variant());
+    println!(
+        "engine:  LLM weights {:.1} MB on the GPU as stored ({}), loaded in {load_ms:.0} ms",
+        llm.weight_bytes() as f64 / 1e6,
+        llm.formats()
+    );
+    let vocab = config.llm.vocab_size as u32;
+    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
+    let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
+    let visual: Vec<f32> = (0..latents * config.llm.width)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.1)
+        .collect();
+    let mut runs = Vec::with_capacity(args.runs + 1);
+    for _ in 0..=args.runs {
+        session.reset();
+        let start = Instant::now();
+        let parts = [
+            Part::Tokens(&ids[..1]),
+            Part::Embeds(&visual),
+            Part::Tokens(&ids[1..]),
+        ];
+        pollster::block_on(session.prefill(&parts))?;
+        let prefill_ms = ms(start);
+        let start = Instant::now();
+        for _ in 1..args.tokens {
+            pollster::block_on(session.decode())?;
+        }
+        runs.push(Run {
+            image_ms: 0.0,
+            prefill_ms,
+            decode_ms: ms(start),
+        });
+    }
+    let warm = &runs[1..];
+    let prefill = median(warm.iter().map(|r| r.prefill_ms).collect());
+    let decode = median(warm.iter().map(|r| r.decode_ms).collect());
+    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    println!(
+        "engine prefill: {prefill:.1} ms (burn on the same device: {burn_prefill:.1} ms, {:.2}x)",
+        burn_prefill / prefill
+    );
+    println!(
+        "engine decode:  {:.1} tokens/s (burn on the same device: {:.1} tokens/s, {:.2}x)",
+        1000.0 * steps / decode,
+        1000.0 * steps / burn_decode,
+        burn_decode / decode
     );
     Ok(())
 }

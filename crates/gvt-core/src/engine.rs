@@ -41,7 +41,10 @@ pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f
     if dims.is_empty() || dims.len() > 2 || dims[2.min(dims.len())..].iter().any(|&d| d != 1) {
         return Err(GpuError::Shape {
             tensor: name.into(),
-            problem: format!("{} dimensions; the engine takes vectors and matrices", dims.len()),
+            problem: format!(
+                "{} dimensions; the engine takes vectors and matrices",
+                dims.len()
+            ),
         });
     }
     let size = |d: u64| {

@@ -109,7 +109,8 @@ impl WeightFormat {
 
     /// Bytes of one row of `cols` values, or `None` when `cols` is not whole blocks.
     pub fn row_bytes(self, cols: usize) -> Option<usize> {
-        cols.is_multiple_of(self.block()).then(|| cols / self.block() * self.block_bytes())
+        cols.is_multiple_of(self.block())
+            .then(|| cols / self.block() * self.block_bytes())
     }
 
     /// The WGSL that reads this format (`shaders/formats/`), after the shared block reader.

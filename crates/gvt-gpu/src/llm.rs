@@ -76,13 +76,13 @@ impl GpuLlm {
         tensors: &mut TensorSource<'_, '_>,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        if dims.head_dim > MAX_HEAD_DIM || dims.head_dim % 2 == 1 {
+        if dims.head_dim > MAX_HEAD_DIM || !dims.head_dim.is_multiple_of(2) {
             return Err(GpuError::InvalidInput(format!(
                 "head size {} is not supported by the GPU engine (even, at most {MAX_HEAD_DIM})",
                 dims.head_dim
             )));
         }
-        if dims.kv_heads == 0 || dims.heads % dims.kv_heads != 0 {
+        if dims.kv_heads == 0 || !dims.heads.is_multiple_of(dims.kv_heads) {
             return Err(GpuError::InvalidInput(format!(
                 "{} heads do not share {} key/value heads evenly",
                 dims.heads, dims.kv_heads
@@ -207,7 +207,11 @@ fn f32_vector(t: TensorBytes<'_>, width: usize) -> Result<Vec<f32>> {
         });
     }
     let values: Vec<f32> = match t.format {
-        WeightFormat::F32 => t.bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        WeightFormat::F32 => t
+            .bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
         WeightFormat::F16 => t
             .bytes
             .chunks_exact(2)
@@ -291,8 +295,10 @@ impl<'m> LlmSession<'m> {
     /// keeps every step's attention for [`LlmSession::attention`].
     pub async fn new(model: &'m GpuLlm, capture: bool) -> Result<Self> {
         let gpu = &model.gpu;
-        gpu.checked("the LLM's activations and KV cache", || Self::build(model, capture))
-            .await
+        gpu.checked("the LLM's activations and KV cache", || {
+            Self::build(model, capture)
+        })
+        .await
     }
 
     fn build(model: &'m GpuLlm, capture: bool) -> Result<Self> {
@@ -302,7 +308,9 @@ impl<'m> LlmSession<'m> {
         let f = 4u64;
         // The softmax rows of a chunk must fit one binding.
         let per_position = (d.heads * ctx) as u64 * f;
-        let chunk = CHUNK.min((gpu.caps().max_binding / per_position.max(1)) as usize).max(1);
+        let chunk = CHUNK
+            .min((gpu.caps().max_binding / per_position.max(1)) as usize)
+            .max(1);
         let prompt_rows = ctx.min((gpu.caps().max_binding / (e as u64 * f)) as usize);
         let rows = |n: usize| (chunk * n) as u64 * f;
         let step = gpu.uniform("step", bytemuck::bytes_of(&Step::default()));
@@ -321,7 +329,12 @@ impl<'m> LlmSession<'m> {
         let logits = gpu.storage("logits", d.vocab as u64 * f)?;
         let probs = gpu.storage("attention probabilities", per_position * chunk as u64)?;
         let capture = capture
-            .then(|| gpu.storage("captured attention", per_position * (chunk * d.depth) as u64))
+            .then(|| {
+                gpu.storage(
+                    "captured attention",
+                    per_position * (chunk * d.depth) as u64,
+                )
+            })
             .transpose()?;
         let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some("sampled token"),
@@ -335,22 +348,91 @@ impl<'m> LlmSession<'m> {
         for (i, l) in model.layers.iter().enumerate() {
             let k_cache = gpu.storage(&format!("layer {i} key cache"), cache_bytes)?;
             let v_cache = gpu.storage(&format!("layer {i} value cache"), cache_bytes)?;
-            let mut attend = vec![norm(gpu, Norm::Rms { weight: &l.attn_norm }, e, d.rms_eps, &x, &xn, false, &step)];
+            let mut attend = vec![norm(
+                gpu,
+                Norm::Rms {
+                    weight: &l.attn_norm,
+                },
+                e,
+                d.rms_eps,
+                &x,
+                &xn,
+                false,
+                &step,
+            )];
             attend.extend(linear(gpu, &l.q, &xn, &q, None, Epilogue::STORE, &step));
             attend.extend(linear(gpu, &l.k, &xn, &k, None, Epilogue::STORE, &step));
             attend.extend(linear(gpu, &l.v, &xn, &v, None, Epilogue::STORE, &step));
-            attend.push(rope_llm(gpu, heads, &q, &k, &v, &k_cache, &v_cache, &model.rope, &step));
-            attend.push(attention(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step));
+            attend.push(rope_llm(
+                gpu,
+                heads,
+                &q,
+                &k,
+                &v,
+                &k_cache,
+                &v_cache,
+                &model.rope,
+                &step,
+            ));
+            attend.push(attention(
+                gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step,
+            ));
             let mut rest = linear(gpu, &l.o, &att, &x, None, Epilogue::ADD, &step);
-            rest.push(norm(gpu, Norm::Rms { weight: &l.ffn_norm }, e, d.rms_eps, &x, &xn, false, &step));
-            rest.extend(linear(gpu, &l.gate, &xn, &gate, None, Epilogue::STORE, &step));
-            rest.extend(linear(gpu, &l.up, &xn, &up, Some(&gate), Epilogue::SILU_MUL, &step));
+            rest.push(norm(
+                gpu,
+                Norm::Rms {
+                    weight: &l.ffn_norm,
+                },
+                e,
+                d.rms_eps,
+                &x,
+                &xn,
+                false,
+                &step,
+            ));
+            rest.extend(linear(
+                gpu,
+                &l.gate,
+                &xn,
+                &gate,
+                None,
+                Epilogue::STORE,
+                &step,
+            ));
+            rest.extend(linear(
+                gpu,
+                &l.up,
+                &xn,
+                &up,
+                Some(&gate),
+                Epilogue::SILU_MUL,
+                &step,
+            ));
             rest.extend(linear(gpu, &l.down, &up, &x, None, Epilogue::ADD, &step));
             layers.push(LayerOps { attend, rest });
         }
-        let mut head = vec![norm(gpu, Norm::Rms { weight: &model.norm }, e, d.rms_eps, &x, &last, true, &step)];
+        let mut head = vec![norm(
+            gpu,
+            Norm::Rms {
+                weight: &model.norm,
+            },
+            e,
+            d.rms_eps,
+            &x,
+            &last,
+            true,
+            &step,
+        )];
         let output = model.output.as_ref().unwrap_or(&model.embed);
-        head.extend(linear(gpu, output, &last, &logits, None, Epilogue::STORE, &step));
+        head.extend(linear(
+            gpu,
+            output,
+            &last,
+            &logits,
+            None,
+            Epilogue::STORE,
+            &step,
+        ));
         head.push(argmax(gpu, &logits, d.vocab, &tokens, &step));
         Ok(Self {
             embed_prompt: embed(gpu, &model.embed, &tokens, prompt_at as u32, &input, &step),
@@ -429,7 +511,7 @@ impl<'m> LlmSession<'m> {
                     ids.extend_from_slice(t);
                 }
                 Part::Embeds(rows) => {
-                    if rows.len() % e != 0 {
+                    if !rows.len().is_multiple_of(e) {
                         return Err(GpuError::InvalidInput(format!(
                             "{} embedding values are not whole rows of {e}",
                             rows.len()
@@ -441,7 +523,11 @@ impl<'m> LlmSession<'m> {
                 }
             }
         }
-        queue.write_buffer(&self.tokens, self.prompt_at as u64 * 4, bytemuck::cast_slice(&ids));
+        queue.write_buffer(
+            &self.tokens,
+            self.prompt_at as u64 * 4,
+            bytemuck::cast_slice(&ids),
+        );
         self.write_step(n, 0);
         gpu.run(&self.embed_prompt, n as u32);
 
@@ -450,7 +536,13 @@ impl<'m> LlmSession<'m> {
             self.write_step(t, 0);
             let mut encoder = gpu.device().create_command_encoder(&Default::default());
             let row = (e * 4) as u64;
-            encoder.copy_buffer_to_buffer(&self.input, start as u64 * row, &self.x, 0, t as u64 * row);
+            encoder.copy_buffer_to_buffer(
+                &self.input,
+                start as u64 * row,
+                &self.x,
+                0,
+                t as u64 * row,
+            );
             let last = start + t == n;
             self.encode_layers(&mut encoder, t, last);
             queue.submit([encoder.finish()]);
@@ -482,12 +574,16 @@ impl<'m> LlmSession<'m> {
 
     /// Replaces the next input token (a token sampled on the CPU from [`Self::logits`]).
     pub fn set_next(&mut self, token: u32) {
-        self.gpu().queue().write_buffer(&self.tokens, 0, bytemuck::bytes_of(&token));
+        self.gpu()
+            .queue()
+            .write_buffer(&self.tokens, 0, bytemuck::bytes_of(&token));
     }
 
     /// The last step's logits for its last position.
     pub async fn logits(&self) -> Result<Vec<f32>> {
-        self.gpu().read_f32(&self.logits, 0, self.model.dims.vocab).await
+        self.gpu()
+            .read_f32(&self.logits, 0, self.model.dims.vocab)
+            .await
     }
 
     /// The last step's attention, per layer, when the session captures it.
@@ -558,7 +654,13 @@ impl<'m> LlmSession<'m> {
             }
             if let Some(capture) = &self.capture {
                 drop(pass);
-                encoder.copy_buffer_to_buffer(&self.probs, 0, capture, i as u64 * layer_bytes, probs_bytes);
+                encoder.copy_buffer_to_buffer(
+                    &self.probs,
+                    0,
+                    capture,
+                    i as u64 * layer_bytes,
+                    probs_bytes,
+                );
                 pass = encoder.begin_compute_pass(&Default::default());
             }
             for op in &layer.rest {

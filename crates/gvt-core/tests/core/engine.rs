@@ -42,7 +42,9 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let prefix: Vec<u32> = (0..5).map(|i| (i * 7 + 1) % vocab).collect();
     let suffix: Vec<u32> = (0..4).map(|i| (i * 13 + 3) % vocab).collect();
     let e = cfg.llm.width;
-    let visual: Vec<f32> = (0..3 * e).map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.2).collect();
+    let visual: Vec<f32> = (0..3 * e)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.2)
+        .collect();
     let first = pollster::block_on(session.prefill(&[
         Part::Tokens(&prefix),
         Part::Embeds(&visual),
@@ -55,14 +57,21 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &cpu.device);
     let embeds = gvt.prompt_embeds(&prefix, Some(visual_t), &suffix);
     let mut cache = KvCache::new(cfg.llm.depth);
-    let keep = Keep { attention: true, layer_outputs: false };
+    let keep = Keep {
+        attention: true,
+        layer_outputs: false,
+    };
     let step = gvt.llm.forward(embeds, &mut cache, keep);
     let last = step.hidden.clone().narrow(1, 11, 1);
     let want = pollster::block_on(read_f32(gvt.llm.logits(last))).unwrap();
     let err = relative_error(&got, &want);
     eprintln!("parity model prefill logits: max relative error {err:.2e}");
     assert!(err < 1e-2, "prefill logits: {err}");
-    let argmax = |v: &[f32]| v.iter().enumerate().fold(0, |b, (i, x)| if *x > v[b] { i } else { b });
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
+    };
     assert_eq!(first as usize, argmax(&want));
 
     for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
@@ -75,7 +84,11 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let next = pollster::block_on(session.decode()).unwrap();
     let got = pollster::block_on(session.logits()).unwrap();
     let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![first as i64], [1]), &cpu.device);
-    let step = gvt.llm.forward(gvt.llm.embed(ids).reshape([1, 1, e]), &mut cache, Keep::default());
+    let step = gvt.llm.forward(
+        gvt.llm.embed(ids).reshape([1, 1, e]),
+        &mut cache,
+        Keep::default(),
+    );
     let want = pollster::block_on(read_f32(gvt.llm.logits(step.hidden))).unwrap();
     let err = relative_error(&got, &want);
     eprintln!("parity model decode logits: max relative error {err:.2e}");
@@ -93,7 +106,8 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
     let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
     assert!(llm.formats().contains("Q4_1"), "{}", llm.formats());
     let mut session = pollster::block_on(LlmSession::new(&llm, false)).unwrap();
-    let mut token = pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
+    let mut token =
+        pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     let logits = pollster::block_on(session.logits()).unwrap();
     let err = relative_error(&logits, &reference.logits);
     eprintln!("SmolLM2 first-step logits on the engine: max relative error {err:.2e}");
@@ -107,6 +121,7 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
 
     // The session starts over without reallocating, and answers the same.
     session.reset();
-    let again = pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
+    let again =
+        pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     assert_eq!(again, reference.greedy_ids[0]);
 }

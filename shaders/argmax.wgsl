@@ -12,14 +12,6 @@ struct Params {
     _pad2: u32,
 }
 
-// Per-step values, written before each submission.
-struct Step {
-    t: u32,     // positions in this step
-    past: u32,  // positions already in the KV cache
-    index: u32, // tokens generated so far
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> p: Params;

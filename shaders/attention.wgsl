@@ -19,14 +19,6 @@ struct Params {
     _pad2: u32,
 }
 
-// Per-step values, written before each submission.
-struct Step {
-    t: u32,     // positions in this step
-    past: u32,  // positions already in the KV cache
-    index: u32, // tokens generated so far
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k_cache: array<u32>;
 @group(0) @binding(2) var<storage, read> v_cache: array<u32>;

@@ -52,6 +52,23 @@ fn sbytes4(x: u32) -> vec4<f32> {
     );
 }
 
+// Fifth bits of Q5_0 and Q5_1: bits 0..3 of `bits` as 0 or 16.
+fn fifth_bits(bits: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<u32>(bits, bits >> 1u, bits >> 2u, bits >> 3u) & vec4<u32>(1u)) * 16.0;
+}
+
+// The K-quants' 6-bit scale and min of sub-block `s` from the 12 packed bytes at `off`.
+fn k_scale_min(off: u32, s: u32) -> vec2<f32> {
+    if s < 4u {
+        return vec2<f32>(f32(byte_at(off + s) & 63u), f32(byte_at(off + s + 4u) & 63u));
+    }
+    let packed = byte_at(off + s + 4u);
+    return vec2<f32>(
+        f32((packed & 0xfu) | ((byte_at(off + s - 4u) >> 6u) << 4u)),
+        f32((packed >> 4u) | ((byte_at(off + s) >> 6u) << 4u)),
+    );
+}
+
 // Values [8g, 8g + 8) of the row whose first block starts at byte `row`.
 fn w_group8(row: u32, g: u32) -> Eight {
     let per_block = BLOCK / 8u;

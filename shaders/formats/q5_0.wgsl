@@ -3,11 +3,6 @@
 const BLOCK: u32 = 32u;
 const BLOCK_BYTES: u32 = 22u;
 
-// Bits 0..3 of `bits` as 0 or 16.
-fn fifth_bits(bits: u32) -> vec4<f32> {
-    return vec4<f32>(vec4<u32>(bits, bits >> 1u, bits >> 2u, bits >> 3u) & vec4<u32>(1u)) * 16.0;
-}
-
 fn block_group8(off: u32, j: u32) -> Eight {
     let d = f16_at(off);
     let high = u32_at(off + 2u) >> (j * 8u);

@@ -3,18 +3,6 @@
 const BLOCK: u32 = 256u;
 const BLOCK_BYTES: u32 = 176u;
 
-// The 6-bit scale and min of sub-block `s` from the 12 packed bytes at `off`.
-fn k_scale_min(off: u32, s: u32) -> vec2<f32> {
-    if s < 4u {
-        return vec2<f32>(f32(byte_at(off + s) & 63u), f32(byte_at(off + s + 4u) & 63u));
-    }
-    let packed = byte_at(off + s + 4u);
-    return vec2<f32>(
-        f32((packed & 0xfu) | ((byte_at(off + s - 4u) >> 6u) << 4u)),
-        f32((packed >> 4u) | ((byte_at(off + s) >> 6u) << 4u)),
-    );
-}
-
 fn block_group8(off: u32, j: u32) -> Eight {
     let chunk = j >> 3u;
     let upper = (j >> 2u) & 1u;

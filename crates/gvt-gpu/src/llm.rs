@@ -280,6 +280,8 @@ pub struct LlmSession<'m> {
     chunk: usize,
     past: usize,
     generated: usize,
+    /// Positions in the last step (what the capture holds).
+    last_t: usize,
 }
 
 /// The attention of one step, per layer: `[heads, t, past + t]` row-major.
@@ -453,6 +455,7 @@ impl<'m> LlmSession<'m> {
             chunk,
             past: 0,
             generated: 0,
+            last_t: 0,
         })
     }
 
@@ -460,6 +463,7 @@ impl<'m> LlmSession<'m> {
     pub fn reset(&mut self) {
         self.past = 0;
         self.generated = 0;
+        self.last_t = 0;
     }
 
     /// Positions in the KV cache.
@@ -547,6 +551,7 @@ impl<'m> LlmSession<'m> {
             self.encode_layers(&mut encoder, t, last);
             queue.submit([encoder.finish()]);
             self.past += t;
+            self.last_t = t;
         }
         self.generated = 1;
         self.read_token().await
@@ -568,6 +573,7 @@ impl<'m> LlmSession<'m> {
         self.encode_layers(&mut encoder, 1, true);
         gpu.queue().submit([encoder.finish()]);
         self.past += 1;
+        self.last_t = 1;
         self.generated += 1;
         self.read_token().await
     }
@@ -586,11 +592,15 @@ impl<'m> LlmSession<'m> {
             .await
     }
 
-    /// The last step's attention, per layer, when the session captures it.
-    pub async fn attention(&self, t: usize) -> Result<Option<StepAttention>> {
-        let Some(capture) = &self.capture else {
+    /// The last step's attention (a prompt's last chunk, or one decoded token), per layer,
+    /// when the session captures it.
+    pub async fn attention(&self) -> Result<Option<StepAttention>> {
+        let (Some(capture), t) = (&self.capture, self.last_t) else {
             return Ok(None);
         };
+        if t == 0 {
+            return Ok(None);
+        }
         let d = &self.model.dims;
         let (heads, ctx) = (d.heads, d.context);
         let per_layer = heads * self.chunk * ctx;

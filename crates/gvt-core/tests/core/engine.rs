@@ -52,7 +52,7 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     ]))
     .unwrap();
     let got = pollster::block_on(session.logits()).unwrap();
-    let got_attention = pollster::block_on(session.attention(12)).unwrap().unwrap();
+    let got_attention = pollster::block_on(session.attention()).unwrap().unwrap();
 
     let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &cpu.device);
     let embeds = gvt.prompt_embeds(&prefix, Some(visual_t), &suffix);
@@ -84,16 +84,21 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let next = pollster::block_on(session.decode()).unwrap();
     let got = pollster::block_on(session.logits()).unwrap();
     let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![first as i64], [1]), &cpu.device);
-    let step = gvt.llm.forward(
-        gvt.llm.embed(ids).reshape([1, 1, e]),
-        &mut cache,
-        Keep::default(),
-    );
+    let step = gvt
+        .llm
+        .forward(gvt.llm.embed(ids).reshape([1, 1, e]), &mut cache, keep);
     let want = pollster::block_on(read_f32(gvt.llm.logits(step.hidden))).unwrap();
     let err = relative_error(&got, &want);
     eprintln!("parity model decode logits: max relative error {err:.2e}");
     assert!(err < 1e-2, "decode logits: {err}");
     assert_eq!(next as usize, argmax(&want));
+    let got_attention = pollster::block_on(session.attention()).unwrap().unwrap();
+    assert_eq!((got_attention.t, got_attention.keys), (1, 13));
+    for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
+        let want = pollster::block_on(read_f32(probs)).unwrap();
+        let got = &got_attention.layers[layer];
+        gvt_testkit::assert_close(&format!("decode layer {layer} attention"), got, &want, 2e-3);
+    }
     assert_eq!(session.len(), 13);
 }
 

@@ -88,17 +88,19 @@ impl Family {
         }
     }
 
-    /// The module's source: for the families that read weights, the block reader and the
-    /// format's file come first.
+    /// The module's source: the `Step` uniform, then for the families that read weights
+    /// the block reader and the format's file, then the family.
     pub(crate) fn source(self, format: Option<WeightFormat>) -> String {
+        let step = include_str!("../../../../shaders/step.wgsl");
         match format {
             Some(format) => [
+                step,
                 include_str!("../../../../shaders/formats/blocks.wgsl"),
                 format.wgsl(),
                 self.wgsl(),
             ]
             .join("\n"),
-            None => self.wgsl().to_string(),
+            None => [step, self.wgsl()].join("\n"),
         }
     }
 }

@@ -10,8 +10,9 @@ use clap::Args;
 use gvt_core::device::{self, DeviceChoice};
 use gvt_core::engine;
 use gvt_core::generate::{argmax, read_f32};
-use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
-use gvt_gpu::llm::{LlmSession, Part};
+use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, LlmConfig, Preset};
+use gvt_gpu::llm::{GpuLlm, LlmSession, Part};
+use gvt_gpu::{TensorBytes, WeightFormat};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -35,6 +36,21 @@ pub struct BenchArgs {
     /// Timed runs after one warm-up run (which pays kernel compilation).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// With --preset on a GPU: the block format of the random weights the GPU engine runs
+    /// (f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k; rows that are not whole blocks
+    /// of it take Q8_0, as llama.cpp does).
+    #[arg(long, value_name = "FORMAT", default_value = "q4_0", value_parser = parse_format)]
+    engine_format: WeightFormat,
+}
+
+fn parse_format(s: &str) -> Result<WeightFormat, String> {
+    WeightFormat::ALL
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            let names: Vec<_> = WeightFormat::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format `{s}`; one of {}", names.join(", "))
+        })
 }
 
 /// One run's timings in milliseconds.
@@ -119,28 +135,132 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.runs,
         args.tokens
     );
-    match (compute.engine(), llm_path) {
-        (Some(gpu), Some(path)) => bench_engine(gpu, &path, &config, &args, prefill, decode)?,
-        (Some(_), None) => println!("engine:  needs the LLM as a GGUF file (--model or --llm)"),
-        (None, _) => {}
+    let Some(gpu) = compute.engine() else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let llm = match llm_path {
+        Some(path) => {
+            let file = super::load::open_gguf(&path)?;
+            engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?
+        }
+        None => {
+            let tensors = random_llm(&config.llm, args.engine_format);
+            let mut source = |name: &str| {
+                tensors
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map(|t| TensorBytes {
+                        name: &t.name,
+                        format: t.format,
+                        shape: t.shape,
+                        bytes: &t.bytes,
+                    })
+                    .ok_or_else(|| gvt_gpu::GpuError::InvalidInput(format!("no tensor {name}")))
+            };
+            GpuLlm::load(gpu, engine::llm_dims(&config.llm), &mut source, &mut |_| {})?
+        }
+    };
+    bench_engine(gpu, &llm, ms(started), &config, &args, prefill, decode)
+}
+
+/// A tensor of random GGUF blocks.
+struct RandomTensor {
+    name: String,
+    format: WeightFormat,
+    shape: [usize; 2],
+    bytes: Vec<u8>,
+}
+
+/// Random weights for the engine in the layout of `cfg`: matrices in `format` (scales
+/// small and finite, every other bit random), norms of ones.
+fn random_llm(cfg: &LlmConfig, format: WeightFormat) -> Vec<RandomTensor> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut matrix = |name: String, cols: usize, rows: usize| {
+        // As llama.cpp does for rows that are not whole blocks: Q8_0, else F16.
+        let format = [format, WeightFormat::Q8_0, WeightFormat::F16]
+            .into_iter()
+            .find(|f| f.row_bytes(cols).is_some())
+            .unwrap_or(WeightFormat::F32);
+        let row_bytes = format.row_bytes(cols).unwrap_or(cols * 4);
+        let mut bytes = vec![0u8; row_bytes * rows];
+        for chunk in bytes.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        // A small f16 (0.002..0.004) where each block keeps its scales; plain f16 values
+        // get the same treatment so that none is NaN.
+        let scale = [0x18, 0x1c];
+        let fields: &[usize] = match format {
+            WeightFormat::Q6_K => &[208],
+            WeightFormat::Q4_K | WeightFormat::Q5_K | WeightFormat::Q4_1 | WeightFormat::Q5_1 => {
+                &[0, 2]
+            }
+            WeightFormat::F16 | WeightFormat::BF16 => &[0],
+            WeightFormat::F32 => &[],
+            _ => &[0],
+        };
+        if format == WeightFormat::F32 {
+            for v in bytes.chunks_mut(4) {
+                v.copy_from_slice(&(((v[0] as f32) - 128.0) * 1e-4).to_le_bytes());
+            }
+        }
+        for block in bytes.chunks_mut(format.block_bytes()) {
+            for &at in fields {
+                block[at..at + 2].copy_from_slice(&scale);
+            }
+        }
+        RandomTensor {
+            name,
+            format,
+            shape: [cols, rows],
+            bytes,
+        }
+    };
+    let ones = |name: String, width: usize| RandomTensor {
+        name,
+        format: WeightFormat::F32,
+        shape: [width, 1],
+        bytes: 1f32.to_le_bytes().repeat(width),
+    };
+    let (e, hd, f) = (cfg.width, cfg.head_dim, cfg.ffn_hidden);
+    let mut tensors = vec![
+        matrix("token_embd.weight".into(), e, cfg.vocab_size),
+        ones("output_norm.weight".into(), e),
+    ];
+    if !cfg.tied_output {
+        tensors.push(matrix("output.weight".into(), e, cfg.vocab_size));
     }
-    Ok(())
+    for i in 0..cfg.depth {
+        let n = |part: &str| format!("blk.{i}.{part}.weight");
+        tensors.extend([
+            ones(n("attn_norm"), e),
+            ones(n("ffn_norm"), e),
+            matrix(n("attn_q"), e, cfg.heads * hd),
+            matrix(n("attn_k"), e, cfg.kv_heads * hd),
+            matrix(n("attn_v"), e, cfg.kv_heads * hd),
+            matrix(n("attn_output"), cfg.heads * hd, e),
+            matrix(n("ffn_gate"), e, f),
+            matrix(n("ffn_up"), e, f),
+            matrix(n("ffn_down"), f, e),
+        ]);
+    }
+    tensors
 }
 
 /// The same prompt and answer length on the GPU engine (gvt-gpu), next to burn's figures.
 fn bench_engine(
     gpu: &gvt_gpu::Gpu,
-    path: &std::path::Path,
+    llm: &GpuLlm,
+    load_ms: f64,
     config: &GvtConfig,
     args: &BenchArgs,
     burn_prefill: f64,
     burn_decode: f64,
 ) -> anyhow::Result<()> {
-    let file = super::load::open_gguf(path)?;
-    let started = Instant::now();
-    let llm = engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?;
-    let mut session = pollster::block_on(LlmSession::new(&llm, false))?;
-    let load_ms = ms(started);
+    let mut session = pollster::block_on(LlmSession::new(llm, false))?;
     println!("engine:  {}", gpu.caps().variant());
     println!(
         "engine:  LLM weights {:.1} MB on the GPU as stored ({}), loaded in {load_ms:.0} ms",

@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use wgpu::util::DeviceExt;
-
 use crate::kernels::{Dispatch, Family, Step};
 use crate::{GpuError, Result, WeightFormat};
 
@@ -49,6 +47,8 @@ struct Shared {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Bound where a kernel's optional input is absent.
     empty: wgpu::Buffer,
+    /// Why the device was lost, once a poll has said so (wgpu says it once).
+    lost: Mutex<Option<String>>,
 }
 
 /// A GPU the engine runs on. Cheap to clone; clones share pipelines.
@@ -75,10 +75,11 @@ impl Gpu {
             max_buffer: limits.max_buffer_size,
             max_groups: limits.max_compute_workgroups_per_dimension,
         };
-        let empty = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let empty = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvt-gpu empty"),
-            contents: &[0; 16],
-            usage: wgpu::BufferUsages::STORAGE,
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
         });
         Self(Arc::new(Shared {
             device,
@@ -87,6 +88,7 @@ impl Gpu {
             layouts: Mutex::default(),
             pipelines: Mutex::default(),
             empty,
+            lost: Mutex::default(),
         }))
     }
 
@@ -176,15 +178,17 @@ impl Gpu {
         Ok(buffer)
     }
 
-    /// A uniform buffer of kernel parameters.
+    /// A uniform buffer of kernel parameters. Written through the queue rather than mapped
+    /// at creation, which panics on a lost device.
     pub fn uniform(&self, what: &str, contents: &[u8]) -> wgpu::Buffer {
-        self.0
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(what),
-                contents,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            })
+        let buffer = self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size: (contents.len() as u64).next_multiple_of(16).max(16),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.0.queue.write_buffer(&buffer, 0, contents);
+        buffer
     }
 
     /// Runs `work` (allocations, pipeline builds) and turns an out-of-memory or validation
@@ -196,6 +200,16 @@ impl Gpu {
         let out = work();
         let memory = memory.pop().await;
         let validation = validation.pop().await;
+        // On a lost device every call fails validation; natively a wait says why.
+        if validation.is_some() {
+            // A read is what reports the loss (it fails and is remembered).
+            let _ = self.read(&self.0.empty, 0, 4).await;
+        }
+        if let Some(lost) = self.lost() {
+            return Err(GpuError::DeviceLost(format!(
+                "{lost} (while allocating {what})"
+            )));
+        }
         let out = out?;
         if let Some(e) = memory {
             return Err(GpuError::OutOfMemory {
@@ -335,14 +349,17 @@ impl Gpu {
             let _ = send.send(r);
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.0
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
-        receive
-            .await
-            .map_err(|_| GpuError::DeviceLost("the read-back was dropped".into()))?
-            .map_err(|e| GpuError::DeviceLost(format!("reading a result back failed: {e}")))?;
+        self.wait()?;
+        let mapped = match receive.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("reading a result back failed: {e}")),
+            Err(_) => Err("the read-back was dropped".to_string()),
+        };
+        if let Err(why) = mapped {
+            let mut lost = self.0.lost.lock().unwrap_or_else(|p| p.into_inner());
+            let why = lost.get_or_insert(why).clone();
+            return Err(GpuError::DeviceLost(why));
+        }
         let out = staging
             .get_mapped_range(..)
             .map_err(|e| GpuError::Validation {
@@ -352,6 +369,27 @@ impl Gpu {
             .to_vec();
         staging.unmap();
         Ok(out)
+    }
+
+    /// Waits for the queue natively; a lost device is remembered for later calls.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn wait(&self) -> Result<()> {
+        if let Err(e) = self.0.device.poll(wgpu::PollType::wait_indefinitely()) {
+            *self.0.lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }
+        match self.lost() {
+            Some(lost) => Err(GpuError::DeviceLost(lost)),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the device was lost, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.0
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reads f32 values back (tests and logits for sampling on the CPU).

@@ -130,3 +130,33 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
         pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     assert_eq!(again, reference.greedy_ids[0]);
 }
+
+#[test]
+fn a_lost_gpu_gives_the_engine_an_error_not_a_panic() {
+    // A lost GPU stays lost for the whole process, and other tests use it.
+    if !gvt_testkit::in_own_process("engine::a_lost_gpu_gives_the_engine_an_error_not_a_panic") {
+        return;
+    }
+    let Some(device) = gvt_testkit::wgpu_compute() else {
+        return;
+    };
+    let gpu = device.engine().unwrap().clone();
+    let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(&llm, false)).unwrap();
+    gvt_testkit::lose_gpu(&device);
+    let err = pollster::block_on(LlmSession::new(&llm, false))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().starts_with("the GPU device was lost"),
+        "{err}"
+    );
+    let err = pollster::block_on(session.prefill(&[Part::Tokens(&[1, 2, 3])])).unwrap_err();
+    assert!(
+        err.to_string().starts_with("the GPU device was lost"),
+        "{err}"
+    );
+    eprintln!("{err}");
+}

@@ -160,3 +160,32 @@ fn a_lost_gpu_gives_the_engine_an_error_not_a_panic() {
     );
     eprintln!("{err}");
 }
+
+#[test]
+fn tensors_the_engine_cannot_take_are_refused_by_name() {
+    use gvt_core::gguf::{GgmlType, GgufWriter};
+    let mut w = GgufWriter::new();
+    w.add_tensor("cube", &[2, 2, 2], GgmlType::F32, &[0.5; 8])
+        .unwrap();
+    w.add_raw_tensor("old.quant", &[256, 1], GgmlType::Q2_K, vec![0; 84])
+        .unwrap();
+    w.add_tensor("fine", &[3, 4], GgmlType::F32, &[1.0; 12])
+        .unwrap();
+    let file = GgufFile::from_bytes(w.to_bytes()).unwrap();
+    let err = |name: &str| engine::tensor_bytes(&file, name).err().unwrap().to_string();
+    assert_eq!(
+        err("cube"),
+        "tensor `cube`: 3 dimensions; the engine takes vectors and matrices"
+    );
+    assert_eq!(
+        err("old.quant"),
+        "tensor `old.quant` is stored as Q2_K, which the GPU engine does not run"
+    );
+    assert!(
+        err("missing").starts_with("tensor `missing`: "),
+        "{}",
+        err("missing")
+    );
+    let fine = engine::tensor_bytes(&file, "fine").unwrap();
+    assert_eq!((fine.shape, fine.bytes.len()), ([4, 3], 48));
+}

@@ -2,9 +2,9 @@
 // with grouped-query heads.
 //
 // q [t, heads, head_dim] f32; caches [context, kv_heads, head_dim / 2] pack2x16float;
-// out [t, heads, head_dim] f32. probs [heads, t, context] f32 holds the softmax of every
-// (head, position) row: the scores live there between the passes, and attention capture
-// copies it out.
+// out [t, heads, head_dim] f32. probs [t, heads, context] f32 holds the softmax of every
+// (position, head) row: the scores live there between the passes, and attention capture
+// copies the last position's rows out.
 // One workgroup of 64 threads per (head, position): dispatch (heads, t).
 // Position i attends to cache rows 0..=past + i.
 
@@ -61,7 +61,7 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
         q_row[d] = q[q_at + d];
     }
     workgroupBarrier();
-    let row = (h * step.t + t) * p.context;
+    let row = (t * p.heads + h) * p.context;
 
     var m = -3.4e38;
     for (var j = tid; j < n; j += WG) {

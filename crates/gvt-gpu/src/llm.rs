@@ -280,14 +280,12 @@ pub struct LlmSession<'m> {
     chunk: usize,
     past: usize,
     generated: usize,
-    /// Positions in the last step (what the capture holds).
-    last_t: usize,
 }
 
-/// The attention of one step, per layer: `[heads, t, past + t]` row-major.
+/// The attention of a step's last position (the one whose logits were sampled), per
+/// layer: `[heads, keys]` row-major, over every key position so far.
 pub struct StepAttention {
     pub heads: usize,
-    pub t: usize,
     pub keys: usize,
     pub layers: Vec<Vec<f32>>,
 }
@@ -331,12 +329,7 @@ impl<'m> LlmSession<'m> {
         let logits = gpu.storage("logits", d.vocab as u64 * f)?;
         let probs = gpu.storage("attention probabilities", per_position * chunk as u64)?;
         let capture = capture
-            .then(|| {
-                gpu.storage(
-                    "captured attention",
-                    per_position * (chunk * d.depth) as u64,
-                )
-            })
+            .then(|| gpu.storage("captured attention", per_position * d.depth as u64))
             .transpose()?;
         let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some("sampled token"),
@@ -455,7 +448,6 @@ impl<'m> LlmSession<'m> {
             chunk,
             past: 0,
             generated: 0,
-            last_t: 0,
         })
     }
 
@@ -463,7 +455,6 @@ impl<'m> LlmSession<'m> {
     pub fn reset(&mut self) {
         self.past = 0;
         self.generated = 0;
-        self.last_t = 0;
     }
 
     /// Positions in the KV cache.
@@ -480,7 +471,7 @@ impl<'m> LlmSession<'m> {
     }
 
     /// Runs the prompt and returns the greedy first token (its logits stay readable).
-    /// The capture, when on, holds the prompt's last chunk.
+    /// The capture, when on, holds the attention of the prompt's last position.
     pub async fn prefill(&mut self, parts: &[Part<'_>]) -> Result<u32> {
         let e = self.model.dims.width;
         let n: usize = parts
@@ -551,7 +542,6 @@ impl<'m> LlmSession<'m> {
             self.encode_layers(&mut encoder, t, last);
             queue.submit([encoder.finish()]);
             self.past += t;
-            self.last_t = t;
         }
         self.generated = 1;
         self.read_token().await
@@ -573,7 +563,6 @@ impl<'m> LlmSession<'m> {
         self.encode_layers(&mut encoder, 1, true);
         gpu.queue().submit([encoder.finish()]);
         self.past += 1;
-        self.last_t = 1;
         self.generated += 1;
         self.read_token().await
     }
@@ -592,39 +581,33 @@ impl<'m> LlmSession<'m> {
             .await
     }
 
-    /// The last step's attention (a prompt's last chunk, or one decoded token), per layer,
-    /// when the session captures it.
+    /// The attention of the last step's last position, per layer, when the session
+    /// captures it.
     pub async fn attention(&self) -> Result<Option<StepAttention>> {
-        let (Some(capture), t) = (&self.capture, self.last_t) else {
+        let Some(capture) = &self.capture else {
             return Ok(None);
         };
-        if t == 0 {
+        if self.past == 0 {
             return Ok(None);
         }
         let d = &self.model.dims;
-        let (heads, ctx) = (d.heads, d.context);
-        let per_layer = heads * self.chunk * ctx;
-        let raw = self.gpu().read_f32(capture, 0, per_layer * d.depth).await?;
-        let keys = self.past;
-        let past = keys - t;
+        let (heads, ctx, keys) = (d.heads, d.context, self.past);
+        let raw = self
+            .gpu()
+            .read_f32(capture, 0, heads * ctx * d.depth)
+            .await?;
         let layers = raw
-            .chunks(per_layer)
+            .chunks(heads * ctx)
             .map(|layer| {
-                let mut out = vec![0f32; heads * t * keys];
-                for h in 0..heads {
-                    for i in 0..t {
-                        let src = (h * t + i) * ctx;
-                        let dst = (h * t + i) * keys;
-                        let n = past + i + 1;
-                        out[dst..dst + n].copy_from_slice(&layer[src..src + n]);
-                    }
-                }
-                out
+                layer
+                    .chunks(ctx)
+                    .flat_map(|row| &row[..keys])
+                    .copied()
+                    .collect()
             })
             .collect();
         Ok(Some(StepAttention {
             heads,
-            t,
             keys,
             layers,
         }))
@@ -655,8 +638,8 @@ impl<'m> LlmSession<'m> {
     /// and the sampled id copied out for reading.
     fn encode_layers(&self, encoder: &mut wgpu::CommandEncoder, t: usize, head: bool) {
         let d = &self.model.dims;
-        let probs_bytes = (d.heads * t * d.context * 4) as u64;
-        let layer_bytes = (d.heads * self.chunk * d.context * 4) as u64;
+        // The last position's rows of every head, contiguous in `probs` ([t, heads, context]).
+        let layer_bytes = (d.heads * d.context * 4) as u64;
         let mut pass = encoder.begin_compute_pass(&Default::default());
         for (i, layer) in self.layers.iter().enumerate() {
             for op in &layer.attend {
@@ -666,10 +649,10 @@ impl<'m> LlmSession<'m> {
                 drop(pass);
                 encoder.copy_buffer_to_buffer(
                     &self.probs,
-                    0,
+                    (t as u64 - 1) * layer_bytes,
                     capture,
                     i as u64 * layer_bytes,
-                    probs_bytes,
+                    layer_bytes,
                 );
                 pass = encoder.begin_compute_pass(&Default::default());
             }

@@ -452,7 +452,7 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
                     let sum: f64 = e.iter().sum();
                     for j in 0..n {
                         let p = e[j] / sum;
-                        let gp = got_probs[(h * t + i) * context + j];
+                        let gp = got_probs[(i * heads + h) * context + j];
                         assert!(
                             (gp as f64 - p).abs() < 1e-5,
                             "prob h{h} i{i} j{j}: {gp} vs {p}"

@@ -74,8 +74,13 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     };
     assert_eq!(first as usize, argmax(&want));
 
+    assert_eq!(
+        (got_attention.heads, got_attention.keys),
+        (cfg.llm.heads, 12)
+    );
     for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
-        let want = pollster::block_on(read_f32(probs)).unwrap();
+        // The last position's row of every head: [1, heads, 12, 12] -> [heads, 12].
+        let want = pollster::block_on(read_f32(probs.narrow(2, 11, 1))).unwrap();
         let got = &got_attention.layers[layer];
         gvt_testkit::assert_close(&format!("layer {layer} attention"), got, &want, 2e-3);
     }
@@ -93,7 +98,7 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     assert!(err < 1e-2, "decode logits: {err}");
     assert_eq!(next as usize, argmax(&want));
     let got_attention = pollster::block_on(session.attention()).unwrap().unwrap();
-    assert_eq!((got_attention.t, got_attention.keys), (1, 13));
+    assert_eq!(got_attention.keys, 13);
     for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
         let want = pollster::block_on(read_f32(probs)).unwrap();
         let got = &got_attention.layers[layer];
@@ -110,7 +115,8 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
     let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
     let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
     assert!(llm.formats().contains("Q4_1"), "{}", llm.formats());
-    let mut session = pollster::block_on(LlmSession::new(&llm, false)).unwrap();
+    // With capture, which must fit the adapter's limits at SmolLM2's context of 8192.
+    let mut session = pollster::block_on(LlmSession::new(&llm, true)).unwrap();
     let mut token =
         pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     let logits = pollster::block_on(session.logits()).unwrap();
@@ -123,6 +129,16 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
         answer.push(token);
     }
     assert_eq!(answer, reference.greedy_ids);
+    let attention = pollster::block_on(session.attention()).unwrap().unwrap();
+    assert_eq!(attention.layers.len(), cfg.llm.depth);
+    for row in attention
+        .layers
+        .iter()
+        .flat_map(|l| l.chunks(attention.keys))
+    {
+        let sum: f32 = row.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "a softmax row sums to {sum}");
+    }
 
     // The session starts over without reallocating, and answers the same.
     session.reset();

@@ -22,7 +22,7 @@ struct Params {
 /// in `probs` for capture.
 ///
 /// # Shapes
-/// - q, out: `[t, heads, head_dim]`; probs: `[heads, t, context]`
+/// - q, out: `[t, heads, head_dim]`; probs: `[t, heads, context]`
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     gpu: &Gpu,

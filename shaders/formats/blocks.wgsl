@@ -69,6 +69,13 @@ fn k_scale_min(off: u32, s: u32) -> vec2<f32> {
     );
 }
 
+// Q4_K and Q5_K: d * scale and dmin * min of the sub-block of 32 that holds group `j` of
+// the block at `off` (d, dmin, then the 12 packed bytes).
+fn k_group_scale_min(off: u32, j: u32) -> vec2<f32> {
+    let sm = k_scale_min(off + 4u, (j >> 3u) * 2u + ((j >> 2u) & 1u));
+    return vec2<f32>(f16_at(off) * sm.x, f16_at(off + 2u) * sm.y);
+}
+
 // Values [8g, 8g + 8) of the row whose first block starts at byte `row`.
 fn w_group8(row: u32, g: u32) -> Eight {
     let per_block = BLOCK / 8u;

@@ -7,9 +7,9 @@ const BLOCK_BYTES: u32 = 144u;
 fn block_group8(off: u32, j: u32) -> Eight {
     let chunk = j >> 3u;
     let upper = (j >> 2u) & 1u;
-    let sm = k_scale_min(off + 4u, chunk * 2u + upper);
-    let scale = f16_at(off) * sm.x;
-    let min = f16_at(off + 2u) * sm.y;
+    let sm = k_group_scale_min(off, j);
+    let scale = sm.x;
+    let min = sm.y;
     let q = off + 16u + chunk * 32u + (j & 3u) * 8u;
     let a = (u32_at(q) >> (upper * 4u)) & 0x0f0f0f0fu;
     let b = (u32_at(q + 4u) >> (upper * 4u)) & 0x0f0f0f0fu;

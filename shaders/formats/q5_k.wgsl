@@ -6,9 +6,9 @@ const BLOCK_BYTES: u32 = 176u;
 fn block_group8(off: u32, j: u32) -> Eight {
     let chunk = j >> 3u;
     let upper = (j >> 2u) & 1u;
-    let sm = k_scale_min(off + 4u, chunk * 2u + upper);
-    let scale = f16_at(off) * sm.x;
-    let min = f16_at(off + 2u) * sm.y;
+    let sm = k_group_scale_min(off, j);
+    let scale = sm.x;
+    let min = sm.y;
     let l = (j & 3u) * 8u;
     let bit = chunk * 2u + upper;
     let ha = ((u32_at(off + 16u + l) >> bit) & 0x01010101u) << 4u;

@@ -569,9 +569,13 @@ impl<'m> LlmSession<'m> {
 
     /// Replaces the next input token (a token sampled on the CPU from [`Self::logits`]).
     pub fn set_next(&mut self, token: u32) {
-        self.gpu()
-            .queue()
-            .write_buffer(&self.tokens, 0, bytemuck::bytes_of(&token));
+        let queue = self.gpu().queue();
+        let bytes = bytemuck::bytes_of(&token);
+        queue.write_buffer(&self.tokens, 0, bytes);
+        // The answer list keeps what was really chosen.
+        if let Some(last) = self.generated.checked_sub(1) {
+            queue.write_buffer(&self.tokens, 4 * (1 + last as u64), bytes);
+        }
     }
 
     /// The last step's logits for its last position.

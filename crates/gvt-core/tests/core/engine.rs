@@ -85,10 +85,12 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
         gvt_testkit::assert_close(&format!("layer {layer} attention"), got, &want, 2e-3);
     }
 
-    // One decode step from the engine's own greedy token.
+    // One decode step from a token chosen on the CPU (as a sampler would), not the argmax.
+    let chosen = (first + 1) % vocab;
+    session.set_next(chosen);
     let next = pollster::block_on(session.decode()).unwrap();
     let got = pollster::block_on(session.logits()).unwrap();
-    let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![first as i64], [1]), &cpu.device);
+    let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![chosen as i64], [1]), &cpu.device);
     let step = gvt
         .llm
         .forward(gvt.llm.embed(ids).reshape([1, 1, e]), &mut cache, keep);

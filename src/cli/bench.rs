@@ -10,8 +10,8 @@ use clap::Args;
 use gvt_core::device::{self, DeviceChoice};
 use gvt_core::engine;
 use gvt_core::generate::{argmax, read_f32};
-use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, LlmConfig, Preset};
-use gvt_gpu::llm::{GpuLlm, LlmSession, Part};
+use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
+use gvt_gpu::llm::{GpuLlm, LlmDims, LlmSession, Part};
 use gvt_gpu::{TensorBytes, WeightFormat};
 
 #[derive(Args, Debug)]
@@ -70,6 +70,17 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Medians of the runs after the first (which pays kernel compilation).
+fn warm_medians(runs: &[Run]) -> Run {
+    let warm = &runs[1..];
+    let of = |f: fn(&Run) -> f64| median(warm.iter().map(f).collect());
+    Run {
+        image_ms: of(|r| r.image_ms),
+        prefill_ms: of(|r| r.prefill_ms),
+        decode_ms: of(|r| r.decode_ms),
+    }
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.runs == 0 || args.tokens == 0 || args.prompt_tokens == 0 {
         bail!("--runs, --tokens and --prompt-tokens must be at least 1");
@@ -111,11 +122,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             &model, &config, &device, &args,
         ))?);
     }
-    let warm = &runs[1..];
     let first = runs[0];
-    let image = median(warm.iter().map(|r| r.image_ms).collect());
-    let prefill = median(warm.iter().map(|r| r.prefill_ms).collect());
-    let decode = median(warm.iter().map(|r| r.decode_ms).collect());
+    let Run {
+        image_ms: image,
+        prefill_ms: prefill,
+        decode_ms: decode,
+    } = warm_medians(&runs);
     let steps = args.tokens.saturating_sub(1).max(1) as f64;
     if config.vision.is_some() {
         println!(
@@ -145,7 +157,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?
         }
         None => {
-            let tensors = random_llm(&config.llm, args.engine_format);
+            let dims = engine::llm_dims(&config.llm);
+            let tensors = random_llm(&dims, args.engine_format);
             let mut source = |name: &str| {
                 tensors
                     .iter()
@@ -158,7 +171,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                     })
                     .ok_or_else(|| gvt_gpu::GpuError::InvalidInput(format!("no tensor {name}")))
             };
-            GpuLlm::load(gpu, engine::llm_dims(&config.llm), &mut source, &mut |_| {})?
+            GpuLlm::load(gpu, dims.clone(), &mut source, &mut |_| {})?
         }
     };
     bench_engine(gpu, &llm, ms(started), &config, &args, prefill, decode)
@@ -172,11 +185,11 @@ struct RandomTensor {
     bytes: Vec<u8>,
 }
 
-/// Random weights for the engine in the layout of `cfg`: matrices in `format` (scales
+/// Random weights for the engine in the decoder's layout: matrices in `format` (scales
 /// small and finite, every other bit random), norms of ones.
-fn random_llm(cfg: &LlmConfig, format: WeightFormat) -> Vec<RandomTensor> {
+fn random_llm(dims: &LlmDims, format: WeightFormat) -> Vec<RandomTensor> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut matrix = |name: String, cols: usize, rows: usize| {
+    let mut matrix = |name: String, [cols, rows]: [usize; 2]| {
         // As llama.cpp does for rows that are not whole blocks: Q8_0, else F16.
         let format = [format, WeightFormat::Q8_0, WeightFormat::F16]
             .into_iter()
@@ -219,35 +232,21 @@ fn random_llm(cfg: &LlmConfig, format: WeightFormat) -> Vec<RandomTensor> {
             bytes,
         }
     };
-    let ones = |name: String, width: usize| RandomTensor {
-        name,
-        format: WeightFormat::F32,
-        shape: [width, 1],
-        bytes: 1f32.to_le_bytes().repeat(width),
-    };
-    let (e, hd, f) = (cfg.width, cfg.head_dim, cfg.ffn_hidden);
-    let mut tensors = vec![
-        matrix("token_embd.weight".into(), e, cfg.vocab_size),
-        ones("output_norm.weight".into(), e),
-    ];
-    if !cfg.tied_output {
-        tensors.push(matrix("output.weight".into(), e, cfg.vocab_size));
-    }
-    for i in 0..cfg.depth {
-        let n = |part: &str| format!("blk.{i}.{part}.weight");
-        tensors.extend([
-            ones(n("attn_norm"), e),
-            ones(n("ffn_norm"), e),
-            matrix(n("attn_q"), e, cfg.heads * hd),
-            matrix(n("attn_k"), e, cfg.kv_heads * hd),
-            matrix(n("attn_v"), e, cfg.kv_heads * hd),
-            matrix(n("attn_output"), cfg.heads * hd, e),
-            matrix(n("ffn_gate"), e, f),
-            matrix(n("ffn_up"), e, f),
-            matrix(n("ffn_down"), f, e),
-        ]);
-    }
-    tensors
+    dims.tensors()
+        .into_iter()
+        .map(|spec| {
+            if spec.is_vector() {
+                RandomTensor {
+                    format: WeightFormat::F32,
+                    bytes: 1f32.to_le_bytes().repeat(spec.shape[0]),
+                    shape: spec.shape,
+                    name: spec.name,
+                }
+            } else {
+                matrix(spec.name, spec.shape)
+            }
+        })
+        .collect()
 }
 
 /// The same prompt and answer length on the GPU engine (gvt-gpu), next to burn's figures.
@@ -296,9 +295,11 @@ fn bench_engine(
             decode_ms: ms(start),
         });
     }
-    let warm = &runs[1..];
-    let prefill = median(warm.iter().map(|r| r.prefill_ms).collect());
-    let decode = median(warm.iter().map(|r| r.decode_ms).collect());
+    let Run {
+        prefill_ms: prefill,
+        decode_ms: decode,
+        ..
+    } = warm_medians(&runs);
     let steps = args.tokens.saturating_sub(1).max(1) as f64;
     println!(
         "engine prefill: {prefill:.1} ms (burn on the same device: {burn_prefill:.1} ms, {:.2}x)",

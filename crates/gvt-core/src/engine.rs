@@ -38,7 +38,7 @@ pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f
         }
     })?;
     let dims = &view.info.dims;
-    if dims.is_empty() || dims.len() > 2 || dims[2.min(dims.len())..].iter().any(|&d| d != 1) {
+    if dims.is_empty() || dims.len() > 2 {
         return Err(GpuError::Shape {
             tensor: name.into(),
             problem: format!(

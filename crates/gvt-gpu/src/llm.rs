@@ -31,7 +31,59 @@ pub struct LlmDims {
     pub tied_output: bool,
 }
 
+/// A tensor the decoder reads: its GGUF name and `[cols, rows]` (norms are `[width, 1]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: [usize; 2],
+}
+
+impl TensorSpec {
+    fn new(name: String, cols: usize, rows: usize) -> Self {
+        Self {
+            name,
+            shape: [cols, rows],
+        }
+    }
+
+    /// Whether this is a norm's weight vector rather than a matrix.
+    pub fn is_vector(&self) -> bool {
+        self.shape[1] == 1
+    }
+}
+
 impl LlmDims {
+    /// Layer `i`'s tensors: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
+    pub fn layer_tensors(&self, i: usize) -> [TensorSpec; 9] {
+        let n = |part: &str| format!("blk.{i}.{part}.weight");
+        let (e, f) = (self.width, self.ffn_hidden);
+        let (q, kv) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
+        [
+            TensorSpec::new(n("attn_norm"), e, 1),
+            TensorSpec::new(n("attn_q"), e, q),
+            TensorSpec::new(n("attn_k"), e, kv),
+            TensorSpec::new(n("attn_v"), e, kv),
+            TensorSpec::new(n("attn_output"), q, e),
+            TensorSpec::new(n("ffn_norm"), e, 1),
+            TensorSpec::new(n("ffn_gate"), e, f),
+            TensorSpec::new(n("ffn_up"), e, f),
+            TensorSpec::new(n("ffn_down"), f, e),
+        ]
+    }
+
+    /// The whole model's tensors: the embedding, the output head unless it is tied, the
+    /// final norm, then every layer's.
+    pub fn tensors(&self) -> Vec<TensorSpec> {
+        let e = self.width;
+        let mut all = vec![TensorSpec::new("token_embd.weight".into(), e, self.vocab)];
+        if !self.tied_output {
+            all.push(TensorSpec::new("output.weight".into(), e, self.vocab));
+        }
+        all.push(TensorSpec::new("output_norm.weight".into(), e, 1));
+        all.extend((0..self.depth).flat_map(|i| self.layer_tensors(i)));
+        all
+    }
+
     fn heads(&self) -> Heads {
         Heads {
             heads: self.heads,
@@ -88,35 +140,35 @@ impl GpuLlm {
                 dims.heads, dims.kv_heads
             )));
         }
-        let (e, hd) = (dims.width, dims.head_dim);
+        let e = dims.width;
         let mut load = Loader {
             gpu,
             tensors,
             on_progress,
         };
-        let embed = load.matrix("token_embd.weight", e, dims.vocab)?;
+        let embed = load.matrix(&TensorSpec::new("token_embd.weight".into(), e, dims.vocab))?;
         let output = if dims.tied_output {
             None
         } else {
-            Some(load.matrix("output.weight", e, dims.vocab)?)
+            Some(load.matrix(&TensorSpec::new("output.weight".into(), e, dims.vocab))?)
         };
         let mut layers = Vec::with_capacity(dims.depth);
         for i in 0..dims.depth {
-            let n = |part: &str| format!("blk.{i}.{part}.weight");
+            let [attn_norm, q, k, v, o, ffn_norm, gate, up, down] = dims.layer_tensors(i);
             layers.push(Layer {
-                attn_norm: load.vector(&n("attn_norm"), e)?,
-                q: load.matrix(&n("attn_q"), e, dims.heads * hd)?,
-                k: load.matrix(&n("attn_k"), e, dims.kv_heads * hd)?,
-                v: load.matrix(&n("attn_v"), e, dims.kv_heads * hd)?,
-                o: load.matrix(&n("attn_output"), dims.heads * hd, e)?,
-                ffn_norm: load.vector(&n("ffn_norm"), e)?,
-                gate: load.matrix(&n("ffn_gate"), e, dims.ffn_hidden)?,
-                up: load.matrix(&n("ffn_up"), e, dims.ffn_hidden)?,
-                down: load.matrix(&n("ffn_down"), dims.ffn_hidden, e)?,
+                attn_norm: load.vector(&attn_norm)?,
+                q: load.matrix(&q)?,
+                k: load.matrix(&k)?,
+                v: load.matrix(&v)?,
+                o: load.matrix(&o)?,
+                ffn_norm: load.vector(&ffn_norm)?,
+                gate: load.matrix(&gate)?,
+                up: load.matrix(&up)?,
+                down: load.matrix(&down)?,
             });
         }
-        let norm = load.vector("output_norm.weight", e)?;
-        let table = llm_table(dims.context, hd, dims.rope_base);
+        let norm = load.vector(&TensorSpec::new("output_norm.weight".into(), e, 1))?;
+        let table = llm_table(dims.context, dims.head_dim, dims.rope_base);
         let rope = gpu.storage_with("rope table", bytemuck::cast_slice(&table))?;
         Ok(Self {
             gpu: gpu.clone(),
@@ -133,27 +185,24 @@ impl GpuLlm {
         &self.dims
     }
 
-    /// Bytes of weights on the GPU.
-    pub fn weight_bytes(&self) -> u64 {
-        let layers: u64 = self
-            .layers
+    /// Every weight matrix, the embedding and output head included.
+    fn matrices(&self) -> impl Iterator<Item = &Weight> {
+        self.layers
             .iter()
             .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
-            .map(Weight::bytes)
-            .sum();
-        layers + self.embed.bytes() + self.output.as_ref().map_or(0, Weight::bytes)
+            .chain(std::iter::once(&self.embed))
+            .chain(self.output.as_ref())
+    }
+
+    /// Bytes of weights on the GPU.
+    pub fn weight_bytes(&self) -> u64 {
+        self.matrices().map(Weight::bytes).sum()
     }
 
     /// Formats of the matrices, e.g. "Q4_0 x 154, Q6_K x 1".
     pub fn formats(&self) -> String {
         let mut counts: Vec<(WeightFormat, usize)> = Vec::new();
-        let all = self
-            .layers
-            .iter()
-            .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
-            .chain(std::iter::once(&self.embed))
-            .chain(self.output.as_ref());
-        for w in all {
+        for w in self.matrices() {
             match counts.iter_mut().find(|(f, _)| *f == w.format) {
                 Some((_, c)) => *c += 1,
                 None => counts.push((w.format, 1)),
@@ -175,25 +224,26 @@ struct Loader<'g, 's, 'a, 'b, 'p> {
 }
 
 impl Loader<'_, '_, '_, '_, '_> {
-    /// A `[rows, cols]` matrix in its GGUF blocks.
-    fn matrix(&mut self, name: &str, cols: usize, rows: usize) -> Result<Weight> {
-        let t = (self.tensors)(name)?;
-        if t.shape != [cols, rows] {
+    /// A matrix in its GGUF blocks.
+    fn matrix(&mut self, spec: &TensorSpec) -> Result<Weight> {
+        let t = (self.tensors)(&spec.name)?;
+        if t.shape != spec.shape {
             return Err(GpuError::Shape {
-                tensor: name.into(),
-                problem: format!("shape {:?}, expected [{cols}, {rows}]", t.shape),
+                tensor: spec.name.clone(),
+                problem: format!("shape {:?}, expected {:?}", t.shape, spec.shape),
             });
         }
         (self.on_progress)(t.bytes.len() as u64);
         Weight::upload(self.gpu, t)
     }
 
-    /// A `[width]` vector as f32.
-    fn vector(&mut self, name: &str, width: usize) -> Result<wgpu::Buffer> {
-        let t = (self.tensors)(name)?;
-        let values = f32_vector(t, width)?;
+    /// A norm's weight vector as f32.
+    fn vector(&mut self, spec: &TensorSpec) -> Result<wgpu::Buffer> {
+        let t = (self.tensors)(&spec.name)?;
+        let values = f32_vector(t, spec.shape[0])?;
         (self.on_progress)(t.bytes.len() as u64);
-        self.gpu.storage_with(name, bytemuck::cast_slice(&values))
+        self.gpu
+            .storage_with(&spec.name, bytemuck::cast_slice(&values))
     }
 }
 

@@ -2,6 +2,7 @@
 //! size. Prints figures; asserts nothing.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
@@ -151,7 +152,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let started = Instant::now();
-    let llm = match llm_path {
+    let llm = Arc::new(match llm_path {
         Some(path) => {
             let file = super::load::open_gguf(&path)?;
             engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?
@@ -173,7 +174,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             };
             GpuLlm::load(gpu, dims.clone(), &mut source, &mut |_| {})?
         }
-    };
+    });
     bench_engine(gpu, &llm, ms(started), &config, &args, prefill, decode)
 }
 
@@ -252,14 +253,14 @@ fn random_llm(dims: &LlmDims, format: WeightFormat) -> Vec<RandomTensor> {
 /// The same prompt and answer length on the GPU engine (gvt-gpu), next to burn's figures.
 fn bench_engine(
     gpu: &gvt_gpu::Gpu,
-    llm: &GpuLlm,
+    llm: &Arc<GpuLlm>,
     load_ms: f64,
     config: &GvtConfig,
     args: &BenchArgs,
     burn_prefill: f64,
     burn_decode: f64,
 ) -> anyhow::Result<()> {
-    let mut session = pollster::block_on(LlmSession::new(llm, false))?;
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false))?;
     println!("engine:  {}", gpu.caps().variant());
     println!(
         "engine:  LLM weights {:.1} MB on the GPU as stored ({}), loaded in {load_ms:.0} ms",

@@ -50,11 +50,12 @@ pub fn pipeline(
     )?;
     bar.finish_and_clear();
     eprintln!(
-        "{} on {} ({}, loaded in {:.2} s)",
+        "{} on {} ({}, loaded in {:.2} s)\n  {}",
         pipeline.info.name,
         pipeline.device.name,
         pipeline.info.formats,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        pipeline.info.kernels
     );
     Ok(pipeline)
 }

@@ -134,6 +134,7 @@ impl ModelPanel {
                     row("Weights", m.formats.clone());
                     row("File size", megabytes(m.file_bytes));
                     row("Device", m.device.clone());
+                    row("Kernels", m.kernels.clone());
                     if let Some(why) = &m.fallback_reason {
                         row("GPU", format!("not used: {why}"));
                     }

@@ -1,14 +1,60 @@
 //! The GPU engine (crate `gvt-gpu`, kernels in `shaders/`) fed from GGUF files and the
 //! configuration the metadata gives: the same tensor names and sizes the burn model loads.
 
-use gvt_gpu::llm::{GpuLlm, LlmDims};
+use std::sync::{Arc, Mutex};
+
+use gvt_gpu::llm::{GpuLlm, LlmDims, LlmSession};
 use gvt_gpu::{Gpu, GpuError, TensorBytes, WeightFormat};
 
 use crate::Result;
 use crate::gguf::GgufFile;
-use crate::model::LlmConfig;
+use crate::model::{LlmConfig, VisualPath};
 
-/// The decoder's sizes for the engine.
+/// The longest context the engine allocates a KV cache for, as llama.cpp's default `-c`:
+/// a question about one image is far shorter, and a model's full context (128k for
+/// Llama 3.1) would take gigabytes of cache.
+pub const MAX_CONTEXT: usize = 4096;
+
+/// A model whose LLM runs on the engine. The visual path is burn's on the same wgpu device.
+pub struct EngineModel {
+    pub visual: Option<VisualPath>,
+    pub llm: EngineLlm,
+}
+
+/// The LLM on the engine, and the session of the last question, kept to be reused: a
+/// session's KV cache and activations are allocated once.
+pub struct EngineLlm {
+    pub llm: Arc<GpuLlm>,
+    idle: Mutex<Option<Box<LlmSession>>>,
+}
+
+impl EngineLlm {
+    pub fn new(llm: GpuLlm) -> Self {
+        Self {
+            llm: Arc::new(llm),
+            idle: Mutex::new(None),
+        }
+    }
+
+    /// A session for one answer: the idle one when it captures as asked, else a new one.
+    pub async fn session(&self, capture: bool) -> Result<Box<LlmSession>> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match idle {
+            Some(mut session) if session.captures() == capture => {
+                session.reset();
+                Ok(session)
+            }
+            _ => Ok(Box::new(LlmSession::new(self.llm.clone(), capture).await?)),
+        }
+    }
+
+    /// Keeps `session` for the next answer.
+    pub fn keep(&self, session: Box<LlmSession>) {
+        *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+    }
+}
+
+/// The decoder's sizes for the engine, its context capped at [`MAX_CONTEXT`].
 pub fn llm_dims(cfg: &LlmConfig) -> LlmDims {
     LlmDims {
         vocab: cfg.vocab_size,
@@ -20,7 +66,7 @@ pub fn llm_dims(cfg: &LlmConfig) -> LlmDims {
         ffn_hidden: cfg.ffn_hidden,
         rms_eps: cfg.rms_eps,
         rope_base: cfg.rope_base,
-        context: cfg.context_length,
+        context: cfg.context_length.min(MAX_CONTEXT),
         tied_output: cfg.tied_output,
     }
 }

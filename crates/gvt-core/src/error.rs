@@ -41,9 +41,9 @@ pub enum Error {
         choose = crate::device::CHOOSE_CPU
     )]
     GpuFailed(String),
-    /// The GPU engine refused or failed (names the tensor, buffer or limit).
+    /// The GPU engine refused a model or a buffer (names the tensor, buffer or limit).
     #[error("GPU engine: {0}")]
-    Engine(#[from] gvt_gpu::GpuError),
+    Engine(gvt_gpu::GpuError),
     /// The model cannot fit the device; the message gives the figures.
     #[error("{0}")]
     OutOfMemory(String),
@@ -83,6 +83,25 @@ impl From<burn::tensor::DataError> for Error {
                     .unwrap_or("unknown reason"),
             ),
             None => Error::Execution(text),
+        }
+    }
+}
+
+impl From<gvt_gpu::GpuError> for Error {
+    /// A lost device or a driver error is the GPU failing (the CPU can still run the model);
+    /// bad input is the request's fault.
+    fn from(e: gvt_gpu::GpuError) -> Self {
+        use gvt_gpu::GpuError::*;
+        match e {
+            DeviceLost(reason) => Error::GpuFailed(format!("the device was lost ({reason})")),
+            Validation { .. } => Error::GpuFailed(e.to_string()),
+            OutOfMemory { .. } => Error::OutOfMemory(format!(
+                "{e}. Run the model on the CPU instead ({choose})",
+                choose = crate::device::CHOOSE_CPU
+            )),
+            InvalidInput(message) => Error::InvalidInput(message),
+            NonFinite => Error::NonFinite(e.to_string()),
+            other => Error::Engine(other),
         }
     }
 }

@@ -4,7 +4,10 @@
 use image::DynamicImage;
 
 use crate::device::ComputeDevice;
-use crate::generate::{self, CancelFlag, GenerateOptions, Generation, Prompt, TokenEvent};
+use crate::engine::{self, EngineLlm, EngineModel};
+use crate::generate::{
+    self, CancelFlag, GenerateOptions, Generation, ModelRef, Prompt, TokenEvent,
+};
 use crate::gguf::GgufFile;
 use crate::model::{Gvt, GvtConfig, MemoryEstimate};
 use crate::preprocess::Preprocessor;
@@ -81,11 +84,39 @@ pub struct ModelInfo {
     pub file_bytes: u64,
     /// Tensor formats in the file(s), e.g. "F32 x 40, Q8_0 x 100".
     pub formats: String,
+    /// What computes: burn on the CPU, or the GPU engine and its kernel variant.
+    pub kernels: String,
+}
+
+/// The weights, where they run.
+#[expect(clippy::large_enum_variant, reason = "one per loaded model")]
+pub enum LoadedModel {
+    /// Everything on burn (the CPU path).
+    Burn(Gvt),
+    /// On a GPU: the LLM on the engine, the blocks as stored.
+    Engine(EngineModel),
+}
+
+impl LoadedModel {
+    pub fn as_ref(&self) -> ModelRef<'_> {
+        match self {
+            Self::Burn(m) => ModelRef::Burn(m),
+            Self::Engine(m) => ModelRef::Engine(m),
+        }
+    }
+
+    /// The burn model, when everything runs on burn.
+    pub fn burn(&self) -> Option<&Gvt> {
+        match self {
+            Self::Burn(m) => Some(m),
+            Self::Engine(_) => None,
+        }
+    }
 }
 
 /// A loaded model, ready to answer.
 pub struct Pipeline {
-    pub model: Gvt,
+    pub model: LoadedModel,
     pub config: GvtConfig,
     pub tokenizer: Tokenizer,
     pub device: ComputeDevice,
@@ -116,9 +147,33 @@ impl Pipeline {
         // Everything that can be checked before the weights are read is.
         let config = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
         config.check_tokenizer(tokenizer.vocab_size())?;
-        MemoryEstimate::new(&config, &files, &device.device).check(&device.memory, &device.name)?;
-        let gvt = device
-            .guard_sync(|| Gvt::load_files(model, llm, &config, &device.device, &mut progress))?;
+        let llm_file = llm.unwrap_or(model);
+        let (gvt, kernels) = match device.engine() {
+            Some(gpu) => {
+                MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
+                    .check(&device.memory, &device.name)?;
+                let visual = device.guard_sync(|| {
+                    Gvt::load_visual_file(model, &config, &device.device, &mut progress)
+                })?;
+                // An allocation the driver refuses reaches wgpu's error handler, which panics.
+                let llm = device
+                    .guard_sync(|| engine::load_llm(gpu, llm_file, &config.llm, &mut progress))?;
+                let kernels = format!(
+                    "LLM on the GVT Lens GPU engine ({}), image encoder on burn",
+                    gpu.caps().variant()
+                );
+                let llm = EngineLlm::new(llm);
+                (LoadedModel::Engine(EngineModel { visual, llm }), kernels)
+            }
+            None => {
+                MemoryEstimate::new(&config, &files, &device.device)
+                    .check(&device.memory, &device.name)?;
+                let gvt = device.guard_sync(|| {
+                    Gvt::load_files(model, llm, &config, &device.device, &mut progress)
+                })?;
+                (LoadedModel::Burn(gvt), format!("burn ({})", device.name))
+            }
+        };
         let preprocessor = config.vision.as_ref().map(Preprocessor::new);
         let info = ModelInfo {
             // Shown in terminals and the UI: the file's text is made inert.
@@ -131,6 +186,7 @@ impl Pipeline {
             .into_owned(),
             file_bytes: files.iter().map(|f| f.file_size() as u64).sum(),
             formats: formats(&files),
+            kernels,
         };
         Ok(Self {
             model: gvt,
@@ -178,7 +234,7 @@ impl Pipeline {
         let text = PromptText::new(tok, question, image.is_some())?;
         // Encoding costs memory in proportion to the text (a chat template may render
         // megabytes): text the context cannot hold is refused before it is encoded.
-        let context = self.model.llm.context_length();
+        let context = self.model.as_ref().context();
         let fits = context.saturating_mul(tok.max_token_bytes());
         let len = text.before.len() + text.after.len();
         if len > fits {
@@ -215,7 +271,7 @@ impl Pipeline {
             .guard(async {
                 let prompt = self.prompt(question, image)?;
                 generate::generate(
-                    &self.model,
+                    self.model.as_ref(),
                     &self.tokenizer,
                     prompt,
                     options,

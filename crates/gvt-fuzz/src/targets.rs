@@ -195,8 +195,8 @@ pub fn run_gguf(ctx: &Context, bytes: Vec<u8>) -> Vec<String> {
             let question = format!("How many?{}", tok.token_str(last).unwrap_or_default());
             let prompt = pipeline.prompt(&question, None);
             sigs.push(sig("prompt", &prompt));
-            if let Ok(prompt) = prompt {
-                let embeds = pipeline.model.prompt_embeds(&prompt.prefix, None, &[]);
+            if let (Ok(prompt), Some(model)) = (prompt, pipeline.model.burn()) {
+                let embeds = model.prompt_embeds(&prompt.prefix, None, &[]);
                 sigs.push(format!("embeds:{:?}", embeds.dims()));
             }
         }

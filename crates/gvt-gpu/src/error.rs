@@ -34,6 +34,9 @@ pub enum GpuError {
     Validation { what: String, message: String },
     #[error("{0}")]
     InvalidInput(String),
+    /// The logits of a step held NaN or infinite values.
+    #[error("the logits became NaN or infinite")]
+    NonFinite,
 }
 
 pub type Result<T, E = GpuError> = std::result::Result<T, E>;

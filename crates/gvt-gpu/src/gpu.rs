@@ -207,7 +207,7 @@ impl Gpu {
         }
         if let Some(lost) = self.lost() {
             return Err(GpuError::DeviceLost(format!(
-                "{lost} (while allocating {what})"
+                "{lost}, while allocating {what}"
             )));
         }
         let out = out?;
@@ -328,16 +328,31 @@ impl Gpu {
     /// Reads `bytes` bytes at `offset` of `buffer` back to the CPU, without blocking the
     /// browser: natively the device is polled, in the browser the map resolves on its own.
     pub async fn read(&self, buffer: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
-        let size = bytes.next_multiple_of(4).max(4);
+        self.read_regions(buffer, &[(offset, bytes)]).await
+    }
+
+    /// Reads `(offset, bytes)` regions of `buffer` back to back through one staging buffer
+    /// (wgpu copies whole 4-byte words at 4-aligned offsets).
+    pub async fn read_regions(
+        &self,
+        buffer: &wgpu::Buffer,
+        regions: &[(u64, u64)],
+    ) -> Result<Vec<u8>> {
+        let bytes: u64 = regions.iter().map(|r| r.1).sum();
         let device = &self.0.device;
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvt-gpu readback"),
-            size,
+            size: bytes.next_multiple_of(4).max(4),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut encoder = device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
+        let mut at = 0;
+        for &(offset, size) in regions {
+            let size = size.next_multiple_of(4);
+            encoder.copy_buffer_to_buffer(buffer, offset, &staging, at, size);
+            at += size;
+        }
         self.0.queue.submit([encoder.finish()]);
         self.map_read(&staging, bytes).await
     }
@@ -352,7 +367,8 @@ impl Gpu {
         self.wait()?;
         let mapped = match receive.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("reading a result back failed: {e}")),
+            // wgpu's error says no more than that the map failed.
+            Ok(Err(_)) => Err("a read-back failed".to_string()),
             Err(_) => Err("the read-back was dropped".to_string()),
         };
         if let Err(why) = mapped {

@@ -7,12 +7,16 @@
 //! gate, up * silu(gate), down + residual) -> last-row norm -> logits -> argmax`.
 //! The sampled id stays on the GPU as the next step's input; only it is read back.
 
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::kernels::argmax::{NON_FINITE, argmax};
 use crate::kernels::attention::{MAX_HEAD_DIM, attention};
 use crate::kernels::embed::{NO_TOKEN, embed};
 use crate::kernels::linear::{Epilogue, linear};
 use crate::kernels::norm::{Norm, norm};
 use crate::kernels::rope::{Heads, llm_table, rope_llm};
-use crate::kernels::{Dispatch, Step, argmax::argmax};
+use crate::kernels::{Dispatch, Step};
 use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
 
 /// The decoder's sizes (from GGUF metadata).
@@ -308,8 +312,8 @@ struct LayerOps {
 
 /// A conversation's state on the GPU: activations, the KV cache and the prebuilt
 /// dispatches. Reusable: [`LlmSession::reset`] starts over without reallocating.
-pub struct LlmSession<'m> {
-    model: &'m GpuLlm,
+pub struct LlmSession {
+    model: Arc<GpuLlm>,
     step: wgpu::Buffer,
     /// u32: `[0]` the next input token, `[1 + i]` answer token `i`, then the prompt's ids
     /// from `prompt_at`.
@@ -333,25 +337,35 @@ pub struct LlmSession<'m> {
 }
 
 /// The attention of a step's last position (the one whose logits were sampled), per
-/// layer: `[heads, keys]` row-major, over every key position so far.
+/// layer: `[heads, keys]` row-major, over the key positions asked for.
 pub struct StepAttention {
     pub heads: usize,
     pub keys: usize,
     pub layers: Vec<Vec<f32>>,
 }
 
-impl<'m> LlmSession<'m> {
+impl LlmSession {
     /// Allocates a session for prompts and answers up to the model's context; `capture`
     /// keeps every step's attention for [`LlmSession::attention`].
-    pub async fn new(model: &'m GpuLlm, capture: bool) -> Result<Self> {
-        let gpu = &model.gpu;
+    pub async fn new(model: Arc<GpuLlm>, capture: bool) -> Result<Self> {
+        let gpu = model.gpu.clone();
         gpu.checked("the LLM's activations and KV cache", || {
             Self::build(model, capture)
         })
         .await
     }
 
-    fn build(model: &'m GpuLlm, capture: bool) -> Result<Self> {
+    /// Whether the session keeps attention for [`LlmSession::attention`].
+    pub fn captures(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// The model the session runs.
+    pub fn model(&self) -> &Arc<GpuLlm> {
+        &self.model
+    }
+
+    fn build(model: Arc<GpuLlm>, capture: bool) -> Result<Self> {
         let gpu = &model.gpu;
         let d = &model.dims;
         let (e, hd, ctx) = (d.width, d.head_dim, d.context);
@@ -635,35 +649,31 @@ impl<'m> LlmSession<'m> {
             .await
     }
 
-    /// The attention of the last step's last position, per layer, when the session
-    /// captures it.
-    pub async fn attention(&self) -> Result<Option<StepAttention>> {
+    /// The attention of the last step's last position to the key positions `keys` (all of
+    /// them: `0..len()`), per layer, when the session captures it. Only those rows are read.
+    pub async fn attention(&self, keys: Range<usize>) -> Result<Option<StepAttention>> {
         let Some(capture) = &self.capture else {
             return Ok(None);
         };
-        if self.past == 0 {
-            return Ok(None);
+        if keys.start >= keys.end || keys.end > self.past {
+            return Err(GpuError::InvalidInput(format!(
+                "attention to keys {keys:?} asked of a session of {} positions",
+                self.past
+            )));
         }
         let d = &self.model.dims;
-        let (heads, ctx, keys) = (d.heads, d.context, self.past);
-        let raw = self
-            .gpu()
-            .read_f32(capture, 0, heads * ctx * d.depth)
-            .await?;
-        let layers = raw
-            .chunks(heads * ctx)
-            .map(|layer| {
-                layer
-                    .chunks(ctx)
-                    .flat_map(|row| &row[..keys])
-                    .copied()
-                    .collect()
-            })
+        let (heads, ctx) = (d.heads, d.context);
+        let row = |i: usize| ((i * ctx + keys.start) * 4) as u64;
+        let len = keys.len();
+        let regions: Vec<(u64, u64)> = (0..d.depth * heads)
+            .map(|i| (row(i), (len * 4) as u64))
             .collect();
+        let raw = self.gpu().read_regions(capture, &regions).await?;
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(&raw);
         Ok(Some(StepAttention {
             heads,
-            keys,
-            layers,
+            keys: len,
+            layers: values.chunks(heads * len).map(<[f32]>::to_vec).collect(),
         }))
     }
 
@@ -727,6 +737,9 @@ impl<'m> LlmSession<'m> {
 
     async fn read_token(&self) -> Result<u32> {
         let bytes = self.gpu().map_read(&self.staging, 4).await?;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        match u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) {
+            NON_FINITE => Err(GpuError::NonFinite),
+            token => Ok(token),
+        }
     }
 }

@@ -543,5 +543,22 @@ fn argmax_picks_the_first_largest_logit() {
         let got: Vec<u32> =
             bytemuck::pod_collect_to_vec(&pollster::block_on(gpu.read(&tokens, 0, 32)).unwrap());
         assert_eq!((got[0], got[3]), (top as u32, top as u32), "n = {n}");
+
+        // One NaN or infinite logit anywhere is reported instead of a token.
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut broken = logits.clone();
+            broken[rng.below(n)] = bad;
+            gpu.queue()
+                .write_buffer(&lb, 0, bytemuck::cast_slice(&broken));
+            gpu.run([&op], 1);
+            let got: Vec<u32> = bytemuck::pod_collect_to_vec(
+                &pollster::block_on(gpu.read(&tokens, 0, 32)).unwrap(),
+            );
+            assert_eq!(
+                (got[0], got[3]),
+                (argmax::NON_FINITE, argmax::NON_FINITE),
+                "{bad}"
+            );
+        }
     }
 }

@@ -181,6 +181,8 @@ pub struct ModelSummary {
     pub formats: String,
     /// Adapter name and API, or the CPU backend.
     pub device: String,
+    /// What computes: burn, or the GPU engine and its kernel variant.
+    pub kernels: String,
     pub is_gpu: bool,
     /// Why the GPU was not used, when the choice was "auto".
     pub fallback_reason: Option<String>,
@@ -382,6 +384,7 @@ impl Engine {
             file_bytes: pipeline.info.file_bytes,
             formats: pipeline.info.formats.clone(),
             device: pipeline.device.name.clone(),
+            kernels: pipeline.info.kernels.clone(),
             is_gpu: pipeline.device.is_gpu,
             fallback_reason,
             has_vision: pipeline.has_vision(),

@@ -5,6 +5,7 @@
 //! Every device read is awaited (`into_data_async`), so the same code runs in the browser,
 //! where blocking readback is impossible. Native callers drive it with `pollster`.
 
+mod decoder;
 mod sampling;
 
 use std::sync::Arc;
@@ -13,12 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::tensor::Tensor;
 use web_time::Instant;
 
+pub use decoder::ModelRef;
 pub use sampling::{Sampler, Sampling, argmax};
 
 use crate::attention::{AttentionRecord, Probs};
-use crate::model::{Gvt, Keep, KvCache};
 use crate::tokenizer::{StreamDecoder, Tokenizer};
 use crate::{Error, Result};
+use decoder::{Decoder, PromptInput};
 
 /// Token ids around the image, and the image itself.
 pub struct Prompt {
@@ -140,14 +142,15 @@ pub async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
 }
 
 /// Generates an answer for `prompt`, calling `on_token` for every token as it is produced.
-pub async fn generate(
-    model: &Gvt,
+pub async fn generate<'m>(
+    model: impl Into<ModelRef<'m>>,
     tokenizer: &Tokenizer,
     prompt: Prompt,
     options: &GenerateOptions,
     cancel: &CancelFlag,
     on_token: &mut dyn FnMut(TokenEvent<'_>),
 ) -> Result<Generation> {
+    let model = model.into();
     options.validate()?;
     let capture = options.capture_attention;
     let mut timings = Timings::default();
@@ -158,7 +161,7 @@ pub async fn generate(
     let start = Instant::now();
     let (visual, resampler_attention, grid) = match prompt.pixels {
         Some(pixels) => {
-            let path = model.visual.as_ref().ok_or_else(|| {
+            let path = model.visual().ok_or_else(|| {
                 Error::InvalidInput("this model has no vision tower; ask without an image".into())
             })?;
             let tokens = path.forward(pixels, None);
@@ -172,12 +175,11 @@ pub async fn generate(
         None => (None, None, 0),
     };
     let visual_span = visual.as_ref().map(|v| (prompt.prefix.len(), v.dims()[1]));
-    let embeds = model.prompt_embeds(&prompt.prefix, visual.clone(), &prompt.suffix);
     timings.image_ms = start.elapsed().as_secs_f64() * 1000.0;
 
-    let [_, prompt_len, _] = embeds.dims();
+    let prompt_len = prompt.prefix.len() + visual_span.map_or(0, |s| s.1) + prompt.suffix.len();
     timings.prompt_tokens = prompt_len;
-    let context = model.llm.context_length();
+    let context = model.context();
     if prompt_len >= context {
         return Err(Error::InvalidInput(format!(
             "the prompt has {prompt_len} tokens; the model's context holds {context}"
@@ -186,8 +188,8 @@ pub async fn generate(
 
     let stop_tokens = tokenizer.stop_tokens();
     let mut sampler = Sampler::new(options.sampling);
-    let mut cache = KvCache::new(model.llm.depth());
-    let mut decoder = StreamDecoder::new();
+    let mut decoder = Decoder::new(model, capture && visual_span.is_some()).await?;
+    let mut stream = StreamDecoder::new();
     let mut out = Generation {
         tokens: Vec::new(),
         pieces: Vec::new(),
@@ -199,25 +201,25 @@ pub async fn generate(
     let mut llm_attention = Vec::new();
 
     let start = Instant::now();
-    let mut input = embeds;
     let mut decode_start = None;
+    let mut last = None;
     loop {
         if cancel.is_cancelled() {
             out.stop = StopReason::Cancelled;
             break;
         }
-        let [_, t, _] = input.dims();
-        let step = model.llm.forward(
-            input,
-            &mut cache,
-            Keep {
-                attention: capture && visual_span.is_some(),
-                layer_outputs: false,
-            },
-        );
-        let last = step.hidden.narrow(1, t - 1, 1);
-        let logits = read_f32(model.llm.logits(last)).await?;
-        if logits.iter().any(|x| !x.is_finite()) {
+        let chosen = match last {
+            None => {
+                let input = PromptInput {
+                    prefix: &prompt.prefix,
+                    visual: visual.clone(),
+                    suffix: &prompt.suffix,
+                };
+                decoder.prefill(input, &mut sampler).await?
+            }
+            Some(token) => decoder.decode(token, &mut sampler).await?,
+        };
+        let Some(id) = chosen else {
             let stage = match (out.tokens.len(), &visual) {
                 (0, Some(visual)) if !all_finite(visual.clone()).await? => {
                     "the image encoder (vision tower, resampler or projection)".to_string()
@@ -229,26 +231,23 @@ pub async fn generate(
                 "the model's values became NaN or infinite in {stage}; the weights or the \
                  metadata (epsilons, RoPE base, image normalisation) are broken"
             )));
-        }
-        if let (Some(attention), Some((start, len))) = (step.attention, visual_span) {
-            let rows = attention
-                .into_iter()
-                .map(|p| p.narrow(2, t - 1, 1).narrow(3, start, len))
-                .collect::<Vec<_>>();
-            llm_attention.push(read_stacked(rows).await?);
+        };
+        if let Some(span) = visual_span
+            && let Some(rows) = decoder.attention(span).await?
+        {
+            llm_attention.push(rows);
         }
         if decode_start.is_none() {
             out.timings.prefill_ms = start.elapsed().as_secs_f64() * 1000.0;
             decode_start = Some(Instant::now());
         }
 
-        let id = sampler.sample(&logits);
         if stop_tokens.contains(&id) {
             out.stop = StopReason::StopToken;
             llm_attention.pop();
             break;
         }
-        let piece = decoder.push(tokenizer, id);
+        let piece = stream.push(tokenizer, id);
         on_token(TokenEvent {
             index: out.tokens.len(),
             id,
@@ -264,13 +263,13 @@ pub async fn generate(
             out.stop = StopReason::MaxTokens;
             break;
         }
-        if cache.len() + 1 >= context {
+        if decoder.len() + 1 >= context {
             out.stop = StopReason::ContextFull;
             break;
         }
-        input = model.prompt_embeds(&[id], None, &[]);
+        last = Some(id);
     }
-    let tail = decoder.finish();
+    let tail = stream.finish();
     if !tail.is_empty() {
         out.text.push_str(&tail);
         if let Some(last) = out.pieces.last_mut() {
@@ -284,10 +283,7 @@ pub async fn generate(
             grid,
             // Always `[layers, heads, latents, media + latents]`, even with one latent.
             resampler,
-            llm: llm_attention
-                .into_iter()
-                .map(reshape_probs)
-                .collect::<Result<_>>()?,
+            llm: llm_attention,
         });
     }
     Ok(out)

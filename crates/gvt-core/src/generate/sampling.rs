@@ -76,6 +76,15 @@ impl Sampler {
         }
     }
 
+    /// Whether every choice is the largest logit, which the GPU makes without reading the
+    /// logits back.
+    pub fn is_greedy(&self) -> bool {
+        match self.rule {
+            Sampling::Greedy => true,
+            Sampling::TopP { temperature, .. } => temperature <= 0.0,
+        }
+    }
+
     /// The next token id for these logits.
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         match self.rule {

@@ -131,13 +131,21 @@ impl Gvt {
         device: &burn::tensor::Device,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        let visual = {
-            let mut src = GgufSource::new(model, device).with_progress(on_progress);
-            Self::load_visual(&mut src, cfg)?
-        };
+        let visual = Self::load_visual_file(model, cfg, device, on_progress)?;
         let mut src = GgufSource::new(llm.unwrap_or(model), device).with_progress(on_progress);
         let llm = Llm::load(&mut src, &cfg.llm)?;
         Ok(Self { visual, llm })
+    }
+
+    /// Loads the visual path (vision tower, resampler, projection) of `model`, if it has one.
+    pub fn load_visual_file(
+        model: &GgufFile,
+        cfg: &GvtConfig,
+        device: &burn::tensor::Device,
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<Option<VisualPath>> {
+        let mut src = GgufSource::new(model, device).with_progress(on_progress);
+        Self::load_visual(&mut src, cfg)
     }
 
     /// Input embeddings for `prefix ++ visual ++ suffix` (visual may be absent).

@@ -54,8 +54,38 @@ pub struct MemoryEstimate {
 }
 
 impl MemoryEstimate {
-    /// Estimates the memory of the model `files` describe, on `device`.
+    /// Estimates the memory of the model `files` describe, on `device`, with everything on
+    /// burn.
     pub fn new(config: &GvtConfig, files: &[&GgufFile], device: &Device) -> Self {
+        Self::estimate(config, files, device, None)
+    }
+
+    /// [`MemoryEstimate::new`] with the LLM on the GPU engine: its tensors as stored (split
+    /// by rows where a binding cannot hold one), an f16 KV cache preallocated to
+    /// `engine_context`, and activations in chunks of the prompt.
+    pub fn with_engine(
+        config: &GvtConfig,
+        files: &[&GgufFile],
+        device: &Device,
+        engine_context: usize,
+    ) -> Self {
+        Self::estimate(config, files, device, Some(engine_context))
+    }
+
+    fn estimate(
+        config: &GvtConfig,
+        files: &[&GgufFile],
+        device: &Device,
+        engine_context: Option<usize>,
+    ) -> Self {
+        let engine_tensors: Vec<String> = match engine_context {
+            Some(_) => crate::engine::llm_dims(&config.llm)
+                .tensors()
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
+            None => Vec::new(),
+        };
         let mut weights = 0;
         let mut largest_f32 = 0;
         let mut largest = LargestTensor {
@@ -63,6 +93,10 @@ impl MemoryEstimate {
             bytes: 0,
         };
         for t in files.iter().flat_map(|f| f.tensors.iter()) {
+            if engine_tensors.contains(&t.name) {
+                weights = add(&[weights, t.n_bytes() as u64]);
+                continue;
+            }
             let n = t.n_elements() as u64;
             // Kept blocks: one byte per value and an f32 scale per 32; the rest is f32.
             let bytes = match kept_format(t.dtype, device) {
@@ -79,7 +113,10 @@ impl MemoryEstimate {
             }
         }
         let sequence = config.prompt_tokens();
-        let mut activations = llm_activations(&config.llm, sequence);
+        let mut activations = match engine_context {
+            Some(context) => engine_llm_activations(&config.llm, context),
+            None => llm_activations(&config.llm, sequence),
+        };
         let mut consider = |what: &str, bytes: u64| {
             if bytes > largest.bytes {
                 largest = LargestTensor {
@@ -88,10 +125,12 @@ impl MemoryEstimate {
                 };
             }
         };
-        consider(
-            "the LLM's attention scores",
-            mul(&[config.llm.heads, sequence, sequence, 4]),
-        );
+        if engine_context.is_none() {
+            consider(
+                "the LLM's attention scores",
+                mul(&[config.llm.heads, sequence, sequence, 4]),
+            );
+        }
         if let (Some(v), Some(r)) = (&config.vision, &config.resampler) {
             let tokens = v.tokens();
             consider(
@@ -100,16 +139,27 @@ impl MemoryEstimate {
             );
             activations = activations.max(vision_activations(v, r));
         }
-        Self {
-            weights,
-            loading: largest_f32.saturating_mul(2),
-            activations,
-            kv_cache: kv_cache(
+        let kv_cache = match engine_context {
+            Some(context) => mul(&[
+                2,
+                config.llm.depth,
+                config.llm.kv_heads,
+                config.llm.head_dim,
+                context,
+                2,
+            ]),
+            None => kv_cache(
                 &config.llm,
                 sequence
                     .saturating_add(ANSWER_TOKENS)
                     .min(config.llm.context_length),
             ),
+        };
+        Self {
+            weights,
+            loading: largest_f32.saturating_mul(2),
+            activations,
+            kv_cache,
             largest,
         }
     }
@@ -195,6 +245,20 @@ fn llm_activations(l: &LlmConfig, sequence: usize) -> u64 {
     ]);
     // Logits of the last position only.
     add(&[block, l.vocab_size as u64]).saturating_mul(F32)
+}
+
+/// The engine's decoder: a chunk of the prompt through one layer, its softmax rows over the
+/// whole cache, the prompt's input rows and the logits.
+fn engine_llm_activations(l: &LlmConfig, context: usize) -> u64 {
+    const CHUNK: usize = 64;
+    add(&[
+        mul(&[CHUNK, 5, l.width]),
+        mul(&[CHUNK, 2, l.ffn_hidden]),
+        mul(&[CHUNK, l.heads, context]),
+        mul(&[context, l.width]),
+        l.vocab_size as u64,
+    ])
+    .saturating_mul(F32)
 }
 
 fn kv_cache(l: &LlmConfig, tokens: usize) -> u64 {

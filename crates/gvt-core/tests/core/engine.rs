@@ -2,6 +2,8 @@
 //! burn's model on the CPU for the parity fixture (logits, attention, a decode step), and
 //! SmolLM2-135M Q4_1 against the float64 reference and its greedy answer.
 
+use std::sync::Arc;
+
 use burn::tensor::{Int, Tensor, TensorData};
 use gvt_core::device::ComputeDevice;
 use gvt_core::engine;
@@ -34,8 +36,8 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
     let cpu = ComputeDevice::cpu();
     let gvt = Gvt::load_files(&file, None, &cfg, &cpu.device, &mut |_| {}).unwrap();
-    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
-    let mut session = pollster::block_on(LlmSession::new(&llm, true)).unwrap();
+    let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true)).unwrap();
 
     // A prompt of tokens and "visual" rows, as GVT builds it.
     let vocab = cfg.llm.vocab_size as u32;
@@ -52,7 +54,9 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     ]))
     .unwrap();
     let got = pollster::block_on(session.logits()).unwrap();
-    let got_attention = pollster::block_on(session.attention()).unwrap().unwrap();
+    let got_attention = pollster::block_on(session.attention(0..session.len()))
+        .unwrap()
+        .unwrap();
 
     let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &cpu.device);
     let embeds = gvt.prompt_embeds(&prefix, Some(visual_t), &suffix);
@@ -99,7 +103,9 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     eprintln!("parity model decode logits: max relative error {err:.2e}");
     assert!(err < 1e-2, "decode logits: {err}");
     assert_eq!(next as usize, argmax(&want));
-    let got_attention = pollster::block_on(session.attention()).unwrap().unwrap();
+    let got_attention = pollster::block_on(session.attention(0..session.len()))
+        .unwrap()
+        .unwrap();
     assert_eq!(got_attention.keys, 13);
     for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
         let want = pollster::block_on(read_f32(probs)).unwrap();
@@ -115,10 +121,10 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
     let reference = reference();
     let file = GgufFile::open(&gvt_testkit::smollm2()).unwrap();
     let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
-    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
+    let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
     assert!(llm.formats().contains("Q4_1"), "{}", llm.formats());
     // With capture, which must fit the adapter's limits at SmolLM2's context of 8192.
-    let mut session = pollster::block_on(LlmSession::new(&llm, true)).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true)).unwrap();
     let mut token =
         pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     let logits = pollster::block_on(session.logits()).unwrap();
@@ -131,7 +137,9 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
         answer.push(token);
     }
     assert_eq!(answer, reference.greedy_ids);
-    let attention = pollster::block_on(session.attention()).unwrap().unwrap();
+    let attention = pollster::block_on(session.attention(0..session.len()))
+        .unwrap()
+        .unwrap();
     assert_eq!(attention.layers.len(), cfg.llm.depth);
     for row in attention
         .layers
@@ -161,10 +169,10 @@ fn a_lost_gpu_gives_the_engine_an_error_not_a_panic() {
     let gpu = device.engine().unwrap().clone();
     let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
     let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
-    let llm = engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap();
-    let mut session = pollster::block_on(LlmSession::new(&llm, false)).unwrap();
+    let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false)).unwrap();
     gvt_testkit::lose_gpu(&device);
-    let err = pollster::block_on(LlmSession::new(&llm, false))
+    let err = pollster::block_on(LlmSession::new(llm.clone(), false))
         .err()
         .unwrap();
     assert!(
@@ -206,4 +214,80 @@ fn tensors_the_engine_cannot_take_are_refused_by_name() {
     );
     let fine = engine::tensor_bytes(&file, "fine").unwrap();
     assert_eq!((fine.shape, fine.bytes.len()), ([4, 3], 48));
+}
+
+/// Two circles and a square on white, for the embedded model.
+fn shapes_image() -> image::DynamicImage {
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(128, 96, |x, y| {
+        let (x, y) = (x as i32, y as i32);
+        let circle = |cx: i32, cy: i32| (x - cx).pow(2) + (y - cy).pow(2) < 15 * 15;
+        if circle(30, 30) || circle(90, 60) {
+            image::Rgb([220, 40, 40])
+        } else if (70..95).contains(&x) && (10..35).contains(&y) {
+            image::Rgb([40, 90, 220])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    }))
+}
+
+#[test]
+fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
+    use gvt_core::default_model;
+    use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
+    use gvt_core::pipeline::{LoadedModel, Pipeline};
+
+    let Some(gpu) = gvt_testkit::wgpu_compute() else {
+        return;
+    };
+    let file = default_model::open().unwrap();
+    let cpu = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let engine = Pipeline::load(&file, None, gpu, &mut |_, _| {}).unwrap();
+    assert!(matches!(engine.model, LoadedModel::Engine(_)));
+    assert!(
+        engine.info.kernels.contains("GPU engine"),
+        "{}",
+        engine.info.kernels
+    );
+    let image = shapes_image();
+    for (question, sampling) in [
+        ("How many circles are there in the image?", Sampling::Greedy),
+        ("What color is the square?", Sampling::Greedy),
+        (
+            "Is there a triangle in the image?",
+            Sampling::from_settings(0.8, 0.9, 7).unwrap(),
+        ),
+    ] {
+        let options = GenerateOptions {
+            max_new_tokens: 6,
+            sampling,
+            capture_attention: true,
+        };
+        let ask = |p: &Pipeline| {
+            pollster::block_on(p.ask(
+                Some(&image),
+                question,
+                &options,
+                &CancelFlag::default(),
+                &mut |_| {},
+            ))
+            .unwrap()
+        };
+        let (want, got) = (ask(&cpu), ask(&engine));
+        eprintln!("{question} -> {:?} ({:?})", got.text, got.stop);
+        assert_eq!(got.tokens, want.tokens, "{question}");
+        assert_eq!(got.stop, want.stop, "{question}");
+        let (want, got) = (want.attention.unwrap(), got.attention.unwrap());
+        assert_eq!(got.grid, want.grid);
+        assert_eq!(got.llm.len(), want.llm.len(), "one map per answer token");
+        for (i, (g, w)) in got.llm.iter().zip(&want.llm).enumerate() {
+            assert_eq!(g.dims, w.dims, "token {i}: [layers, heads, latents]");
+            gvt_testkit::assert_close(
+                &format!("{question}: LLM attention of answer token {i}"),
+                &g.values,
+                &w.values,
+                2e-3,
+            );
+        }
+    }
 }

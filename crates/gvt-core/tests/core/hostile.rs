@@ -292,8 +292,9 @@ fn a_lost_gpu_fails_the_answer_clearly_and_the_cpu_still_answers() {
     assert!(matches!(err, Error::GpuFailed(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "the GPU failed: the device was lost (Destroyed). Run the model on the CPU instead \
-         (`--device cpu` on the command line, or Run on CPU in the app's model panel)"
+        "the GPU failed: the device was lost (a read-back failed, while allocating the LLM's \
+         activations and KV cache). Run the model on the CPU instead (`--device cpu` on the \
+         command line, or Run on CPU in the app's model panel)"
     );
     // The CPU still answers in this process.
     assert!(load_and_ask(&file, ComputeDevice::cpu()).is_ok());

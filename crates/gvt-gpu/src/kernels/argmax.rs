@@ -10,8 +10,11 @@ struct Params {
     _pad: [u32; 3],
 }
 
+/// What the kernel writes instead of a token when a logit is NaN or infinite.
+pub const NON_FINITE: u32 = 0xffff_fffe;
+
 /// Writes the index of the largest of `n` logits to `tokens[0]` (the next step's input)
-/// and to `tokens[1 + step.index]` (the answer so far).
+/// and to `tokens[1 + step.index]` (the answer so far), or [`NON_FINITE`].
 pub fn argmax(
     gpu: &Gpu,
     logits: &wgpu::Buffer,

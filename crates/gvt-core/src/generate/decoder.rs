@@ -1,0 +1,237 @@
+//! The LLM's half of a generation, on burn or on the GPU engine: run the prompt, then one
+//! token at a time, choosing each token, and on request the attention of the position that
+//! chose it.
+
+use burn::tensor::Tensor;
+use gvt_gpu::GpuError;
+use gvt_gpu::llm::{LlmSession, Part};
+
+use super::sampling::Sampler;
+use super::{read_f32, read_stacked, reshape_probs};
+use crate::Result;
+use crate::attention::Probs;
+use crate::engine::{EngineLlm, EngineModel};
+use crate::model::{Gvt, Keep, KvCache, VisualPath};
+
+/// The weights a generation runs on.
+#[derive(Clone, Copy)]
+pub enum ModelRef<'a> {
+    /// Everything on burn: flex on the CPU, or burn's wgpu kernels.
+    Burn(&'a Gvt),
+    /// The LLM on the GPU engine.
+    Engine(&'a EngineModel),
+}
+
+impl<'a> From<&'a Gvt> for ModelRef<'a> {
+    fn from(model: &'a Gvt) -> Self {
+        Self::Burn(model)
+    }
+}
+
+impl<'a> From<&'a EngineModel> for ModelRef<'a> {
+    fn from(model: &'a EngineModel) -> Self {
+        Self::Engine(model)
+    }
+}
+
+impl<'a> ModelRef<'a> {
+    pub fn visual(self) -> Option<&'a VisualPath> {
+        match self {
+            Self::Burn(m) => m.visual.as_ref(),
+            Self::Engine(m) => m.visual.as_ref(),
+        }
+    }
+
+    /// Positions the LLM holds: the model's context, or on the engine its cache.
+    pub fn context(self) -> usize {
+        match self {
+            Self::Burn(m) => m.llm.context_length(),
+            Self::Engine(m) => m.llm.llm.dims().context,
+        }
+    }
+}
+
+/// A prompt: token ids around the visual tokens `[1, latents, e]`.
+pub(super) struct PromptInput<'p> {
+    pub prefix: &'p [u32],
+    pub visual: Option<Tensor<3>>,
+    pub suffix: &'p [u32],
+}
+
+/// A generation's LLM state. Each step returns the chosen token, or `None` when the logits
+/// were NaN or infinite.
+pub(super) enum Decoder<'m> {
+    Burn {
+        model: &'m Gvt,
+        cache: KvCache,
+        capture: bool,
+        /// The last step's attention per layer, `[1, heads, t, keys]`.
+        attention: Option<Vec<Tensor<4>>>,
+    },
+    Engine {
+        llm: &'m EngineLlm,
+        /// Always `Some` until the decoder is dropped and gives it back.
+        session: Option<Box<LlmSession>>,
+    },
+}
+
+impl<'m> Decoder<'m> {
+    pub async fn new(model: ModelRef<'m>, capture: bool) -> Result<Self> {
+        Ok(match model {
+            ModelRef::Burn(model) => Self::Burn {
+                model,
+                cache: KvCache::new(model.llm.depth()),
+                capture,
+                attention: None,
+            },
+            ModelRef::Engine(model) => Self::Engine {
+                llm: &model.llm,
+                session: Some(model.llm.session(capture).await?),
+            },
+        })
+    }
+
+    /// Runs the prompt and chooses the first token.
+    pub async fn prefill(
+        &mut self,
+        prompt: PromptInput<'_>,
+        sampler: &mut Sampler,
+    ) -> Result<Option<u32>> {
+        match self {
+            Self::Burn { model, .. } => {
+                let embeds = model.prompt_embeds(prompt.prefix, prompt.visual, prompt.suffix);
+                self.burn_step(embeds, sampler).await
+            }
+            Self::Engine { session, .. } => {
+                let session = session.as_mut().expect("held until drop");
+                let visual = match prompt.visual {
+                    Some(v) => read_f32(v).await?,
+                    None => Vec::new(),
+                };
+                let parts = [
+                    Part::Tokens(prompt.prefix),
+                    Part::Embeds(&visual),
+                    Part::Tokens(prompt.suffix),
+                ];
+                let greedy = session.prefill(&parts).await;
+                engine_choice(session, greedy, sampler).await
+            }
+        }
+    }
+
+    /// Runs `token` (the one chosen last) and chooses the next.
+    pub async fn decode(&mut self, token: u32, sampler: &mut Sampler) -> Result<Option<u32>> {
+        match self {
+            Self::Burn { model, .. } => {
+                let embeds = model.prompt_embeds(&[token], None, &[]);
+                self.burn_step(embeds, sampler).await
+            }
+            // The engine's next input already is the token chosen last.
+            Self::Engine { session, .. } => {
+                let session = session.as_mut().expect("held until drop");
+                let greedy = session.decode().await;
+                engine_choice(session, greedy, sampler).await
+            }
+        }
+    }
+
+    /// Positions in the cache.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Burn { cache, .. } => cache.len(),
+            Self::Engine { session, .. } => session.as_ref().map_or(0, |s| s.len()),
+        }
+    }
+
+    /// The last step's attention from its last position to the key positions
+    /// `start..start + len`: `[layers, heads, len]`; `None` unless capturing.
+    pub async fn attention(&mut self, (start, len): (usize, usize)) -> Result<Option<Probs>> {
+        match self {
+            Self::Burn { attention, .. } => {
+                let Some(per_layer) = attention.take() else {
+                    return Ok(None);
+                };
+                let rows = per_layer
+                    .into_iter()
+                    .map(|p| {
+                        let t = p.dims()[2];
+                        p.narrow(2, t - 1, 1).narrow(3, start, len)
+                    })
+                    .collect();
+                Ok(Some(reshape_probs(read_stacked(rows).await?)?))
+            }
+            Self::Engine { session, .. } => {
+                let session = session.as_ref().expect("held until drop");
+                let Some(step) = session.attention(start..start + len).await? else {
+                    return Ok(None);
+                };
+                let layers = step.layers.len();
+                let values = step.layers.concat();
+                Ok(Some(Probs::new(
+                    vec![layers, step.heads, step.keys],
+                    values,
+                )?))
+            }
+        }
+    }
+
+    async fn burn_step(&mut self, input: Tensor<3>, sampler: &mut Sampler) -> Result<Option<u32>> {
+        let Self::Burn {
+            model,
+            cache,
+            capture,
+            attention,
+        } = self
+        else {
+            unreachable!("burn_step runs on burn's decoder")
+        };
+        let [_, t, _] = input.dims();
+        let keep = Keep {
+            attention: *capture,
+            layer_outputs: false,
+        };
+        let step = model.llm.forward(input, cache, keep);
+        *attention = step.attention;
+        let last = step.hidden.narrow(1, t - 1, 1);
+        let logits = read_f32(model.llm.logits(last)).await?;
+        Ok(finite(&logits).then(|| sampler.sample(&logits)))
+    }
+}
+
+impl Drop for Decoder<'_> {
+    fn drop(&mut self) {
+        if let Self::Engine { llm, session } = self
+            && let Some(session) = session.take()
+        {
+            llm.keep(session);
+        }
+    }
+}
+
+/// The token the engine chose greedily, or the sampler's choice from its logits (which then
+/// becomes the engine's next input).
+async fn engine_choice(
+    session: &mut LlmSession,
+    greedy: std::result::Result<u32, GpuError>,
+    sampler: &mut Sampler,
+) -> Result<Option<u32>> {
+    let greedy = match greedy {
+        Ok(token) => token,
+        Err(GpuError::NonFinite) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if sampler.is_greedy() {
+        return Ok(Some(greedy));
+    }
+    let logits = session.logits().await?;
+    if !finite(&logits) {
+        return Ok(None);
+    }
+    let token = sampler.sample(&logits);
+    session.set_next(token);
+    Ok(Some(token))
+}
+
+fn finite(logits: &[f32]) -> bool {
+    logits.iter().all(|x| x.is_finite())
+}

@@ -1,11 +1,13 @@
 // Linear layers on GGUF weights: y[t, n] = sum_k W[n, k] * x[t, k], then an epilogue.
 //
 // W row n starts at byte n * row_bytes of `w` (one chunk of rows of a split tensor, whose
-// outputs start at column y_offset of y); x is [t, k] and y [t, y_stride], both f32.
-// The weight's format file (shaders/formats/) is prepended and supplies `w_group8`.
+// outputs start at column y_offset of y); x is [x_row + t, k] and y [y_row + t, y_stride],
+// both f32: the step's rows start at x_row and y_row (the resampler writes its latents
+// after the image tokens). The weight's format file (shaders/formats/) is prepended and
+// supplies `w_group8`.
 //
 // Epilogue flags (fused so that no extra pass reads y again):
-//   1 BIAS     + aux[y_offset + n]
+//   1 BIAS     + bias[y_offset + n]
 //   2 ADD      y += result (the residual)
 //   4 SILU_MUL result * silu(aux[t, n])   (aux: the gate projection, laid out as y)
 //   8 GELU     gelu(result) (exact, erf-based, after the bias)
@@ -25,16 +27,17 @@ struct Params {
     y_stride: u32,
     y_offset: u32,
     epilogue: u32,
-    _pad0: u32,
-    _pad1: u32,
+    x_row: u32,
+    y_row: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read> aux: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> step: Step;
 
 const BIAS: u32 = 1u;
 const ADD: u32 = 2u;
@@ -53,10 +56,10 @@ fn erf_approx(v: f32) -> f32 {
 }
 
 fn store(t: u32, n: u32, acc: f32) {
-    let i = t * p.y_stride + p.y_offset + n;
+    let i = (p.y_row + t) * p.y_stride + p.y_offset + n;
     var v = acc;
     if (p.epilogue & BIAS) != 0u {
-        v += aux[p.y_offset + n];
+        v += bias[p.y_offset + n];
     }
     if (p.epilogue & GELU) != 0u {
         v = 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
@@ -90,7 +93,7 @@ fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     var acc = 0.0;
     if n < p.n {
         let row = n * p.row_bytes;
-        let xo = t * p.k;
+        let xo = (p.x_row + t) * p.k;
         let groups = p.k / 8u;
         for (var g = lane; g < groups; g += LANES) {
             let e = w_group8(row, g);
@@ -171,7 +174,7 @@ fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
             let k = k0 + kk;
             var v = 0.0;
             if t < step.t && k < p.k {
-                v = x[t * p.k + k];
+                v = x[(p.x_row + t) * p.k + k];
             }
             xs[tt * PAD + kk] = v;
         }

@@ -1,15 +1,19 @@
 // RMSNorm (LLaMA) and LayerNorm (the vision tower, the resampler), one row per workgroup.
 //
-// x and y are [t, width] f32; weight (and bias, for LayerNorm) [width] f32.
-// Flag LAST_ROW: only row t - 1 is normalised, into row 0 of y (the logits need only the
-// last position). Dispatch (1, t, 1), or (1, 1, 1) with LAST_ROW.
+// x and y are [t, width] f32 from rows x_row and y_row; weight (and bias, for LayerNorm)
+// [width] f32. Flag LAST_ROW: only row t - 1 is normalised, into row 0 of y (the logits
+// need only the last position). Dispatch (1, t, 1), or (1, 1, 1) with LAST_ROW.
 // 256 threads stride over the row; sums reduce in workgroup memory.
 
 struct Params {
     width: u32,
     eps: f32,
     flags: u32,
-    _pad: u32,
+    x_row: u32,
+    y_row: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -40,7 +44,7 @@ fn rows(wg: u32) -> vec2<u32> {
     if (p.flags & LAST_ROW) != 0u {
         return vec2<u32>((step.t - 1u) * p.width, 0u);
     }
-    return vec2<u32>(wg * p.width, wg * p.width);
+    return vec2<u32>((p.x_row + wg) * p.width, (p.y_row + wg) * p.width);
 }
 
 @compute @workgroup_size(256)

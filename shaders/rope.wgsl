@@ -1,11 +1,15 @@
-// LLaMA's rotary embedding on adjacent pairs (llama.cpp stores attn_q/attn_k permuted for
-// it), fused with writing keys and values into the f16 KV cache.
+// Rotary embeddings on adjacent pairs.
 //
+// rope_llm: LLaMA's (llama.cpp stores attn_q/attn_k permuted for it), fused with writing
+// keys and values into the f16 KV cache.
 // q [t, heads, head_dim] is rotated in place; k [t, kv_heads, head_dim] is rotated into the
 // cache; v is copied into the cache. Cache rows are [kv_heads, head_dim / 2] u32, each a
 // pack2x16float pair, at position past + t. cos and sin are [context, head_dim / 2] f32,
 // computed on the CPU exactly as the reference computes them.
 // One thread per pair: dispatch (ceil((heads + kv_heads) * head_dim / 2 / 64), t).
+//
+// rope_rows: the vision tower's 2-D RoPE. q [t, heads, head_dim] is rotated in place by
+// row t of the table (the CLS row turns by 0). Dispatch (ceil(heads * head_dim / 2 / 64), t).
 
 struct Params {
     heads: u32,
@@ -52,4 +56,23 @@ fn rope_llm(@builtin(global_invocation_id) id: vec3<u32>) {
     let row = pos * p.kv_heads * pairs + kv;
     k_cache[row] = pack2x16float(vec2<f32>(x0 * c - x1 * s, x0 * s + x1 * c));
     v_cache[row] = pack2x16float(vec2<f32>(v[at], v[at + 1u]));
+}
+
+@compute @workgroup_size(64)
+fn rope_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+    let pairs = p.head_dim / 2u;
+    let i = id.x;
+    let t = id.y;
+    if i >= p.heads * pairs {
+        return;
+    }
+    let pair = i % pairs;
+    let table = arrayLength(&cos_sin) / 2u;
+    let c = cos_sin[t * pairs + pair];
+    let s = cos_sin[table + t * pairs + pair];
+    let at = t * p.heads * p.head_dim + i * 2u;
+    let x0 = q[at];
+    let x1 = q[at + 1u];
+    q[at] = x0 * c - x1 * s;
+    q[at + 1u] = x0 * s + x1 * c;
 }

@@ -47,6 +47,9 @@ struct Shared {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Bound where a kernel's optional input is absent.
     empty: wgpu::Buffer,
+    /// Bound where a kernel's entry point leaves an output unused (one buffer may not be
+    /// both read and written in a dispatch, so it is not `empty`).
+    scratch: wgpu::Buffer,
     /// Why the device was lost, once a poll has said so (wgpu says it once).
     lost: Mutex<Option<String>>,
 }
@@ -75,12 +78,15 @@ impl Gpu {
             max_buffer: limits.max_buffer_size,
             max_groups: limits.max_compute_workgroups_per_dimension,
         };
-        let empty = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("gvt-gpu empty"),
-            size: 16,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
+        let small = |label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let (empty, scratch) = (small("gvt-gpu empty"), small("gvt-gpu scratch"));
         Self(Arc::new(Shared {
             device,
             queue,
@@ -88,6 +94,7 @@ impl Gpu {
             layouts: Mutex::default(),
             pipelines: Mutex::default(),
             empty,
+            scratch,
             lost: Mutex::default(),
         }))
     }
@@ -128,6 +135,10 @@ impl Gpu {
 
     pub(crate) fn empty(&self) -> &wgpu::Buffer {
         &self.0.empty
+    }
+
+    pub(crate) fn scratch(&self) -> &wgpu::Buffer {
+        &self.0.scratch
     }
 
     /// Checks `bytes` against the adapter's limits for one buffer that kernels bind whole.

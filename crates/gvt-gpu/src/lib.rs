@@ -17,6 +17,8 @@ mod format;
 mod gpu;
 pub mod kernels;
 pub mod llm;
+mod load;
+pub mod vision;
 mod weight;
 
 pub use error::{GpuError, Result};

@@ -13,11 +13,13 @@ use std::sync::Arc;
 use crate::kernels::argmax::{NON_FINITE, argmax};
 use crate::kernels::attention::{MAX_HEAD_DIM, attention};
 use crate::kernels::embed::{NO_TOKEN, embed};
-use crate::kernels::linear::{Epilogue, linear};
-use crate::kernels::norm::{Norm, norm};
+use crate::kernels::linear::{Epilogue, Io, linear};
+use crate::kernels::norm::{Norm, Rows, norm};
 use crate::kernels::rope::{Heads, llm_table, rope_llm};
 use crate::kernels::{Dispatch, Step};
-use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
+use crate::load::Loader;
+pub use crate::load::{TensorSource, TensorSpec};
+use crate::{Gpu, GpuError, Result, Weight, WeightFormat};
 
 /// The decoder's sizes (from GGUF metadata).
 #[derive(Debug, Clone, PartialEq)]
@@ -33,27 +35,6 @@ pub struct LlmDims {
     pub rope_base: f64,
     pub context: usize,
     pub tied_output: bool,
-}
-
-/// A tensor the decoder reads: its GGUF name and `[cols, rows]` (norms are `[width, 1]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorSpec {
-    pub name: String,
-    pub shape: [usize; 2],
-}
-
-impl TensorSpec {
-    fn new(name: String, cols: usize, rows: usize) -> Self {
-        Self {
-            name,
-            shape: [cols, rows],
-        }
-    }
-
-    /// Whether this is a norm's weight vector rather than a matrix.
-    pub fn is_vector(&self) -> bool {
-        self.shape[1] == 1
-    }
 }
 
 impl LlmDims {
@@ -120,9 +101,6 @@ pub struct GpuLlm {
     /// cos then sin, `[context, head_dim / 2]` each.
     rope: wgpu::Buffer,
 }
-
-/// Where a loader finds tensors by name.
-pub type TensorSource<'a, 'b> = dyn FnMut(&str) -> Result<TensorBytes<'b>> + 'a;
 
 impl GpuLlm {
     /// Uploads every tensor of the decoder; `on_progress` gets each tensor's bytes.
@@ -218,78 +196,6 @@ impl GpuLlm {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// Uploads tensors by name, counting their bytes.
-struct Loader<'g, 's, 'a, 'b, 'p> {
-    gpu: &'g Gpu,
-    tensors: &'s mut TensorSource<'a, 'b>,
-    on_progress: &'p mut dyn FnMut(u64),
-}
-
-impl Loader<'_, '_, '_, '_, '_> {
-    /// A matrix in its GGUF blocks.
-    fn matrix(&mut self, spec: &TensorSpec) -> Result<Weight> {
-        let t = (self.tensors)(&spec.name)?;
-        if t.shape != spec.shape {
-            return Err(GpuError::Shape {
-                tensor: spec.name.clone(),
-                problem: format!("shape {:?}, expected {:?}", t.shape, spec.shape),
-            });
-        }
-        (self.on_progress)(t.bytes.len() as u64);
-        Weight::upload(self.gpu, t)
-    }
-
-    /// A norm's weight vector as f32.
-    fn vector(&mut self, spec: &TensorSpec) -> Result<wgpu::Buffer> {
-        let t = (self.tensors)(&spec.name)?;
-        let values = f32_vector(t, spec.shape[0])?;
-        (self.on_progress)(t.bytes.len() as u64);
-        self.gpu
-            .storage_with(&spec.name, bytemuck::cast_slice(&values))
-    }
-}
-
-/// A norm's weight as f32 values (llama.cpp keeps norms in F32; F16 and BF16 are widened).
-fn f32_vector(t: TensorBytes<'_>, width: usize) -> Result<Vec<f32>> {
-    let n = t.shape[0] * t.shape[1];
-    if n != width {
-        return Err(GpuError::Shape {
-            tensor: t.name.into(),
-            problem: format!("{n} values, expected {width}"),
-        });
-    }
-    let values: Vec<f32> = match t.format {
-        WeightFormat::F32 => t
-            .bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        WeightFormat::F16 => t
-            .bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        WeightFormat::BF16 => t
-            .bytes
-            .chunks_exact(2)
-            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
-            .collect(),
-        other => {
-            return Err(GpuError::UnsupportedFormat {
-                tensor: t.name.into(),
-                format: format!("{other} (a norm must be F32, F16 or BF16)"),
-            });
-        }
-    };
-    if values.len() != width {
-        return Err(GpuError::Shape {
-            tensor: t.name.into(),
-            problem: format!("{} bytes for {width} values", t.bytes.len()),
-        });
-    }
-    Ok(values)
 }
 
 /// Part of a prompt: token ids, or rows of input embeddings (the visual tokens).
@@ -416,12 +322,12 @@ impl LlmSession {
                 d.rms_eps,
                 &x,
                 &xn,
-                false,
+                Rows::SAME,
                 &step,
             )];
-            attend.extend(linear(gpu, &l.q, &xn, &q, None, Epilogue::STORE, &step));
-            attend.extend(linear(gpu, &l.k, &xn, &k, None, Epilogue::STORE, &step));
-            attend.extend(linear(gpu, &l.v, &xn, &v, None, Epilogue::STORE, &step));
+            attend.extend(linear(gpu, &l.q, Io::new(&xn, &q), Epilogue::STORE, &step));
+            attend.extend(linear(gpu, &l.k, Io::new(&xn, &k), Epilogue::STORE, &step));
+            attend.extend(linear(gpu, &l.v, Io::new(&xn, &v), Epilogue::STORE, &step));
             attend.push(rope_llm(
                 gpu,
                 heads,
@@ -436,7 +342,7 @@ impl LlmSession {
             attend.push(attention(
                 gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step,
             ));
-            let mut rest = linear(gpu, &l.o, &att, &x, None, Epilogue::ADD, &step);
+            let mut rest = linear(gpu, &l.o, Io::new(&att, &x), Epilogue::ADD, &step);
             rest.push(norm(
                 gpu,
                 Norm::Rms {
@@ -446,28 +352,13 @@ impl LlmSession {
                 d.rms_eps,
                 &x,
                 &xn,
-                false,
+                Rows::SAME,
                 &step,
             ));
-            rest.extend(linear(
-                gpu,
-                &l.gate,
-                &xn,
-                &gate,
-                None,
-                Epilogue::STORE,
-                &step,
-            ));
-            rest.extend(linear(
-                gpu,
-                &l.up,
-                &xn,
-                &up,
-                Some(&gate),
-                Epilogue::SILU_MUL,
-                &step,
-            ));
-            rest.extend(linear(gpu, &l.down, &up, &x, None, Epilogue::ADD, &step));
+            let (to_gate, to_up) = (Io::new(&xn, &gate), Io::new(&xn, &up).gate(&gate));
+            rest.extend(linear(gpu, &l.gate, to_gate, Epilogue::STORE, &step));
+            rest.extend(linear(gpu, &l.up, to_up, Epilogue::SILU_MUL, &step));
+            rest.extend(linear(gpu, &l.down, Io::new(&up, &x), Epilogue::ADD, &step));
             layers.push(LayerOps { attend, rest });
         }
         let mut head = vec![norm(
@@ -479,16 +370,14 @@ impl LlmSession {
             d.rms_eps,
             &x,
             &last,
-            true,
+            Rows::Last,
             &step,
         )];
         let output = model.output.as_ref().unwrap_or(&model.embed);
         head.extend(linear(
             gpu,
             output,
-            &last,
-            &logits,
-            None,
+            Io::new(&last, &logits),
             Epilogue::STORE,
             &step,
         ));

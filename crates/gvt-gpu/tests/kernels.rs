@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use gvt_core::gguf::{GgmlType, quant};
-use gvt_gpu::kernels::linear::{Epilogue, linear};
+use gvt_gpu::kernels::linear::{Epilogue, Io, linear};
 use gvt_gpu::kernels::{Step, argmax, attention, embed, norm, rope};
 use gvt_gpu::{Gpu, TensorBytes, Weight, WeightFormat};
 
@@ -133,6 +133,10 @@ struct LinearCase {
     cols: usize,
     t: usize,
     epilogue: Epilogue,
+    bias: bool,
+    /// Rows of x and y before the step's first.
+    x_row: usize,
+    y_row: usize,
     /// Bytes per chunk, to force a split.
     chunk_limit: Option<u64>,
 }
@@ -144,6 +148,9 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
         cols,
         t,
         epilogue,
+        bias: with_bias,
+        x_row,
+        y_row,
         chunk_limit,
     } = case;
     let gpu = gpu();
@@ -158,22 +165,32 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
         Some(limit) => Weight::upload_with_limit(gpu, tensor, limit).unwrap(),
         None => Weight::upload(gpu, tensor).unwrap(),
     };
-    let x = rng.vec(t * cols);
-    let y0 = rng.vec(t * rows);
-    let gate = rng.vec(t * rows);
+    // The step's rows sit after x_row and y_row others, which must stay as they are.
+    let x = rng.vec((x_row + t) * cols);
+    let y0 = rng.vec((y_row + t) * rows);
+    let gate = rng.vec((y_row + t) * rows);
     let bias = rng.vec(rows);
-    let aux = if epilogue.0 & Epilogue::SILU_MUL.0 != 0 {
-        &gate
-    } else {
-        &bias
-    };
     let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
     let yb = gpu.storage_with("y", &f32_bytes(&y0)).unwrap();
-    let ab = gpu.storage_with("aux", &f32_bytes(aux)).unwrap();
+    let gb = gpu.storage_with("gate", &f32_bytes(&gate)).unwrap();
+    let bb = gpu.storage_with("bias", &f32_bytes(&bias)).unwrap();
     let step = step_buffer(t, 0, 0);
-    let ops = linear(gpu, &weight, &xb, &yb, Some(&ab), epilogue, &step);
+    let mut io = Io::new(&xb, &yb)
+        .bias(with_bias.then_some(&bb))
+        .rows(x_row, y_row);
+    if epilogue.0 & Epilogue::SILU_MUL.0 != 0 {
+        io = io.gate(&gb);
+    }
+    let ops = linear(gpu, &weight, io, epilogue, &step);
     gpu.run(&ops, t as u32);
-    let got = read(&yb, t * rows);
+    let got = read(&yb, (y_row + t) * rows);
+    assert_eq!(got[..y_row * rows], y0[..y_row * rows], "rows before y_row");
+    let got = &got[y_row * rows..];
+    let (x, y0, gate) = (
+        &x[x_row * cols..],
+        &y0[y_row * rows..],
+        &gate[y_row * rows..],
+    );
 
     let mut want = vec![0f32; t * rows];
     let mut scale = vec![0f32; t * rows];
@@ -187,7 +204,7 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
             }
             let i = ti * rows + n;
             let e = epilogue.0;
-            if e & Epilogue::BIAS.0 != 0 {
+            if with_bias {
                 acc += bias[n] as f64;
             }
             if e & Epilogue::GELU.0 != 0 {
@@ -205,11 +222,12 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
         }
     }
     let what = format!(
-        "{format} [{rows} x {cols}] t={t} epilogue {} chunks {}",
+        "{format} [{rows} x {cols}] t={t} epilogue {} bias {with_bias} rows at {x_row}/{y_row} \
+         chunks {}",
         epilogue.0,
         weight.chunks()
     );
-    assert_close(&what, &got, &want, &scale, 2e-5);
+    assert_close(&what, got, &want, &scale, 2e-5);
 }
 
 #[test]
@@ -225,12 +243,13 @@ fn linear_layers_match_the_cpu_for_every_format_and_shape() {
         for (i, &cols) in col_choices.iter().enumerate() {
             for (j, &t) in [1usize, 3, 6, 37].iter().enumerate() {
                 let rows = [1usize, 5, 67, 130][(i + j) % 4];
-                let epilogue = [
-                    Epilogue::STORE,
-                    Epilogue::BIAS.with(Epilogue::GELU),
-                    Epilogue::SILU_MUL,
-                    Epilogue::ADD.with(Epilogue::BIAS),
+                let (epilogue, bias) = [
+                    (Epilogue::STORE, false),
+                    (Epilogue::GELU, true),
+                    (Epilogue::SILU_MUL, rng.below(2) == 1),
+                    (Epilogue::ADD, true),
                 ][(i + 2 * j + rng.below(2)) % 4];
+                let (x_row, y_row) = ([0, 0, 3][rng.below(3)], [0, 1, 2][rng.below(3)]);
                 check_linear(
                     &mut rng,
                     LinearCase {
@@ -239,6 +258,9 @@ fn linear_layers_match_the_cpu_for_every_format_and_shape() {
                         cols,
                         t,
                         epilogue,
+                        bias,
+                        x_row,
+                        y_row,
                         chunk_limit: None,
                     },
                 );
@@ -265,6 +287,9 @@ fn a_weight_split_by_rows_gives_the_same_products() {
                     cols,
                     t,
                     epilogue: Epilogue::ADD,
+                    bias: true,
+                    x_row: 0,
+                    y_row: 1,
                     chunk_limit: Some(row_bytes * 5 + 64),
                 },
             );
@@ -302,7 +327,8 @@ fn norms_match_the_cpu() {
     let mut rng = Rng(11);
     let gpu = gpu();
     for (width, t) in [(1usize, 1usize), (37, 3), (576, 5), (1000, 2)] {
-        let x = rng.vec(t * width);
+        // One row more than the step, for the offset rows.
+        let x = rng.vec((t + 1) * width);
         let weight = rng.vec(width);
         let bias = rng.vec(width);
         let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
@@ -311,8 +337,12 @@ fn norms_match_the_cpu() {
         let step = step_buffer(t, 0, 0);
         let eps = 1e-5;
         for layer in [false, true] {
-            for last_only in [false, true] {
-                let yb = gpu.storage("y", (t * width * 4) as u64).unwrap();
+            for rows in [
+                norm::Rows::SAME,
+                norm::Rows::Last,
+                norm::Rows::At { x: 1, y: 2 },
+            ] {
+                let yb = gpu.storage("y", ((t + 2) * width * 4) as u64).unwrap();
                 let kind = if layer {
                     norm::Norm::Layer {
                         weight: &wb,
@@ -321,16 +351,16 @@ fn norms_match_the_cpu() {
                 } else {
                     norm::Norm::Rms { weight: &wb }
                 };
-                let op = norm::norm(gpu, kind, width, eps, &xb, &yb, last_only, &step);
+                let op = norm::norm(gpu, kind, width, eps, &xb, &yb, rows, &step);
                 gpu.run([&op], t as u32);
-                let rows: Vec<usize> = if last_only {
-                    vec![t - 1]
-                } else {
-                    (0..t).collect()
+                let (from, to): (Vec<usize>, usize) = match rows {
+                    norm::Rows::Last => (vec![t - 1], 0),
+                    norm::Rows::At { x, y } => ((x..x + t).collect(), y),
                 };
-                let got = read(&yb, rows.len() * width);
+                let got = read(&yb, (to + from.len()) * width);
+                assert!(got[..to * width].iter().all(|&v| v == 0.0), "rows before y");
                 let mut want = Vec::new();
-                for &r in &rows {
+                for &r in &from {
                     let row = &x[r * width..(r + 1) * width];
                     let mean = if layer {
                         row.iter().map(|&v| v as f64).sum::<f64>() / width as f64
@@ -347,8 +377,8 @@ fn norms_match_the_cpu() {
                 }
                 let scale = vec![1.0; want.len()];
                 assert_close(
-                    &format!("norm layer={layer} last={last_only} [{t} x {width}]"),
-                    &got,
+                    &format!("norm layer={layer} {rows:?} [{t} x {width}]"),
+                    &got[to * width..],
                     &want,
                     &scale,
                     1e-4,
@@ -560,5 +590,137 @@ fn argmax_picks_the_first_largest_logit() {
                 "{bad}"
             );
         }
+    }
+}
+
+/// EVA's 2-D RoPE on a CLS token and a patch grid, computed directly: pair `i` of a patch
+/// at (row, col) turns by `row * f(i)` for the first quarter of the head, `col * f(i - q)`
+/// for the second, where `f(i) = theta^(-4i / head_dim)`; CLS never turns.
+fn rotate_vision(x: &[f32], heads: usize, head_dim: usize, grid: usize, theta: f64) -> Vec<f32> {
+    let quarter = head_dim / 4;
+    let mut out = x.to_vec();
+    for token in 1..1 + grid * grid {
+        let (row, col) = ((token - 1) / grid, (token - 1) % grid);
+        for h in 0..heads {
+            for pair in 0..head_dim / 2 {
+                let (pos, i) = if pair < quarter {
+                    (row, pair)
+                } else if pair < 2 * quarter {
+                    (col, pair - quarter)
+                } else {
+                    continue;
+                };
+                let angle = (pos as f64 * theta.powf(-4.0 * i as f64 / head_dim as f64)) as f32;
+                let at = (token * heads + h) * head_dim + 2 * pair;
+                let (x0, x1) = (x[at] as f64, x[at + 1] as f64);
+                let (c, s) = (angle.cos() as f64, angle.sin() as f64);
+                out[at] = (x0 * c - x1 * s) as f32;
+                out[at + 1] = (x0 * s + x1 * c) as f32;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn vision_rope_turns_patches_and_leaves_cls() {
+    let mut rng = Rng(21);
+    let gpu = gpu();
+    for (heads, head_dim, grid) in [(2usize, 16usize, 3usize), (3, 64, 4), (1, 12, 2)] {
+        let t = 1 + grid * grid;
+        let x = rng.vec(t * heads * head_dim);
+        let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
+        let table = rope::vision_table(grid, head_dim, 10_000.0);
+        let tb = gpu.storage_with("table", &f32_bytes(&table)).unwrap();
+        let step = step_buffer(t, 0, 0);
+        let op = rope::rope_rows(gpu, heads, head_dim, &xb, &tb, &step);
+        gpu.run([&op], t as u32);
+        let got = read(&xb, x.len());
+        let want = rotate_vision(&x, heads, head_dim, grid, 10_000.0);
+        let scale = vec![1.0; want.len()];
+        assert_close(
+            &format!("vision rope {heads}x{head_dim} grid {grid}"),
+            &got,
+            &want,
+            &scale,
+            1e-5,
+        );
+        assert_eq!(got[..heads * head_dim], x[..heads * head_dim], "CLS");
+    }
+}
+
+#[test]
+fn full_attention_matches_the_cpu_with_keys_and_values_in_one_row() {
+    use gvt_gpu::kernels::full_attention::{KeysValues, full_attention};
+    let mut rng = Rng(33);
+    let gpu = gpu();
+    for (heads, head_dim, tq, tk) in [
+        (2usize, 8usize, 3usize, 5usize),
+        (4, 64, 32, 289),
+        (1, 40, 70, 70),
+    ] {
+        let inner = heads * head_dim;
+        let q = rng.vec(tq * inner);
+        // Keys then values in each row, as the resampler's to_kv writes them.
+        let kv: Vec<f32> = rng.vec(tk * 2 * inner).iter().map(|v| v * 2.0).collect();
+        let probs_at = 7;
+        let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
+        let kvb = gpu.storage_with("kv", &f32_bytes(&kv)).unwrap();
+        let out = gpu.storage("out", (tq * inner * 4) as u64).unwrap();
+        let probs = gpu
+            .storage("probs", ((probs_at + heads * tq * tk) * 4) as u64)
+            .unwrap();
+        let keys = KeysValues {
+            k: &kvb,
+            v: &kvb,
+            stride: 2 * inner,
+            k_at: 0,
+            v_at: inner,
+            len: tk,
+        };
+        let op =
+            full_attention(gpu, heads, head_dim, tq, &qb, keys, &out, &probs, probs_at).unwrap();
+        gpu.run([&op], tq as u32);
+        let got_out = read(&out, tq * inner);
+        let got_probs = &read(&probs, probs_at + heads * tq * tk)[probs_at..];
+
+        let scale = (head_dim as f64).powf(-0.5);
+        let (mut want_out, mut want_probs) = (vec![0f32; tq * inner], vec![0f32; heads * tq * tk]);
+        for h in 0..heads {
+            for i in 0..tq {
+                let scores: Vec<f64> = (0..tk)
+                    .map(|j| {
+                        (0..head_dim)
+                            .map(|d| {
+                                q[i * inner + h * head_dim + d] as f64
+                                    * kv[j * 2 * inner + h * head_dim + d] as f64
+                            })
+                            .sum::<f64>()
+                            * scale
+                    })
+                    .collect();
+                let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                for j in 0..tk {
+                    want_probs[(h * tq + i) * tk + j] = (e[j] / sum) as f32;
+                }
+                for d in 0..head_dim {
+                    let acc: f64 = (0..tk)
+                        .map(|j| e[j] / sum * kv[j * 2 * inner + inner + h * head_dim + d] as f64)
+                        .sum();
+                    want_out[(i * heads + h) * head_dim + d] = acc as f32;
+                }
+            }
+        }
+        let what = format!("full attention {heads}x{head_dim} {tq} over {tk}");
+        assert_close(
+            &what,
+            got_probs,
+            &want_probs,
+            &vec![1.0; want_probs.len()],
+            1e-5,
+        );
+        assert_close(&what, &got_out, &want_out, &vec![2.0; want_out.len()], 1e-5);
     }
 }

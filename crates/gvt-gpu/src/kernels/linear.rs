@@ -8,23 +8,72 @@ pub const MATVEC_ROWS: u32 = 4;
 pub const TILE_ROWS: u32 = 64;
 pub const TILE_T: u32 = 32;
 
-/// What the epilogue does after the product (flags of `linear.wgsl`).
+/// What the epilogue does after the product (flags of `linear.wgsl`; the bias is added
+/// whenever [`Io::bias`] is given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Epilogue(pub u32);
 
 impl Epilogue {
     pub const STORE: Self = Self(0);
-    /// `+ bias[n]` (aux is the bias).
-    pub const BIAS: Self = Self(1);
+    const BIAS: Self = Self(1);
     /// `y += result`: the residual add.
     pub const ADD: Self = Self(2);
-    /// `result * silu(aux[t, n])`: SwiGLU, aux is the gate projection.
+    /// `result * silu(gate[t, n])`: SwiGLU.
     pub const SILU_MUL: Self = Self(4);
     /// `gelu(result)`, after the bias.
     pub const GELU: Self = Self(8);
 
     pub const fn with(self, other: Self) -> Self {
         Self(self.0 | other.0)
+    }
+}
+
+/// What a linear layer reads and writes besides its weight.
+#[derive(Clone, Copy)]
+pub struct Io<'a> {
+    /// `[x_row + t, w.cols]`
+    pub x: &'a wgpu::Buffer,
+    /// `[y_row + t, w.rows]`
+    pub y: &'a wgpu::Buffer,
+    /// `[w.rows]`, added before the activation.
+    pub bias: Option<&'a wgpu::Buffer>,
+    /// Laid out as `y`: the gate of [`Epilogue::SILU_MUL`].
+    pub gate: Option<&'a wgpu::Buffer>,
+    /// Rows of `x` and `y` before the step's first.
+    pub x_row: usize,
+    pub y_row: usize,
+}
+
+impl<'a> Io<'a> {
+    pub fn new(x: &'a wgpu::Buffer, y: &'a wgpu::Buffer) -> Self {
+        Self {
+            x,
+            y,
+            bias: None,
+            gate: None,
+            x_row: 0,
+            y_row: 0,
+        }
+    }
+
+    pub fn bias(self, bias: Option<&'a wgpu::Buffer>) -> Self {
+        Self { bias, ..self }
+    }
+
+    pub fn gate(self, gate: &'a wgpu::Buffer) -> Self {
+        Self {
+            gate: Some(gate),
+            ..self
+        }
+    }
+
+    /// Starts the step at row `x_row` of `x` and `y_row` of `y`.
+    pub fn rows(self, x_row: usize, y_row: usize) -> Self {
+        Self {
+            x_row,
+            y_row,
+            ..self
+        }
     }
 }
 
@@ -37,22 +86,25 @@ struct Params {
     y_stride: u32,
     y_offset: u32,
     epilogue: u32,
-    _pad: [u32; 2],
+    x_row: u32,
+    y_row: u32,
 }
 
-/// The launches of `y = epilogue(x Wᵀ)`, one per chunk of `w`'s rows.
+/// The launches of `y = epilogue(x Wᵀ + bias)`, one per chunk of `w`'s rows.
 ///
 /// # Shapes
-/// - x: `[t, w.cols]`, y: `[t, w.rows]`, aux: `[w.rows]` (bias) or `[t, w.rows]` (gate)
+/// - x: `[t, w.cols]` -> y: `[t, w.rows]` (from the rows `io` names)
 pub fn linear(
     gpu: &Gpu,
     w: &Weight,
-    x: &wgpu::Buffer,
-    y: &wgpu::Buffer,
-    aux: Option<&wgpu::Buffer>,
+    io: Io<'_>,
     epilogue: Epilogue,
     step: &wgpu::Buffer,
 ) -> Vec<Dispatch> {
+    let epilogue = match io.bias {
+        Some(_) => epilogue.with(Epilogue::BIAS),
+        None => epilogue,
+    };
     w.chunks
         .iter()
         .map(|chunk| {
@@ -63,14 +115,16 @@ pub fn linear(
                 y_stride: w.rows as u32,
                 y_offset: chunk.first as u32,
                 epilogue: epilogue.0,
-                _pad: [0; 2],
+                x_row: io.x_row as u32,
+                y_row: io.y_row as u32,
             };
             let params = gpu.uniform(&w.name, bytes_of(&params));
             let buffers = [
                 &chunk.buffer,
-                x,
-                y,
-                aux.unwrap_or(gpu.empty()),
+                io.x,
+                io.y,
+                io.gate.unwrap_or(gpu.empty()),
+                io.bias.unwrap_or(gpu.empty()),
                 &params,
                 step,
             ];

@@ -7,6 +7,7 @@
 pub mod argmax;
 pub mod attention;
 pub mod embed;
+pub mod full_attention;
 pub mod linear;
 pub mod norm;
 pub mod rope;
@@ -20,6 +21,7 @@ pub enum Family {
     Norm,
     Rope,
     Attention,
+    FullAttention,
     Embed,
     Argmax,
 }
@@ -57,6 +59,7 @@ impl Family {
             Family::Norm => "norm",
             Family::Rope => "rope",
             Family::Attention => "attention",
+            Family::FullAttention => "full_attention",
             Family::Embed => "embed",
             Family::Argmax => "argmax",
         }
@@ -66,12 +69,13 @@ impl Family {
     pub(crate) fn bindings(self) -> &'static [Access] {
         use Access::*;
         match self {
-            Family::Linear => &[Read, Read, ReadWrite, Read, Uniform, Uniform],
+            Family::Linear => &[Read, Read, ReadWrite, Read, Read, Uniform, Uniform],
             Family::Norm => &[Read, ReadWrite, Read, Read, Uniform, Uniform],
             Family::Rope => &[
                 ReadWrite, Read, Read, ReadWrite, ReadWrite, Read, Uniform, Uniform,
             ],
             Family::Attention => &[Read, Read, Read, ReadWrite, ReadWrite, Uniform, Uniform],
+            Family::FullAttention => &[Read, Read, Read, ReadWrite, ReadWrite, Uniform],
             Family::Embed => &[Read, Read, ReadWrite, Uniform, Uniform],
             Family::Argmax => &[Read, ReadWrite, Uniform, Uniform],
         }
@@ -83,6 +87,7 @@ impl Family {
             Family::Norm => include_str!("../../../../shaders/norm.wgsl"),
             Family::Rope => include_str!("../../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../../shaders/attention.wgsl"),
+            Family::FullAttention => include_str!("../../../../shaders/full_attention.wgsl"),
             Family::Embed => include_str!("../../../../shaders/embed.wgsl"),
             Family::Argmax => include_str!("../../../../shaders/argmax.wgsl"),
         }

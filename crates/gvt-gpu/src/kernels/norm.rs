@@ -9,7 +9,9 @@ struct Params {
     width: u32,
     eps: f32,
     flags: u32,
-    _pad: u32,
+    x_row: u32,
+    y_row: u32,
+    _pad: [u32; 3],
 }
 
 /// Which norm, and its learned parameters (`[width]` f32 buffers).
@@ -23,10 +25,24 @@ pub enum Norm<'a> {
     },
 }
 
-/// Normalises every row of `x` into `y`, or with `last_only` the last row into row 0.
+/// Which rows a norm reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// The step's `t` rows from row `x` of the input into rows from `y` of the output.
+    At { x: usize, y: usize },
+    /// The step's last row into row 0 (the logits need only the last position).
+    Last,
+}
+
+impl Rows {
+    /// Row `i` of the input into row `i` of the output.
+    pub const SAME: Rows = Rows::At { x: 0, y: 0 };
+}
+
+/// Normalises the step's rows of `x` into `y`.
 ///
 /// # Shapes
-/// - x: `[t, width]` -> y: `[t, width]` (`[1, width]` with `last_only`)
+/// - x: `[t, width]` -> y: `[t, width]` (`[1, width]` with [`Rows::Last`])
 #[allow(clippy::too_many_arguments)]
 pub fn norm(
     gpu: &Gpu,
@@ -35,21 +51,27 @@ pub fn norm(
     eps: f64,
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
-    last_only: bool,
+    rows: Rows,
     step: &wgpu::Buffer,
 ) -> Dispatch {
+    let (last, x_row, y_row) = match rows {
+        Rows::At { x, y } => (false, x, y),
+        Rows::Last => (true, 0, 0),
+    };
     let params = Params {
         width: width as u32,
         eps: eps as f32,
-        flags: last_only as u32,
-        _pad: 0,
+        flags: last as u32,
+        x_row: x_row as u32,
+        y_row: y_row as u32,
+        _pad: [0; 3],
     };
     let params = gpu.uniform("norm", bytes_of(&params));
     let (entry, weight, bias) = match norm {
         Norm::Rms { weight } => ("rms_norm", weight, gpu.empty()),
         Norm::Layer { weight, bias } => ("layer_norm", weight, bias),
     };
-    let grid = if last_only {
+    let grid = if last {
         Grid::Fixed([1, 1, 1])
     } else {
         Grid::PerPosition(1)

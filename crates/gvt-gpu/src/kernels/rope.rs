@@ -1,4 +1,5 @@
-//! `shaders/rope.wgsl`: LLaMA's rotary embedding, fused with the KV cache write.
+//! `shaders/rope.wgsl`: LLaMA's rotary embedding, fused with the KV cache write, and the
+//! vision tower's 2-D one.
 
 use super::{Dispatch, Family, Grid, bytes_of};
 use crate::Gpu;
@@ -25,6 +26,61 @@ pub fn llm_table(context: usize, head_dim: usize, base: f64) -> Vec<f32> {
         }
     }
     table
+}
+
+/// cos then sin for the vision tower's tokens: the CLS token (row 0, unrotated), then a
+/// `grid x grid` patch grid in row-major order, `head_dim / 2` pairs each. Each axis gets
+/// `head_dim / 4` pairs with frequencies `theta^(-2i / (head_dim / 2))`: the first turn with
+/// the patch's row, the next with its column (EVA-02's 2-D RoPE, as the reference builds it).
+pub fn vision_table(grid: usize, head_dim: usize, theta: f64) -> Vec<f32> {
+    let pairs = head_dim / 2;
+    let (axis_dim, axis_pairs) = (head_dim / 2, head_dim / 4);
+    let mut angles = vec![0f32; pairs]; // CLS
+    for row in 0..grid {
+        for col in 0..grid {
+            let start = angles.len();
+            for pos in [row, col] {
+                for i in 0..axis_pairs {
+                    let freq = theta.powf(-2.0 * i as f64 / axis_dim as f64);
+                    angles.push((pos as f64 * freq) as f32);
+                }
+            }
+            angles.resize(start + pairs, 0.0);
+        }
+    }
+    let mut table: Vec<f32> = angles.iter().map(|a| a.cos()).collect();
+    table.extend(angles.iter().map(|a| a.sin()));
+    table
+}
+
+/// Rotates every row `r` of `x` in place by row `r` of `table` ([`vision_table`]).
+///
+/// # Shapes
+/// - x: `[t, heads, head_dim]`, table: cos then sin, `[t, head_dim / 2]` each
+pub fn rope_rows(
+    gpu: &Gpu,
+    heads: usize,
+    head_dim: usize,
+    x: &wgpu::Buffer,
+    table: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+) -> Dispatch {
+    let params = Params {
+        heads: heads as u32,
+        kv_heads: 0,
+        head_dim: head_dim as u32,
+        _pad: 0,
+    };
+    let params = gpu.uniform("rope rows", bytes_of(&params));
+    let (empty, scratch) = (gpu.empty(), gpu.scratch());
+    Dispatch::new(
+        gpu,
+        Family::Rope,
+        None,
+        "rope_rows",
+        &[x, empty, empty, scratch, scratch, table, &params, step],
+        Grid::PerPosition((heads * head_dim / 2).div_ceil(64) as u32),
+    )
 }
 
 /// Heads and sizes of one attention layer.

@@ -4,54 +4,120 @@
 use std::sync::{Arc, Mutex};
 
 use gvt_gpu::llm::{GpuLlm, LlmDims, LlmSession};
+use gvt_gpu::vision::{GpuVisual, ResamplerDims, VisionDims, VisualSession};
 use gvt_gpu::{Gpu, GpuError, TensorBytes, WeightFormat};
 
 use crate::Result;
 use crate::gguf::GgufFile;
-use crate::model::{LlmConfig, VisualPath};
+use crate::model::{GvtConfig, LlmConfig};
 
 /// The longest context the engine allocates a KV cache for, as llama.cpp's default `-c`:
 /// a question about one image is far shorter, and a model's full context (128k for
 /// Llama 3.1) would take gigabytes of cache.
 pub const MAX_CONTEXT: usize = 4096;
 
-/// A model whose LLM runs on the engine. The visual path is burn's on the same wgpu device.
+/// A model on the engine: the visual path (a GVT model) and the LLM.
 pub struct EngineModel {
-    pub visual: Option<VisualPath>,
+    pub visual: Option<EngineVisual>,
     pub llm: EngineLlm,
 }
 
-/// The LLM on the engine, and the session of the last question, kept to be reused: a
-/// session's KV cache and activations are allocated once.
-pub struct EngineLlm {
-    pub llm: Arc<GpuLlm>,
-    idle: Mutex<Option<Box<LlmSession>>>,
+/// The visual path on the engine, with a session kept between images.
+pub type EngineVisual = OnEngine<VisualSession>;
+/// The LLM on the engine, with a session kept between answers.
+pub type EngineLlm = OnEngine<LlmSession>;
+
+/// The activations and prebuilt dispatches of one part of the model on the engine.
+pub trait EngineSession: Sized {
+    type Model;
+    fn open(model: Arc<Self::Model>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>>;
+    /// Whether the session keeps attention for reading.
+    fn captures(&self) -> bool;
+    /// Starts over for a new request.
+    fn reset(&mut self);
 }
 
-impl EngineLlm {
-    pub fn new(llm: GpuLlm) -> Self {
+impl EngineSession for LlmSession {
+    type Model = GpuLlm;
+    fn open(model: Arc<GpuLlm>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>> {
+        LlmSession::new(model, capture)
+    }
+    fn captures(&self) -> bool {
+        LlmSession::captures(self)
+    }
+    fn reset(&mut self) {
+        LlmSession::reset(self)
+    }
+}
+
+impl EngineSession for VisualSession {
+    type Model = GpuVisual;
+    fn open(model: Arc<GpuVisual>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>> {
+        VisualSession::new(model, capture)
+    }
+    fn captures(&self) -> bool {
+        VisualSession::captures(self)
+    }
+    fn reset(&mut self) {}
+}
+
+/// A part of the model on the engine, and the session of the last request, kept to be
+/// reused: a session's buffers (the KV cache, the activations) are allocated once.
+pub struct OnEngine<S: EngineSession> {
+    pub model: Arc<S::Model>,
+    idle: Mutex<Option<Box<S>>>,
+}
+
+impl<S: EngineSession> OnEngine<S> {
+    pub fn new(model: S::Model) -> Self {
         Self {
-            llm: Arc::new(llm),
+            model: Arc::new(model),
             idle: Mutex::new(None),
         }
     }
 
-    /// A session for one answer: the idle one when it captures as asked, else a new one.
-    pub async fn session(&self, capture: bool) -> Result<Box<LlmSession>> {
+    /// A session for one request: the idle one when it captures as asked, else a new one.
+    pub async fn session(&self, capture: bool) -> Result<Box<S>> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         match idle {
             Some(mut session) if session.captures() == capture => {
                 session.reset();
                 Ok(session)
             }
-            _ => Ok(Box::new(LlmSession::new(self.llm.clone(), capture).await?)),
+            _ => Ok(Box::new(S::open(self.model.clone(), capture).await?)),
         }
     }
 
-    /// Keeps `session` for the next answer.
-    pub fn keep(&self, session: Box<LlmSession>) {
+    /// Keeps `session` for the next request.
+    pub fn keep(&self, session: Box<S>) {
         *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
     }
+}
+
+/// The visual path's sizes for the engine, for a model with a vision tower.
+pub fn vision_dims(cfg: &GvtConfig) -> Option<VisionDims> {
+    let (v, r) = (cfg.vision.as_ref()?, cfg.resampler.as_ref()?);
+    Some(VisionDims {
+        image_size: v.image_size,
+        patch_size: v.patch_size,
+        width: v.width,
+        depth: v.depth,
+        heads: v.heads,
+        ffn_hidden: v.ffn_hidden,
+        norm_eps: v.norm_eps,
+        ln_vision_eps: v.ln_vision_eps,
+        rope_theta: v.rope_theta,
+        resampler: ResamplerDims {
+            width: r.width,
+            depth: r.depth,
+            heads: r.heads,
+            head_dim: r.head_dim,
+            latents: r.latents,
+            ffn_hidden: r.ffn_hidden,
+            norm_eps: r.norm_eps,
+        },
+        llm_width: cfg.llm.width,
+    })
 }
 
 /// The decoder's sizes for the engine, its context capped at [`MAX_CONTEXT`].
@@ -83,30 +149,46 @@ pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f
             format: view.info.dtype.name().into(),
         }
     })?;
+    // A tensor of more dimensions is the matrix of its rows: `[ne0, ne1 * ne2 * ne3]`.
     let dims = &view.info.dims;
-    if dims.is_empty() || dims.len() > 2 {
-        return Err(GpuError::Shape {
-            tensor: name.into(),
-            problem: format!(
-                "{} dimensions; the engine takes vectors and matrices",
-                dims.len()
-            ),
-        });
-    }
     let size = |d: u64| {
         usize::try_from(d).map_err(|_| GpuError::Shape {
             tensor: name.into(),
             problem: format!("dimension {d} is too large"),
         })
     };
-    let cols = size(dims[0])?;
-    let rows = if dims.len() > 1 { size(dims[1])? } else { 1 };
+    let cols = size(*dims.first().ok_or_else(|| GpuError::Shape {
+        tensor: name.into(),
+        problem: "no dimensions".into(),
+    })?)?;
+    let rows = dims[1..]
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| GpuError::Shape {
+            tensor: name.into(),
+            problem: format!("{dims:?} holds too many values"),
+        })
+        .and_then(size)?;
     Ok(TensorBytes {
         name: &view.info.name,
         format,
         shape: [cols, rows],
         bytes: view.bytes,
     })
+}
+
+/// Uploads the visual path of `file` to the engine, for a model with a vision tower.
+pub fn load_visual(
+    gpu: &Gpu,
+    file: &GgufFile,
+    cfg: &GvtConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<Option<GpuVisual>> {
+    let Some(dims) = vision_dims(cfg) else {
+        return Ok(None);
+    };
+    let mut source = |name: &str| tensor_bytes(file, name);
+    Ok(Some(GpuVisual::load(gpu, dims, &mut source, on_progress)?))
 }
 
 /// Uploads the decoder of `file` to the engine.

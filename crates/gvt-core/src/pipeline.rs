@@ -4,7 +4,7 @@
 use image::DynamicImage;
 
 use crate::device::ComputeDevice;
-use crate::engine::{self, EngineLlm, EngineModel};
+use crate::engine::{self, EngineLlm, EngineModel, EngineVisual};
 use crate::generate::{
     self, CancelFlag, GenerateOptions, Generation, ModelRef, Prompt, TokenEvent,
 };
@@ -152,17 +152,13 @@ impl Pipeline {
             Some(gpu) => {
                 MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
                     .check(&device.memory, &device.name)?;
-                let visual = device.guard_sync(|| {
-                    Gvt::load_visual_file(model, &config, &device.device, &mut progress)
-                })?;
                 // An allocation the driver refuses reaches wgpu's error handler, which panics.
-                let llm = device
-                    .guard_sync(|| engine::load_llm(gpu, llm_file, &config.llm, &mut progress))?;
-                let kernels = format!(
-                    "LLM on the GVT Lens GPU engine ({}), image encoder on burn",
-                    gpu.caps().variant()
-                );
-                let llm = EngineLlm::new(llm);
+                let (visual, llm) = device.guard_sync(|| {
+                    let visual = engine::load_visual(gpu, model, &config, &mut progress)?;
+                    let llm = engine::load_llm(gpu, llm_file, &config.llm, &mut progress)?;
+                    Ok((visual.map(EngineVisual::new), EngineLlm::new(llm)))
+                })?;
+                let kernels = format!("GVT Lens GPU engine, {}", gpu.caps().variant());
                 (LoadedModel::Engine(EngineModel { visual, llm }), kernels)
             }
             None => {
@@ -252,7 +248,7 @@ impl Pipeline {
             },
             Some((image, preprocessor)) => Prompt {
                 prefix: tok.encode(&text.before, add_bos),
-                pixels: Some(preprocessor.tensor(image, &self.device.device)),
+                pixels: Some(preprocessor.image(image)),
                 suffix: tok.encode_with_literal(&text.after, false, text.question),
             },
         })

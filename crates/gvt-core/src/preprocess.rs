@@ -134,8 +134,31 @@ impl Preprocessor {
     /// # Shapes
     /// -> `[1, 3, size, size]`
     pub fn tensor(&self, image: &DynamicImage, device: &Device) -> Tensor<4> {
+        self.image(image).tensor(device)
+    }
+
+    /// The image as the model takes it.
+    pub fn image(&self, image: &DynamicImage) -> Pixels {
+        Pixels {
+            size: self.size,
+            values: self.pixels(image),
+        }
+    }
+}
+
+/// One image's normalised pixels, channel-major `[3, size, size]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pixels {
+    pub size: usize,
+    pub values: Vec<f32>,
+}
+
+impl Pixels {
+    /// # Shapes
+    /// -> `[1, 3, size, size]`
+    pub fn tensor(self, device: &Device) -> Tensor<4> {
         let s = self.size;
-        Tensor::from_data(TensorData::new(self.pixels(image), [1, 3, s, s]), device)
+        Tensor::from_data(TensorData::new(self.values, [1, 3, s, s]), device)
     }
 }
 

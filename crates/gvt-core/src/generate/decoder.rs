@@ -2,16 +2,18 @@
 //! token at a time, choosing each token, and on request the attention of the position that
 //! chose it.
 
-use burn::tensor::Tensor;
+use burn::module::Module;
+use burn::tensor::{Tensor, TensorData};
 use gvt_gpu::GpuError;
 use gvt_gpu::llm::{LlmSession, Part};
 
 use super::sampling::Sampler;
-use super::{read_f32, read_stacked, reshape_probs};
-use crate::Result;
+use super::{all_finite, read_f32, read_stacked, reshape_probs};
 use crate::attention::Probs;
 use crate::engine::{EngineLlm, EngineModel};
-use crate::model::{Gvt, Keep, KvCache, VisualPath};
+use crate::model::{Gvt, Keep, KvCache};
+use crate::preprocess::Pixels;
+use crate::{Error, Result};
 
 /// The weights a generation runs on.
 #[derive(Clone, Copy)]
@@ -35,26 +37,117 @@ impl<'a> From<&'a EngineModel> for ModelRef<'a> {
 }
 
 impl<'a> ModelRef<'a> {
-    pub fn visual(self) -> Option<&'a VisualPath> {
-        match self {
-            Self::Burn(m) => m.visual.as_ref(),
-            Self::Engine(m) => m.visual.as_ref(),
-        }
-    }
-
     /// Positions the LLM holds: the model's context, or on the engine its cache.
     pub fn context(self) -> usize {
         match self {
             Self::Burn(m) => m.llm.context_length(),
-            Self::Engine(m) => m.llm.llm.dims().context,
+            Self::Engine(m) => m.llm.model.dims().context,
+        }
+    }
+
+    /// Runs the image encoder (vision tower, resampler, projection) on one image.
+    pub(super) async fn encode_image(self, pixels: Pixels, capture: bool) -> Result<EncodedImage> {
+        let no_vision =
+            || Error::InvalidInput("this model has no vision tower; ask without an image".into());
+        match self {
+            Self::Burn(m) => {
+                let path = m.visual.as_ref().ok_or_else(no_vision)?;
+                let device = path.devices()[0].clone();
+                let tokens = path.forward(pixels.tensor(&device), None);
+                let resampler = if capture {
+                    Some(read_stacked(tokens.resampler_attention).await?)
+                } else {
+                    None
+                };
+                Ok(EncodedImage {
+                    visual: Visual::Burn(tokens.embeds),
+                    resampler,
+                    grid: tokens.grid,
+                })
+            }
+            Self::Engine(m) => {
+                let path = m.visual.as_ref().ok_or_else(no_vision)?;
+                let mut session = path.session(capture).await?;
+                let tokens = session.encode(&pixels.values).await;
+                path.keep(session);
+                let tokens = tokens?;
+                let dims = path.model.dims();
+                let r = &dims.resampler;
+                let keys = dims.tokens() + r.latents;
+                let resampler = tokens
+                    .attention
+                    .map(|a| Probs::new(vec![r.depth, r.heads, r.latents, keys], a))
+                    .transpose()?;
+                Ok(EncodedImage {
+                    visual: Visual::Host {
+                        rows: r.latents,
+                        values: tokens.embeds,
+                    },
+                    resampler,
+                    grid: dims.grid(),
+                })
+            }
         }
     }
 }
 
-/// A prompt: token ids around the visual tokens `[1, latents, e]`.
+/// What the image encoder made of one image.
+pub(super) struct EncodedImage {
+    pub visual: Visual,
+    /// The resampler's cross-attention `[layers, heads, latents, media + latents]`, when
+    /// captured.
+    pub resampler: Option<Probs>,
+    /// Patches per side.
+    pub grid: usize,
+}
+
+/// Visual tokens `[latents, llm_width]`, where the image encoder left them.
+#[derive(Clone)]
+#[expect(clippy::large_enum_variant, reason = "one per answer")]
+pub(super) enum Visual {
+    /// burn's `[1, latents, llm_width]`.
+    Burn(Tensor<3>),
+    /// Read back from the engine.
+    Host { rows: usize, values: Vec<f32> },
+}
+
+impl Visual {
+    pub fn rows(&self) -> usize {
+        match self {
+            Self::Burn(t) => t.dims()[1],
+            Self::Host { rows, .. } => *rows,
+        }
+    }
+
+    pub async fn is_finite(&self) -> Result<bool> {
+        match self {
+            Self::Burn(t) => all_finite(t.clone()).await,
+            Self::Host { values, .. } => Ok(values.iter().all(|v| v.is_finite())),
+        }
+    }
+
+    fn tensor(self, device: &burn::tensor::Device) -> Tensor<3> {
+        match self {
+            Self::Burn(t) => t,
+            Self::Host { rows, values } => {
+                let width = values.len() / rows.max(1);
+                Tensor::from_data(TensorData::new(values, [1, rows, width]), device)
+            }
+        }
+    }
+
+    async fn host(self) -> Result<Vec<f32>> {
+        match self {
+            Self::Burn(t) => read_f32(t).await,
+            Self::Host { values, .. } => Ok(values),
+        }
+    }
+}
+
+/// A prompt: token ids around the visual tokens.
 pub(super) struct PromptInput<'p> {
     pub prefix: &'p [u32],
-    pub visual: Option<Tensor<3>>,
+    pub visual: Option<Visual>,
     pub suffix: &'p [u32],
 }
 
@@ -99,13 +192,15 @@ impl<'m> Decoder<'m> {
     ) -> Result<Option<u32>> {
         match self {
             Self::Burn { model, .. } => {
-                let embeds = model.prompt_embeds(prompt.prefix, prompt.visual, prompt.suffix);
+                let device = model.llm.devices()[0].clone();
+                let visual = prompt.visual.map(|v| v.tensor(&device));
+                let embeds = model.prompt_embeds(prompt.prefix, visual, prompt.suffix);
                 self.burn_step(embeds, sampler).await
             }
             Self::Engine { session, .. } => {
                 let session = session.as_mut().expect("held until drop");
                 let visual = match prompt.visual {
-                    Some(v) => read_f32(v).await?,
+                    Some(v) => v.host().await?,
                     None => Vec::new(),
                 };
                 let parts = [

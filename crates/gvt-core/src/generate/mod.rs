@@ -18,6 +18,7 @@ pub use decoder::ModelRef;
 pub use sampling::{Sampler, Sampling, argmax};
 
 use crate::attention::{AttentionRecord, Probs};
+use crate::preprocess::Pixels;
 use crate::tokenizer::{StreamDecoder, Tokenizer};
 use crate::{Error, Result};
 use decoder::{Decoder, PromptInput};
@@ -26,8 +27,8 @@ use decoder::{Decoder, PromptInput};
 pub struct Prompt {
     /// Ids before the visual tokens (BOS, chat header, `<Img>`).
     pub prefix: Vec<u32>,
-    /// Normalised pixels `[1, 3, s, s]`, or `None` for a text-only prompt.
-    pub pixels: Option<Tensor<4>>,
+    /// The image, or `None` for a text-only prompt.
+    pub pixels: Option<Pixels>,
     /// Ids after the visual tokens (`</Img>`, the question, the assistant header).
     pub suffix: Vec<u32>,
 }
@@ -161,20 +162,12 @@ pub async fn generate<'m>(
     let start = Instant::now();
     let (visual, resampler_attention, grid) = match prompt.pixels {
         Some(pixels) => {
-            let path = model.visual().ok_or_else(|| {
-                Error::InvalidInput("this model has no vision tower; ask without an image".into())
-            })?;
-            let tokens = path.forward(pixels, None);
-            let attention = if capture {
-                Some(read_stacked(tokens.resampler_attention).await?)
-            } else {
-                None
-            };
-            (Some(tokens.embeds), attention, tokens.grid)
+            let image = model.encode_image(pixels, capture).await?;
+            (Some(image.visual), image.resampler, image.grid)
         }
         None => (None, None, 0),
     };
-    let visual_span = visual.as_ref().map(|v| (prompt.prefix.len(), v.dims()[1]));
+    let visual_span = visual.as_ref().map(|v| (prompt.prefix.len(), v.rows()));
     timings.image_ms = start.elapsed().as_secs_f64() * 1000.0;
 
     let prompt_len = prompt.prefix.len() + visual_span.map_or(0, |s| s.1) + prompt.suffix.len();
@@ -221,7 +214,7 @@ pub async fn generate<'m>(
         };
         let Some(id) = chosen else {
             let stage = match (out.tokens.len(), &visual) {
-                (0, Some(visual)) if !all_finite(visual.clone()).await? => {
+                (0, Some(visual)) if !visual.is_finite().await? => {
                     "the image encoder (vision tower, resampler or projection)".to_string()
                 }
                 (0, _) => "the LLM, in the prompt's forward pass (prefill)".to_string(),

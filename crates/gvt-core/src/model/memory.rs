@@ -60,9 +60,9 @@ impl MemoryEstimate {
         Self::estimate(config, files, device, None)
     }
 
-    /// [`MemoryEstimate::new`] with the LLM on the GPU engine: its tensors as stored (split
-    /// by rows where a binding cannot hold one), an f16 KV cache preallocated to
-    /// `engine_context`, and activations in chunks of the prompt.
+    /// [`MemoryEstimate::new`] on the GPU engine: tensors as stored (split by rows where a
+    /// binding cannot hold one), an f16 KV cache preallocated to `engine_context`, and the
+    /// LLM's activations in chunks of the prompt.
     pub fn with_engine(
         config: &GvtConfig,
         files: &[&GgufFile],
@@ -78,14 +78,6 @@ impl MemoryEstimate {
         device: &Device,
         engine_context: Option<usize>,
     ) -> Self {
-        let engine_tensors: Vec<String> = match engine_context {
-            Some(_) => crate::engine::llm_dims(&config.llm)
-                .tensors()
-                .into_iter()
-                .map(|t| t.name)
-                .collect(),
-            None => Vec::new(),
-        };
         let mut weights = 0;
         let mut largest_f32 = 0;
         let mut largest = LargestTensor {
@@ -93,7 +85,7 @@ impl MemoryEstimate {
             bytes: 0,
         };
         for t in files.iter().flat_map(|f| f.tensors.iter()) {
-            if engine_tensors.contains(&t.name) {
+            if engine_context.is_some() {
                 weights = add(&[weights, t.n_bytes() as u64]);
                 continue;
             }

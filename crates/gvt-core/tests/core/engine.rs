@@ -11,6 +11,7 @@ use gvt_core::generate::read_f32;
 use gvt_core::gguf::GgufFile;
 use gvt_core::model::{Gvt, GvtConfig, Keep, KvCache};
 use gvt_gpu::llm::{LlmSession, Part};
+use gvt_gpu::vision::VisualSession;
 
 use super::smollm2::reference;
 
@@ -200,10 +201,6 @@ fn tensors_the_engine_cannot_take_are_refused_by_name() {
     let file = GgufFile::from_bytes(w.to_bytes()).unwrap();
     let err = |name: &str| engine::tensor_bytes(&file, name).err().unwrap().to_string();
     assert_eq!(
-        err("cube"),
-        "tensor `cube`: 3 dimensions; the engine takes vectors and matrices"
-    );
-    assert_eq!(
         err("old.quant"),
         "tensor `old.quant` is stored as Q2_K, which the GPU engine does not run"
     );
@@ -214,6 +211,36 @@ fn tensors_the_engine_cannot_take_are_refused_by_name() {
     );
     let fine = engine::tensor_bytes(&file, "fine").unwrap();
     assert_eq!((fine.shape, fine.bytes.len()), ([4, 3], 48));
+    // More dimensions read as the matrix of the rows.
+    let cube = engine::tensor_bytes(&file, "cube").unwrap();
+    assert_eq!((cube.shape, cube.bytes.len()), ([2, 4], 32));
+}
+
+#[test]
+fn the_image_encoder_on_the_engine_matches_the_reference() {
+    let Some(gpu) = engine_device() else { return };
+    let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
+    let expected = gvt_testkit::open_fixture("parity/gvt-parity-expected.gguf");
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let visual = engine::load_visual(&gpu, &file, &cfg, &mut |_| {})
+        .unwrap()
+        .unwrap();
+    let mut session = pollster::block_on(VisualSession::new(Arc::new(visual), true)).unwrap();
+    let pixels = super::parity::pixels(&expected);
+    // Twice: a session serves any number of images.
+    for _ in 0..2 {
+        let tokens = pollster::block_on(session.encode(&pixels.values)).unwrap();
+        let want = gvt_testkit::values(&expected, "out.proj");
+        gvt_testkit::assert_close("engine visual tokens", &tokens.embeds, &want, 1e-4);
+        let mut want = gvt_testkit::values(&expected, "attn.resampler.0");
+        want.extend(gvt_testkit::values(&expected, "attn.resampler.1"));
+        let got = tokens.attention.unwrap();
+        gvt_testkit::assert_close("engine resampler attention", &got, &want, 1e-5);
+    }
+    let err = pollster::block_on(session.encode(&pixels.values[1..]))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("pixel values"), "{err}");
 }
 
 /// Two circles and a square on white, for the embedded model.
@@ -279,6 +306,13 @@ fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
         assert_eq!(got.stop, want.stop, "{question}");
         let (want, got) = (want.attention.unwrap(), got.attention.unwrap());
         assert_eq!(got.grid, want.grid);
+        assert_eq!(got.resampler.dims, want.resampler.dims);
+        gvt_testkit::assert_close(
+            &format!("{question}: resampler attention"),
+            &got.resampler.values,
+            &want.resampler.values,
+            1e-4,
+        );
         assert_eq!(got.llm.len(), want.llm.len(), "one map per answer token");
         for (i, (g, w)) in got.llm.iter().zip(&want.llm).enumerate() {
             assert_eq!(g.dims, w.dims, "token {i}: [layers, heads, latents]");

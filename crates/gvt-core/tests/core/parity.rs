@@ -6,6 +6,7 @@
 use burn::tensor::{Device, Tensor};
 use gvt_core::generate::{CancelFlag, GenerateOptions, Prompt, generate};
 use gvt_core::model::{Gvt, Keep, KvCache, VisualTrace};
+use gvt_core::preprocess::Pixels;
 use gvt_core::tokenizer::Tokenizer;
 use gvt_testkit::{assert_close, load, open_fixture, to_vec, values};
 
@@ -103,6 +104,13 @@ fn every_stage_matches_the_reference_on_wgpu() {
     }
 }
 
+/// The fixture's image, `[3, s, s]`.
+pub(crate) fn pixels(expected: &gvt_core::gguf::GgufFile) -> Pixels {
+    let values = values(expected, "input.pixels");
+    let size = ((values.len() / 3) as f64).sqrt() as usize;
+    Pixels { size, values }
+}
+
 /// The full `generate` path (prompt assembly, streaming, attention capture) on the parity
 /// model: same tokens as the reference until a stop token, and a normalised heat map.
 #[test]
@@ -114,7 +122,7 @@ fn generate_streams_the_reference_tokens_and_records_attention() {
     let tokenizer = Tokenizer::from_metadata(&model_file.metadata).unwrap();
     let prompt = Prompt {
         prefix: ids(&expected, "input.prefix_ids"),
-        pixels: Some(load(&expected, "input.pixels", &device)),
+        pixels: Some(pixels(&expected)),
         suffix: ids(&expected, "input.suffix_ids"),
     };
     let want = ids(&expected, "out.greedy_ids");

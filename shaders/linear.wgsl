@@ -16,6 +16,9 @@
 //   matvec: decode (a few tokens). 256 threads = 4 rows x 64 lanes; each lane sums groups
 //           of 8 values strided by 64, the row's lanes reduce in workgroup memory.
 //           Dispatch (ceil(n / 4), t).
+//   matvec_rows: decode on a software adapter (lavapipe, SwiftShader), which runs a
+//           workgroup's invocations as SIMD lanes of one CPU thread and pays a context switch
+//           per barrier: one invocation per row, no barrier. Dispatch (ceil(n / 64), t).
 //   matmul: prefill and the vision tower. A 32-token x 64-row tile per workgroup, k in steps
 //           of 32 through workgroup memory; each thread owns 2 tokens x 4 rows.
 //           Dispatch (ceil(n / 64), ceil(t / 32)).
@@ -115,6 +118,28 @@ fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     if lane == 0u && n < p.n {
         store(t, n, partial[tid]);
     }
+}
+
+@compute @workgroup_size(64)
+fn matvec_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+    let n = id.x;
+    let t = id.y;
+    if n >= p.n {
+        return;
+    }
+    let row = n * p.row_bytes;
+    let xo = (p.x_row + t) * p.k;
+    let groups = p.k / 8u;
+    var acc = 0.0;
+    for (var g = 0u; g < groups; g++) {
+        let e = w_group8(row, g);
+        let v = x8(xo + g * 8u);
+        acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
+    }
+    for (var k = groups * 8u; k < p.k; k++) {
+        acc += w_at(row, k) * x[xo + k];
+    }
+    store(t, n, acc);
 }
 
 const TT: u32 = 32u;

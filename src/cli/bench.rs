@@ -12,8 +12,10 @@ use gvt_core::device::{self, DeviceChoice};
 use gvt_core::engine;
 use gvt_core::generate::{argmax, read_f32};
 use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
-use gvt_gpu::llm::{GpuLlm, LlmDims, LlmSession, Part};
-use gvt_gpu::{TensorBytes, WeightFormat};
+use gvt_gpu::WeightFormat;
+use gvt_gpu::llm::{GpuLlm, LlmSession, Part};
+use gvt_gpu::random::{self, random_tensors};
+use gvt_gpu::vision::{GpuVisual, VisualSession};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -40,7 +42,7 @@ pub struct BenchArgs {
     /// With --preset on a GPU: the block format of the random weights the GPU engine runs
     /// (f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k; rows that are not whole blocks
     /// of it take Q8_0, as llama.cpp does).
-    #[arg(long, value_name = "FORMAT", default_value = "q4_0", value_parser = parse_format)]
+    #[arg(long, alias = "quant", value_name = "FORMAT", default_value = "q4_0", value_parser = parse_format)]
     engine_format: WeightFormat,
 }
 
@@ -89,7 +91,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let compute = device::select(args.device)?;
     let device = compute.device.clone();
     let started = Instant::now();
-    let mut llm_path = None;
+    let mut model_paths = None;
     let (model, config, source) = match (&args.preset, &args.model, &args.llm) {
         (Some(preset), _, _) => {
             let cfg = GvtConfig::preset(*preset);
@@ -103,7 +105,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 _ => None,
             };
             let (model, cfg) = Gvt::from_gguf(&file, llm_file.as_ref(), &device, &mut |_| {})?;
-            llm_path = Some(llm.as_ref().unwrap_or(path).clone());
+            let vision = cfg.vision.is_some().then(|| path.clone());
+            model_paths = Some((vision, llm.as_ref().unwrap_or(path).clone()));
             (model, cfg, path.display().to_string())
         }
         (None, None, None) => bail!("give --model/--llm files or a --preset"),
@@ -151,133 +154,116 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let Some(gpu) = compute.engine() else {
         return Ok(());
     };
+    let before = gpu.allocated();
     let started = Instant::now();
-    let llm = Arc::new(match llm_path {
-        Some(path) => {
-            let file = super::load::open_gguf(&path)?;
-            engine::load_llm(gpu, &file, &config.llm, &mut |_| {})?
+    let engine = load_engine(gpu, &config, model_paths.as_ref(), args.engine_format)?;
+    let burn = warm_medians(&runs);
+    bench_engine(gpu, &engine, ms(started), &config, &args, burn, before)
+}
+
+/// The model on the GPU engine.
+struct EngineParts {
+    visual: Option<Arc<GpuVisual>>,
+    llm: Arc<GpuLlm>,
+}
+
+/// The engine's model from the files (`(vision file, LLM file)`), or random blocks of
+/// `format` in the preset's layout.
+fn load_engine(
+    gpu: &gvt_gpu::Gpu,
+    config: &GvtConfig,
+    paths: Option<&(Option<PathBuf>, PathBuf)>,
+    format: WeightFormat,
+) -> anyhow::Result<EngineParts> {
+    let mut skip = |_| {};
+    Ok(match paths {
+        Some((model, llm)) => {
+            let visual = match model {
+                Some(path) => {
+                    let file = super::load::open_gguf(path)?;
+                    engine::load_visual(gpu, &file, config, &mut skip)?
+                }
+                None => None,
+            };
+            let file = super::load::open_gguf(llm)?;
+            EngineParts {
+                visual: visual.map(Arc::new),
+                llm: Arc::new(engine::load_llm(gpu, &file, &config.llm, &mut skip)?),
+            }
         }
         None => {
-            let dims = engine::llm_dims(&config.llm);
-            let tensors = random_llm(&dims, args.engine_format);
-            let mut source = |name: &str| {
-                tensors
-                    .iter()
-                    .find(|t| t.name == name)
-                    .map(|t| TensorBytes {
-                        name: &t.name,
-                        format: t.format,
-                        shape: t.shape,
-                        bytes: &t.bytes,
-                    })
-                    .ok_or_else(|| gvt_gpu::GpuError::InvalidInput(format!("no tensor {name}")))
-            };
-            GpuLlm::load(gpu, dims.clone(), &mut source, &mut |_| {})?
-        }
-    });
-    bench_engine(gpu, &llm, ms(started), &config, &args, prefill, decode)
-}
-
-/// A tensor of random GGUF blocks.
-struct RandomTensor {
-    name: String,
-    format: WeightFormat,
-    shape: [usize; 2],
-    bytes: Vec<u8>,
-}
-
-/// Random weights for the engine in the decoder's layout: matrices in `format` (scales
-/// small and finite, every other bit random), norms of ones.
-fn random_llm(dims: &LlmDims, format: WeightFormat) -> Vec<RandomTensor> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut matrix = |name: String, [cols, rows]: [usize; 2]| {
-        // As llama.cpp does for rows that are not whole blocks: Q8_0, else F16.
-        let format = [format, WeightFormat::Q8_0, WeightFormat::F16]
-            .into_iter()
-            .find(|f| f.row_bytes(cols).is_some())
-            .unwrap_or(WeightFormat::F32);
-        let row_bytes = format.row_bytes(cols).unwrap_or(cols * 4);
-        let mut bytes = vec![0u8; row_bytes * rows];
-        for chunk in bytes.chunks_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-        }
-        // A small f16 (0.002..0.004) where each block keeps its scales; plain f16 values
-        // get the same treatment so that none is NaN.
-        let scale = [0x18, 0x1c];
-        let fields: &[usize] = match format {
-            WeightFormat::Q6_K => &[208],
-            WeightFormat::Q4_K | WeightFormat::Q5_K | WeightFormat::Q4_1 | WeightFormat::Q5_1 => {
-                &[0, 2]
-            }
-            WeightFormat::F16 | WeightFormat::BF16 => &[0],
-            WeightFormat::F32 => &[],
-            _ => &[0],
-        };
-        if format == WeightFormat::F32 {
-            for v in bytes.chunks_mut(4) {
-                v.copy_from_slice(&(((v[0] as f32) - 128.0) * 1e-4).to_le_bytes());
-            }
-        }
-        for block in bytes.chunks_mut(format.block_bytes()) {
-            for &at in fields {
-                block[at..at + 2].copy_from_slice(&scale);
-            }
-        }
-        RandomTensor {
-            name,
-            format,
-            shape: [cols, rows],
-            bytes,
-        }
-    };
-    dims.tensors()
-        .into_iter()
-        .map(|spec| {
-            if spec.is_vector() {
-                RandomTensor {
-                    format: WeightFormat::F32,
-                    bytes: 1f32.to_le_bytes().repeat(spec.shape[0]),
-                    shape: spec.shape,
-                    name: spec.name,
+            let visual = match engine::vision_dims(config) {
+                Some(dims) => {
+                    let tensors = random_tensors(&dims.tensors(), format, 2);
+                    let mut source = |name: &str| random::find(&tensors, name);
+                    Some(Arc::new(GpuVisual::load(
+                        gpu,
+                        dims,
+                        &mut source,
+                        &mut skip,
+                    )?))
                 }
-            } else {
-                matrix(spec.name, spec.shape)
+                None => None,
+            };
+            let dims = engine::llm_dims(&config.llm);
+            let tensors = random_tensors(&dims.tensors(), format, 1);
+            let mut source = |name: &str| random::find(&tensors, name);
+            let llm = GpuLlm::load(gpu, dims, &mut source, &mut skip)?;
+            EngineParts {
+                visual,
+                llm: Arc::new(llm),
             }
-        })
-        .collect()
+        }
+    })
 }
 
-/// The same prompt and answer length on the GPU engine (gvt-gpu), next to burn's figures.
+/// The same image, prompt and answer length on the GPU engine (gvt-gpu), next to burn's
+/// figures on the same device.
 fn bench_engine(
     gpu: &gvt_gpu::Gpu,
-    llm: &Arc<GpuLlm>,
+    engine: &EngineParts,
     load_ms: f64,
     config: &GvtConfig,
     args: &BenchArgs,
-    burn_prefill: f64,
-    burn_decode: f64,
+    burn: Run,
+    allocated_before: u64,
 ) -> anyhow::Result<()> {
+    let EngineParts { visual, llm } = engine;
     let mut session = pollster::block_on(LlmSession::new(llm.clone(), false))?;
+    let mut image = visual
+        .as_ref()
+        .map(|v| pollster::block_on(VisualSession::new(v.clone(), false)))
+        .transpose()?;
     println!("engine:  {}", gpu.caps().variant());
+    let visual_bytes = visual.as_ref().map_or(0, |v| v.weight_bytes());
     println!(
-        "engine:  LLM weights {:.1} MB on the GPU as stored ({}), loaded in {load_ms:.0} ms",
-        llm.weight_bytes() as f64 / 1e6,
-        llm.formats()
+        "engine:  weights {:.1} MB on the GPU as stored (LLM {}{}), loaded in {load_ms:.0} ms",
+        (llm.weight_bytes() + visual_bytes) as f64 / 1e6,
+        llm.formats(),
+        if visual.is_some() {
+            format!("; image encoder {:.1} MB", visual_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        }
     );
     let vocab = config.llm.vocab_size as u32;
     let ids: Vec<u32> = (0..args.prompt_tokens as u32)
         .map(|i| (i * 7919 + 13) % vocab)
         .collect();
-    let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
-    let visual: Vec<f32> = (0..latents * config.llm.width)
-        .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.1)
-        .collect();
+    let pixels: Vec<f32> = config.vision.as_ref().map_or(Vec::new(), |v| {
+        (0..3 * v.image_size * v.image_size)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
+            .collect()
+    });
     let mut runs = Vec::with_capacity(args.runs + 1);
     for _ in 0..=args.runs {
         session.reset();
+        let start = Instant::now();
+        let visual = match image.as_mut() {
+            Some(image) => pollster::block_on(image.encode(&pixels))?.embeds,
+            None => Vec::new(),
+        };
+        let image_ms = ms(start);
         let start = Instant::now();
         let parts = [
             Part::Tokens(&ids[..1]),
@@ -291,26 +277,48 @@ fn bench_engine(
             pollster::block_on(session.decode())?;
         }
         runs.push(Run {
-            image_ms: 0.0,
+            image_ms,
             prefill_ms,
             decode_ms: ms(start),
         });
     }
-    let Run {
-        prefill_ms: prefill,
-        decode_ms: decode,
-        ..
-    } = warm_medians(&runs);
-    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    let warm = warm_medians(&runs);
+    let ratio = |burn: f64, engine: f64| {
+        format!(
+            "burn on the same device: {burn:.1} ms, {:.2}x",
+            burn / engine
+        )
+    };
+    if visual.is_some() {
+        println!(
+            "engine image:   {:.1} ms ({})",
+            warm.image_ms,
+            ratio(burn.image_ms, warm.image_ms)
+        );
+    }
+    let positions =
+        (args.prompt_tokens + config.resampler.as_ref().map_or(0, |r| r.latents)) as f64;
     println!(
-        "engine prefill: {prefill:.1} ms (burn on the same device: {burn_prefill:.1} ms, {:.2}x)",
-        burn_prefill / prefill
+        "engine prefill: {:.1} ms, {:.0} positions/s ({})",
+        warm.prefill_ms,
+        1000.0 * positions / warm.prefill_ms,
+        ratio(burn.prefill_ms, warm.prefill_ms)
+    );
+    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    let per_token = warm.decode_ms / steps;
+    println!(
+        "engine decode:  {:.1} tokens/s, {per_token:.2} ms/token, {:.1} GB/s of weights \
+         (burn on the same device: {:.1} tokens/s, {:.2}x)",
+        1000.0 / per_token,
+        llm.bytes_per_token() as f64 / per_token / 1e6,
+        1000.0 * steps / burn.decode_ms,
+        burn.decode_ms / warm.decode_ms
     );
     println!(
-        "engine decode:  {:.1} tokens/s (burn on the same device: {:.1} tokens/s, {:.2}x)",
-        1000.0 * steps / decode,
-        1000.0 * steps / burn_decode,
-        burn_decode / decode
+        "engine memory:  {:.1} MB of GPU buffers (weights, KV cache for {} positions, \
+         activations)",
+        (gpu.allocated() - allocated_before) as f64 / 1e6,
+        llm.dims().context
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the pipelines compiled so far.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::kernels::{Dispatch, Family, Step};
@@ -12,6 +13,10 @@ use crate::{GpuError, Result, WeightFormat};
 pub struct Caps {
     pub adapter: String,
     pub backend: String,
+    /// A software adapter (lavapipe, llvmpipe, SwiftShader): it runs a workgroup's
+    /// invocations as SIMD lanes on a CPU thread, where a barrier costs a context switch,
+    /// so decode's mat-vec takes one row per invocation instead of a workgroup per row.
+    pub software: bool,
     pub shader_f16: bool,
     pub subgroups: bool,
     /// `max_storage_buffer_binding_size`: the largest piece of a buffer one kernel binds.
@@ -25,8 +30,13 @@ pub struct Caps {
 impl Caps {
     /// Which kernel variants run, for `gvt bench` and the model panel.
     pub fn variant(&self) -> String {
+        let matvec = if self.software {
+            "mat-vec by rows for a software adapter"
+        } else {
+            "mat-vec by workgroups"
+        };
         format!(
-            "portable WGSL (f32 math; adapter offers shader-f16: {}, subgroups: {})",
+            "portable WGSL (f32 math, {matvec}; adapter offers shader-f16: {}, subgroups: {})",
             yes_no(self.shader_f16),
             yes_no(self.subgroups)
         )
@@ -39,6 +49,23 @@ fn yes_no(b: bool) -> &'static str {
 
 type PipelineKey = (Family, Option<WeightFormat>, &'static str);
 
+/// Validation errors being watched for (see [`Gpu::watch`]).
+pub(crate) struct Watch {
+    gpu: Gpu,
+    doing: &'static str,
+    scope: wgpu::ErrorScopeGuard,
+}
+
+impl Watch {
+    /// Stops watching. The future says whether an error came; it resolves without waiting
+    /// for the GPU, so it can be awaited along with the results' read-back.
+    pub(crate) fn done(self) -> impl Future<Output = Result<()>> + use<> {
+        let Self { gpu, doing, scope } = self;
+        let popped = scope.pop();
+        async move { gpu.no_error(doing, popped.await).await }
+    }
+}
+
 struct Shared {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -47,11 +74,13 @@ struct Shared {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Bound where a kernel's optional input is absent.
     empty: wgpu::Buffer,
-    /// Bound where a kernel's entry point leaves an output unused (one buffer may not be
-    /// both read and written in a dispatch, so it is not `empty`).
-    scratch: wgpu::Buffer,
+    /// Bound where a kernel's entry point leaves outputs unused: WebGPU lets no buffer be
+    /// bound writable twice, or writable and read-only, in one dispatch.
+    scratch: [wgpu::Buffer; 2],
     /// Why the device was lost, once a poll has said so (wgpu says it once).
     lost: Mutex<Option<String>>,
+    /// Bytes of the buffers created so far (weights, activations, caches, parameters).
+    allocated: AtomicU64,
 }
 
 /// A GPU the engine runs on. Cheap to clone; clones share pipelines.
@@ -69,15 +98,26 @@ impl Gpu {
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, info: &wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
         let features = device.features();
+        let named = |needle: &str| {
+            [&info.name, &info.driver, &info.driver_info]
+                .iter()
+                .any(|s| s.to_lowercase().contains(needle))
+        };
         let caps = Caps {
             adapter: info.name.clone(),
             backend: format!("{:?}", info.backend),
+            // Browsers report no device type; SwiftShader names itself.
+            software: info.device_type == wgpu::DeviceType::Cpu || named("swiftshader"),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             max_groups: limits.max_compute_workgroups_per_dimension,
         };
+        Self::from_parts(device, queue, caps)
+    }
+
+    fn from_parts(device: wgpu::Device, queue: wgpu::Queue, caps: Caps) -> Self {
         let small = |label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -86,7 +126,8 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         };
-        let (empty, scratch) = (small("gvt-gpu empty"), small("gvt-gpu scratch"));
+        let empty = small("gvt-gpu empty");
+        let scratch = [small("gvt-gpu scratch 0"), small("gvt-gpu scratch 1")];
         Self(Arc::new(Shared {
             device,
             queue,
@@ -96,6 +137,7 @@ impl Gpu {
             empty,
             scratch,
             lost: Mutex::default(),
+            allocated: AtomicU64::new(0),
         }))
     }
 
@@ -125,6 +167,19 @@ impl Gpu {
         &self.0.caps
     }
 
+    /// Bytes of the buffers the engine has created on this device so far. Models and
+    /// sessions keep theirs until dropped, so while they live this is their GPU memory.
+    pub fn allocated(&self) -> u64 {
+        self.0.allocated.load(Ordering::Relaxed)
+    }
+
+    /// The same device with other capabilities (tests of each kernel variant): pipelines
+    /// are compiled afresh.
+    pub fn with_caps(&self, caps: Caps) -> Self {
+        let s = &self.0;
+        Self::from_parts(s.device.clone(), s.queue.clone(), caps)
+    }
+
     pub fn device(&self) -> &wgpu::Device {
         &self.0.device
     }
@@ -137,8 +192,10 @@ impl Gpu {
         &self.0.empty
     }
 
-    pub(crate) fn scratch(&self) -> &wgpu::Buffer {
-        &self.0.scratch
+    /// Two distinct unused outputs.
+    pub(crate) fn scratch(&self) -> [&wgpu::Buffer; 2] {
+        let [a, b] = &self.0.scratch;
+        [a, b]
     }
 
     /// Checks `bytes` against the adapter's limits for one buffer that kernels bind whole.
@@ -164,6 +221,7 @@ impl Gpu {
     pub fn storage(&self, what: &str, bytes: u64) -> Result<wgpu::Buffer> {
         let bytes = bytes.max(4).next_multiple_of(4);
         self.check_binding(what, bytes)?;
+        self.0.allocated.fetch_add(bytes, Ordering::Relaxed);
         Ok(self.0.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(what),
             size: bytes,
@@ -192,9 +250,11 @@ impl Gpu {
     /// A uniform buffer of kernel parameters. Written through the queue rather than mapped
     /// at creation, which panics on a lost device.
     pub fn uniform(&self, what: &str, contents: &[u8]) -> wgpu::Buffer {
+        let size = (contents.len() as u64).next_multiple_of(16).max(16);
+        self.0.allocated.fetch_add(size, Ordering::Relaxed);
         let buffer = self.0.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(what),
-            size: (contents.len() as u64).next_multiple_of(16).max(16),
+            size,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -211,29 +271,46 @@ impl Gpu {
         let out = work();
         let memory = memory.pop().await;
         let validation = validation.pop().await;
-        // On a lost device every call fails validation; natively a wait says why.
-        if validation.is_some() {
-            // A read is what reports the loss (it fails and is remembered).
-            let _ = self.read(&self.0.empty, 0, 4).await;
-        }
-        if let Some(lost) = self.lost() {
-            return Err(GpuError::DeviceLost(format!(
-                "{lost}, while allocating {what}"
-            )));
-        }
+        self.no_error(&format!("allocating {what}"), validation)
+            .await?;
         let out = out?;
         if let Some(e) = memory {
             return Err(GpuError::OutOfMemory {
                 what: format!("{what} ({e})"),
             });
         }
-        if let Some(e) = validation {
-            return Err(GpuError::Validation {
-                what: what.into(),
-                message: e.to_string(),
-            });
-        }
         Ok(out)
+    }
+
+    /// Watches for validation errors from here until [`Watch::done`]: encoding and
+    /// submitting kernels. `doing` names the work in the error.
+    pub(crate) fn watch(&self, doing: &'static str) -> Watch {
+        Watch {
+            scope: self
+                .0
+                .device
+                .push_error_scope(wgpu::ErrorFilter::Validation),
+            gpu: self.clone(),
+            doing,
+        }
+    }
+
+    /// `Ok` unless `validation` holds an error: then the device's loss, if that was the
+    /// cause, or the error, naming what was being done.
+    async fn no_error(&self, doing: &str, validation: Option<wgpu::Error>) -> Result<()> {
+        let Some(e) = validation else {
+            return Ok(());
+        };
+        // On a lost device every call fails validation; a read is what reports the loss
+        // (it fails and is remembered).
+        let _ = self.read(&self.0.empty, 0, 4).await;
+        if let Some(lost) = self.lost() {
+            return Err(GpuError::DeviceLost(format!("{lost}, while {doing}")));
+        }
+        Err(GpuError::Validation {
+            what: doing.into(),
+            message: e.to_string(),
+        })
     }
 
     /// The bind group layout of a kernel family.

@@ -18,6 +18,7 @@ mod gpu;
 pub mod kernels;
 pub mod llm;
 mod load;
+pub mod random;
 pub mod vision;
 mod weight;
 

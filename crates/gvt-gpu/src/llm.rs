@@ -181,6 +181,15 @@ impl GpuLlm {
         self.matrices().map(Weight::bytes).sum()
     }
 
+    /// Bytes of weights a decode step reads: every matrix, the output head whole, and one
+    /// row of the embedding (unless it is the head too).
+    pub fn bytes_per_token(&self) -> u64 {
+        match &self.output {
+            Some(_) => self.weight_bytes() - self.embed.bytes(),
+            None => self.weight_bytes(),
+        }
+    }
+
     /// Formats of the matrices, e.g. "Q4_0 x 154, Q6_K x 1".
     pub fn formats(&self) -> String {
         let mut counts: Vec<(WeightFormat, usize)> = Vec::new();
@@ -476,28 +485,33 @@ impl LlmSession {
             self.prompt_at as u64 * 4,
             bytemuck::cast_slice(&ids),
         );
-        self.write_step(n, 0);
-        gpu.run(&self.embed_prompt, n as u32);
-
-        for start in (0..n).step_by(self.chunk) {
-            let t = self.chunk.min(n - start);
-            self.write_step(t, 0);
-            let mut encoder = gpu.device().create_command_encoder(&Default::default());
-            let row = (e * 4) as u64;
-            encoder.copy_buffer_to_buffer(
-                &self.input,
-                start as u64 * row,
-                &self.x,
-                0,
-                t as u64 * row,
-            );
-            let last = start + t == n;
-            self.encode_layers(&mut encoder, t, last);
-            queue.submit([encoder.finish()]);
-            self.past += t;
+        let watch = gpu.watch("running the prompt");
+        {
+            self.write_step(n, 0);
+            gpu.run(&self.embed_prompt, n as u32);
+            for start in (0..n).step_by(self.chunk) {
+                let t = self.chunk.min(n - start);
+                self.write_step(t, 0);
+                let mut encoder = gpu.device().create_command_encoder(&Default::default());
+                let row = (e * 4) as u64;
+                encoder.copy_buffer_to_buffer(
+                    &self.input,
+                    start as u64 * row,
+                    &self.x,
+                    0,
+                    t as u64 * row,
+                );
+                let last = start + t == n;
+                self.encode_layers(&mut encoder, t, last);
+                queue.submit([encoder.finish()]);
+                self.past += t;
+            }
         }
+        let checked = watch.done();
         self.generated = 1;
-        self.read_token().await
+        let token = self.read_token().await;
+        checked.await?;
+        token
     }
 
     /// Runs the token sampled last (or set by [`LlmSession::set_next`]) and returns the
@@ -505,19 +519,25 @@ impl LlmSession {
     pub async fn decode(&mut self) -> Result<u32> {
         self.check_room(1)?;
         let gpu = self.gpu().clone();
-        self.write_step(1, self.generated);
-        let mut encoder = gpu.device().create_command_encoder(&Default::default());
+        let watch = gpu.watch("decoding a token");
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for d in &self.embed_next {
-                d.encode(&mut pass, 1);
+            self.write_step(1, self.generated);
+            let mut encoder = gpu.device().create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for d in &self.embed_next {
+                    d.encode(&mut pass, 1);
+                }
             }
+            self.encode_layers(&mut encoder, 1, true);
+            gpu.queue().submit([encoder.finish()]);
         }
-        self.encode_layers(&mut encoder, 1, true);
-        gpu.queue().submit([encoder.finish()]);
+        let checked = watch.done();
         self.past += 1;
         self.generated += 1;
-        self.read_token().await
+        let token = self.read_token().await;
+        checked.await?;
+        token
     }
 
     /// Replaces the next input token (a token sampled on the CPU from [`Self::logits`]).

@@ -3,11 +3,14 @@
 
 use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
 
-/// A tensor the decoder reads: its GGUF name and `[cols, rows]` (norms are `[width, 1]`).
+/// A tensor a model reads: its GGUF name and `[cols, rows]` (vectors are `[width, 1]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpec {
     pub name: String,
     pub shape: [usize; 2],
+    /// Read as f32 values (norms, biases, embeddings added to tokens) or as a reshaped
+    /// matrix (a convolution): it must be stored as F32, F16 or BF16.
+    pub float: bool,
 }
 
 impl TensorSpec {
@@ -15,10 +18,19 @@ impl TensorSpec {
         Self {
             name,
             shape: [cols, rows],
+            float: rows == 1,
         }
     }
 
-    /// Whether this is a norm's weight vector rather than a matrix.
+    /// A tensor that must be stored as F32, F16 or BF16.
+    pub fn float(name: String, cols: usize, rows: usize) -> Self {
+        Self {
+            float: true,
+            ..Self::new(name, cols, rows)
+        }
+    }
+
+    /// Whether this is a vector (a norm's weight, a bias) rather than a matrix.
     pub fn is_vector(&self) -> bool {
         self.shape[1] == 1
     }

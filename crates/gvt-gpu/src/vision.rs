@@ -63,6 +63,75 @@ impl VisionDims {
     fn head_dim(&self) -> usize {
         self.width / self.heads
     }
+
+    /// Every tensor the visual path reads, `[cols, rows]` in ggml order (vectors `[n, 1]`;
+    /// the convolution `[p, p * 3 * width]`, its four dimensions as stored read as rows).
+    pub fn tensors(&self) -> Vec<TensorSpec> {
+        let (d, p, f) = (self.width, self.patch_size, self.ffn_hidden);
+        let r = &self.resampler;
+        let inner = r.heads * r.head_dim;
+        let mut all = Vec::new();
+        let mut matrix = |name: String, cols: usize, rows: usize, bias: bool| {
+            if bias {
+                all.push(TensorSpec::new(format!("{name}.bias"), rows, 1));
+            }
+            all.push(TensorSpec::new(format!("{name}.weight"), cols, rows));
+        };
+        matrix("mm.proj".into(), d, self.llm_width, true);
+        for i in 0..self.depth {
+            let n = |part: &str| format!("v.blk.{i}.{part}");
+            for (part, cols, rows, bias) in [
+                ("attn_q", d, d, true),
+                ("attn_k", d, d, false),
+                ("attn_v", d, d, true),
+                ("attn_out", d, d, true),
+                ("ffn_gate", d, f, true),
+                ("ffn_up", d, f, true),
+                ("ffn_down", f, d, true),
+            ] {
+                matrix(n(part), cols, rows, bias);
+            }
+        }
+        for i in 0..r.depth {
+            let n = |part: &str| format!("r.blk.{i}.{part}");
+            for (part, cols, rows) in [
+                ("attn_q", d, inner),
+                ("attn_kv", d, 2 * inner),
+                ("attn_out", inner, d),
+                ("ffn_up", d, r.ffn_hidden),
+                ("ffn_down", r.ffn_hidden, d),
+            ] {
+                matrix(n(part), cols, rows, false);
+            }
+        }
+        all.push(TensorSpec::float(
+            "v.patch_embd.weight".into(),
+            p,
+            p * 3 * d,
+        ));
+        all.push(TensorSpec::new("v.patch_embd.bias".into(), d, 1));
+        all.push(TensorSpec::float("v.pos_embd".into(), d, self.tokens()));
+        all.push(TensorSpec::new("v.cls_token".into(), d, 1));
+        all.push(TensorSpec::new("r.media_pos".into(), d, 1));
+        all.push(TensorSpec::new("r.latents".into(), d, r.latents));
+        let mut norm = |name: String, width: usize| {
+            all.push(TensorSpec::new(format!("{name}.weight"), width, 1));
+            all.push(TensorSpec::new(format!("{name}.bias"), width, 1));
+        };
+        for i in 0..self.depth {
+            for (part, width) in [("norm1", d), ("attn_ln", d), ("norm2", d), ("ffn_ln", f)] {
+                norm(format!("v.blk.{i}.{part}"), width);
+            }
+        }
+        for i in 0..r.depth {
+            for part in ["norm_media", "norm_latents", "ffn_norm"] {
+                norm(format!("r.blk.{i}.{part}"), d);
+            }
+        }
+        norm("v.ln_vision".into(), d);
+        norm("r.norm".into(), d);
+        all
+    }
 }
 
 /// A LayerNorm's weight and bias.
@@ -547,22 +616,26 @@ impl VisualSession {
             )));
         }
         let gpu = self.model.gpu.clone();
-        let queue = gpu.queue();
-        queue.write_buffer(
-            &self.patches,
-            0,
-            bytemuck::cast_slice(&patch_rows(pixels, s, p)),
-        );
-        let mut encoder = gpu.device().create_command_encoder(&Default::default());
-        let tokens = m.tokens() as u64;
-        encoder.copy_buffer_to_buffer(&self.model.start, 0, &self.x, 0, tokens * d as u64 * 4);
+        let watch = gpu.watch("encoding an image");
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for op in &self.ops {
-                op.dispatch.encode(&mut pass, op.t);
+            let queue = gpu.queue();
+            queue.write_buffer(
+                &self.patches,
+                0,
+                bytemuck::cast_slice(&patch_rows(pixels, s, p)),
+            );
+            let mut encoder = gpu.device().create_command_encoder(&Default::default());
+            let tokens = m.tokens() as u64;
+            encoder.copy_buffer_to_buffer(&self.model.start, 0, &self.x, 0, tokens * d as u64 * 4);
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for op in &self.ops {
+                    op.dispatch.encode(&mut pass, op.t);
+                }
             }
+            queue.submit([encoder.finish()]);
         }
-        queue.submit([encoder.finish()]);
+        let checked = watch.done();
         let l = m.resampler.latents;
         let embeds = gpu.read_f32(&self.embeds, 0, l * m.llm_width).await?;
         let attention = if self.capture {
@@ -572,6 +645,7 @@ impl VisualSession {
         } else {
             None
         };
+        checked.await?;
         Ok(VisualTokens { embeds, attention })
     }
 }

@@ -18,6 +18,19 @@ fn gpu() -> &'static Gpu {
     })
 }
 
+/// The adapter's kernels, and the same device with the other mat-vec variant, so that CI's
+/// software adapter checks the hardware one too.
+fn variants() -> &'static [Gpu; 2] {
+    static VARIANTS: OnceLock<[Gpu; 2]> = OnceLock::new();
+    VARIANTS.get_or_init(|| {
+        let own = gpu().clone();
+        let mut other = own.caps().clone();
+        other.software = !other.software;
+        let other = own.with_caps(other);
+        [own, other]
+    })
+}
+
 /// xorshift64*: reproducible values without a dependency.
 struct Rng(u64);
 
@@ -127,6 +140,7 @@ fn erf(z: f64) -> f64 {
     (1.0 - erfc).copysign(z)
 }
 
+#[derive(Clone, Copy)]
 struct LinearCase {
     format: WeightFormat,
     rows: usize,
@@ -142,6 +156,12 @@ struct LinearCase {
 }
 
 fn check_linear(rng: &mut Rng, case: LinearCase) {
+    for gpu in variants() {
+        check_linear_on(gpu, rng, &case);
+    }
+}
+
+fn check_linear_on(gpu: &Gpu, rng: &mut Rng, case: &LinearCase) {
     let LinearCase {
         format,
         rows,
@@ -152,8 +172,7 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
         x_row,
         y_row,
         chunk_limit,
-    } = case;
-    let gpu = gpu();
+    } = *case;
     let (bytes, w) = random_weight(rng, format, rows, cols);
     let tensor = TensorBytes {
         name: "w",
@@ -223,9 +242,10 @@ fn check_linear(rng: &mut Rng, case: LinearCase) {
     }
     let what = format!(
         "{format} [{rows} x {cols}] t={t} epilogue {} bias {with_bias} rows at {x_row}/{y_row} \
-         chunks {}",
+         chunks {} software {}",
         epilogue.0,
-        weight.chunks()
+        weight.chunks(),
+        gpu.caps().software
     );
     assert_close(&what, got, &want, &scale, 2e-5);
 }
@@ -723,4 +743,53 @@ fn full_attention_matches_the_cpu_with_keys_and_values_in_one_row() {
         );
         assert_close(&what, &got_out, &want_out, &vec![2.0; want_out.len()], 1e-5);
     }
+}
+
+/// The visual path's layout (`VisionDims::tensors`) is what its loader reads, tensor for
+/// tensor, and a random model of it encodes an image to finite visual tokens.
+#[test]
+fn a_random_visual_path_of_the_listed_layout_loads_and_encodes() {
+    use gvt_gpu::random::{self, random_tensors};
+    use gvt_gpu::vision::{GpuVisual, ResamplerDims, VisionDims, VisualSession};
+    let gpu = gpu();
+    let dims = VisionDims {
+        image_size: 36,
+        patch_size: 6,
+        width: 64,
+        depth: 2,
+        heads: 4,
+        ffn_hidden: 96,
+        norm_eps: 1e-6,
+        ln_vision_eps: 1e-5,
+        rope_theta: 10_000.0,
+        resampler: ResamplerDims {
+            width: 64,
+            depth: 2,
+            heads: 2,
+            head_dim: 16,
+            latents: 8,
+            ffn_hidden: 128,
+            norm_eps: 1e-5,
+        },
+        llm_width: 96,
+    };
+    let specs = dims.tensors();
+    let tensors = random_tensors(&specs, WeightFormat::Q8_0, 3);
+    let mut asked = Vec::new();
+    let mut source = |name: &str| {
+        asked.push(name.to_string());
+        random::find(&tensors, name)
+    };
+    let visual = GpuVisual::load(gpu, dims.clone(), &mut source, &mut |_| {}).unwrap();
+    let mut listed: Vec<_> = specs.iter().map(|s| s.name.clone()).collect();
+    listed.sort();
+    asked.sort();
+    assert_eq!(asked, listed);
+    let mut session =
+        pollster::block_on(VisualSession::new(std::sync::Arc::new(visual), false)).unwrap();
+    let pixels = Rng(4).vec(3 * 36 * 36);
+    let tokens = pollster::block_on(session.encode(&pixels)).unwrap();
+    assert_eq!(tokens.embeds.len(), 8 * 96);
+    assert!(tokens.embeds.iter().all(|v| v.is_finite()));
+    assert!(tokens.attention.is_none());
 }

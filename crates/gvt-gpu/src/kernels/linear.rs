@@ -3,8 +3,10 @@
 use super::{Dispatch, Family, Grid, bytes_of};
 use crate::{Gpu, Weight};
 
-/// Rows per mat-vec workgroup, and the tiled kernel's tile (as in the WGSL).
+/// Rows per mat-vec workgroup (a row per invocation on a software adapter), and the tiled
+/// kernel's tile (as in the WGSL).
 pub const MATVEC_ROWS: u32 = 4;
+pub const MATVEC_ROWS_SOFTWARE: u32 = 64;
 pub const TILE_ROWS: u32 = 64;
 pub const TILE_T: u32 = 32;
 
@@ -128,17 +130,16 @@ pub fn linear(
                 &params,
                 step,
             ];
+            let (entry, per_group) = if gpu.caps().software {
+                ("matvec_rows", MATVEC_ROWS_SOFTWARE)
+            } else {
+                ("matvec", MATVEC_ROWS)
+            };
             let grid = Grid::Linear {
                 rows: chunk.rows as u32,
+                per_group,
             };
-            let mut d = Dispatch::new(
-                gpu,
-                Family::Linear,
-                Some(w.format),
-                "matvec",
-                &buffers,
-                grid,
-            );
+            let mut d = Dispatch::new(gpu, Family::Linear, Some(w.format), entry, &buffers, grid);
             d.tiled = Some(gpu.pipeline(Family::Linear, Some(w.format), "matmul"));
             d
         })

@@ -129,9 +129,11 @@ pub enum Grid {
     Fixed([u32; 3]),
     /// `(x, t, 1)`.
     PerPosition(u32),
-    /// A linear layer with `rows` outputs: mat-vec for a few positions, tiles beyond.
+    /// A linear layer with `rows` outputs: mat-vec for a few positions (`per_group` rows
+    /// to a workgroup), tiles beyond.
     Linear {
         rows: u32,
+        per_group: u32,
     },
 }
 
@@ -183,7 +185,7 @@ impl Dispatch {
         let (pipeline, [x, y, z]) = match self.grid {
             Grid::Fixed(groups) => (&self.pipeline, groups),
             Grid::PerPosition(x) => (&self.pipeline, [x, t, 1]),
-            Grid::Linear { rows } => match &self.tiled {
+            Grid::Linear { rows, per_group } => match &self.tiled {
                 Some(tiled) if t >= MATMUL_FROM => (
                     tiled,
                     [
@@ -192,7 +194,7 @@ impl Dispatch {
                         1,
                     ],
                 ),
-                _ => (&self.pipeline, [rows.div_ceil(linear::MATVEC_ROWS), t, 1]),
+                _ => (&self.pipeline, [rows.div_ceil(per_group), t, 1]),
             },
         };
         pass.set_pipeline(pipeline);

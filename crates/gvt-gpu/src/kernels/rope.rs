@@ -72,13 +72,13 @@ pub fn rope_rows(
         _pad: 0,
     };
     let params = gpu.uniform("rope rows", bytes_of(&params));
-    let (empty, scratch) = (gpu.empty(), gpu.scratch());
+    let (empty, [unused_k, unused_v]) = (gpu.empty(), gpu.scratch());
     Dispatch::new(
         gpu,
         Family::Rope,
         None,
         "rope_rows",
-        &[x, empty, empty, scratch, scratch, table, &params, step],
+        &[x, empty, empty, unused_k, unused_v, table, &params, step],
         Grid::PerPosition((heads * head_dim / 2).div_ceil(64) as u32),
     )
 }

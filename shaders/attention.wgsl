@@ -5,7 +5,9 @@
 // out [t, heads, head_dim] f32. probs [t, heads, context] f32 holds the softmax of every
 // (position, head) row: the scores live there between the passes, and attention capture
 // copies the last position's rows out.
-// One workgroup of 64 threads per (head, position): dispatch (heads, t).
+// attend: one workgroup of 64 threads per (head, position): dispatch (heads, t).
+// attend_rows: one invocation per (position, head), no barrier (software adapters):
+//   dispatch (ceil(t * heads / 64), 1).
 // Position i attends to cache rows 0..=past + i.
 
 struct Params {
@@ -95,5 +97,49 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
             acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
         }
         out[q_at + d] = acc;
+    }
+}
+
+@compute @workgroup_size(64)
+fn attend_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+    let t = id.x / p.heads;
+    let h = id.x % p.heads;
+    if t >= step.t {
+        return;
+    }
+    let kvh = h / (p.heads / p.kv_heads);
+    let pairs = p.head_dim / 2u;
+    let n = step.past + t + 1u;
+    let q_at = (t * p.heads + h) * p.head_dim;
+    let row = (t * p.heads + h) * p.context;
+    var m = -3.4e38;
+    for (var j = 0u; j < n; j++) {
+        let kr = (j * p.kv_heads + kvh) * pairs;
+        var s = 0.0;
+        for (var i = 0u; i < pairs; i++) {
+            let kk = unpack2x16float(k_cache[kr + i]);
+            s += q[q_at + 2u * i] * kk.x + q[q_at + 2u * i + 1u] * kk.y;
+        }
+        s *= p.scale;
+        probs[row + j] = s;
+        m = max(m, s);
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < n; j++) {
+        let e = exp(probs[row + j] - m);
+        probs[row + j] = e;
+        sum += e;
+    }
+    let inv = 1.0 / sum;
+    for (var j = 0u; j < n; j++) {
+        probs[row + j] *= inv;
+    }
+    for (var i = 0u; i < pairs; i++) {
+        var acc = vec2<f32>(0.0);
+        for (var j = 0u; j < n; j++) {
+            acc += probs[row + j] * unpack2x16float(v_cache[(j * p.kv_heads + kvh) * pairs + i]);
+        }
+        out[q_at + 2u * i] = acc.x;
+        out[q_at + 2u * i + 1u] = acc.y;
     }
 }

@@ -6,7 +6,9 @@
 // (the resampler's to_kv output holds both: [tk, keys | values]). out [tq, heads, head_dim].
 // probs [heads, tq, tk] from probs_at: the softmax rows, kept because the resampler's
 // attention capture reads them, and the scores live there between the passes.
-// One workgroup of 64 threads per (head, query): dispatch (heads, tq).
+// attend_all: one workgroup of 64 threads per (head, query): dispatch (heads, tq).
+// attend_all_rows: one invocation per (query, head), no barrier (software adapters):
+//   dispatch (ceil(tq * heads / 64), 1).
 
 struct Params {
     heads: u32,
@@ -91,6 +93,48 @@ fn attend_all(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) 
     let v0 = p.v_at + h * p.head_dim;
     let o_at = (i * p.heads + h) * p.head_dim;
     for (var d = tid; d < p.head_dim; d += WG) {
+        var acc = 0.0;
+        for (var j = 0u; j < p.tk; j++) {
+            acc += probs[row + j] * v[j * p.kv_stride + v0 + d];
+        }
+        out[o_at + d] = acc;
+    }
+}
+
+@compute @workgroup_size(64)
+fn attend_all_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x / p.heads;
+    let h = id.x % p.heads;
+    if i >= p.tq {
+        return;
+    }
+    let q_at = i * p.q_stride + h * p.head_dim;
+    let row = p.probs_at + (h * p.tq + i) * p.tk;
+    let k0 = p.k_at + h * p.head_dim;
+    var m = -3.4e38;
+    for (var j = 0u; j < p.tk; j++) {
+        let kr = j * p.kv_stride + k0;
+        var s = 0.0;
+        for (var d = 0u; d < p.head_dim; d++) {
+            s += q[q_at + d] * k[kr + d];
+        }
+        s *= p.scale;
+        probs[row + j] = s;
+        m = max(m, s);
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < p.tk; j++) {
+        let e = exp(probs[row + j] - m);
+        probs[row + j] = e;
+        sum += e;
+    }
+    let inv = 1.0 / sum;
+    for (var j = 0u; j < p.tk; j++) {
+        probs[row + j] *= inv;
+    }
+    let v0 = p.v_at + h * p.head_dim;
+    let o_at = (i * p.heads + h) * p.head_dim;
+    for (var d = 0u; d < p.head_dim; d++) {
         var acc = 0.0;
         for (var j = 0u; j < p.tk; j++) {
             acc += probs[row + j] * v[j * p.kv_stride + v0 + d];

@@ -19,6 +19,9 @@
 //   matvec_rows: decode on a software adapter (lavapipe, SwiftShader), which runs a
 //           workgroup's invocations as SIMD lanes of one CPU thread and pays a context switch
 //           per barrier: one invocation per row, no barrier. Dispatch (ceil(n / 64), t).
+//   matmul_rows: prefill and the vision tower on a software adapter: one invocation per row
+//           and 16 tokens, dequantizing each group of 8 once for the 16.
+//           Dispatch (ceil(n / 64), ceil(t / 16)).
 //   matmul: prefill and the vision tower. A 32-token x 64-row tile per workgroup, k in steps
 //           of 32 through workgroup memory; each thread owns 2 tokens x 4 rows.
 //           Dispatch (ceil(n / 64), ceil(t / 32)).
@@ -140,6 +143,38 @@ fn matvec_rows(@builtin(global_invocation_id) id: vec3<u32>) {
         acc += w_at(row, k) * x[xo + k];
     }
     store(t, n, acc);
+}
+
+const ROW_TOKENS: u32 = 16u;
+
+@compute @workgroup_size(64)
+fn matmul_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+    let n = id.x;
+    let t0 = id.y * ROW_TOKENS;
+    if n >= p.n || t0 >= step.t {
+        return;
+    }
+    let tn = min(ROW_TOKENS, step.t - t0);
+    let row = n * p.row_bytes;
+    let x0 = (p.x_row + t0) * p.k;
+    let groups = p.k / 8u;
+    var acc = array<f32, 16>();
+    for (var g = 0u; g < groups; g++) {
+        let e = w_group8(row, g);
+        for (var i = 0u; i < tn; i++) {
+            let v = x8(x0 + i * p.k + g * 8u);
+            acc[i] += dot(e.lo, v.lo) + dot(e.hi, v.hi);
+        }
+    }
+    for (var k = groups * 8u; k < p.k; k++) {
+        let wk = w_at(row, k);
+        for (var i = 0u; i < tn; i++) {
+            acc[i] += wk * x[x0 + i * p.k + k];
+        }
+    }
+    for (var i = 0u; i < tn; i++) {
+        store(t0 + i, n, acc[i]);
+    }
 }
 
 const TT: u32 = 32u;

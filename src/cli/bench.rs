@@ -229,7 +229,9 @@ fn bench_engine(
     allocated_before: u64,
 ) -> anyhow::Result<()> {
     let EngineParts { visual, llm } = engine;
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false))?;
+    let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
+    let positions = args.prompt_tokens + latents + args.tokens;
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false, positions))?;
     let mut image = visual
         .as_ref()
         .map(|v| pollster::block_on(VisualSession::new(v.clone(), false)))
@@ -296,12 +298,11 @@ fn bench_engine(
             ratio(burn.image_ms, warm.image_ms)
         );
     }
-    let positions =
-        (args.prompt_tokens + config.resampler.as_ref().map_or(0, |r| r.latents)) as f64;
+    let prompt = (args.prompt_tokens + latents) as f64;
     println!(
         "engine prefill: {:.1} ms, {:.0} positions/s ({})",
         warm.prefill_ms,
-        1000.0 * positions / warm.prefill_ms,
+        1000.0 * prompt / warm.prefill_ms,
         ratio(burn.prefill_ms, warm.prefill_ms)
     );
     let steps = args.tokens.saturating_sub(1).max(1) as f64;
@@ -318,7 +319,7 @@ fn bench_engine(
         "engine memory:  {:.1} MB of GPU buffers (weights, KV cache for {} positions, \
          activations)",
         (gpu.allocated() - allocated_before) as f64 / 1e6,
-        llm.dims().context
+        session.capacity()
     );
     Ok(())
 }

@@ -30,20 +30,31 @@ pub type EngineLlm = OnEngine<LlmSession>;
 /// The activations and prebuilt dispatches of one part of the model on the engine.
 pub trait EngineSession: Sized {
     type Model;
-    fn open(model: Arc<Self::Model>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>>;
-    /// Whether the session keeps attention for reading.
-    fn captures(&self) -> bool;
+    /// A session that captures attention or not, for requests of up to `positions`.
+    fn open(
+        model: Arc<Self::Model>,
+        capture: bool,
+        positions: usize,
+    ) -> impl Future<Output = gvt_gpu::Result<Self>>;
+    /// Whether the session serves such a request.
+    fn fits(&self, capture: bool, positions: usize) -> bool;
     /// Starts over for a new request.
     fn reset(&mut self);
 }
 
 impl EngineSession for LlmSession {
     type Model = GpuLlm;
-    fn open(model: Arc<GpuLlm>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>> {
-        LlmSession::new(model, capture)
+    fn open(
+        model: Arc<GpuLlm>,
+        capture: bool,
+        positions: usize,
+    ) -> impl Future<Output = gvt_gpu::Result<Self>> {
+        // Whole blocks of positions, so that a slightly longer question keeps the session.
+        let positions = positions.next_multiple_of(SESSION_POSITIONS);
+        LlmSession::new(model, capture, positions)
     }
-    fn captures(&self) -> bool {
-        LlmSession::captures(self)
+    fn fits(&self, capture: bool, positions: usize) -> bool {
+        self.captures() == capture && self.capacity() >= positions
     }
     fn reset(&mut self) {
         LlmSession::reset(self)
@@ -52,14 +63,21 @@ impl EngineSession for LlmSession {
 
 impl EngineSession for VisualSession {
     type Model = GpuVisual;
-    fn open(model: Arc<GpuVisual>, capture: bool) -> impl Future<Output = gvt_gpu::Result<Self>> {
+    fn open(
+        model: Arc<GpuVisual>,
+        capture: bool,
+        _: usize,
+    ) -> impl Future<Output = gvt_gpu::Result<Self>> {
         VisualSession::new(model, capture)
     }
-    fn captures(&self) -> bool {
-        VisualSession::captures(self)
+    fn fits(&self, capture: bool, _: usize) -> bool {
+        self.captures() == capture
     }
     fn reset(&mut self) {}
 }
+
+/// Positions an LLM session is sized in multiples of.
+const SESSION_POSITIONS: usize = 256;
 
 /// A part of the model on the engine, and the session of the last request, kept to be
 /// reused: a session's buffers (the KV cache, the activations) are allocated once.
@@ -76,15 +94,21 @@ impl<S: EngineSession> OnEngine<S> {
         }
     }
 
-    /// A session for one request: the idle one when it captures as asked, else a new one.
-    pub async fn session(&self, capture: bool) -> Result<Box<S>> {
+    /// A session for one request of up to `positions`: the idle one when it fits, else a
+    /// new one (the idle one is dropped first, so that its memory is free).
+    pub async fn session(&self, capture: bool, positions: usize) -> Result<Box<S>> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         match idle {
-            Some(mut session) if session.captures() == capture => {
+            Some(mut session) if session.fits(capture, positions) => {
                 session.reset();
                 Ok(session)
             }
-            _ => Ok(Box::new(S::open(self.model.clone(), capture).await?)),
+            idle => {
+                drop(idle);
+                Ok(Box::new(
+                    S::open(self.model.clone(), capture, positions).await?,
+                ))
+            }
         }
     }
 

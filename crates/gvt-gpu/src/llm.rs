@@ -247,6 +247,8 @@ pub struct LlmSession {
     layers: Vec<LayerOps>,
     head: Vec<Dispatch>,
     chunk: usize,
+    /// Positions of the KV cache (the row stride of `probs` and `capture` too).
+    capacity: usize,
     past: usize,
     generated: usize,
 }
@@ -260,12 +262,13 @@ pub struct StepAttention {
 }
 
 impl LlmSession {
-    /// Allocates a session for prompts and answers up to the model's context; `capture`
+    /// Allocates a session for prompts and answers of up to `positions` positions in all
+    /// (at most the model's context: the KV cache takes memory in proportion); `capture`
     /// keeps every step's attention for [`LlmSession::attention`].
-    pub async fn new(model: Arc<GpuLlm>, capture: bool) -> Result<Self> {
+    pub async fn new(model: Arc<GpuLlm>, capture: bool, positions: usize) -> Result<Self> {
         let gpu = model.gpu.clone();
         gpu.checked("the LLM's activations and KV cache", || {
-            Self::build(model, capture)
+            Self::build(model, capture, positions)
         })
         .await
     }
@@ -275,15 +278,21 @@ impl LlmSession {
         self.capture.is_some()
     }
 
+    /// Positions the session holds in all (prompt and answer).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// The model the session runs.
     pub fn model(&self) -> &Arc<GpuLlm> {
         &self.model
     }
 
-    fn build(model: Arc<GpuLlm>, capture: bool) -> Result<Self> {
+    fn build(model: Arc<GpuLlm>, capture: bool, positions: usize) -> Result<Self> {
         let gpu = &model.gpu;
         let d = &model.dims;
-        let (e, hd, ctx) = (d.width, d.head_dim, d.context);
+        let ctx = positions.clamp(1, d.context);
+        let (e, hd) = (d.width, d.head_dim);
         let f = 4u64;
         // The softmax rows of a chunk must fit one binding.
         let per_position = (d.heads * ctx) as u64 * f;
@@ -408,6 +417,7 @@ impl LlmSession {
             layers,
             head,
             chunk,
+            capacity: ctx,
             past: 0,
             generated: 0,
         })
@@ -571,7 +581,7 @@ impl LlmSession {
             )));
         }
         let d = &self.model.dims;
-        let (heads, ctx) = (d.heads, d.context);
+        let (heads, ctx) = (d.heads, self.capacity);
         let row = |i: usize| ((i * ctx + keys.start) * 4) as u64;
         let len = keys.len();
         let regions: Vec<(u64, u64)> = (0..d.depth * heads)
@@ -587,10 +597,11 @@ impl LlmSession {
     }
 
     fn check_room(&self, t: usize) -> Result<()> {
-        if self.past + t > self.model.dims.context {
+        if self.past + t > self.capacity {
             return Err(GpuError::InvalidInput(format!(
-                "{} positions would pass the model's context of {}",
+                "{} positions would pass the session's {} (the model's context is {})",
                 self.past + t,
+                self.capacity,
                 self.model.dims.context
             )));
         }
@@ -611,8 +622,8 @@ impl LlmSession {
     /// and the sampled id copied out for reading.
     fn encode_layers(&self, encoder: &mut wgpu::CommandEncoder, t: usize, head: bool) {
         let d = &self.model.dims;
-        // The last position's rows of every head, contiguous in `probs` ([t, heads, context]).
-        let layer_bytes = (d.heads * d.context * 4) as u64;
+        // The last position's rows of every head, contiguous in `probs` ([t, heads, capacity]).
+        let layer_bytes = (d.heads * self.capacity * 4) as u64;
         let mut pass = encoder.begin_compute_pass(&Default::default());
         for (i, layer) in self.layers.iter().enumerate() {
             for op in &layer.attend {

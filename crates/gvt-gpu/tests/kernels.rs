@@ -345,64 +345,65 @@ fn a_row_larger_than_the_binding_limit_is_refused_by_name() {
 #[test]
 fn norms_match_the_cpu() {
     let mut rng = Rng(11);
-    let gpu = gpu();
-    for (width, t) in [(1usize, 1usize), (37, 3), (576, 5), (1000, 2)] {
-        // One row more than the step, for the offset rows.
-        let x = rng.vec((t + 1) * width);
-        let weight = rng.vec(width);
-        let bias = rng.vec(width);
-        let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
-        let wb = gpu.storage_with("w", &f32_bytes(&weight)).unwrap();
-        let bb = gpu.storage_with("b", &f32_bytes(&bias)).unwrap();
-        let step = step_buffer(t, 0, 0);
-        let eps = 1e-5;
-        for layer in [false, true] {
-            for rows in [
-                norm::Rows::SAME,
-                norm::Rows::Last,
-                norm::Rows::At { x: 1, y: 2 },
-            ] {
-                let yb = gpu.storage("y", ((t + 2) * width * 4) as u64).unwrap();
-                let kind = if layer {
-                    norm::Norm::Layer {
-                        weight: &wb,
-                        bias: &bb,
-                    }
-                } else {
-                    norm::Norm::Rms { weight: &wb }
-                };
-                let op = norm::norm(gpu, kind, width, eps, &xb, &yb, rows, &step);
-                gpu.run([&op], t as u32);
-                let (from, to): (Vec<usize>, usize) = match rows {
-                    norm::Rows::Last => (vec![t - 1], 0),
-                    norm::Rows::At { x, y } => ((x..x + t).collect(), y),
-                };
-                let got = read(&yb, (to + from.len()) * width);
-                assert!(got[..to * width].iter().all(|&v| v == 0.0), "rows before y");
-                let mut want = Vec::new();
-                for &r in &from {
-                    let row = &x[r * width..(r + 1) * width];
-                    let mean = if layer {
-                        row.iter().map(|&v| v as f64).sum::<f64>() / width as f64
+    for gpu in variants() {
+        for (width, t) in [(1usize, 1usize), (37, 3), (576, 5), (1000, 2)] {
+            // One row more than the step, for the offset rows.
+            let x = rng.vec((t + 1) * width);
+            let weight = rng.vec(width);
+            let bias = rng.vec(width);
+            let xb = gpu.storage_with("x", &f32_bytes(&x)).unwrap();
+            let wb = gpu.storage_with("w", &f32_bytes(&weight)).unwrap();
+            let bb = gpu.storage_with("b", &f32_bytes(&bias)).unwrap();
+            let step = step_buffer(t, 0, 0);
+            let eps = 1e-5;
+            for layer in [false, true] {
+                for rows in [
+                    norm::Rows::SAME,
+                    norm::Rows::Last,
+                    norm::Rows::At { x: 1, y: 2 },
+                ] {
+                    let yb = gpu.storage("y", ((t + 2) * width * 4) as u64).unwrap();
+                    let kind = if layer {
+                        norm::Norm::Layer {
+                            weight: &wb,
+                            bias: &bb,
+                        }
                     } else {
-                        0.0
+                        norm::Norm::Rms { weight: &wb }
                     };
-                    let var =
-                        row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / width as f64;
-                    let inv = 1.0 / (var + eps).sqrt();
-                    for i in 0..width {
-                        let b = if layer { bias[i] as f64 } else { 0.0 };
-                        want.push(((row[i] as f64 - mean) * inv * weight[i] as f64 + b) as f32);
+                    let op = norm::norm(gpu, kind, width, eps, &xb, &yb, rows, &step);
+                    gpu.run([&op], t as u32);
+                    let (from, to): (Vec<usize>, usize) = match rows {
+                        norm::Rows::Last => (vec![t - 1], 0),
+                        norm::Rows::At { x, y } => ((x..x + t).collect(), y),
+                    };
+                    let got = read(&yb, (to + from.len()) * width);
+                    assert!(got[..to * width].iter().all(|&v| v == 0.0), "rows before y");
+                    let mut want = Vec::new();
+                    for &r in &from {
+                        let row = &x[r * width..(r + 1) * width];
+                        let mean = if layer {
+                            row.iter().map(|&v| v as f64).sum::<f64>() / width as f64
+                        } else {
+                            0.0
+                        };
+                        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()
+                            / width as f64;
+                        let inv = 1.0 / (var + eps).sqrt();
+                        for i in 0..width {
+                            let b = if layer { bias[i] as f64 } else { 0.0 };
+                            want.push(((row[i] as f64 - mean) * inv * weight[i] as f64 + b) as f32);
+                        }
                     }
+                    let scale = vec![1.0; want.len()];
+                    assert_close(
+                        &format!("norm layer={layer} {rows:?} [{t} x {width}]"),
+                        &got[to * width..],
+                        &want,
+                        &scale,
+                        1e-4,
+                    );
                 }
-                let scale = vec![1.0; want.len()];
-                assert_close(
-                    &format!("norm layer={layer} {rows:?} [{t} x {width}]"),
-                    &got[to * width..],
-                    &want,
-                    &scale,
-                    1e-4,
-                );
             }
         }
     }
@@ -413,116 +414,118 @@ fn norms_match_the_cpu() {
 #[test]
 fn rope_and_attention_match_the_cpu_over_two_steps() {
     let mut rng = Rng(5);
-    let gpu = gpu();
-    for (heads, kv_heads, head_dim, t0, t1) in [
-        (4usize, 2usize, 16usize, 7usize, 1usize),
-        (3, 3, 64, 2, 5),
-        (9, 3, 64, 40, 1),
-    ] {
-        let context = 64;
-        let hd = head_dim;
-        let pairs = hd / 2;
-        let table = rope::llm_table(context, hd, 10000.0);
-        let tb = gpu.storage_with("rope", &f32_bytes(&table)).unwrap();
-        let cache_bytes = (context * kv_heads * pairs * 4) as u64;
-        let kc = gpu.storage("k cache", cache_bytes).unwrap();
-        let vc = gpu.storage("v cache", cache_bytes).unwrap();
-        let mut all_k: Vec<Vec<f32>> = Vec::new(); // per position: [kv_heads * hd], rotated
-        let mut all_v: Vec<Vec<f32>> = Vec::new();
-        let mut past = 0;
-        for t in [t0, t1] {
-            let q = rng.vec(t * heads * hd);
-            let k = rng.vec(t * kv_heads * hd);
-            let v = rng.vec(t * kv_heads * hd);
-            let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
-            let kb = gpu.storage_with("k", &f32_bytes(&k)).unwrap();
-            let vb = gpu.storage_with("v", &f32_bytes(&v)).unwrap();
-            let out = gpu.storage("out", (t * heads * hd * 4) as u64).unwrap();
-            let probs = gpu
-                .storage("probs", (heads * t * context * 4) as u64)
-                .unwrap();
-            let step = step_buffer(t, past, 0);
-            let shape = rope::Heads {
-                heads,
-                kv_heads,
-                head_dim,
-            };
-            let ops = [
-                rope::rope_llm(gpu, shape, &qb, &kb, &vb, &kc, &vc, &tb, &step),
-                attention::attention(gpu, shape, context, &qb, &kc, &vc, &out, &probs, &step),
-            ];
-            gpu.run(&ops, t as u32);
-            let got = read(&out, t * heads * hd);
-            let got_probs = read(&probs, heads * t * context);
+    for gpu in variants() {
+        for (heads, kv_heads, head_dim, t0, t1) in [
+            (4usize, 2usize, 16usize, 7usize, 1usize),
+            (3, 3, 64, 2, 5),
+            (9, 3, 64, 40, 1),
+        ] {
+            let context = 64;
+            let hd = head_dim;
+            let pairs = hd / 2;
+            let table = rope::llm_table(context, hd, 10000.0);
+            let tb = gpu.storage_with("rope", &f32_bytes(&table)).unwrap();
+            let cache_bytes = (context * kv_heads * pairs * 4) as u64;
+            let kc = gpu.storage("k cache", cache_bytes).unwrap();
+            let vc = gpu.storage("v cache", cache_bytes).unwrap();
+            let mut all_k: Vec<Vec<f32>> = Vec::new(); // per position: [kv_heads * hd], rotated
+            let mut all_v: Vec<Vec<f32>> = Vec::new();
+            let mut past = 0;
+            for t in [t0, t1] {
+                let q = rng.vec(t * heads * hd);
+                let k = rng.vec(t * kv_heads * hd);
+                let v = rng.vec(t * kv_heads * hd);
+                let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
+                let kb = gpu.storage_with("k", &f32_bytes(&k)).unwrap();
+                let vb = gpu.storage_with("v", &f32_bytes(&v)).unwrap();
+                let out = gpu.storage("out", (t * heads * hd * 4) as u64).unwrap();
+                let probs = gpu
+                    .storage("probs", (heads * t * context * 4) as u64)
+                    .unwrap();
+                let step = step_buffer(t, past, 0);
+                let shape = rope::Heads {
+                    heads,
+                    kv_heads,
+                    head_dim,
+                };
+                let ops = [
+                    rope::rope_llm(gpu, shape, &qb, &kb, &vb, &kc, &vc, &tb, &step),
+                    attention::attention(gpu, shape, context, &qb, &kc, &vc, &out, &probs, &step),
+                ];
+                gpu.run(&ops, t as u32);
+                let got = read(&out, t * heads * hd);
+                let got_probs = read(&probs, heads * t * context);
 
-            let rotate = |x: &[f32], pos: usize| -> Vec<f32> {
-                let mut r = x.to_vec();
-                for i in 0..pairs {
-                    let (c, s) = (
-                        table[pos * pairs + i],
-                        table[context * pairs + pos * pairs + i],
-                    );
-                    r[2 * i] = x[2 * i] * c - x[2 * i + 1] * s;
-                    r[2 * i + 1] = x[2 * i] * s + x[2 * i + 1] * c;
-                }
-                r
-            };
-            let f16 = |x: f32| half::f16::from_f32(x).to_f32();
-            for i in 0..t {
-                let pos = past + i;
-                let mut kr = Vec::new();
-                for h in 0..kv_heads {
-                    let at = (i * kv_heads + h) * hd;
-                    kr.extend(rotate(&k[at..at + hd], pos).into_iter().map(f16));
-                }
-                all_k.push(kr);
-                all_v.push(
-                    v[i * kv_heads * hd..(i + 1) * kv_heads * hd]
-                        .iter()
-                        .map(|&x| f16(x))
-                        .collect(),
-                );
-            }
-            let mut want = vec![0f32; t * heads * hd];
-            for i in 0..t {
-                for h in 0..heads {
-                    let kvh = h / (heads / kv_heads);
-                    let qr = rotate(&q[(i * heads + h) * hd..(i * heads + h + 1) * hd], past + i);
-                    let n = past + i + 1;
-                    let scores: Vec<f64> = (0..n)
-                        .map(|j| {
-                            (0..hd)
-                                .map(|d| qr[d] as f64 * all_k[j][kvh * hd + d] as f64)
-                                .sum::<f64>()
-                                / (hd as f64).sqrt()
-                        })
-                        .collect();
-                    let m = scores.iter().cloned().fold(f64::MIN, f64::max);
-                    let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
-                    let sum: f64 = e.iter().sum();
-                    for j in 0..n {
-                        let p = e[j] / sum;
-                        let gp = got_probs[(i * heads + h) * context + j];
-                        assert!(
-                            (gp as f64 - p).abs() < 1e-5,
-                            "prob h{h} i{i} j{j}: {gp} vs {p}"
+                let rotate = |x: &[f32], pos: usize| -> Vec<f32> {
+                    let mut r = x.to_vec();
+                    for i in 0..pairs {
+                        let (c, s) = (
+                            table[pos * pairs + i],
+                            table[context * pairs + pos * pairs + i],
                         );
-                        for d in 0..hd {
-                            want[(i * heads + h) * hd + d] +=
-                                (p * all_v[j][kvh * hd + d] as f64) as f32;
+                        r[2 * i] = x[2 * i] * c - x[2 * i + 1] * s;
+                        r[2 * i + 1] = x[2 * i] * s + x[2 * i + 1] * c;
+                    }
+                    r
+                };
+                let f16 = |x: f32| half::f16::from_f32(x).to_f32();
+                for i in 0..t {
+                    let pos = past + i;
+                    let mut kr = Vec::new();
+                    for h in 0..kv_heads {
+                        let at = (i * kv_heads + h) * hd;
+                        kr.extend(rotate(&k[at..at + hd], pos).into_iter().map(f16));
+                    }
+                    all_k.push(kr);
+                    all_v.push(
+                        v[i * kv_heads * hd..(i + 1) * kv_heads * hd]
+                            .iter()
+                            .map(|&x| f16(x))
+                            .collect(),
+                    );
+                }
+                let mut want = vec![0f32; t * heads * hd];
+                for i in 0..t {
+                    for h in 0..heads {
+                        let kvh = h / (heads / kv_heads);
+                        let qr =
+                            rotate(&q[(i * heads + h) * hd..(i * heads + h + 1) * hd], past + i);
+                        let n = past + i + 1;
+                        let scores: Vec<f64> = (0..n)
+                            .map(|j| {
+                                (0..hd)
+                                    .map(|d| qr[d] as f64 * all_k[j][kvh * hd + d] as f64)
+                                    .sum::<f64>()
+                                    / (hd as f64).sqrt()
+                            })
+                            .collect();
+                        let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+                        let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                        let sum: f64 = e.iter().sum();
+                        for j in 0..n {
+                            let p = e[j] / sum;
+                            let gp = got_probs[(i * heads + h) * context + j];
+                            assert!(
+                                (gp as f64 - p).abs() < 1e-5,
+                                "prob h{h} i{i} j{j}: {gp} vs {p}"
+                            );
+                            for d in 0..hd {
+                                want[(i * heads + h) * hd + d] +=
+                                    (p * all_v[j][kvh * hd + d] as f64) as f32;
+                            }
                         }
                     }
                 }
+                let scale = vec![1.0; want.len()];
+                assert_close(
+                    &format!("attention h{heads}/{kv_heads} hd{hd} t{t} past{past}"),
+                    &got,
+                    &want,
+                    &scale,
+                    1e-5,
+                );
+                past += t;
             }
-            let scale = vec![1.0; want.len()];
-            assert_close(
-                &format!("attention h{heads}/{kv_heads} hd{hd} t{t} past{past}"),
-                &got,
-                &want,
-                &scale,
-                1e-5,
-            );
-            past += t;
         }
     }
 }
@@ -673,75 +676,79 @@ fn vision_rope_turns_patches_and_leaves_cls() {
 fn full_attention_matches_the_cpu_with_keys_and_values_in_one_row() {
     use gvt_gpu::kernels::full_attention::{KeysValues, full_attention};
     let mut rng = Rng(33);
-    let gpu = gpu();
-    for (heads, head_dim, tq, tk) in [
-        (2usize, 8usize, 3usize, 5usize),
-        (4, 64, 32, 289),
-        (1, 40, 70, 70),
-    ] {
-        let inner = heads * head_dim;
-        let q = rng.vec(tq * inner);
-        // Keys then values in each row, as the resampler's to_kv writes them.
-        let kv: Vec<f32> = rng.vec(tk * 2 * inner).iter().map(|v| v * 2.0).collect();
-        let probs_at = 7;
-        let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
-        let kvb = gpu.storage_with("kv", &f32_bytes(&kv)).unwrap();
-        let out = gpu.storage("out", (tq * inner * 4) as u64).unwrap();
-        let probs = gpu
-            .storage("probs", ((probs_at + heads * tq * tk) * 4) as u64)
-            .unwrap();
-        let keys = KeysValues {
-            k: &kvb,
-            v: &kvb,
-            stride: 2 * inner,
-            k_at: 0,
-            v_at: inner,
-            len: tk,
-        };
-        let op =
-            full_attention(gpu, heads, head_dim, tq, &qb, keys, &out, &probs, probs_at).unwrap();
-        gpu.run([&op], tq as u32);
-        let got_out = read(&out, tq * inner);
-        let got_probs = &read(&probs, probs_at + heads * tq * tk)[probs_at..];
+    for gpu in variants() {
+        for (heads, head_dim, tq, tk) in [
+            (2usize, 8usize, 3usize, 5usize),
+            (4, 64, 32, 289),
+            (1, 40, 70, 70),
+        ] {
+            let inner = heads * head_dim;
+            let q = rng.vec(tq * inner);
+            // Keys then values in each row, as the resampler's to_kv writes them.
+            let kv: Vec<f32> = rng.vec(tk * 2 * inner).iter().map(|v| v * 2.0).collect();
+            let probs_at = 7;
+            let qb = gpu.storage_with("q", &f32_bytes(&q)).unwrap();
+            let kvb = gpu.storage_with("kv", &f32_bytes(&kv)).unwrap();
+            let out = gpu.storage("out", (tq * inner * 4) as u64).unwrap();
+            let probs = gpu
+                .storage("probs", ((probs_at + heads * tq * tk) * 4) as u64)
+                .unwrap();
+            let keys = KeysValues {
+                k: &kvb,
+                v: &kvb,
+                stride: 2 * inner,
+                k_at: 0,
+                v_at: inner,
+                len: tk,
+            };
+            let op = full_attention(gpu, heads, head_dim, tq, &qb, keys, &out, &probs, probs_at)
+                .unwrap();
+            gpu.run([&op], tq as u32);
+            let got_out = read(&out, tq * inner);
+            let got_probs = &read(&probs, probs_at + heads * tq * tk)[probs_at..];
 
-        let scale = (head_dim as f64).powf(-0.5);
-        let (mut want_out, mut want_probs) = (vec![0f32; tq * inner], vec![0f32; heads * tq * tk]);
-        for h in 0..heads {
-            for i in 0..tq {
-                let scores: Vec<f64> = (0..tk)
-                    .map(|j| {
-                        (0..head_dim)
-                            .map(|d| {
-                                q[i * inner + h * head_dim + d] as f64
-                                    * kv[j * 2 * inner + h * head_dim + d] as f64
+            let scale = (head_dim as f64).powf(-0.5);
+            let (mut want_out, mut want_probs) =
+                (vec![0f32; tq * inner], vec![0f32; heads * tq * tk]);
+            for h in 0..heads {
+                for i in 0..tq {
+                    let scores: Vec<f64> = (0..tk)
+                        .map(|j| {
+                            (0..head_dim)
+                                .map(|d| {
+                                    q[i * inner + h * head_dim + d] as f64
+                                        * kv[j * 2 * inner + h * head_dim + d] as f64
+                                })
+                                .sum::<f64>()
+                                * scale
+                        })
+                        .collect();
+                    let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for j in 0..tk {
+                        want_probs[(h * tq + i) * tk + j] = (e[j] / sum) as f32;
+                    }
+                    for d in 0..head_dim {
+                        let acc: f64 = (0..tk)
+                            .map(|j| {
+                                e[j] / sum * kv[j * 2 * inner + inner + h * head_dim + d] as f64
                             })
-                            .sum::<f64>()
-                            * scale
-                    })
-                    .collect();
-                let m = scores.iter().cloned().fold(f64::MIN, f64::max);
-                let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
-                let sum: f64 = e.iter().sum();
-                for j in 0..tk {
-                    want_probs[(h * tq + i) * tk + j] = (e[j] / sum) as f32;
-                }
-                for d in 0..head_dim {
-                    let acc: f64 = (0..tk)
-                        .map(|j| e[j] / sum * kv[j * 2 * inner + inner + h * head_dim + d] as f64)
-                        .sum();
-                    want_out[(i * heads + h) * head_dim + d] = acc as f32;
+                            .sum();
+                        want_out[(i * heads + h) * head_dim + d] = acc as f32;
+                    }
                 }
             }
+            let what = format!("full attention {heads}x{head_dim} {tq} over {tk}");
+            assert_close(
+                &what,
+                got_probs,
+                &want_probs,
+                &vec![1.0; want_probs.len()],
+                1e-5,
+            );
+            assert_close(&what, &got_out, &want_out, &vec![2.0; want_out.len()], 1e-5);
         }
-        let what = format!("full attention {heads}x{head_dim} {tq} over {tk}");
-        assert_close(
-            &what,
-            got_probs,
-            &want_probs,
-            &vec![1.0; want_probs.len()],
-            1e-5,
-        );
-        assert_close(&what, &got_out, &want_out, &vec![2.0; want_out.len()], 1e-5);
     }
 }
 

@@ -67,7 +67,7 @@ impl<'a> ModelRef<'a> {
             }
             Self::Engine(m) => {
                 let path = m.visual.as_ref().ok_or_else(no_vision)?;
-                let mut session = path.session(capture).await?;
+                let mut session = path.session(capture, 0).await?;
                 let tokens = session.encode(&pixels.values).await;
                 path.keep(session);
                 let tokens = tokens?;
@@ -169,7 +169,8 @@ pub(super) enum Decoder<'m> {
 }
 
 impl<'m> Decoder<'m> {
-    pub async fn new(model: ModelRef<'m>, capture: bool) -> Result<Self> {
+    /// A decoder for answers of up to `positions` positions, prompt included.
+    pub async fn new(model: ModelRef<'m>, capture: bool, positions: usize) -> Result<Self> {
         Ok(match model {
             ModelRef::Burn(model) => Self::Burn {
                 model,
@@ -179,7 +180,7 @@ impl<'m> Decoder<'m> {
             },
             ModelRef::Engine(model) => Self::Engine {
                 llm: &model.llm,
-                session: Some(model.llm.session(capture).await?),
+                session: Some(model.llm.session(capture, positions).await?),
             },
         })
     }

@@ -181,7 +181,10 @@ pub async fn generate<'m>(
 
     let stop_tokens = tokenizer.stop_tokens();
     let mut sampler = Sampler::new(options.sampling);
-    let mut decoder = Decoder::new(model, capture && visual_span.is_some()).await?;
+    let positions = prompt_len
+        .saturating_add(options.max_new_tokens)
+        .min(context);
+    let mut decoder = Decoder::new(model, capture && visual_span.is_some(), positions).await?;
     let mut stream = StreamDecoder::new();
     let mut out = Generation {
         tokens: Vec::new(),

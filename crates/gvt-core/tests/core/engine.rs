@@ -38,7 +38,7 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     let cpu = ComputeDevice::cpu();
     let gvt = Gvt::load_files(&file, None, &cfg, &cpu.device, &mut |_| {}).unwrap();
     let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true)).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true, 4096)).unwrap();
 
     // A prompt of tokens and "visual" rows, as GVT builds it.
     let vocab = cfg.llm.vocab_size as u32;
@@ -125,7 +125,7 @@ fn smollm2_on_the_engine_matches_the_float64_reference_and_answers() {
     let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
     assert!(llm.formats().contains("Q4_1"), "{}", llm.formats());
     // With capture, which must fit the adapter's limits at SmolLM2's context of 8192.
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true)).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true, 4096)).unwrap();
     let mut token =
         pollster::block_on(session.prefill(&[Part::Tokens(&reference.prompt_ids)])).unwrap();
     let logits = pollster::block_on(session.logits()).unwrap();
@@ -171,9 +171,9 @@ fn a_lost_gpu_gives_the_engine_an_error_not_a_panic() {
     let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
     let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
     let llm = Arc::new(engine::load_llm(&gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false)).unwrap();
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false, 4096)).unwrap();
     gvt_testkit::lose_gpu(&device);
-    let err = pollster::block_on(LlmSession::new(llm.clone(), false))
+    let err = pollster::block_on(LlmSession::new(llm.clone(), false, 4096))
         .err()
         .unwrap();
     assert!(

@@ -75,7 +75,7 @@ fn check(device: ComputeDevice) {
             )
         }
         LoadedModel::Engine(model) => pollster::block_on(async {
-            let mut session = model.llm.session(false).await?;
+            let mut session = model.llm.session(false, 4096).await?;
             session.prefill(&[Part::Tokens(&prompt.prefix)]).await?;
             let logits = session.logits().await?;
             model.llm.keep(session);

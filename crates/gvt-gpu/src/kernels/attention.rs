@@ -44,12 +44,19 @@ pub fn attention(
         _pad: [0; 3],
     };
     let params = gpu.uniform("attention", bytes_of(&params));
+    // A software adapter takes a (position, head) per invocation, with no barrier.
+    let (entry, grid) = if gpu.caps().software {
+        let per_position = heads.heads as u32;
+        ("attend_rows", Grid::Flat { per_position })
+    } else {
+        ("attend", Grid::PerPosition(heads.heads as u32))
+    };
     Dispatch::new(
         gpu,
         Family::Attention,
         None,
-        "attend",
+        entry,
         &[q, k_cache, v_cache, out, probs, &params, step],
-        Grid::PerPosition(heads.heads as u32),
+        grid,
     )
 }

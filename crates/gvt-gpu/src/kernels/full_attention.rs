@@ -71,12 +71,18 @@ pub fn full_attention(
         _pad: [0; 2],
     };
     let params = gpu.uniform("full attention", bytes_of(&params));
+    // A software adapter takes a (query, head) per invocation, with no barrier.
+    let (entry, grid) = if gpu.caps().software {
+        ("attend_all_rows", [(tq * heads).div_ceil(64) as u32, 1, 1])
+    } else {
+        ("attend_all", [heads as u32, tq as u32, 1])
+    };
     Ok(Dispatch::new(
         gpu,
         Family::FullAttention,
         None,
-        "attend_all",
+        entry,
         &[q, kv.k, kv.v, out, probs, &params],
-        Grid::Fixed([heads as u32, tq as u32, 1]),
+        Grid::Fixed(grid),
     ))
 }

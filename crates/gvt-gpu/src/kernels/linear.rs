@@ -7,6 +7,8 @@ use crate::{Gpu, Weight};
 /// kernel's tile (as in the WGSL).
 pub const MATVEC_ROWS: u32 = 4;
 pub const MATVEC_ROWS_SOFTWARE: u32 = 64;
+/// `matmul_rows`' tile on a software adapter: a row per invocation, 16 positions.
+pub const ROWS_TILE: [u32; 2] = [64, 16];
 pub const TILE_ROWS: u32 = 64;
 pub const TILE_T: u32 = 32;
 
@@ -130,17 +132,22 @@ pub fn linear(
                 &params,
                 step,
             ];
-            let (entry, per_group) = if gpu.caps().software {
-                ("matvec_rows", MATVEC_ROWS_SOFTWARE)
+            let (entry, per_group, tiled, tile) = if gpu.caps().software {
+                (
+                    "matvec_rows",
+                    MATVEC_ROWS_SOFTWARE,
+                    "matmul_rows",
+                    ROWS_TILE,
+                )
             } else {
-                ("matvec", MATVEC_ROWS)
+                ("matvec", MATVEC_ROWS, "matmul", [TILE_ROWS, TILE_T])
             };
             let grid = Grid::Linear {
                 rows: chunk.rows as u32,
                 per_group,
             };
             let mut d = Dispatch::new(gpu, Family::Linear, Some(w.format), entry, &buffers, grid);
-            d.tiled = Some(gpu.pipeline(Family::Linear, Some(w.format), "matmul"));
+            d.tiled = Some((gpu.pipeline(Family::Linear, Some(w.format), tiled), tile));
             d
         })
         .collect()

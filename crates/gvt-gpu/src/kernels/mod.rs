@@ -129,6 +129,11 @@ pub enum Grid {
     Fixed([u32; 3]),
     /// `(x, t, 1)`.
     PerPosition(u32),
+    /// `(ceil(t * per_position / 64), 1, 1)`: an invocation per (position, item) in
+    /// workgroups of 64.
+    Flat {
+        per_position: u32,
+    },
     /// A linear layer with `rows` outputs: mat-vec for a few positions (`per_group` rows
     /// to a workgroup), tiles beyond.
     Linear {
@@ -143,8 +148,8 @@ pub const MATMUL_FROM: u32 = 5;
 /// One kernel launch, ready to encode.
 pub struct Dispatch {
     pub(crate) pipeline: wgpu::ComputePipeline,
-    /// The tiled pipeline of a linear layer.
-    pub(crate) tiled: Option<wgpu::ComputePipeline>,
+    /// The tiled pipeline of a linear layer, and its tile: rows and positions.
+    pub(crate) tiled: Option<(wgpu::ComputePipeline, [u32; 2])>,
     pub(crate) bind_group: wgpu::BindGroup,
     pub(crate) grid: Grid,
 }
@@ -185,15 +190,13 @@ impl Dispatch {
         let (pipeline, [x, y, z]) = match self.grid {
             Grid::Fixed(groups) => (&self.pipeline, groups),
             Grid::PerPosition(x) => (&self.pipeline, [x, t, 1]),
+            Grid::Flat { per_position } => {
+                (&self.pipeline, [(t * per_position).div_ceil(64), 1, 1])
+            }
             Grid::Linear { rows, per_group } => match &self.tiled {
-                Some(tiled) if t >= MATMUL_FROM => (
-                    tiled,
-                    [
-                        rows.div_ceil(linear::TILE_ROWS),
-                        t.div_ceil(linear::TILE_T),
-                        1,
-                    ],
-                ),
+                Some((tiled, [tile_rows, tile_t])) if t >= MATMUL_FROM => {
+                    (tiled, [rows.div_ceil(*tile_rows), t.div_ceil(*tile_t), 1])
+                }
                 _ => (&self.pipeline, [rows.div_ceil(per_group), t, 1]),
             },
         };

@@ -67,14 +67,18 @@ pub fn norm(
         _pad: [0; 3],
     };
     let params = gpu.uniform("norm", bytes_of(&params));
-    let (entry, weight, bias) = match norm {
-        Norm::Rms { weight } => ("rms_norm", weight, gpu.empty()),
-        Norm::Layer { weight, bias } => ("layer_norm", weight, bias),
+    // A software adapter takes a row per invocation, with no barrier.
+    let software = gpu.caps().software;
+    let (entry, weight, bias) = match (norm, software) {
+        (Norm::Rms { weight }, false) => ("rms_norm", weight, gpu.empty()),
+        (Norm::Rms { weight }, true) => ("rms_norm_rows", weight, gpu.empty()),
+        (Norm::Layer { weight, bias }, false) => ("layer_norm", weight, bias),
+        (Norm::Layer { weight, bias }, true) => ("layer_norm_rows", weight, bias),
     };
-    let grid = if last {
-        Grid::Fixed([1, 1, 1])
-    } else {
-        Grid::PerPosition(1)
+    let grid = match (last, software) {
+        (true, _) => Grid::Fixed([1, 1, 1]),
+        (false, false) => Grid::PerPosition(1),
+        (false, true) => Grid::Flat { per_position: 1 },
     };
     Dispatch::new(
         gpu,

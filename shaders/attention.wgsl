@@ -1,7 +1,8 @@
 // Causal attention of t new positions over the f16 KV cache (prefill and decode alike),
 // with grouped-query heads.
 //
-// q [t, heads, head_dim] f32; caches [context, kv_heads, head_dim / 2] pack2x16float;
+// q [t, heads, head_dim] f32; caches [context, kv_heads, head_dim / 2] pack2x16float (with
+// kv_f32, [context, kv_heads, head_dim] f32 bits);
 // out [t, heads, head_dim] f32. probs [t, heads, context] f32 holds the softmax of every
 // (position, head) row: the scores live there between the passes, and attention capture
 // copies the last position's rows out.
@@ -16,7 +17,7 @@ struct Params {
     head_dim: u32,
     context: u32,
     scale: f32,
-    _pad0: u32,
+    kv_f32: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -30,6 +31,21 @@ struct Params {
 @group(0) @binding(6) var<uniform> step: Step;
 
 const WG: u32 = 64u;
+
+// Pair `i` (a cache row's pair index) of the keys and of the values.
+fn key_pair(i: u32) -> vec2<f32> {
+    if p.kv_f32 != 0u {
+        return vec2<f32>(bitcast<f32>(k_cache[2u * i]), bitcast<f32>(k_cache[2u * i + 1u]));
+    }
+    return unpack2x16float(k_cache[i]);
+}
+
+fn value_pair(i: u32) -> vec2<f32> {
+    if p.kv_f32 != 0u {
+        return vec2<f32>(bitcast<f32>(v_cache[2u * i]), bitcast<f32>(v_cache[2u * i + 1u]));
+    }
+    return unpack2x16float(v_cache[i]);
+}
 var<workgroup> red: array<f32, 64>;
 var<workgroup> q_row: array<f32, 256>;
 
@@ -70,7 +86,7 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
         let kr = (j * p.kv_heads + kvh) * pairs;
         var s = 0.0;
         for (var i = 0u; i < pairs; i++) {
-            let kk = unpack2x16float(k_cache[kr + i]);
+            let kk = key_pair(kr + i);
             s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
         }
         s *= p.scale;
@@ -93,7 +109,7 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     for (var d = tid; d < p.head_dim; d += WG) {
         var acc = 0.0;
         for (var j = 0u; j < n; j++) {
-            let vv = unpack2x16float(v_cache[(j * p.kv_heads + kvh) * pairs + d / 2u]);
+            let vv = value_pair((j * p.kv_heads + kvh) * pairs + d / 2u);
             acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
         }
         out[q_at + d] = acc;
@@ -117,7 +133,7 @@ fn attend_rows(@builtin(global_invocation_id) id: vec3<u32>) {
         let kr = (j * p.kv_heads + kvh) * pairs;
         var s = 0.0;
         for (var i = 0u; i < pairs; i++) {
-            let kk = unpack2x16float(k_cache[kr + i]);
+            let kk = key_pair(kr + i);
             s += q[q_at + 2u * i] * kk.x + q[q_at + 2u * i + 1u] * kk.y;
         }
         s *= p.scale;
@@ -137,7 +153,7 @@ fn attend_rows(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var i = 0u; i < pairs; i++) {
         var acc = vec2<f32>(0.0);
         for (var j = 0u; j < n; j++) {
-            acc += probs[row + j] * unpack2x16float(v_cache[(j * p.kv_heads + kvh) * pairs + i]);
+            acc += probs[row + j] * value_pair((j * p.kv_heads + kvh) * pairs + i);
         }
         out[q_at + 2u * i] = acc.x;
         out[q_at + 2u * i + 1u] = acc.y;

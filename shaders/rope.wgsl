@@ -4,7 +4,7 @@
 // keys and values into the f16 KV cache.
 // q [t, heads, head_dim] is rotated in place; k [t, kv_heads, head_dim] is rotated into the
 // cache; v is copied into the cache. Cache rows are [kv_heads, head_dim / 2] u32, each a
-// pack2x16float pair, at position past + t. cos and sin are [context, head_dim / 2] f32,
+// pack2x16float pair, at position past + t; with kv_f32, [kv_heads, head_dim] f32 bits. cos and sin are [context, head_dim / 2] f32,
 // computed on the CPU exactly as the reference computes them.
 // One thread per pair: dispatch (ceil((heads + kv_heads) * head_dim / 2 / 64), t).
 //
@@ -15,7 +15,7 @@ struct Params {
     heads: u32,
     kv_heads: u32,
     head_dim: u32,
-    _pad: u32,
+    kv_f32: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> q: array<f32>;
@@ -54,8 +54,17 @@ fn rope_llm(@builtin(global_invocation_id) id: vec3<u32>) {
     let x0 = k[at];
     let x1 = k[at + 1u];
     let row = pos * p.kv_heads * pairs + kv;
-    k_cache[row] = pack2x16float(vec2<f32>(x0 * c - x1 * s, x0 * s + x1 * c));
-    v_cache[row] = pack2x16float(vec2<f32>(v[at], v[at + 1u]));
+    let key = vec2<f32>(x0 * c - x1 * s, x0 * s + x1 * c);
+    let value = vec2<f32>(v[at], v[at + 1u]);
+    if p.kv_f32 != 0u {
+        k_cache[2u * row] = bitcast<u32>(key.x);
+        k_cache[2u * row + 1u] = bitcast<u32>(key.y);
+        v_cache[2u * row] = bitcast<u32>(value.x);
+        v_cache[2u * row + 1u] = bitcast<u32>(value.y);
+    } else {
+        k_cache[row] = pack2x16float(key);
+        v_cache[row] = pack2x16float(value);
+    }
 }
 
 @compute @workgroup_size(64)

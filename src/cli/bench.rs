@@ -13,7 +13,7 @@ use gvt_core::engine;
 use gvt_core::generate::{argmax, read_f32};
 use gvt_core::model::{Gvt, GvtConfig, InitSource, Keep, KvCache, Preset};
 use gvt_gpu::WeightFormat;
-use gvt_gpu::llm::{GpuLlm, LlmSession, Part};
+use gvt_gpu::llm::{GpuLlm, KvFormat, LlmSession, Part};
 use gvt_gpu::random::{self, random_tensors};
 use gvt_gpu::vision::{GpuVisual, VisualSession};
 
@@ -231,7 +231,12 @@ fn bench_engine(
     let EngineParts { visual, llm } = engine;
     let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
     let positions = args.prompt_tokens + latents + args.tokens;
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), false, positions))?;
+    let mut session = pollster::block_on(LlmSession::new(
+        llm.clone(),
+        false,
+        positions,
+        KvFormat::F16,
+    ))?;
     let mut image = visual
         .as_ref()
         .map(|v| pollster::block_on(VisualSession::new(v.clone(), false)))

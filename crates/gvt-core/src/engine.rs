@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use gvt_gpu::llm::{GpuLlm, LlmDims, LlmSession};
+use gvt_gpu::llm::{GpuLlm, KvFormat, LlmDims, LlmSession};
 use gvt_gpu::vision::{GpuVisual, ResamplerDims, VisionDims, VisualSession};
 use gvt_gpu::{Gpu, GpuError, TensorBytes, WeightFormat};
 
@@ -51,7 +51,7 @@ impl EngineSession for LlmSession {
     ) -> impl Future<Output = gvt_gpu::Result<Self>> {
         // Whole blocks of positions, so that a slightly longer question keeps the session.
         let positions = positions.next_multiple_of(SESSION_POSITIONS);
-        LlmSession::new(model, capture, positions)
+        LlmSession::new(model, capture, positions, KvFormat::F16)
     }
     fn fits(&self, capture: bool, positions: usize) -> bool {
         self.captures() == capture && self.capacity() >= positions

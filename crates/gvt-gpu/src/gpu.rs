@@ -15,8 +15,10 @@ pub struct Caps {
     pub backend: String,
     /// A software adapter (lavapipe, llvmpipe, SwiftShader): it runs a workgroup's
     /// invocations as SIMD lanes on a CPU thread, where a barrier costs a context switch,
-    /// so decode's mat-vec takes one row per invocation instead of a workgroup per row.
+    /// so the kernels that reduce take their barrier-free variants.
     pub software: bool,
+    /// The largest subgroup the adapter may use (0 where it does not say).
+    pub subgroup_max: u32,
     pub shader_f16: bool,
     pub subgroups: bool,
     /// `max_storage_buffer_binding_size`: the largest piece of a buffer one kernel binds.
@@ -28,23 +30,45 @@ pub struct Caps {
 }
 
 impl Caps {
+    /// Decode's mat-vec: its entry point and rows per workgroup.
+    pub fn matvec(&self) -> (&'static str, u32) {
+        if self.software {
+            ("matvec_rows", 64)
+        } else if self.subgroups && (1..=64).contains(&self.subgroup_max) {
+            ("matvec_subgroup", 4)
+        } else {
+            ("matvec", 4)
+        }
+    }
+
+    /// Prefill's and the vision tower's tiled product: its entry point and tile (rows,
+    /// positions).
+    pub fn matmul(&self) -> (&'static str, [u32; 2]) {
+        use crate::kernels::linear::{ROWS_TILE, TILE_ROWS, TILE_T};
+        if self.software {
+            ("matmul_rows", ROWS_TILE)
+        } else if self.shader_f16 {
+            ("matmul_f16", [TILE_ROWS, TILE_T])
+        } else {
+            ("matmul", [TILE_ROWS, TILE_T])
+        }
+    }
+
     /// Which kernel variants run, for `gvt bench` and the model panel.
     pub fn variant(&self) -> String {
-        let matvec = if self.software {
-            "mat-vec by rows for a software adapter"
-        } else {
-            "mat-vec by workgroups"
+        if self.software {
+            return "WGSL, f32, barrier-free kernels for a software adapter".into();
+        }
+        let matvec = match self.matvec().0 {
+            "matvec_subgroup" => "subgroup mat-vec",
+            _ => "workgroup mat-vec",
         };
-        format!(
-            "portable WGSL (f32 math, {matvec}; adapter offers shader-f16: {}, subgroups: {})",
-            yes_no(self.shader_f16),
-            yes_no(self.subgroups)
-        )
+        let matmul = match self.matmul().0 {
+            "matmul_f16" => "f16 tiles",
+            _ => "f32 tiles",
+        };
+        format!("WGSL, {matvec}, {matmul}")
     }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
 }
 
 type PipelineKey = (Family, Option<WeightFormat>, &'static str);
@@ -110,6 +134,7 @@ impl Gpu {
             software: info.device_type == wgpu::DeviceType::Cpu || named("swiftshader"),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_max: info.subgroup_max_size,
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             max_groups: limits.max_compute_workgroups_per_dimension,
@@ -368,7 +393,7 @@ impl Gpu {
             return p.clone();
         }
         let (_, layout) = self.family_layouts(family);
-        let source = family.source(format);
+        let source = family.source(format, entry);
         let label = match format {
             Some(f) => format!("{}.{entry} ({f})", family.name()),
             None => format!("{}.{entry}", family.name()),

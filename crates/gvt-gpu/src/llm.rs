@@ -15,6 +15,7 @@ use crate::kernels::attention::{MAX_HEAD_DIM, attention};
 use crate::kernels::embed::{NO_TOKEN, embed};
 use crate::kernels::linear::{Epilogue, Io, linear};
 use crate::kernels::norm::{Norm, Rows, norm};
+pub use crate::kernels::rope::KvFormat;
 use crate::kernels::rope::{Heads, llm_table, rope_llm};
 use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
@@ -69,11 +70,12 @@ impl LlmDims {
         all
     }
 
-    fn heads(&self) -> Heads {
+    fn heads(&self, cache: KvFormat) -> Heads {
         Heads {
             heads: self.heads,
             kv_heads: self.kv_heads,
             head_dim: self.head_dim,
+            cache,
         }
     }
 }
@@ -263,12 +265,18 @@ pub struct StepAttention {
 
 impl LlmSession {
     /// Allocates a session for prompts and answers of up to `positions` positions in all
-    /// (at most the model's context: the KV cache takes memory in proportion); `capture`
-    /// keeps every step's attention for [`LlmSession::attention`].
-    pub async fn new(model: Arc<GpuLlm>, capture: bool, positions: usize) -> Result<Self> {
+    /// (at most the model's context: the KV cache takes memory in proportion), with its
+    /// cache stored as `cache`; `capture` keeps every step's attention for
+    /// [`LlmSession::attention`].
+    pub async fn new(
+        model: Arc<GpuLlm>,
+        capture: bool,
+        positions: usize,
+        cache: KvFormat,
+    ) -> Result<Self> {
         let gpu = model.gpu.clone();
         gpu.checked("the LLM's activations and KV cache", || {
-            Self::build(model, capture, positions)
+            Self::build(model, capture, positions, cache)
         })
         .await
     }
@@ -288,7 +296,7 @@ impl LlmSession {
         &self.model
     }
 
-    fn build(model: Arc<GpuLlm>, capture: bool, positions: usize) -> Result<Self> {
+    fn build(model: Arc<GpuLlm>, capture: bool, positions: usize, cache: KvFormat) -> Result<Self> {
         let gpu = &model.gpu;
         let d = &model.dims;
         let ctx = positions.clamp(1, d.context);
@@ -325,8 +333,8 @@ impl LlmSession {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let cache_bytes = (ctx * d.kv_heads * hd / 2) as u64 * 4;
-        let heads = d.heads();
+        let cache_bytes = (ctx * d.kv_heads * hd * cache.bytes()) as u64;
+        let heads = d.heads(cache);
         let mut layers = Vec::with_capacity(d.depth);
         for (i, l) in model.layers.iter().enumerate() {
             let k_cache = gpu.storage(&format!("layer {i} key cache"), cache_bytes)?;

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use gvt_core::gguf::{GgmlType, quant};
 use gvt_gpu::kernels::linear::{Epilogue, Io, linear};
-use gvt_gpu::kernels::{Step, argmax, attention, embed, norm, rope};
-use gvt_gpu::{Gpu, TensorBytes, Weight, WeightFormat};
+use gvt_gpu::kernels::{MATMUL_FROM, Step, argmax, attention, embed, norm, rope};
+use gvt_gpu::{Caps, Gpu, TensorBytes, Weight, WeightFormat};
 
 fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
@@ -18,16 +18,40 @@ fn gpu() -> &'static Gpu {
     })
 }
 
-/// The adapter's kernels, and the same device with the other mat-vec variant, so that CI's
-/// software adapter checks the hardware one too.
-fn variants() -> &'static [Gpu; 2] {
-    static VARIANTS: OnceLock<[Gpu; 2]> = OnceLock::new();
+/// The same device under each kernel variant it can run (software, workgroup, and subgroup
+/// where the device has subgroups), so that CI's software adapter checks them all.
+fn variants() -> &'static [Gpu] {
+    static VARIANTS: OnceLock<Vec<Gpu>> = OnceLock::new();
     VARIANTS.get_or_init(|| {
-        let own = gpu().clone();
-        let mut other = own.caps().clone();
-        other.software = !other.software;
-        let other = own.with_caps(other);
-        [own, other]
+        let own = gpu();
+        let caps = own.caps().clone();
+        let mut all = vec![
+            Caps {
+                software: true,
+                ..caps.clone()
+            },
+            Caps {
+                software: false,
+                subgroups: false,
+                shader_f16: false,
+                ..caps.clone()
+            },
+        ];
+        // The variants for adapter features, where this one has them.
+        if caps.subgroups || caps.shader_f16 {
+            all.push(Caps {
+                software: false,
+                subgroup_max: caps.subgroup_max.clamp(1, 64),
+                ..caps.clone()
+            });
+        }
+        let all: Vec<Gpu> = all.into_iter().map(|c| own.with_caps(c)).collect();
+        let kinds: Vec<_> = all
+            .iter()
+            .map(|g| (g.caps().matvec().0, g.caps().matmul().0))
+            .collect();
+        eprintln!("kernel variants under test: {kinds:?}");
+        all
     })
 }
 
@@ -242,12 +266,15 @@ fn check_linear_on(gpu: &Gpu, rng: &mut Rng, case: &LinearCase) {
     }
     let what = format!(
         "{format} [{rows} x {cols}] t={t} epilogue {} bias {with_bias} rows at {x_row}/{y_row} \
-         chunks {} software {}",
+         chunks {} on {}",
         epilogue.0,
         weight.chunks(),
-        gpu.caps().software
+        gpu.caps().variant()
     );
-    assert_close(&what, got, &want, &scale, 2e-5);
+    // f16 tiles round x and W to 11 bits: about 1e-3 of the products' magnitudes.
+    let f16_tiles = gpu.caps().matmul().0 == "matmul_f16" && t as u32 >= MATMUL_FROM;
+    let tol = if f16_tiles { 3e-3 } else { 2e-5 };
+    assert_close(&what, got, &want, &scale, tol);
 }
 
 #[test]
@@ -414,7 +441,8 @@ fn norms_match_the_cpu() {
 #[test]
 fn rope_and_attention_match_the_cpu_over_two_steps() {
     let mut rng = Rng(5);
-    for gpu in variants() {
+    let caches = [rope::KvFormat::F16, rope::KvFormat::F32];
+    for (gpu, cache) in variants().iter().flat_map(|g| caches.map(|c| (g, c))) {
         for (heads, kv_heads, head_dim, t0, t1) in [
             (4usize, 2usize, 16usize, 7usize, 1usize),
             (3, 3, 64, 2, 5),
@@ -425,7 +453,7 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
             let pairs = hd / 2;
             let table = rope::llm_table(context, hd, 10000.0);
             let tb = gpu.storage_with("rope", &f32_bytes(&table)).unwrap();
-            let cache_bytes = (context * kv_heads * pairs * 4) as u64;
+            let cache_bytes = (context * kv_heads * hd * cache.bytes()) as u64;
             let kc = gpu.storage("k cache", cache_bytes).unwrap();
             let vc = gpu.storage("v cache", cache_bytes).unwrap();
             let mut all_k: Vec<Vec<f32>> = Vec::new(); // per position: [kv_heads * hd], rotated
@@ -447,6 +475,7 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
                     heads,
                     kv_heads,
                     head_dim,
+                    cache,
                 };
                 let ops = [
                     rope::rope_llm(gpu, shape, &qb, &kb, &vb, &kc, &vc, &tb, &step),
@@ -468,7 +497,11 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
                     }
                     r
                 };
-                let f16 = |x: f32| half::f16::from_f32(x).to_f32();
+                // What the cache keeps of a value.
+                let f16 = |x: f32| match cache {
+                    rope::KvFormat::F16 => half::f16::from_f32(x).to_f32(),
+                    rope::KvFormat::F32 => x,
+                };
                 for i in 0..t {
                     let pos = past + i;
                     let mut kr = Vec::new();
@@ -518,7 +551,7 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
                 }
                 let scale = vec![1.0; want.len()];
                 assert_close(
-                    &format!("attention h{heads}/{kv_heads} hd{hd} t{t} past{past}"),
+                    &format!("attention h{heads}/{kv_heads} hd{hd} t{t} past{past} {cache:?}"),
                     &got,
                     &want,
                     &scale,

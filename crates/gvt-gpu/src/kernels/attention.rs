@@ -1,4 +1,4 @@
-//! `shaders/attention.wgsl`: causal attention over the f16 KV cache.
+//! `shaders/attention.wgsl`: causal attention over the KV cache.
 
 use super::rope::Heads;
 use super::{Dispatch, Family, Grid, bytes_of};
@@ -15,7 +15,8 @@ struct Params {
     head_dim: u32,
     context: u32,
     scale: f32,
-    _pad: [u32; 3],
+    kv_f32: u32,
+    _pad: [u32; 2],
 }
 
 /// Attention of the step's positions over cache rows `0..=past + i`; the softmax rows stay
@@ -41,7 +42,8 @@ pub fn attention(
         head_dim: heads.head_dim as u32,
         context: context as u32,
         scale: (heads.head_dim as f64).powf(-0.5) as f32,
-        _pad: [0; 3],
+        kv_f32: (heads.cache == super::rope::KvFormat::F32) as u32,
+        _pad: [0; 2],
     };
     let params = gpu.uniform("attention", bytes_of(&params));
     // A software adapter takes a (position, head) per invocation, with no barrier.

@@ -3,10 +3,7 @@
 use super::{Dispatch, Family, Grid, bytes_of};
 use crate::{Gpu, Weight};
 
-/// Rows per mat-vec workgroup (a row per invocation on a software adapter), and the tiled
-/// kernel's tile (as in the WGSL).
-pub const MATVEC_ROWS: u32 = 4;
-pub const MATVEC_ROWS_SOFTWARE: u32 = 64;
+/// The tiled kernel's tile (as in the WGSL).
 /// `matmul_rows`' tile on a software adapter: a row per invocation, 16 positions.
 pub const ROWS_TILE: [u32; 2] = [64, 16];
 pub const TILE_ROWS: u32 = 64;
@@ -132,16 +129,8 @@ pub fn linear(
                 &params,
                 step,
             ];
-            let (entry, per_group, tiled, tile) = if gpu.caps().software {
-                (
-                    "matvec_rows",
-                    MATVEC_ROWS_SOFTWARE,
-                    "matmul_rows",
-                    ROWS_TILE,
-                )
-            } else {
-                ("matvec", MATVEC_ROWS, "matmul", [TILE_ROWS, TILE_T])
-            };
+            let (entry, per_group) = gpu.caps().matvec();
+            let (tiled, tile) = gpu.caps().matmul();
             let grid = Grid::Linear {
                 rows: chunk.rows as u32,
                 per_group,

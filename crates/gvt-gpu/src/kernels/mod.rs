@@ -93,20 +93,43 @@ impl Family {
         }
     }
 
-    /// The module's source: the `Step` uniform, then for the families that read weights
-    /// the block reader and the format's file, then the family.
-    pub(crate) fn source(self, format: Option<WeightFormat>) -> String {
-        let step = include_str!("../../../../shaders/step.wgsl");
-        match format {
-            Some(format) => [
-                step,
-                include_str!("../../../../shaders/formats/blocks.wgsl"),
-                format.wgsl(),
-                self.wgsl(),
-            ]
-            .join("\n"),
-            None => [step, self.wgsl()].join("\n"),
+    /// The file of an entry point that needs an adapter feature, appended to the family's
+    /// file, and the extension its `enable` directive names (WGSL asks for `enable f16;`
+    /// everywhere; naga takes subgroups from the device, WebGPU wants them enabled too).
+    fn variant(self, entry: &str) -> Option<(&'static str, &'static str)> {
+        match (self, entry) {
+            (Family::Linear, "matvec_subgroup") => Some((
+                include_str!("../../../../shaders/linear_subgroup.wgsl"),
+                "subgroups",
+            )),
+            (Family::Linear, "matmul_f16") => {
+                Some((include_str!("../../../../shaders/linear_f16.wgsl"), "f16"))
+            }
+            _ => None,
         }
+    }
+
+    /// The module's source for `entry`: the `Step` uniform, then for the families that read
+    /// weights the block reader and the format's file, then the family, and the variant's
+    /// file when the entry point is one.
+    pub(crate) fn source(self, format: Option<WeightFormat>, entry: &str) -> String {
+        let mut parts = Vec::new();
+        let variant = self.variant(entry);
+        let directive;
+        if let Some((_, feature)) = variant
+            && (feature == "f16" || cfg!(target_arch = "wasm32"))
+        {
+            directive = format!("enable {feature};");
+            parts.push(directive.as_str());
+        }
+        parts.push(include_str!("../../../../shaders/step.wgsl"));
+        if let Some(format) = format {
+            parts.push(include_str!("../../../../shaders/formats/blocks.wgsl"));
+            parts.push(format.wgsl());
+        }
+        parts.push(self.wgsl());
+        parts.extend(variant.map(|(file, _)| file));
+        parts.join("\n")
     }
 }
 

@@ -10,7 +10,7 @@ struct Params {
     heads: u32,
     kv_heads: u32,
     head_dim: u32,
-    _pad: u32,
+    kv_f32: u32,
 }
 
 /// cos then sin for positions `0..context`, `head_dim / 2` pairs each, computed exactly as
@@ -69,7 +69,7 @@ pub fn rope_rows(
         heads: heads as u32,
         kv_heads: 0,
         head_dim: head_dim as u32,
-        _pad: 0,
+        kv_f32: 0,
     };
     let params = gpu.uniform("rope rows", bytes_of(&params));
     let (empty, [unused_k, unused_v]) = (gpu.empty(), gpu.scratch());
@@ -83,12 +83,33 @@ pub fn rope_rows(
     )
 }
 
-/// Heads and sizes of one attention layer.
+/// How the KV cache stores keys and values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KvFormat {
+    /// pack2x16float pairs: half the memory, with keys and values rounded to 11 bits.
+    #[default]
+    F16,
+    /// f32: the reference's precision.
+    F32,
+}
+
+impl KvFormat {
+    /// Bytes per stored value.
+    pub fn bytes(self) -> usize {
+        match self {
+            KvFormat::F16 => 2,
+            KvFormat::F32 => 4,
+        }
+    }
+}
+
+/// Heads and sizes of one attention layer, and how its cache stores them.
 #[derive(Debug, Clone, Copy)]
 pub struct Heads {
     pub heads: usize,
     pub kv_heads: usize,
     pub head_dim: usize,
+    pub cache: KvFormat,
 }
 
 /// Rotates `q` in place and writes rotated `k` and plain `v` into the caches at positions
@@ -96,7 +117,8 @@ pub struct Heads {
 ///
 /// # Shapes
 /// - q: `[t, heads, head_dim]`, k and v: `[t, kv_heads, head_dim]`
-/// - caches: `[context, kv_heads, head_dim / 2]` u32 (f16 pairs)
+/// - caches: `[context, kv_heads, head_dim / 2]` u32 (f16 pairs), or `[context, kv_heads,
+///   head_dim]` f32
 #[allow(clippy::too_many_arguments)]
 pub fn rope_llm(
     gpu: &Gpu,
@@ -113,7 +135,7 @@ pub fn rope_llm(
         heads: heads.heads as u32,
         kv_heads: heads.kv_heads as u32,
         head_dim: heads.head_dim as u32,
-        _pad: 0,
+        kv_f32: (heads.cache == KvFormat::F32) as u32,
     };
     let params = gpu.uniform("rope", bytes_of(&params));
     let threads = (heads.heads + heads.kv_heads) * heads.head_dim / 2;

@@ -5,7 +5,8 @@
 //! A step (a prompt chunk, or one decoded token) is one command buffer:
 //! `embed -> depth x (norm, q/k/v, rope + cache write, attention, o + residual, norm,
 //! gate, up * silu(gate), down + residual) -> last-row norm -> logits -> argmax`.
-//! The sampled id stays on the GPU as the next step's input; only it is read back.
+//! The chosen id (greedy, or drawn by temperature and top-p) stays on the GPU as the next
+//! step's input; only it is read back.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::kernels::linear::{Epilogue, Io, linear};
 use crate::kernels::norm::{Norm, Rows, norm};
 pub use crate::kernels::rope::KvFormat;
 use crate::kernels::rope::{Heads, llm_table, rope_llm};
+use crate::kernels::sample::{Sampler, sample};
 use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
 pub use crate::load::{TensorSource, TensorSpec};
@@ -247,7 +249,13 @@ pub struct LlmSession {
     embed_prompt: Vec<Dispatch>,
     embed_next: Vec<Dispatch>,
     layers: Vec<LayerOps>,
+    /// The last position's norm and the logits.
     head: Vec<Dispatch>,
+    /// The token from the logits: the largest, or drawn by `sampling`.
+    choose_greedy: Dispatch,
+    choose_sampled: Sampler,
+    /// `(temperature, top_p)` when tokens are sampled.
+    sampling: Option<(f32, f32)>,
     chunk: usize,
     /// Positions of the KV cache (the row stride of `probs` and `capture` too).
     capacity: usize,
@@ -407,7 +415,8 @@ impl LlmSession {
             Epilogue::STORE,
             &step,
         ));
-        head.push(argmax(gpu, &logits, d.vocab, &tokens, &step));
+        let choose_greedy = argmax(gpu, &logits, d.vocab, &tokens, &step);
+        let choose_sampled = sample(gpu, &logits, d.vocab, &tokens, &step)?;
         Ok(Self {
             embed_prompt: embed(gpu, &model.embed, &tokens, prompt_at as u32, &input, &step),
             embed_next: embed(gpu, &model.embed, &tokens, 0, &x, &step),
@@ -424,6 +433,9 @@ impl LlmSession {
             staging,
             layers,
             head,
+            choose_greedy,
+            choose_sampled,
+            sampling: None,
             chunk,
             capacity: ctx,
             past: 0,
@@ -558,6 +570,20 @@ impl LlmSession {
         token
     }
 
+    /// Chooses the following tokens greedily (`None`), or draws them at `temperature` from
+    /// the smallest set of most likely tokens that holds `top_p` (`Some((temperature,
+    /// top_p))`), each step with the draw given to [`LlmSession::set_draw`].
+    pub fn set_sampling(&mut self, rule: Option<(f32, f32)>) {
+        self.sampling = rule;
+    }
+
+    /// The uniform draw in `[0, 1)` the next step samples with.
+    pub fn set_draw(&self, u: f32) {
+        if let Some((temperature, top_p)) = self.sampling {
+            self.choose_sampled.write(self.gpu(), temperature, top_p, u);
+        }
+    }
+
     /// Replaces the next input token (a token sampled on the CPU from [`Self::logits`]).
     pub fn set_next(&mut self, token: u32) {
         let queue = self.gpu().queue();
@@ -656,6 +682,11 @@ impl LlmSession {
             for op in &self.head {
                 op.encode(&mut pass, 1);
             }
+            let choose = match self.sampling {
+                Some(_) => &self.choose_sampled.dispatch,
+                None => &self.choose_greedy,
+            };
+            choose.encode(&mut pass, 1);
         }
         drop(pass);
         if head {

@@ -833,3 +833,72 @@ fn a_random_visual_path_of_the_listed_layout_loads_and_encodes() {
     assert!(tokens.embeds.iter().all(|v| v.is_finite()));
     assert!(tokens.attention.is_none());
 }
+
+/// The GPU sampler draws from the nucleus the CPU sampler keeps: for a given uniform draw
+/// it picks the token where the draw falls in the nucleus walked in id order.
+#[test]
+fn top_p_sampling_on_the_gpu_picks_from_the_nucleus() {
+    use gvt_gpu::kernels::sample::sample;
+    let mut rng = Rng(17);
+    let gpu = gpu();
+    for n in [1usize, 7, 300, 5000, 49152] {
+        let logits: Vec<f32> = rng.vec(n).iter().map(|v| v * 6.0).collect();
+        let lb = gpu.storage_with("logits", &f32_bytes(&logits)).unwrap();
+        let tokens = gpu.storage("tokens", 4 * 8).unwrap();
+        let step = step_buffer(1, 0, 2);
+        let sampler = sample(gpu, &lb, n, &tokens, &step).unwrap();
+        for (temperature, top_p) in [(0.7f32, 0.5f32), (1.3, 0.9), (1.0, 1.0)] {
+            // The nucleus as the CPU sampler builds it: most likely first, until top_p.
+            let max = logits.iter().cloned().fold(f32::MIN, f32::max);
+            let w: Vec<f64> = logits
+                .iter()
+                .map(|&l| ((l - max) / temperature).exp() as f64)
+                .collect();
+            let total: f64 = w.iter().sum();
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
+            let (mut kept, mut mass) = (Vec::new(), 0.0);
+            for &i in &order {
+                kept.push(i);
+                mass += w[i];
+                if mass >= top_p as f64 * total {
+                    break;
+                }
+            }
+            kept.sort();
+            for _ in 0..4 {
+                let u = (rng.next() >> 40) as f32 / (1u64 << 24) as f32;
+                let goal = u as f64 * mass;
+                let mut at = 0.0;
+                let want = *kept
+                    .iter()
+                    .find(|&&i| {
+                        at += w[i];
+                        at > goal
+                    })
+                    .unwrap_or(kept.last().unwrap());
+                sampler.write(gpu, temperature, top_p, u);
+                gpu.run([&sampler.dispatch], 1);
+                let got: Vec<u32> = bytemuck::pod_collect_to_vec(
+                    &pollster::block_on(gpu.read(&tokens, 0, 32)).unwrap(),
+                );
+                assert_eq!(
+                    (got[0], got[3]),
+                    (want as u32, want as u32),
+                    "n {n}, T {temperature}, top-p {top_p}, u {u}: nucleus of {}",
+                    kept.len()
+                );
+            }
+        }
+        // NaN logits are flagged as argmax flags them.
+        let mut broken = logits.clone();
+        broken[n / 2] = f32::NAN;
+        gpu.queue()
+            .write_buffer(&lb, 0, bytemuck::cast_slice(&broken));
+        sampler.write(gpu, 1.0, 0.9, 0.5);
+        gpu.run([&sampler.dispatch], 1);
+        let got: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&pollster::block_on(gpu.read(&tokens, 0, 32)).unwrap());
+        assert_eq!(got[0], argmax::NON_FINITE);
+    }
+}

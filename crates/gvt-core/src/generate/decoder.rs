@@ -209,8 +209,9 @@ impl<'m> Decoder<'m> {
                     Part::Embeds(&visual),
                     Part::Tokens(prompt.suffix),
                 ];
-                let greedy = session.prefill(&parts).await;
-                engine_choice(session, greedy, sampler).await
+                session.set_sampling(sampler.nucleus_rule());
+                session.set_draw(sampler.draw_if_sampling());
+                engine_choice(session.prefill(&parts).await)
             }
         }
     }
@@ -225,8 +226,8 @@ impl<'m> Decoder<'m> {
             // The engine's next input already is the token chosen last.
             Self::Engine { session, .. } => {
                 let session = session.as_mut().expect("held until drop");
-                let greedy = session.decode().await;
-                engine_choice(session, greedy, sampler).await
+                session.set_draw(sampler.draw_if_sampling());
+                engine_choice(session.decode().await)
             }
         }
     }
@@ -304,28 +305,13 @@ impl Drop for Decoder<'_> {
     }
 }
 
-/// The token the engine chose greedily, or the sampler's choice from its logits (which then
-/// becomes the engine's next input).
-async fn engine_choice(
-    session: &mut LlmSession,
-    greedy: std::result::Result<u32, GpuError>,
-    sampler: &mut Sampler,
-) -> Result<Option<u32>> {
-    let greedy = match greedy {
-        Ok(token) => token,
-        Err(GpuError::NonFinite) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    if sampler.is_greedy() {
-        return Ok(Some(greedy));
+/// The token the engine chose (greedily or by its own draw), or `None` for NaN logits.
+fn engine_choice(token: std::result::Result<u32, GpuError>) -> Result<Option<u32>> {
+    match token {
+        Ok(token) => Ok(Some(token)),
+        Err(GpuError::NonFinite) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    let logits = session.logits().await?;
-    if !finite(&logits) {
-        return Ok(None);
-    }
-    let token = sampler.sample(&logits);
-    session.set_next(token);
-    Ok(Some(token))
 }
 
 fn finite(logits: &[f32]) -> bool {

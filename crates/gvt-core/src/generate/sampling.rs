@@ -76,12 +76,30 @@ impl Sampler {
         }
     }
 
-    /// Whether every choice is the largest logit, which the GPU makes without reading the
-    /// logits back.
-    pub fn is_greedy(&self) -> bool {
+    /// `(temperature, top_p)` when tokens are drawn, `None` when every choice is the
+    /// largest logit.
+    pub fn nucleus_rule(&self) -> Option<(f32, f32)> {
         match self.rule {
-            Sampling::Greedy => true,
-            Sampling::TopP { temperature, .. } => temperature <= 0.0,
+            Sampling::TopP {
+                temperature, top_p, ..
+            } if temperature > 0.0 => Some((temperature, top_p)),
+            _ => None,
+        }
+    }
+
+    /// The uniform draw in `[0, 1)` for the next token, from the same generator
+    /// [`Sampler::sample`] draws from (the GPU engine samples with it).
+    pub fn draw(&mut self) -> f32 {
+        self.rng.next_f32()
+    }
+
+    /// [`Sampler::draw`] when tokens are drawn; greedy choices take no draw (the CPU path
+    /// takes none either, so both consume the generator alike).
+    pub fn draw_if_sampling(&mut self) -> f32 {
+        if self.nucleus_rule().is_some() {
+            self.draw()
+        } else {
+            0.0
         }
     }
 

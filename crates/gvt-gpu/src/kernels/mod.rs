@@ -11,6 +11,7 @@ pub mod full_attention;
 pub mod linear;
 pub mod norm;
 pub mod rope;
+pub mod sample;
 
 use crate::{Gpu, WeightFormat};
 
@@ -24,6 +25,7 @@ pub enum Family {
     FullAttention,
     Embed,
     Argmax,
+    Sample,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +64,7 @@ impl Family {
             Family::FullAttention => "full_attention",
             Family::Embed => "embed",
             Family::Argmax => "argmax",
+            Family::Sample => "sample",
         }
     }
 
@@ -78,6 +81,7 @@ impl Family {
             Family::FullAttention => &[Read, Read, Read, ReadWrite, ReadWrite, Uniform],
             Family::Embed => &[Read, Read, ReadWrite, Uniform, Uniform],
             Family::Argmax => &[Read, ReadWrite, Uniform, Uniform],
+            Family::Sample => &[Read, ReadWrite, ReadWrite, Uniform, Uniform],
         }
     }
 
@@ -90,6 +94,7 @@ impl Family {
             Family::FullAttention => include_str!("../../../../shaders/full_attention.wgsl"),
             Family::Embed => include_str!("../../../../shaders/embed.wgsl"),
             Family::Argmax => include_str!("../../../../shaders/argmax.wgsl"),
+            Family::Sample => include_str!("../../../../shaders/sample.wgsl"),
         }
     }
 

@@ -46,26 +46,7 @@ fn value_pair(i: u32) -> vec2<f32> {
     }
     return unpack2x16float(v_cache[i]);
 }
-var<workgroup> red: array<f32, 64>;
 var<workgroup> q_row: array<f32, 256>;
-
-fn reduce(tid: u32, v: f32, is_max: bool) -> f32 {
-    red[tid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if tid < s {
-            if is_max {
-                red[tid] = max(red[tid], red[tid + s]);
-            } else {
-                red[tid] += red[tid + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(64)
 fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {

@@ -91,6 +91,24 @@ const LANES: u32 = 64u;
 const ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, 256>;
 
+// Row n of W times position t of x, over the groups of 8 from `first` in steps of `stride`
+// (a lane's share of the row; all of it with first 0 and stride 1).
+fn lane_dot(n: u32, t: u32, first: u32, stride: u32) -> f32 {
+    let row = n * p.row_bytes;
+    let xo = (p.x_row + t) * p.k;
+    let groups = p.k / 8u;
+    var acc = 0.0;
+    for (var g = first; g < groups; g += stride) {
+        let e = w_group8(row, g);
+        let v = x8(xo + g * 8u);
+        acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
+    }
+    for (var k = groups * 8u + first; k < p.k; k += stride) {
+        acc += w_at(row, k) * x[xo + k];
+    }
+    return acc;
+}
+
 @compute @workgroup_size(256)
 fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let lane = tid % LANES;
@@ -98,17 +116,7 @@ fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     let t = wg.y;
     var acc = 0.0;
     if n < p.n {
-        let row = n * p.row_bytes;
-        let xo = (p.x_row + t) * p.k;
-        let groups = p.k / 8u;
-        for (var g = lane; g < groups; g += LANES) {
-            let e = w_group8(row, g);
-            let v = x8(xo + g * 8u);
-            acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
-        }
-        for (var k = groups * 8u + lane; k < p.k; k += LANES) {
-            acc += w_at(row, k) * x[xo + k];
-        }
+        acc = lane_dot(n, t, lane, LANES);
     }
     partial[tid] = acc;
     workgroupBarrier();
@@ -127,22 +135,9 @@ fn matvec(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
 fn matvec_rows(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = id.x;
     let t = id.y;
-    if n >= p.n {
-        return;
+    if n < p.n {
+        store(t, n, lane_dot(n, t, 0u, 1u));
     }
-    let row = n * p.row_bytes;
-    let xo = (p.x_row + t) * p.k;
-    let groups = p.k / 8u;
-    var acc = 0.0;
-    for (var g = 0u; g < groups; g++) {
-        let e = w_group8(row, g);
-        let v = x8(xo + g * 8u);
-        acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
-    }
-    for (var k = groups * 8u; k < p.k; k++) {
-        acc += w_at(row, k) * x[xo + k];
-    }
-    store(t, n, acc);
 }
 
 const ROW_TOKENS: u32 = 16u;
@@ -185,6 +180,48 @@ const PAD: u32 = 33u;
 var<workgroup> xs: array<f32, 1056>; // [TT][PAD]
 var<workgroup> ws: array<f32, 2112>; // [TN][PAD]
 
+// Group g of W's row n for a tile: zeros past the rows, and past k in a short last group.
+fn tile_group(n: u32, g: u32) -> Eight {
+    if n >= p.n {
+        return Eight(vec4<f32>(0.0), vec4<f32>(0.0));
+    }
+    let row = n * p.row_bytes;
+    if (g + 1u) * 8u <= p.k {
+        return w_group8(row, g);
+    }
+    var tail = array<f32, 8>();
+    for (var i = 0u; i < 8u; i++) {
+        if g * 8u + i < p.k {
+            tail[i] = w_at(row, g * 8u + i);
+        }
+    }
+    return Eight(
+        vec4<f32>(tail[0], tail[1], tail[2], tail[3]),
+        vec4<f32>(tail[4], tail[5], tail[6], tail[7]),
+    );
+}
+
+// x at position t, column k for a tile: zero past the step's positions and past k.
+fn tile_x(t: u32, k: u32) -> f32 {
+    if t < step.t && k < p.k {
+        return x[(p.x_row + t) * p.k + k];
+    }
+    return 0.0;
+}
+
+// Stores a thread's 2 positions x 4 rows of a tile.
+fn store_tile(t0: u32, n0: u32, ty: u32, tx: u32, acc: array<f32, 8>) {
+    for (var a = 0u; a < 2u; a++) {
+        let t = t0 + ty * 2u + a;
+        for (var i = 0u; i < 4u; i++) {
+            let n = n0 + tx + 16u * i;
+            if t < step.t && n < p.n {
+                store(t, n, acc[a * 4u + i]);
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(256)
 fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let n0 = wg.x * TN;
@@ -194,29 +231,8 @@ fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     var acc = array<f32, 8>();
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
         // The weight tile: 64 rows x 4 groups of 8, one group per thread.
-        let r = tid / 4u;
-        let j = tid % 4u;
-        let n = n0 + r;
-        let g = k0 / 8u + j;
-        var e = Eight(vec4<f32>(0.0), vec4<f32>(0.0));
-        if n < p.n {
-            let row = n * p.row_bytes;
-            if (g + 1u) * 8u <= p.k {
-                e = w_group8(row, g);
-            } else {
-                var tail = array<f32, 8>();
-                for (var i = 0u; i < 8u; i++) {
-                    if g * 8u + i < p.k {
-                        tail[i] = w_at(row, g * 8u + i);
-                    }
-                }
-                e = Eight(
-                    vec4<f32>(tail[0], tail[1], tail[2], tail[3]),
-                    vec4<f32>(tail[4], tail[5], tail[6], tail[7]),
-                );
-            }
-        }
-        let wo = r * PAD + j * 8u;
+        let e = tile_group(n0 + tid / 4u, k0 / 8u + tid % 4u);
+        let wo = (tid / 4u) * PAD + (tid % 4u) * 8u;
         ws[wo] = e.lo.x;
         ws[wo + 1u] = e.lo.y;
         ws[wo + 2u] = e.lo.z;
@@ -228,15 +244,7 @@ fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
         // The activation tile: 32 tokens x 32 values, four per thread.
         for (var i = 0u; i < 4u; i++) {
             let idx = tid + i * 256u;
-            let tt = idx / TK;
-            let kk = idx % TK;
-            let t = t0 + tt;
-            let k = k0 + kk;
-            var v = 0.0;
-            if t < step.t && k < p.k {
-                v = x[(p.x_row + t) * p.k + k];
-            }
-            xs[tt * PAD + kk] = v;
+            xs[(idx / TK) * PAD + idx % TK] = tile_x(t0 + idx / TK, k0 + idx % TK);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
@@ -250,13 +258,5 @@ fn matmul(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
         }
         workgroupBarrier();
     }
-    for (var a = 0u; a < 2u; a++) {
-        let t = t0 + ty * 2u + a;
-        for (var i = 0u; i < 4u; i++) {
-            let n = n0 + tx + 16u * i;
-            if t < step.t && n < p.n {
-                store(t, n, acc[a * 4u + i]);
-            }
-        }
-    }
+    store_tile(t0, n0, ty, tx, acc);
 }

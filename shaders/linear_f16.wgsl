@@ -16,29 +16,8 @@ fn matmul_f16(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) 
     let tx = tid % 16u;
     var acc = array<f32, 8>();
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
-        let r = tid / 4u;
-        let j = tid % 4u;
-        let n = n0 + r;
-        let g = k0 / 8u + j;
-        var e = Eight(vec4<f32>(0.0), vec4<f32>(0.0));
-        if n < p.n {
-            let row = n * p.row_bytes;
-            if (g + 1u) * 8u <= p.k {
-                e = w_group8(row, g);
-            } else {
-                var tail = array<f32, 8>();
-                for (var i = 0u; i < 8u; i++) {
-                    if g * 8u + i < p.k {
-                        tail[i] = w_at(row, g * 8u + i);
-                    }
-                }
-                e = Eight(
-                    vec4<f32>(tail[0], tail[1], tail[2], tail[3]),
-                    vec4<f32>(tail[4], tail[5], tail[6], tail[7]),
-                );
-            }
-        }
-        let wo = r * PAD + j * 8u;
+        let e = tile_group(n0 + tid / 4u, k0 / 8u + tid % 4u);
+        let wo = (tid / 4u) * PAD + (tid % 4u) * 8u;
         let lo = vec4<f16>(e.lo);
         let hi = vec4<f16>(e.hi);
         ws16[wo] = lo.x;
@@ -51,15 +30,7 @@ fn matmul_f16(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) 
         ws16[wo + 7u] = hi.w;
         for (var i = 0u; i < 4u; i++) {
             let idx = tid + i * 256u;
-            let tt = idx / TK;
-            let kk = idx % TK;
-            let t = t0 + tt;
-            let k = k0 + kk;
-            var v = 0.0;
-            if t < step.t && k < p.k {
-                v = x[(p.x_row + t) * p.k + k];
-            }
-            xs16[tt * PAD + kk] = f16(v);
+            xs16[(idx / TK) * PAD + idx % TK] = f16(tile_x(t0 + idx / TK, k0 + idx % TK));
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
@@ -73,13 +44,5 @@ fn matmul_f16(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) 
         }
         workgroupBarrier();
     }
-    for (var a = 0u; a < 2u; a++) {
-        let t = t0 + ty * 2u + a;
-        for (var i = 0u; i < 4u; i++) {
-            let n = n0 + tx + 16u * i;
-            if t < step.t && n < p.n {
-                store(t, n, acc[a * 4u + i]);
-            }
-        }
-    }
+    store_tile(t0, n0, ty, tx, acc);
 }

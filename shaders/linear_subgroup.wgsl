@@ -19,17 +19,7 @@ fn matvec_subgroup(
     let t = wg.y;
     var acc = 0.0;
     if n < p.n {
-        let row = n * p.row_bytes;
-        let xo = (p.x_row + t) * p.k;
-        let groups = p.k / 8u;
-        for (var g = lane; g < groups; g += LANES) {
-            let e = w_group8(row, g);
-            let v = x8(xo + g * 8u);
-            acc += dot(e.lo, v.lo) + dot(e.hi, v.hi);
-        }
-        for (var k = groups * 8u + lane; k < p.k; k += LANES) {
-            acc += w_at(row, k) * x[xo + k];
-        }
+        acc = lane_dot(n, t, lane, LANES);
     }
     let total = subgroupAdd(acc);
     leaders[tid] = select(0.0, total, sg_lane == 0u);

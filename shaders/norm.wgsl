@@ -28,21 +28,7 @@ struct Params {
 @group(0) @binding(5) var<uniform> step: Step;
 
 const LAST_ROW: u32 = 1u;
-var<workgroup> sums: array<f32, 256>;
-
-fn reduce_sum(tid: u32, v: f32) -> f32 {
-    sums[tid] = v;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if tid < s {
-            sums[tid] += sums[tid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = sums[0];
-    workgroupBarrier();
-    return total;
-}
+const WG: u32 = 256u;
 
 fn rows(wg: u32) -> vec2<u32> {
     if (p.flags & LAST_ROW) != 0u {
@@ -59,7 +45,7 @@ fn rms_norm(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg
         let v = x[at.x + i];
         ss += v * v;
     }
-    let inv = inverseSqrt(reduce_sum(tid, ss) / f32(p.width) + p.eps);
+    let inv = inverseSqrt(reduce(tid, ss, false) / f32(p.width) + p.eps);
     for (var i = tid; i < p.width; i += 256u) {
         y[at.y + i] = x[at.x + i] * inv * weight[i];
     }
@@ -72,13 +58,13 @@ fn layer_norm(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) 
     for (var i = tid; i < p.width; i += 256u) {
         s += x[at.x + i];
     }
-    let mean = reduce_sum(tid, s) / f32(p.width);
+    let mean = reduce(tid, s, false) / f32(p.width);
     var ss = 0.0;
     for (var i = tid; i < p.width; i += 256u) {
         let d = x[at.x + i] - mean;
         ss += d * d;
     }
-    let inv = inverseSqrt(reduce_sum(tid, ss) / f32(p.width) + p.eps);
+    let inv = inverseSqrt(reduce(tid, ss, false) / f32(p.width) + p.eps);
     for (var i = tid; i < p.width; i += 256u) {
         y[at.y + i] = (x[at.x + i] - mean) * inv * weight[i] + bias[i];
     }

@@ -28,31 +28,12 @@ struct Params {
 const WG: u32 = 256u;
 const NON_FINITE: u32 = 0xfffffffeu;
 
-var<workgroup> red: array<f32, 256>;
 var<workgroup> broken: atomic<u32>;
 var<workgroup> chosen: atomic<u32>;
 var<workgroup> last_candidate: atomic<u32>;
 
 fn is_finite(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
-
-fn reduce(tid: u32, v: f32, is_max: bool) -> f32 {
-    red[tid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if tid < s {
-            if is_max {
-                red[tid] = max(red[tid], red[tid + s]);
-            } else {
-                red[tid] += red[tid + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
 }
 
 // The weight of this thread's tokens at or above `tau`.

@@ -105,6 +105,8 @@ struct Shared {
     lost: Mutex<Option<String>>,
     /// Bytes of the buffers created so far (weights, activations, caches, parameters).
     allocated: AtomicU64,
+    /// Bytes written through the queue since its staging copies were last flushed.
+    staged: AtomicU64,
 }
 
 /// A GPU the engine runs on. Cheap to clone; clones share pipelines.
@@ -163,6 +165,7 @@ impl Gpu {
             scratch,
             lost: Mutex::default(),
             allocated: AtomicU64::new(0),
+            staged: AtomicU64::new(0),
         }))
     }
 
@@ -269,7 +272,23 @@ impl Gpu {
             tail[..contents.len() - whole].copy_from_slice(&contents[whole..]);
             self.0.queue.write_buffer(&buffer, whole as u64, &tail);
         }
+        self.staged(contents.len() as u64);
         Ok(buffer)
+    }
+
+    /// Counts bytes written through the queue. wgpu keeps a staging copy of each write until
+    /// a submission carries it and the GPU is done with it, so a model's upload flushes
+    /// every `STAGING_LIMIT` bytes: RAM holds at most that much besides the mapped file.
+    fn staged(&self, bytes: u64) {
+        const STAGING_LIMIT: u64 = 256 << 20;
+        let staged = self.0.staged.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if staged >= STAGING_LIMIT {
+            self.0.staged.store(0, Ordering::Relaxed);
+            self.0.queue.submit([]);
+            // In the browser the copies go to the GPU process as they are written.
+            #[cfg(not(target_arch = "wasm32"))]
+            let _ = self.0.device.poll(wgpu::PollType::wait_indefinitely());
+        }
     }
 
     /// A uniform buffer of kernel parameters. Written through the queue rather than mapped

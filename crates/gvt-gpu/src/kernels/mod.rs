@@ -114,9 +114,9 @@ impl Family {
         }
     }
 
-    /// The module's source for `entry`: the `Step` uniform, then for the families that read
-    /// weights the block reader and the format's file, then the family, and the variant's
-    /// file when the entry point is one.
+    /// The module's source for `entry`: the `Step` uniform, the workgroup reduction for the
+    /// families that reduce, the block reader and the format's file for the families that
+    /// read weights, then the family, and the variant's file when the entry point is one.
     pub(crate) fn source(self, format: Option<WeightFormat>, entry: &str) -> String {
         let mut parts = Vec::new();
         let variant = self.variant(entry);
@@ -128,6 +128,12 @@ impl Family {
             parts.push(directive.as_str());
         }
         parts.push(include_str!("../../../../shaders/step.wgsl"));
+        if matches!(
+            self,
+            Family::Norm | Family::Attention | Family::FullAttention | Family::Sample
+        ) {
+            parts.push(include_str!("../../../../shaders/reduce.wgsl"));
+        }
         if let Some(format) = format {
             parts.push(include_str!("../../../../shaders/formats/blocks.wgsl"));
             parts.push(format.wgsl());

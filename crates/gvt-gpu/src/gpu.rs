@@ -73,6 +73,38 @@ impl Caps {
 
 type PipelineKey = (Family, Option<WeightFormat>, &'static str);
 
+/// f32 values a kernel left on the GPU, read only when they are wanted: another kernel can
+/// take them as they are (the visual tokens, into the LLM's prompt).
+#[derive(Clone)]
+pub struct GpuValues {
+    gpu: Gpu,
+    pub(crate) buffer: wgpu::Buffer,
+    len: usize,
+}
+
+impl GpuValues {
+    pub(crate) fn new(gpu: &Gpu, buffer: &wgpu::Buffer, len: usize) -> Self {
+        Self {
+            gpu: gpu.clone(),
+            buffer: buffer.clone(),
+            len,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads the values back (waits for the kernels that write them).
+    pub async fn read(&self) -> Result<Vec<f32>> {
+        self.gpu.read_f32(&self.buffer, 0, self.len).await
+    }
+}
+
 /// Validation errors being watched for (see [`Gpu::watch`]).
 pub(crate) struct Watch {
     gpu: Gpu,

@@ -24,5 +24,5 @@ mod weight;
 
 pub use error::{GpuError, Result};
 pub use format::WeightFormat;
-pub use gpu::{Caps, Gpu};
+pub use gpu::{Caps, Gpu, GpuValues};
 pub use weight::{TensorBytes, Weight};

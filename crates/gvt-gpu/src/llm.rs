@@ -22,7 +22,7 @@ use crate::kernels::sample::{Sampler, sample};
 use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
 pub use crate::load::{TensorSource, TensorSpec};
-use crate::{Gpu, GpuError, Result, Weight, WeightFormat};
+use crate::{Gpu, GpuError, GpuValues, Result, Weight, WeightFormat};
 
 /// The decoder's sizes (from GGUF metadata).
 #[derive(Debug, Clone, PartialEq)]
@@ -212,11 +212,13 @@ impl GpuLlm {
 }
 
 /// Part of a prompt: token ids, or rows of input embeddings (the visual tokens).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Part<'a> {
     Tokens(&'a [u32]),
     /// `[rows, width]` row-major.
     Embeds(&'a [f32]),
+    /// `[rows, width]` already on the GPU (the image encoder's output), copied there.
+    OnGpu(&'a GpuValues),
 }
 
 /// Positions a prompt is run through the layers in at once.
@@ -245,7 +247,12 @@ pub struct LlmSession {
     logits: wgpu::Buffer,
     probs: wgpu::Buffer,
     capture: Option<wgpu::Buffer>,
+    /// Read back after each step: the chosen token, then the captured attention to `span`.
     staging: wgpu::Buffer,
+    /// Keys whose attention each step reads back with its token.
+    span: Option<Range<usize>>,
+    /// That attention of the last step, `[layers, heads, span]`.
+    span_values: Vec<f32>,
     embed_prompt: Vec<Dispatch>,
     embed_next: Vec<Dispatch>,
     layers: Vec<LayerOps>,
@@ -431,6 +438,8 @@ impl LlmSession {
             probs,
             capture,
             staging,
+            span: None,
+            span_values: Vec::new(),
             layers,
             head,
             choose_greedy,
@@ -471,6 +480,7 @@ impl LlmSession {
             .map(|p| match p {
                 Part::Tokens(ids) => ids.len(),
                 Part::Embeds(rows) => rows.len() / e,
+                Part::OnGpu(rows) => rows.len() / e,
             })
             .sum();
         if n == 0 {
@@ -486,6 +496,16 @@ impl LlmSession {
         let gpu = self.gpu().clone();
         let queue = gpu.queue();
         let mut ids = Vec::with_capacity(n);
+        let mut encoder = gpu.device().create_command_encoder(&Default::default());
+        let whole_rows = |len: usize| {
+            if len.is_multiple_of(e) {
+                Ok(())
+            } else {
+                Err(GpuError::InvalidInput(format!(
+                    "{len} embedding values are not whole rows of {e}"
+                )))
+            }
+        };
         for part in parts {
             match part {
                 Part::Tokens(t) => {
@@ -498,14 +518,16 @@ impl LlmSession {
                     ids.extend_from_slice(t);
                 }
                 Part::Embeds(rows) => {
-                    if !rows.len().is_multiple_of(e) {
-                        return Err(GpuError::InvalidInput(format!(
-                            "{} embedding values are not whole rows of {e}",
-                            rows.len()
-                        )));
-                    }
+                    whole_rows(rows.len())?;
                     let at = (ids.len() * e * 4) as u64;
                     queue.write_buffer(&self.input, at, bytemuck::cast_slice(rows));
+                    ids.extend(std::iter::repeat_n(NO_TOKEN, rows.len() / e));
+                }
+                Part::OnGpu(rows) => {
+                    whole_rows(rows.len())?;
+                    let at = (ids.len() * e * 4) as u64;
+                    let bytes = (rows.len() * 4) as u64;
+                    encoder.copy_buffer_to_buffer(&rows.buffer, 0, &self.input, at, bytes);
                     ids.extend(std::iter::repeat_n(NO_TOKEN, rows.len() / e));
                 }
             }
@@ -518,7 +540,13 @@ impl LlmSession {
         let watch = gpu.watch("running the prompt");
         {
             self.write_step(n, 0);
-            gpu.run(&self.embed_prompt, n as u32);
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for d in &self.embed_prompt {
+                    d.encode(&mut pass, n as u32);
+                }
+            }
+            queue.submit([encoder.finish()]);
             for start in (0..n).step_by(self.chunk) {
                 let t = self.chunk.min(n - start);
                 self.write_step(t, 0);
@@ -577,6 +605,25 @@ impl LlmSession {
         self.sampling = rule;
     }
 
+    /// Reads each step's attention to the keys `span` back with its token, in the same
+    /// transfer (the visual tokens' span, for the overlays): [`LlmSession::attention`] of
+    /// that span then needs no read of its own. Only for a session that captures.
+    pub fn set_capture_span(&mut self, span: Option<Range<usize>>) {
+        if self.capture.is_none() || span == self.span {
+            return;
+        }
+        let d = &self.model.dims;
+        let values = span.as_ref().map_or(0, |s| d.depth * d.heads * s.len());
+        self.staging = self.gpu().device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sampled token and attention"),
+            size: 4 + values as u64 * 4,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.span = span;
+        self.span_values.clear();
+    }
+
     /// The uniform draw in `[0, 1)` the next step samples with.
     pub fn set_draw(&self, u: f32) {
         if let Some((temperature, top_p)) = self.sampling {
@@ -615,7 +662,20 @@ impl LlmSession {
             )));
         }
         let d = &self.model.dims;
-        let (heads, ctx) = (d.heads, self.capacity);
+        let heads = d.heads;
+        if self.span.as_ref() == Some(&keys) && !self.span_values.is_empty() {
+            let len = keys.len();
+            return Ok(Some(StepAttention {
+                heads,
+                keys: len,
+                layers: self
+                    .span_values
+                    .chunks(heads * len)
+                    .map(<[f32]>::to_vec)
+                    .collect(),
+            }));
+        }
+        let ctx = self.capacity;
         let row = |i: usize| ((i * ctx + keys.start) * 4) as u64;
         let len = keys.len();
         let regions: Vec<(u64, u64)> = (0..d.depth * heads)
@@ -691,11 +751,28 @@ impl LlmSession {
         drop(pass);
         if head {
             encoder.copy_buffer_to_buffer(&self.tokens, 0, &self.staging, 0, 4);
+            if let (Some(capture), Some(span)) = (&self.capture, &self.span) {
+                let (len, rows) = (span.len() as u64 * 4, (d.depth * d.heads) as u64);
+                for i in 0..rows {
+                    let from = (i * self.capacity as u64 + span.start as u64) * 4;
+                    encoder.copy_buffer_to_buffer(capture, from, &self.staging, 4 + i * len, len);
+                }
+            }
         }
     }
 
-    async fn read_token(&self) -> Result<u32> {
-        let bytes = self.gpu().map_read(&self.staging, 4).await?;
+    /// The chosen token, and the captured span's attention with it.
+    async fn read_token(&mut self) -> Result<u32> {
+        let d = &self.model.dims;
+        let values = self
+            .span
+            .as_ref()
+            .map_or(0, |s| d.depth * d.heads * s.len());
+        let bytes = self
+            .gpu()
+            .map_read(&self.staging, 4 + values as u64 * 4)
+            .await?;
+        self.span_values = bytemuck::pod_collect_to_vec(&bytes[4..]);
         match u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) {
             NON_FINITE => Err(GpuError::NonFinite),
             token => Ok(token),

@@ -18,7 +18,7 @@ use crate::kernels::norm::{Norm, Rows, norm};
 use crate::kernels::rope::{rope_rows, vision_table};
 use crate::kernels::{Dispatch, Step};
 use crate::load::{Loader, TensorSource, TensorSpec};
-use crate::{Gpu, GpuError, Result, Weight};
+use crate::{Gpu, GpuError, GpuValues, Result, Weight};
 
 /// The visual path's sizes (from GGUF metadata).
 #[derive(Debug, Clone, PartialEq)]
@@ -365,12 +365,14 @@ impl GpuVisual {
     }
 }
 
-/// Visual tokens, and the resampler's attention when the session captures it.
+/// Visual tokens, and the resampler's attention when the session captures it, left on the
+/// GPU: the LLM's prompt takes the tokens from there, and the attention is read when the
+/// overlay is drawn. Both stay valid until the session encodes the next image.
 pub struct VisualTokens {
     /// `[latents, llm_width]` row-major.
-    pub embeds: Vec<f32>,
+    pub embeds: GpuValues,
     /// `[layers, heads, latents, tokens + latents]` row-major.
-    pub attention: Option<Vec<f32>>,
+    pub attention: Option<GpuValues>,
 }
 
 /// A dispatch and the positions it runs over.
@@ -606,6 +608,7 @@ impl VisualSession {
     }
 
     /// The visual tokens of one image: normalised pixels `[3, size, size]`, channel-major.
+    /// Submits the work and returns without waiting for it.
     pub async fn encode(&mut self, pixels: &[f32]) -> Result<VisualTokens> {
         let m = &self.model.dims;
         let (s, p, d) = (m.image_size, m.patch_size, m.width);
@@ -635,18 +638,15 @@ impl VisualSession {
             }
             queue.submit([encoder.finish()]);
         }
-        let checked = watch.done();
-        let l = m.resampler.latents;
-        let embeds = gpu.read_f32(&self.embeds, 0, l * m.llm_width).await?;
-        let attention = if self.capture {
-            let r = &m.resampler;
-            let n = r.depth * r.heads * l * (m.tokens() + l);
-            Some(gpu.read_f32(&self.probs, 0, n).await?)
-        } else {
-            None
-        };
-        checked.await?;
-        Ok(VisualTokens { embeds, attention })
+        watch.done().await?;
+        let (l, r) = (m.resampler.latents, &m.resampler);
+        let probs = r.depth * r.heads * l * (m.tokens() + l);
+        Ok(VisualTokens {
+            embeds: GpuValues::new(&gpu, &self.embeds, l * m.llm_width),
+            attention: self
+                .capture
+                .then(|| GpuValues::new(&gpu, &self.probs, probs)),
+        })
     }
 }
 

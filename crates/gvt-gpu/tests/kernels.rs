@@ -829,8 +829,9 @@ fn a_random_visual_path_of_the_listed_layout_loads_and_encodes() {
         pollster::block_on(VisualSession::new(std::sync::Arc::new(visual), false)).unwrap();
     let pixels = Rng(4).vec(3 * 36 * 36);
     let tokens = pollster::block_on(session.encode(&pixels)).unwrap();
-    assert_eq!(tokens.embeds.len(), 8 * 96);
-    assert!(tokens.embeds.iter().all(|v| v.is_finite()));
+    let embeds = pollster::block_on(tokens.embeds.read()).unwrap();
+    assert_eq!(embeds.len(), 8 * 96);
+    assert!(embeds.iter().all(|v| v.is_finite()));
     assert!(tokens.attention.is_none());
 }
 

@@ -4,8 +4,8 @@
 
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
-use gvt_gpu::GpuError;
 use gvt_gpu::llm::{LlmSession, Part};
+use gvt_gpu::{GpuError, GpuValues};
 
 use super::sampling::Sampler;
 use super::{all_finite, read_f32, read_stacked, reshape_probs};
@@ -55,7 +55,7 @@ impl<'a> ModelRef<'a> {
                 let device = path.devices()[0].clone();
                 let tokens = path.forward(pixels.tensor(&device), None);
                 let resampler = if capture {
-                    Some(read_stacked(tokens.resampler_attention).await?)
+                    Some(Later::Read(read_stacked(tokens.resampler_attention).await?))
                 } else {
                     None
                 };
@@ -74,19 +74,33 @@ impl<'a> ModelRef<'a> {
                 let dims = path.model.dims();
                 let r = &dims.resampler;
                 let keys = dims.tokens() + r.latents;
-                let resampler = tokens
-                    .attention
-                    .map(|a| Probs::new(vec![r.depth, r.heads, r.latents, keys], a))
-                    .transpose()?;
                 Ok(EncodedImage {
-                    visual: Visual::Host {
+                    visual: Visual::OnGpu {
                         rows: r.latents,
                         values: tokens.embeds,
                     },
-                    resampler,
+                    resampler: tokens.attention.map(|values| Later::OnGpu {
+                        values,
+                        dims: vec![r.depth, r.heads, r.latents, keys],
+                    }),
                     grid: dims.grid(),
                 })
             }
+        }
+    }
+}
+
+/// Attention that is read when it is wanted: after the answer, not before its first token.
+pub(super) enum Later {
+    Read(Probs),
+    OnGpu { values: GpuValues, dims: Vec<usize> },
+}
+
+impl Later {
+    pub async fn read(self) -> Result<Probs> {
+        match self {
+            Self::Read(probs) => Ok(probs),
+            Self::OnGpu { values, dims } => Probs::new(dims, values.read().await?),
         }
     }
 }
@@ -96,7 +110,7 @@ pub(super) struct EncodedImage {
     pub visual: Visual,
     /// The resampler's cross-attention `[layers, heads, latents, media + latents]`, when
     /// captured.
-    pub resampler: Option<Probs>,
+    pub resampler: Option<Later>,
     /// Patches per side.
     pub grid: usize,
 }
@@ -107,31 +121,36 @@ pub(super) struct EncodedImage {
 pub(super) enum Visual {
     /// burn's `[1, latents, llm_width]`.
     Burn(Tensor<3>),
-    /// Read back from the engine.
-    Host { rows: usize, values: Vec<f32> },
+    /// Left on the GPU by the engine's image encoder.
+    OnGpu { rows: usize, values: GpuValues },
 }
 
 impl Visual {
     pub fn rows(&self) -> usize {
         match self {
             Self::Burn(t) => t.dims()[1],
-            Self::Host { rows, .. } => *rows,
+            Self::OnGpu { rows, .. } => *rows,
         }
     }
 
     pub async fn is_finite(&self) -> Result<bool> {
         match self {
             Self::Burn(t) => all_finite(t.clone()).await,
-            Self::Host { values, .. } => Ok(values.iter().all(|v| v.is_finite())),
+            other => Ok(other.clone().host().await?.iter().all(|v| v.is_finite())),
         }
     }
 
-    fn tensor(self, device: &burn::tensor::Device) -> Tensor<3> {
+    async fn tensor(self, device: &burn::tensor::Device) -> Result<Tensor<3>> {
         match self {
-            Self::Burn(t) => t,
-            Self::Host { rows, values } => {
+            Self::Burn(t) => Ok(t),
+            other => {
+                let rows = other.rows();
+                let values = other.host().await?;
                 let width = values.len() / rows.max(1);
-                Tensor::from_data(TensorData::new(values, [1, rows, width]), device)
+                Ok(Tensor::from_data(
+                    TensorData::new(values, [1, rows, width]),
+                    device,
+                ))
             }
         }
     }
@@ -139,7 +158,7 @@ impl Visual {
     async fn host(self) -> Result<Vec<f32>> {
         match self {
             Self::Burn(t) => read_f32(t).await,
-            Self::Host { values, .. } => Ok(values),
+            Self::OnGpu { values, .. } => Ok(values.read().await?),
         }
     }
 }
@@ -194,19 +213,30 @@ impl<'m> Decoder<'m> {
         match self {
             Self::Burn { model, .. } => {
                 let device = model.llm.devices()[0].clone();
-                let visual = prompt.visual.map(|v| v.tensor(&device));
+                let visual = match prompt.visual {
+                    Some(v) => Some(v.tensor(&device).await?),
+                    None => None,
+                };
                 let embeds = model.prompt_embeds(prompt.prefix, visual, prompt.suffix);
                 self.burn_step(embeds, sampler).await
             }
             Self::Engine { session, .. } => {
                 let session = session.as_mut().expect("held until drop");
-                let visual = match prompt.visual {
-                    Some(v) => v.host().await?,
-                    None => Vec::new(),
+                let start = prompt.prefix.len();
+                let span = prompt.visual.as_ref().map(|v| start..start + v.rows());
+                session.set_capture_span(span);
+                // Visual tokens the engine made stay on the GPU; others come from the host.
+                let host = match &prompt.visual {
+                    Some(Visual::OnGpu { .. }) | None => Vec::new(),
+                    Some(v) => v.clone().host().await?,
+                };
+                let middle = match &prompt.visual {
+                    Some(Visual::OnGpu { values, .. }) => Part::OnGpu(values),
+                    _ => Part::Embeds(&host),
                 };
                 let parts = [
                     Part::Tokens(prompt.prefix),
-                    Part::Embeds(&visual),
+                    middle,
                     Part::Tokens(prompt.suffix),
                 ];
                 session.set_sampling(sampler.nucleus_rule());

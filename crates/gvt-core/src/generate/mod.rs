@@ -278,7 +278,7 @@ pub async fn generate<'m>(
         out.attention = Some(AttentionRecord {
             grid,
             // Always `[layers, heads, latents, media + latents]`, even with one latent.
-            resampler,
+            resampler: resampler.read().await?,
             llm: llm_attention,
         });
     }

@@ -271,10 +271,11 @@ fn the_image_encoder_on_the_engine_matches_the_reference() {
     for _ in 0..2 {
         let tokens = pollster::block_on(session.encode(&pixels.values)).unwrap();
         let want = gvt_testkit::values(&expected, "out.proj");
-        gvt_testkit::assert_close("engine visual tokens", &tokens.embeds, &want, 1e-4);
+        let embeds = pollster::block_on(tokens.embeds.read()).unwrap();
+        gvt_testkit::assert_close("engine visual tokens", &embeds, &want, 1e-4);
         let mut want = gvt_testkit::values(&expected, "attn.resampler.0");
         want.extend(gvt_testkit::values(&expected, "attn.resampler.1"));
-        let got = tokens.attention.unwrap();
+        let got = pollster::block_on(tokens.attention.unwrap().read()).unwrap();
         gvt_testkit::assert_close("engine resampler attention", &got, &want, 1e-5);
     }
     let err = pollster::block_on(session.encode(&pixels.values[1..]))

@@ -9,6 +9,12 @@
 // attend: one workgroup of 64 threads per (head, position): dispatch (heads, t).
 // attend_rows: one invocation per (position, head), no barrier (software adapters):
 //   dispatch (ceil(t * heads / 64), 1).
+// attend_split + attend_combine: decode (t = 1) over a long cache. Workgroup (h, s) takes
+//   the s-th of SPLITS slices of the keys, and leaves its maximum, its sum of exponentials
+//   and its unnormalised share of the output after the probs row (at heads * context,
+//   [heads, SPLITS, head_dim + 2]); then one workgroup per head rescales the slices to the
+//   common maximum, sums them and normalises the probs row.
+//   Dispatch (heads, SPLITS), then (heads, 1).
 // Position i attends to cache rows 0..=past + i.
 
 struct Params {
@@ -138,5 +144,100 @@ fn attend_rows(@builtin(global_invocation_id) id: vec3<u32>) {
         }
         out[q_at + 2u * i] = acc.x;
         out[q_at + 2u * i + 1u] = acc.y;
+    }
+}
+
+const SPLITS: u32 = 16u;
+var<workgroup> split_scale: array<f32, 16>;
+
+// Where head h's slice s leaves (max, sum, output[head_dim]) after decode's probs rows.
+fn split_at(h: u32, s: u32) -> u32 {
+    return p.heads * p.context + (h * SPLITS + s) * (p.head_dim + 2u);
+}
+
+@compute @workgroup_size(64)
+fn attend_split(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let h = wg.x;
+    let slice = wg.y;
+    let kvh = h / (p.heads / p.kv_heads);
+    let pairs = p.head_dim / 2u;
+    let n = step.past + 1u;
+    let per = (n + SPLITS - 1u) / SPLITS;
+    let j0 = min(slice * per, n);
+    let j1 = min(j0 + per, n);
+    for (var d = tid; d < p.head_dim; d += WG) {
+        q_row[d] = q[h * p.head_dim + d];
+    }
+    workgroupBarrier();
+    let row = h * p.context;
+    var m = -3.4e38;
+    for (var j = j0 + tid; j < j1; j += WG) {
+        let kr = (j * p.kv_heads + kvh) * pairs;
+        var s = 0.0;
+        for (var i = 0u; i < pairs; i++) {
+            let kk = key_pair(kr + i);
+            s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
+        }
+        s *= p.scale;
+        probs[row + j] = s;
+        m = max(m, s);
+    }
+    m = reduce(tid, m, true);
+    var sum = 0.0;
+    for (var j = j0 + tid; j < j1; j += WG) {
+        let e = exp(probs[row + j] - m);
+        probs[row + j] = e;
+        sum += e;
+    }
+    sum = reduce(tid, sum, false);
+    storageBarrier();
+    workgroupBarrier();
+    let at = split_at(h, slice);
+    if tid == 0u {
+        probs[at] = m;
+        probs[at + 1u] = sum;
+    }
+    for (var d = tid; d < p.head_dim; d += WG) {
+        var acc = 0.0;
+        for (var j = j0; j < j1; j++) {
+            let vv = value_pair((j * p.kv_heads + kvh) * pairs + d / 2u);
+            acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
+        }
+        probs[at + 2u + d] = acc;
+    }
+}
+
+@compute @workgroup_size(64)
+fn attend_combine(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let h = wg.x;
+    let n = step.past + 1u;
+    let per = (n + SPLITS - 1u) / SPLITS;
+    if tid == 0u {
+        // Empty slices hold (-3.4e38, 0): their factor is 0.
+        var m = -3.4e38;
+        for (var s = 0u; s < SPLITS; s++) {
+            m = max(m, probs[split_at(h, s)]);
+        }
+        var total = 0.0;
+        for (var s = 0u; s < SPLITS; s++) {
+            let at = split_at(h, s);
+            split_scale[s] = exp(probs[at] - m);
+            total += probs[at + 1u] * split_scale[s];
+        }
+        for (var s = 0u; s < SPLITS; s++) {
+            split_scale[s] /= total;
+        }
+    }
+    workgroupBarrier();
+    let row = h * p.context;
+    for (var j = tid; j < n; j += WG) {
+        probs[row + j] *= split_scale[j / per];
+    }
+    for (var d = tid; d < p.head_dim; d += WG) {
+        var acc = 0.0;
+        for (var s = 0u; s < SPLITS; s++) {
+            acc += probs[split_at(h, s) + 2u + d] * split_scale[s];
+        }
+        out[h * p.head_dim + d] = acc;
     }
 }

@@ -19,6 +19,9 @@ pub struct Caps {
     pub software: bool,
     /// The largest subgroup the adapter may use (0 where it does not say).
     pub subgroup_max: u32,
+    /// Cache positions from which decode splits its attention over workgroups (on hardware:
+    /// one workgroup per head would leave most of the GPU idle over a long cache).
+    pub split_from: usize,
     pub shader_f16: bool,
     pub subgroups: bool,
     /// `max_storage_buffer_binding_size`: the largest piece of a buffer one kernel binds.
@@ -67,7 +70,10 @@ impl Caps {
             "matmul_f16" => "f16 tiles",
             _ => "f32 tiles",
         };
-        format!("WGSL, {matvec}, {matmul}")
+        format!(
+            "WGSL, {matvec}, {matmul}, decode attention split from {} positions",
+            self.split_from
+        )
     }
 }
 
@@ -169,6 +175,7 @@ impl Gpu {
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             subgroup_max: info.subgroup_max_size,
+            split_from: 256,
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             max_groups: limits.max_compute_workgroups_per_dimension,

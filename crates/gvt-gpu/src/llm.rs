@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::kernels::argmax::{NON_FINITE, argmax};
-use crate::kernels::attention::{MAX_HEAD_DIM, attention};
+use crate::kernels::attention::{MAX_HEAD_DIM, attention, attention_split, split_scratch};
 use crate::kernels::embed::{NO_TOKEN, embed};
 use crate::kernels::linear::{Epilogue, Io, linear};
 use crate::kernels::norm::{Norm, Rows, norm};
@@ -228,6 +228,10 @@ const CHUNK: usize = 64;
 /// capture copies the softmax out between the two).
 struct LayerOps {
     attend: Vec<Dispatch>,
+    /// Attention itself, and decode's split form for a long cache (not on a software
+    /// adapter, whose attention takes a position and head per invocation anyway).
+    attention: Dispatch,
+    split: Option<[Dispatch; 2]>,
     rest: Vec<Dispatch>,
 }
 
@@ -338,7 +342,10 @@ impl LlmSession {
         let up = gpu.storage("up", rows(d.ffn_hidden))?;
         let last = gpu.storage("last position", e as u64 * f)?;
         let logits = gpu.storage("logits", d.vocab as u64 * f)?;
-        let probs = gpu.storage("attention probabilities", per_position * chunk as u64)?;
+        // Decode's split attention keeps its slices after the first row.
+        let split_values = (per_position / f) as usize + split_scratch(d.heads(cache));
+        let probs_values = (chunk * (per_position / f) as usize).max(split_values);
+        let probs = gpu.storage("attention probabilities", probs_values as u64 * f)?;
         let capture = capture
             .then(|| gpu.storage("captured attention", per_position * d.depth as u64))
             .transpose()?;
@@ -380,9 +387,10 @@ impl LlmSession {
                 &model.rope,
                 &step,
             ));
-            attend.push(attention(
-                gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step,
-            ));
+            let attention = attention(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step);
+            let split = (!gpu.caps().software).then(|| {
+                attention_split(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step)
+            });
             let mut rest = linear(gpu, &l.o, Io::new(&att, &x), Epilogue::ADD, &step);
             rest.push(norm(
                 gpu,
@@ -400,7 +408,12 @@ impl LlmSession {
             rest.extend(linear(gpu, &l.gate, to_gate, Epilogue::STORE, &step));
             rest.extend(linear(gpu, &l.up, to_up, Epilogue::SILU_MUL, &step));
             rest.extend(linear(gpu, &l.down, Io::new(&up, &x), Epilogue::ADD, &step));
-            layers.push(LayerOps { attend, rest });
+            layers.push(LayerOps {
+                attend,
+                attention,
+                split,
+                rest,
+            });
         }
         let mut head = vec![norm(
             gpu,
@@ -722,6 +735,14 @@ impl LlmSession {
         for (i, layer) in self.layers.iter().enumerate() {
             for op in &layer.attend {
                 op.encode(&mut pass, t as u32);
+            }
+            match &layer.split {
+                Some(split) if t == 1 && self.past + 1 >= self.gpu().caps().split_from => {
+                    for op in split {
+                        op.encode(&mut pass, 1);
+                    }
+                }
+                _ => layer.attention.encode(&mut pass, t as u32),
             }
             if let Some(capture) = &self.capture {
                 drop(pass);

@@ -903,3 +903,76 @@ fn top_p_sampling_on_the_gpu_picks_from_the_nucleus() {
         assert_eq!(got[0], argmax::NON_FINITE);
     }
 }
+
+/// Decode's split attention over a long cache gives what the one-workgroup kernel gives:
+/// the same output and the same probability row, for caches of 1 to 700 positions (slices
+/// empty, partial and full).
+#[test]
+fn split_attention_equals_the_single_pass() {
+    let mut rng = Rng(41);
+    let gpu = &variants()[1];
+    for (heads, kv_heads, head_dim, n) in [
+        (4usize, 2usize, 16usize, 1usize),
+        (3, 3, 64, 37),
+        (8, 2, 64, 700),
+    ] {
+        let context = 704;
+        let shape = rope::Heads {
+            heads,
+            kv_heads,
+            head_dim,
+            cache: rope::KvFormat::F16,
+        };
+        let pairs = head_dim / 2;
+        let cache: Vec<u32> = (0..context * kv_heads * pairs)
+            .map(|_| {
+                let (a, b) = (rng.f(), rng.f());
+                u32::from(half::f16::from_f32(a).to_bits())
+                    | (u32::from(half::f16::from_f32(b).to_bits()) << 16)
+            })
+            .collect();
+        let kc = gpu.storage_with("k", bytemuck::cast_slice(&cache)).unwrap();
+        let vc = gpu
+            .storage_with(
+                "v",
+                bytemuck::cast_slice(&cache.iter().rev().copied().collect::<Vec<_>>()),
+            )
+            .unwrap();
+        let q = gpu
+            .storage_with("q", &f32_bytes(&rng.vec(heads * head_dim)))
+            .unwrap();
+        let probs_len = heads * context + attention::split_scratch(shape);
+        let step = step_buffer(1, n - 1, 0);
+        let run = |split: bool| {
+            let out = gpu.storage("out", (heads * head_dim * 4) as u64).unwrap();
+            let probs = gpu.storage("probs", (probs_len * 4) as u64).unwrap();
+            if split {
+                let ops = attention::attention_split(
+                    gpu, shape, context, &q, &kc, &vc, &out, &probs, &step,
+                );
+                gpu.run(&ops, 1);
+            } else {
+                let op =
+                    attention::attention(gpu, shape, context, &q, &kc, &vc, &out, &probs, &step);
+                gpu.run([&op], 1);
+            }
+            let probs = read(&probs, heads * context);
+            let rows: Vec<f32> = probs
+                .chunks(context)
+                .flat_map(|r| r[..n].to_vec())
+                .collect();
+            (read(&out, heads * head_dim), rows)
+        };
+        let (want_out, want_probs) = run(false);
+        let (got_out, got_probs) = run(true);
+        let what = format!("split attention h{heads}/{kv_heads} hd{head_dim} n{n}");
+        assert_close(
+            &what,
+            &got_probs,
+            &want_probs,
+            &vec![1.0; want_probs.len()],
+            1e-6,
+        );
+        assert_close(&what, &got_out, &want_out, &vec![1.0; want_out.len()], 1e-5);
+    }
+}

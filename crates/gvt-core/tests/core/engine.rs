@@ -48,9 +48,17 @@ fn engine_variants(gpu: &gvt_gpu::Gpu) -> Vec<gvt_gpu::Gpu> {
         all.push(gpu.with_caps(Caps {
             software: false,
             subgroup_max: caps.subgroup_max.clamp(1, 64),
-            ..caps
+            ..caps.clone()
         }));
     }
+    // Decode's attention split over workgroups from the parity prompt's length on.
+    all.push(gpu.with_caps(Caps {
+        software: false,
+        subgroups: false,
+        shader_f16: false,
+        split_from: 8,
+        ..caps
+    }));
     all
 }
 

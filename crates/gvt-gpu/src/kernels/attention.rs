@@ -19,6 +19,18 @@ struct Params {
     _pad: [u32; 2],
 }
 
+fn params(heads: Heads, context: usize) -> Params {
+    Params {
+        heads: heads.heads as u32,
+        kv_heads: heads.kv_heads as u32,
+        head_dim: heads.head_dim as u32,
+        context: context as u32,
+        scale: (heads.head_dim as f64).powf(-0.5) as f32,
+        kv_f32: (heads.cache == super::rope::KvFormat::F32) as u32,
+        _pad: [0; 2],
+    }
+}
+
 /// Attention of the step's positions over cache rows `0..=past + i`; the softmax rows stay
 /// in `probs` for capture.
 ///
@@ -36,16 +48,7 @@ pub fn attention(
     probs: &wgpu::Buffer,
     step: &wgpu::Buffer,
 ) -> Dispatch {
-    let params = Params {
-        heads: heads.heads as u32,
-        kv_heads: heads.kv_heads as u32,
-        head_dim: heads.head_dim as u32,
-        context: context as u32,
-        scale: (heads.head_dim as f64).powf(-0.5) as f32,
-        kv_f32: (heads.cache == super::rope::KvFormat::F32) as u32,
-        _pad: [0; 2],
-    };
-    let params = gpu.uniform("attention", bytes_of(&params));
+    let params = gpu.uniform("attention", bytes_of(&params(heads, context)));
     // A software adapter takes a (position, head) per invocation, with no barrier.
     let (entry, grid) = if gpu.caps().software {
         let per_position = heads.heads as u32;
@@ -61,4 +64,51 @@ pub fn attention(
         &[q, k_cache, v_cache, out, probs, &params, step],
         grid,
     )
+}
+
+/// Slices of the keys decode's split attention spreads over workgroups (as in the WGSL).
+pub const SPLITS: usize = 16;
+
+/// Values the split attention keeps after decode's probs rows, `[heads, SPLITS, head_dim + 2]`.
+pub fn split_scratch(heads: Heads) -> usize {
+    heads.heads * SPLITS * (heads.head_dim + 2)
+}
+
+/// Decode's attention (one position) over a long cache, spread over [`SPLITS`] workgroups
+/// per head, then combined: the same output and probs row as [`attention`]. `probs` holds
+/// `heads * context + split_scratch(heads)` values.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_split(
+    gpu: &Gpu,
+    heads: Heads,
+    context: usize,
+    q: &wgpu::Buffer,
+    k_cache: &wgpu::Buffer,
+    v_cache: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    probs: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+) -> [Dispatch; 2] {
+    let params = params(heads, context);
+    let params = gpu.uniform("split attention", bytes_of(&params));
+    let buffers = [q, k_cache, v_cache, out, probs, &params, step];
+    let h = heads.heads as u32;
+    [
+        Dispatch::new(
+            gpu,
+            Family::Attention,
+            None,
+            "attend_split",
+            &buffers,
+            Grid::Fixed([h, SPLITS as u32, 1]),
+        ),
+        Dispatch::new(
+            gpu,
+            Family::Attention,
+            None,
+            "attend_combine",
+            &buffers,
+            Grid::Fixed([h, 1, 1]),
+        ),
+    ]
 }

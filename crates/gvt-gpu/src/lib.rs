@@ -6,9 +6,12 @@
 //!   offers, and the compiled pipelines.
 //! - [`Weight`]: one GGUF tensor uploaded byte for byte, split by rows where it is larger
 //!   than the adapter binds at once.
-//! - [`kernels`]: the kernel families and how each is launched.
-//! - [`llm`]: the LLaMA-family decoder on those kernels, with an f16 KV cache, GPU argmax
+//! - [`kernels`]: the kernel families and how each is launched, in variants by adapter.
+//! - [`vision`]: GVT's visual path (EVA ViT, resampler, projection), one image per command
+//!   buffer.
+//! - [`llm`]: the LLaMA-family decoder, with an f16 or f32 KV cache, sampling on the GPU
 //!   and attention capture.
+//! - [`random`]: random weights of a layout, for benchmarks without files.
 //!
 //! burn (crate `gvt-core`) stays the reference these kernels are tested against.
 

@@ -1,10 +1,10 @@
 //! The LLaMA-family decoder on the engine's kernels: RMSNorm, RoPE on adjacent pairs,
-//! grouped-query attention over an f16 KV cache, SwiGLU, tied or untied head, and greedy
-//! sampling on the GPU. Tensor names follow llama.cpp.
+//! grouped-query attention over an f16 (or f32) KV cache, SwiGLU, tied or untied head, and
+//! greedy or top-p sampling on the GPU. Tensor names follow llama.cpp.
 //!
 //! A step (a prompt chunk, or one decoded token) is one command buffer:
 //! `embed -> depth x (norm, q/k/v, rope + cache write, attention, o + residual, norm,
-//! gate, up * silu(gate), down + residual) -> last-row norm -> logits -> argmax`.
+//! gate, up * silu(gate), down + residual) -> last-row norm -> logits -> argmax or sample`.
 //! The chosen id (greedy, or drawn by temperature and top-p) stays on the GPU as the next
 //! step's input; only it is read back.
 

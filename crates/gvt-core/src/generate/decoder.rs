@@ -20,7 +20,7 @@ use crate::{Error, Result};
 pub enum ModelRef<'a> {
     /// Everything on burn: flex on the CPU, or burn's wgpu kernels.
     Burn(&'a Gvt),
-    /// The LLM on the GPU engine.
+    /// The whole model on the GPU engine.
     Engine(&'a EngineModel),
 }
 
@@ -211,14 +211,19 @@ impl<'m> Decoder<'m> {
         sampler: &mut Sampler,
     ) -> Result<Option<u32>> {
         match self {
-            Self::Burn { model, .. } => {
+            Self::Burn {
+                model,
+                cache,
+                capture,
+                attention,
+            } => {
                 let device = model.llm.devices()[0].clone();
                 let visual = match prompt.visual {
                     Some(v) => Some(v.tensor(&device).await?),
                     None => None,
                 };
                 let embeds = model.prompt_embeds(prompt.prefix, visual, prompt.suffix);
-                self.burn_step(embeds, sampler).await
+                burn_step(model, cache, *capture, attention, embeds, sampler).await
             }
             Self::Engine { session, .. } => {
                 let session = session.as_mut().expect("held until drop");
@@ -249,9 +254,14 @@ impl<'m> Decoder<'m> {
     /// Runs `token` (the one chosen last) and chooses the next.
     pub async fn decode(&mut self, token: u32, sampler: &mut Sampler) -> Result<Option<u32>> {
         match self {
-            Self::Burn { model, .. } => {
+            Self::Burn {
+                model,
+                cache,
+                capture,
+                attention,
+            } => {
                 let embeds = model.prompt_embeds(&[token], None, &[]);
-                self.burn_step(embeds, sampler).await
+                burn_step(model, cache, *capture, attention, embeds, sampler).await
             }
             // The engine's next input already is the token chosen last.
             Self::Engine { session, .. } => {
@@ -301,28 +311,6 @@ impl<'m> Decoder<'m> {
             }
         }
     }
-
-    async fn burn_step(&mut self, input: Tensor<3>, sampler: &mut Sampler) -> Result<Option<u32>> {
-        let Self::Burn {
-            model,
-            cache,
-            capture,
-            attention,
-        } = self
-        else {
-            unreachable!("burn_step runs on burn's decoder")
-        };
-        let [_, t, _] = input.dims();
-        let keep = Keep {
-            attention: *capture,
-            layer_outputs: false,
-        };
-        let step = model.llm.forward(input, cache, keep);
-        *attention = step.attention;
-        let last = step.hidden.narrow(1, t - 1, 1);
-        let logits = read_f32(model.llm.logits(last)).await?;
-        Ok(finite(&logits).then(|| sampler.sample(&logits)))
-    }
 }
 
 impl Drop for Decoder<'_> {
@@ -333,6 +321,28 @@ impl Drop for Decoder<'_> {
             llm.keep(session);
         }
     }
+}
+
+/// One step of burn's LLM over `input`: the chosen token, or `None` for NaN logits; with
+/// `capture`, the step's attention is kept for [`Decoder::attention`].
+async fn burn_step(
+    model: &Gvt,
+    cache: &mut KvCache,
+    capture: bool,
+    attention: &mut Option<Vec<Tensor<4>>>,
+    input: Tensor<3>,
+    sampler: &mut Sampler,
+) -> Result<Option<u32>> {
+    let [_, t, _] = input.dims();
+    let keep = Keep {
+        attention: capture,
+        layer_outputs: false,
+    };
+    let step = model.llm.forward(input, cache, keep);
+    *attention = step.attention;
+    let last = step.hidden.narrow(1, t - 1, 1);
+    let logits = read_f32(model.llm.logits(last)).await?;
+    Ok(finite(&logits).then(|| sampler.sample(&logits)))
 }
 
 /// The token the engine chose (greedily or by its own draw), or `None` for NaN logits.

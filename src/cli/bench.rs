@@ -44,6 +44,9 @@ pub struct BenchArgs {
     /// of it take Q8_0, as llama.cpp does).
     #[arg(long, alias = "quant", value_name = "FORMAT", default_value = "q4_0", value_parser = parse_format)]
     engine_format: WeightFormat,
+    /// Only the GPU engine: skip burn's run (a 7B preset in f32 takes 28 GB and minutes).
+    #[arg(long)]
+    engine_only: bool,
 }
 
 fn parse_format(s: &str) -> Result<WeightFormat, String> {
@@ -89,76 +92,100 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--runs, --tokens and --prompt-tokens must be at least 1");
     }
     let compute = device::select(args.device)?;
-    let device = compute.device.clone();
-    let started = Instant::now();
-    let mut model_paths = None;
-    let (model, config, source) = match (&args.preset, &args.model, &args.llm) {
-        (Some(preset), _, _) => {
-            let cfg = GvtConfig::preset(*preset);
-            let model = Gvt::load(&mut InitSource::on_device(&device), &cfg)?;
-            (model, cfg, format!("random weights, preset {preset:?}"))
-        }
+    if args.engine_only && compute.engine().is_none() {
+        bail!("--engine-only needs a GPU (the engine runs on wgpu); choose --device gpu");
+    }
+    // The files (vision file if any, LLM file), or a preset's random weights.
+    let (config, source, paths) = match (&args.preset, &args.model, &args.llm) {
+        (Some(preset), _, _) => (
+            GvtConfig::preset(*preset),
+            format!("random weights, preset {preset:?}"),
+            None,
+        ),
         (None, Some(path), llm) | (None, None, llm @ Some(path)) => {
             let file = super::load::open_gguf(path)?;
+            let llm_path = llm.as_ref().unwrap_or(path).clone();
             let llm_file = match llm {
                 Some(l) if l != path => Some(super::load::open_gguf(l)?),
                 _ => None,
             };
-            let (model, cfg) = Gvt::from_gguf(&file, llm_file.as_ref(), &device, &mut |_| {})?;
+            let cfg = GvtConfig::from_gguf(&file, llm_file.as_ref().unwrap_or(&file))?;
             let vision = cfg.vision.is_some().then(|| path.clone());
-            model_paths = Some((vision, llm.as_ref().unwrap_or(path).clone()));
-            (model, cfg, path.display().to_string())
+            (cfg, path.display().to_string(), Some((vision, llm_path)))
         }
         (None, None, None) => bail!("give --model/--llm files or a --preset"),
     };
-    // Make sure the weights are really on the device before stopping the clock.
-    let _ = pollster::block_on(read_f32(model.prompt_embeds(&[0], None, &[])))?;
-    let load_ms = ms(started);
-
     println!("model:   {source}");
     println!("device:  {}", compute.name);
     println!("sizes:   {}", config.summary());
-    println!("load:    {load_ms:.0} ms");
-
-    let mut runs = Vec::with_capacity(args.runs + 1);
-    for _ in 0..=args.runs {
-        runs.push(pollster::block_on(one_run(
-            &model, &config, &device, &args,
-        ))?);
-    }
-    let first = runs[0];
-    let Run {
-        image_ms: image,
-        prefill_ms: prefill,
-        decode_ms: decode,
-    } = warm_medians(&runs);
-    let steps = args.tokens.saturating_sub(1).max(1) as f64;
-    if config.vision.is_some() {
-        println!(
-            "image:   {image:.1} ms (ViT + resampler + projection; first run {:.0} ms)",
-            first.image_ms
-        );
-    }
-    println!(
-        "prefill: {prefill:.1} ms for {} positions (first run {:.0} ms)",
-        args.prompt_tokens + config.resampler.as_ref().map_or(0, |r| r.latents),
-        first.prefill_ms
-    );
-    println!(
-        "decode:  {:.1} tokens/s ({:.1} ms/token, median of {} runs of {} tokens)",
-        1000.0 * steps / decode,
-        decode / steps,
-        args.runs,
-        args.tokens
-    );
+    let burn = if args.engine_only {
+        None
+    } else {
+        Some(bench_burn(&compute.device, &config, paths.as_ref(), &args)?)
+    };
     let Some(gpu) = compute.engine() else {
         return Ok(());
     };
     let before = gpu.allocated();
     let started = Instant::now();
-    let engine = load_engine(gpu, &config, model_paths.as_ref(), args.engine_format)?;
-    let burn = warm_medians(&runs);
+    let engine = load_engine(gpu, &config, paths.as_ref(), args.engine_format)?;
     bench_engine(gpu, &engine, ms(started), &config, &args, burn, before)
+}
+
+/// burn on `device` (flex on the CPU, its wgpu kernels on a GPU): its warm medians.
+fn bench_burn(
+    device: &Device,
+    config: &GvtConfig,
+    paths: Option<&(Option<PathBuf>, PathBuf)>,
+    args: &BenchArgs,
+) -> anyhow::Result<Run> {
+    let started = Instant::now();
+    let model = match paths {
+        None => Gvt::load(&mut InitSource::on_device(device), config)?,
+        Some((vision, llm)) => {
+            let llm_file = super::load::open_gguf(llm)?;
+            let vision_file = vision
+                .as_ref()
+                .map(|p| super::load::open_gguf(p))
+                .transpose()?;
+            let (model_file, llm_file) = match vision_file {
+                Some(v) => (v, Some(llm_file)),
+                None => (llm_file, None),
+            };
+            Gvt::load_files(&model_file, llm_file.as_ref(), config, device, &mut |_| {})?
+        }
+    };
+    // Make sure the weights are really on the device before stopping the clock.
+    let _ = pollster::block_on(read_f32(model.prompt_embeds(&[0], None, &[])))?;
+    println!("load:    {:.0} ms", ms(started));
+
+    let mut runs = Vec::with_capacity(args.runs + 1);
+    for _ in 0..=args.runs {
+        runs.push(pollster::block_on(one_run(&model, config, device, args))?);
+    }
+    let first = runs[0];
+    let warm = warm_medians(&runs);
+    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    if config.vision.is_some() {
+        println!(
+            "image:   {:.1} ms (ViT + resampler + projection; first run {:.0} ms)",
+            warm.image_ms, first.image_ms
+        );
+    }
+    println!(
+        "prefill: {:.1} ms for {} positions (first run {:.0} ms)",
+        warm.prefill_ms,
+        args.prompt_tokens + config.resampler.as_ref().map_or(0, |r| r.latents),
+        first.prefill_ms
+    );
+    println!(
+        "decode:  {:.1} tokens/s ({:.1} ms/token, median of {} runs of {} tokens)",
+        1000.0 * steps / warm.decode_ms,
+        warm.decode_ms / steps,
+        args.runs,
+        args.tokens
+    );
+    Ok(warm)
 }
 
 /// The model on the GPU engine.
@@ -225,7 +252,7 @@ fn bench_engine(
     load_ms: f64,
     config: &GvtConfig,
     args: &BenchArgs,
-    burn: Run,
+    burn: Option<Run>,
     allocated_before: u64,
 ) -> anyhow::Result<()> {
     let EngineParts { visual, llm } = engine;
@@ -296,35 +323,36 @@ fn bench_engine(
         });
     }
     let warm = warm_medians(&runs);
-    let ratio = |burn: f64, engine: f64| {
-        format!(
-            "burn on the same device: {burn:.1} ms, {:.2}x",
-            burn / engine
-        )
+    // Next to burn's figure for the same stage, when burn ran.
+    let beside = |of: &dyn Fn(&Run) -> f64| match &burn {
+        Some(burn) => format!(
+            " (burn on the same device: {:.1} ms, {:.2}x)",
+            of(burn),
+            of(burn) / of(&warm)
+        ),
+        None => String::new(),
     };
     if visual.is_some() {
         println!(
-            "engine image:   {:.1} ms ({})",
+            "engine image:   {:.1} ms{}",
             warm.image_ms,
-            ratio(burn.image_ms, warm.image_ms)
+            beside(&|r| r.image_ms)
         );
     }
     let prompt = (args.prompt_tokens + latents) as f64;
     println!(
-        "engine prefill: {:.1} ms, {:.0} positions/s ({})",
+        "engine prefill: {:.1} ms, {:.0} positions/s{}",
         warm.prefill_ms,
         1000.0 * prompt / warm.prefill_ms,
-        ratio(burn.prefill_ms, warm.prefill_ms)
+        beside(&|r| r.prefill_ms)
     );
     let steps = args.tokens.saturating_sub(1).max(1) as f64;
     let per_token = warm.decode_ms / steps;
     println!(
-        "engine decode:  {:.1} tokens/s, {per_token:.2} ms/token, {:.1} GB/s of weights \
-         (burn on the same device: {:.1} tokens/s, {:.2}x)",
+        "engine decode:  {:.1} tokens/s, {per_token:.2} ms/token, {:.1} GB/s of weights{}",
         1000.0 / per_token,
         llm.bytes_per_token() as f64 / per_token / 1e6,
-        1000.0 * steps / burn.decode_ms,
-        burn.decode_ms / warm.decode_ms
+        beside(&|r| r.decode_ms / steps)
     );
     println!(
         "engine memory:  {:.1} MB of GPU buffers (weights, KV cache for {} positions, \

@@ -54,12 +54,34 @@ fn value_pair(i: u32) -> vec2<f32> {
 }
 var<workgroup> q_row: array<f32, 256>;
 
+// The scaled score of the query in q_row against key j of kv head kvh.
+fn key_score(kvh: u32, j: u32) -> f32 {
+    let pairs = p.head_dim / 2u;
+    let kr = (j * p.kv_heads + kvh) * pairs;
+    var s = 0.0;
+    for (var i = 0u; i < pairs; i++) {
+        let kk = key_pair(kr + i);
+        s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
+    }
+    return s * p.scale;
+}
+
+// Component d of the values of kv head kvh for keys j0..j1, weighted by probs[row + j].
+fn weighted_value(kvh: u32, row: u32, j0: u32, j1: u32, d: u32) -> f32 {
+    let pairs = p.head_dim / 2u;
+    var acc = 0.0;
+    for (var j = j0; j < j1; j++) {
+        let vv = value_pair((j * p.kv_heads + kvh) * pairs + d / 2u);
+        acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
+    }
+    return acc;
+}
+
 @compute @workgroup_size(64)
 fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let h = wg.x;
     let t = wg.y;
     let kvh = h / (p.heads / p.kv_heads);
-    let pairs = p.head_dim / 2u;
     let n = step.past + t + 1u;
     let q_at = (t * p.heads + h) * p.head_dim;
     for (var d = tid; d < p.head_dim; d += WG) {
@@ -70,13 +92,7 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
 
     var m = -3.4e38;
     for (var j = tid; j < n; j += WG) {
-        let kr = (j * p.kv_heads + kvh) * pairs;
-        var s = 0.0;
-        for (var i = 0u; i < pairs; i++) {
-            let kk = key_pair(kr + i);
-            s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
-        }
-        s *= p.scale;
+        let s = key_score(kvh, j);
         probs[row + j] = s;
         m = max(m, s);
     }
@@ -94,12 +110,7 @@ fn attend(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: 
     storageBarrier();
     workgroupBarrier();
     for (var d = tid; d < p.head_dim; d += WG) {
-        var acc = 0.0;
-        for (var j = 0u; j < n; j++) {
-            let vv = value_pair((j * p.kv_heads + kvh) * pairs + d / 2u);
-            acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
-        }
-        out[q_at + d] = acc;
+        out[q_at + d] = weighted_value(kvh, row, 0u, n, d);
     }
 }
 
@@ -160,7 +171,6 @@ fn attend_split(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id
     let h = wg.x;
     let slice = wg.y;
     let kvh = h / (p.heads / p.kv_heads);
-    let pairs = p.head_dim / 2u;
     let n = step.past + 1u;
     let per = (n + SPLITS - 1u) / SPLITS;
     let j0 = min(slice * per, n);
@@ -172,13 +182,7 @@ fn attend_split(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id
     let row = h * p.context;
     var m = -3.4e38;
     for (var j = j0 + tid; j < j1; j += WG) {
-        let kr = (j * p.kv_heads + kvh) * pairs;
-        var s = 0.0;
-        for (var i = 0u; i < pairs; i++) {
-            let kk = key_pair(kr + i);
-            s += q_row[2u * i] * kk.x + q_row[2u * i + 1u] * kk.y;
-        }
-        s *= p.scale;
+        let s = key_score(kvh, j);
         probs[row + j] = s;
         m = max(m, s);
     }
@@ -198,12 +202,7 @@ fn attend_split(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id
         probs[at + 1u] = sum;
     }
     for (var d = tid; d < p.head_dim; d += WG) {
-        var acc = 0.0;
-        for (var j = j0; j < j1; j++) {
-            let vv = value_pair((j * p.kv_heads + kvh) * pairs + d / 2u);
-            acc += probs[row + j] * select(vv.x, vv.y, (d & 1u) == 1u);
-        }
-        probs[at + 2u + d] = acc;
+        probs[at + 2u + d] = weighted_value(kvh, row, j0, j1, d);
     }
 }
 

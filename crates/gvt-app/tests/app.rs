@@ -337,6 +337,8 @@ fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
     harness.get_by_label("Parameters");
     harness.get_by_label("F32 x 91, Q8_0 x 65");
     harness.get_by_label("CPU (burn flex)");
+    harness.get_by_label("Kernels");
+    harness.get_by_label("burn flex, weights dequantized to f32");
     harness.get_by_label("Load GGUF…");
 }
 

@@ -167,7 +167,12 @@ impl Pipeline {
                 let gvt = device.guard_sync(|| {
                     Gvt::load_files(model, llm, &config, &device.device, &mut progress)
                 })?;
-                (LoadedModel::Burn(gvt), format!("burn ({})", device.name))
+                let kernels = if device.is_gpu {
+                    "burn's wgpu kernels"
+                } else {
+                    "burn flex, weights dequantized to f32"
+                };
+                (LoadedModel::Burn(gvt), kernels.to_string())
             }
         };
         let preprocessor = config.vision.as_ref().map(Preprocessor::new);

@@ -102,7 +102,9 @@ pub struct TokenEvent<'a> {
 /// Where the time went, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
-    /// Vision tower + resampler + projection.
+    /// Vision tower + resampler + projection. On the GPU engine, which does not wait for
+    /// the image before it queues the prompt, the time to queue it: the GPU's work on the
+    /// image then counts in `prefill_ms`.
     pub image_ms: f64,
     /// The prompt's forward pass up to the first logits.
     pub prefill_ms: f64,

@@ -4,7 +4,8 @@
 // outputs start at column y_offset of y); x is [x_row + t, k] and y [y_row + t, y_stride],
 // both f32: the step's rows start at x_row and y_row (the resampler writes its latents
 // after the image tokens). The weight's format file (shaders/formats/) is prepended and
-// supplies `w_group8`.
+// supplies `w_group8`; its dot file (shaders/formats/dot/) is appended and supplies
+// `block_dot`.
 //
 // Epilogue flags (fused so that no extra pass reads y again):
 //   1 BIAS     + bias[y_offset + n]
@@ -136,8 +137,24 @@ fn matvec_rows(@builtin(global_invocation_id) id: vec3<u32>) {
     let n = id.x;
     let t = id.y;
     if n < p.n {
-        store(t, n, lane_dot(n, t, 0u, 1u));
+        store(t, n, row_dot(n, t));
     }
+}
+
+// Row n of W times position t of x, a block at a time (`block_dot`, from the format's dot
+// file appended after this one), then the values past the last whole block.
+fn row_dot(n: u32, t: u32) -> f32 {
+    let row = n * p.row_bytes;
+    let xo = (p.x_row + t) * p.k;
+    let blocks = p.k / BLOCK;
+    var acc = 0.0;
+    for (var b = 0u; b < blocks; b++) {
+        acc += block_dot(row + b * BLOCK_BYTES, xo + b * BLOCK);
+    }
+    for (var k = blocks * BLOCK; k < p.k; k++) {
+        acc += w_at(row, k) * x[xo + k];
+    }
+    return acc;
 }
 
 const ROW_TOKENS: u32 = 16u;

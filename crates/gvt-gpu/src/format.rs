@@ -114,6 +114,17 @@ impl WeightFormat {
     }
 
     /// The WGSL that reads this format (`shaders/formats/`), after the shared block reader.
+    /// `block_dot` for the linear kernels: one that reads the block's scales once, or the
+    /// generic one over `block_group8`.
+    pub(crate) fn dot_wgsl(self) -> &'static str {
+        match self {
+            Self::Q4_0 => include_str!("../../../shaders/formats/dot/q4_0.wgsl"),
+            Self::Q4_1 => include_str!("../../../shaders/formats/dot/q4_1.wgsl"),
+            Self::Q8_0 => include_str!("../../../shaders/formats/dot/q8_0.wgsl"),
+            _ => include_str!("../../../shaders/formats/dot/generic.wgsl"),
+        }
+    }
+
     pub(crate) fn wgsl(self) -> &'static str {
         match self {
             Self::F32 => include_str!("../../../shaders/formats/f32.wgsl"),

@@ -139,6 +139,9 @@ impl Family {
             parts.push(format.wgsl());
         }
         parts.push(self.wgsl());
+        if let (Family::Linear, Some(format)) = (self, format) {
+            parts.push(format.dot_wgsl());
+        }
         parts.extend(variant.map(|(file, _)| file));
         parts.join("\n")
     }

@@ -141,6 +141,25 @@ fn matvec_rows(@builtin(global_invocation_id) id: vec3<u32>) {
     }
 }
 
+// 32 four-bit values times x[xo..xo + 32], as Q4_0 and Q4_1 pack them in the 16 bytes at
+// q (value i < 16 in the low nibble of byte i, value i >= 16 in the high nibble of byte
+// i - 16): (sum of nibble * x, sum of x), for the format to scale and offset.
+fn nibble_dot(q: u32, xo: u32) -> vec2<f32> {
+    var qx = 0.0;
+    var sx = 0.0;
+    for (var i = 0u; i < 2u; i++) {
+        let lo = u32_at(q + i * 8u);
+        let hi = u32_at(q + 4u + i * 8u);
+        let first = x8(xo + i * 8u);
+        let second = x8(xo + 16u + i * 8u);
+        qx += dot(bytes4(lo & 0x0f0f0f0fu), first.lo) + dot(bytes4(hi & 0x0f0f0f0fu), first.hi);
+        qx += dot(bytes4((lo >> 4u) & 0x0f0f0f0fu), second.lo)
+            + dot(bytes4((hi >> 4u) & 0x0f0f0f0fu), second.hi);
+        sx += dot(first.lo + first.hi + second.lo + second.hi, vec4<f32>(1.0));
+    }
+    return vec2<f32>(qx, sx);
+}
+
 // Row n of W times position t of x, a block at a time (`block_dot`, from the format's dot
 // file appended after this one), then the values past the last whole block.
 fn row_dot(n: u32, t: u32) -> f32 {

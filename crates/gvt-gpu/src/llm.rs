@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::kernels::argmax::{NON_FINITE, argmax};
-use crate::kernels::attention::{MAX_HEAD_DIM, attention, attention_split, split_scratch};
+use crate::kernels::attention::{self, MAX_HEAD_DIM, attention, attention_split, split_scratch};
 use crate::kernels::embed::{NO_TOKEN, embed};
 use crate::kernels::linear::{Epilogue, Io, linear};
 use crate::kernels::norm::{Norm, Rows, norm};
@@ -387,10 +387,15 @@ impl LlmSession {
                 &model.rope,
                 &step,
             ));
-            let attention = attention(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step);
-            let split = (!gpu.caps().software).then(|| {
-                attention_split(gpu, heads, ctx, &q, &k_cache, &v_cache, &att, &probs, &step)
-            });
+            let io = attention::Io {
+                q: &q,
+                k_cache: &k_cache,
+                v_cache: &v_cache,
+                out: &att,
+                probs: &probs,
+            };
+            let attention = attention(gpu, heads, ctx, io, &step);
+            let split = (!gpu.caps().software).then(|| attention_split(gpu, heads, ctx, io, &step));
             let mut rest = linear(gpu, &l.o, Io::new(&att, &x), Epilogue::ADD, &step);
             rest.push(norm(
                 gpu,

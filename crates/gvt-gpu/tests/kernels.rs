@@ -479,7 +479,19 @@ fn rope_and_attention_match_the_cpu_over_two_steps() {
                 };
                 let ops = [
                     rope::rope_llm(gpu, shape, &qb, &kb, &vb, &kc, &vc, &tb, &step),
-                    attention::attention(gpu, shape, context, &qb, &kc, &vc, &out, &probs, &step),
+                    attention::attention(
+                        gpu,
+                        shape,
+                        context,
+                        attention::Io {
+                            q: &qb,
+                            k_cache: &kc,
+                            v_cache: &vc,
+                            out: &out,
+                            probs: &probs,
+                        },
+                        &step,
+                    ),
                 ];
                 gpu.run(&ops, t as u32);
                 let got = read(&out, t * heads * hd);
@@ -946,14 +958,18 @@ fn split_attention_equals_the_single_pass() {
         let run = |split: bool| {
             let out = gpu.storage("out", (heads * head_dim * 4) as u64).unwrap();
             let probs = gpu.storage("probs", (probs_len * 4) as u64).unwrap();
+            let io = attention::Io {
+                q: &q,
+                k_cache: &kc,
+                v_cache: &vc,
+                out: &out,
+                probs: &probs,
+            };
             if split {
-                let ops = attention::attention_split(
-                    gpu, shape, context, &q, &kc, &vc, &out, &probs, &step,
-                );
+                let ops = attention::attention_split(gpu, shape, context, io, &step);
                 gpu.run(&ops, 1);
             } else {
-                let op =
-                    attention::attention(gpu, shape, context, &q, &kc, &vc, &out, &probs, &step);
+                let op = attention::attention(gpu, shape, context, io, &step);
                 gpu.run([&op], 1);
             }
             let probs = read(&probs, heads * context);

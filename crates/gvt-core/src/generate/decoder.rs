@@ -173,13 +173,7 @@ pub(super) struct PromptInput<'p> {
 /// A generation's LLM state. Each step returns the chosen token, or `None` when the logits
 /// were NaN or infinite.
 pub(super) enum Decoder<'m> {
-    Burn {
-        model: &'m Gvt,
-        cache: KvCache,
-        capture: bool,
-        /// The last step's attention per layer, `[1, heads, t, keys]`.
-        attention: Option<Vec<Tensor<4>>>,
-    },
+    Burn(BurnDecoder<'m>),
     Engine {
         llm: &'m EngineLlm,
         /// Always `Some` until the decoder is dropped and gives it back.
@@ -191,12 +185,12 @@ impl<'m> Decoder<'m> {
     /// A decoder for answers of up to `positions` positions, prompt included.
     pub async fn new(model: ModelRef<'m>, capture: bool, positions: usize) -> Result<Self> {
         Ok(match model {
-            ModelRef::Burn(model) => Self::Burn {
+            ModelRef::Burn(model) => Self::Burn(BurnDecoder {
                 model,
                 cache: KvCache::new(model.llm.depth()),
                 capture,
                 attention: None,
-            },
+            }),
             ModelRef::Engine(model) => Self::Engine {
                 llm: &model.llm,
                 session: Some(model.llm.session(capture, positions).await?),
@@ -211,19 +205,16 @@ impl<'m> Decoder<'m> {
         sampler: &mut Sampler,
     ) -> Result<Option<u32>> {
         match self {
-            Self::Burn {
-                model,
-                cache,
-                capture,
-                attention,
-            } => {
-                let device = model.llm.devices()[0].clone();
+            Self::Burn(burn) => {
+                let device = burn.model.llm.devices()[0].clone();
                 let visual = match prompt.visual {
                     Some(v) => Some(v.tensor(&device).await?),
                     None => None,
                 };
-                let embeds = model.prompt_embeds(prompt.prefix, visual, prompt.suffix);
-                burn_step(model, cache, *capture, attention, embeds, sampler).await
+                let embeds = burn
+                    .model
+                    .prompt_embeds(prompt.prefix, visual, prompt.suffix);
+                burn.step(embeds, sampler).await
             }
             Self::Engine { session, .. } => {
                 let session = session.as_mut().expect("held until drop");
@@ -254,14 +245,9 @@ impl<'m> Decoder<'m> {
     /// Runs `token` (the one chosen last) and chooses the next.
     pub async fn decode(&mut self, token: u32, sampler: &mut Sampler) -> Result<Option<u32>> {
         match self {
-            Self::Burn {
-                model,
-                cache,
-                capture,
-                attention,
-            } => {
-                let embeds = model.prompt_embeds(&[token], None, &[]);
-                burn_step(model, cache, *capture, attention, embeds, sampler).await
+            Self::Burn(burn) => {
+                let embeds = burn.model.prompt_embeds(&[token], None, &[]);
+                burn.step(embeds, sampler).await
             }
             // The engine's next input already is the token chosen last.
             Self::Engine { session, .. } => {
@@ -275,7 +261,7 @@ impl<'m> Decoder<'m> {
     /// Positions in the cache.
     pub fn len(&self) -> usize {
         match self {
-            Self::Burn { cache, .. } => cache.len(),
+            Self::Burn(burn) => burn.cache.len(),
             Self::Engine { session, .. } => session.as_ref().map_or(0, |s| s.len()),
         }
     }
@@ -284,8 +270,8 @@ impl<'m> Decoder<'m> {
     /// `start..start + len`: `[layers, heads, len]`; `None` unless capturing.
     pub async fn attention(&mut self, (start, len): (usize, usize)) -> Result<Option<Probs>> {
         match self {
-            Self::Burn { attention, .. } => {
-                let Some(per_layer) = attention.take() else {
+            Self::Burn(burn) => {
+                let Some(per_layer) = burn.attention.take() else {
                     return Ok(None);
                 };
                 let rows = per_layer
@@ -323,26 +309,30 @@ impl Drop for Decoder<'_> {
     }
 }
 
-/// One step of burn's LLM over `input`: the chosen token, or `None` for NaN logits; with
-/// `capture`, the step's attention is kept for [`Decoder::attention`].
-async fn burn_step(
-    model: &Gvt,
-    cache: &mut KvCache,
+/// burn's LLM and its cache.
+pub(super) struct BurnDecoder<'m> {
+    model: &'m Gvt,
+    cache: KvCache,
     capture: bool,
-    attention: &mut Option<Vec<Tensor<4>>>,
-    input: Tensor<3>,
-    sampler: &mut Sampler,
-) -> Result<Option<u32>> {
-    let [_, t, _] = input.dims();
-    let keep = Keep {
-        attention: capture,
-        layer_outputs: false,
-    };
-    let step = model.llm.forward(input, cache, keep);
-    *attention = step.attention;
-    let last = step.hidden.narrow(1, t - 1, 1);
-    let logits = read_f32(model.llm.logits(last)).await?;
-    Ok(finite(&logits).then(|| sampler.sample(&logits)))
+    /// The last step's attention per layer, `[1, heads, t, keys]`.
+    attention: Option<Vec<Tensor<4>>>,
+}
+
+impl BurnDecoder<'_> {
+    /// One step over `input`: the chosen token, or `None` for NaN logits; with capture, the
+    /// step's attention is kept for [`Decoder::attention`].
+    async fn step(&mut self, input: Tensor<3>, sampler: &mut Sampler) -> Result<Option<u32>> {
+        let [_, t, _] = input.dims();
+        let keep = Keep {
+            attention: self.capture,
+            layer_outputs: false,
+        };
+        let step = self.model.llm.forward(input, &mut self.cache, keep);
+        self.attention = step.attention;
+        let last = step.hidden.narrow(1, t - 1, 1);
+        let logits = read_f32(self.model.llm.logits(last)).await?;
+        Ok(finite(&logits).then(|| sampler.sample(&logits)))
+    }
 }
 
 /// The token the engine chose (greedily or by its own draw), or `None` for NaN logits.

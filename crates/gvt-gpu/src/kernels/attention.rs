@@ -19,6 +19,31 @@ struct Params {
     _pad: [u32; 2],
 }
 
+/// What attention reads and writes: the step's queries, the caches, its output, and the
+/// softmax rows (`[t, heads, context]`).
+#[derive(Clone, Copy)]
+pub struct Io<'a> {
+    pub q: &'a wgpu::Buffer,
+    pub k_cache: &'a wgpu::Buffer,
+    pub v_cache: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub probs: &'a wgpu::Buffer,
+}
+
+impl<'a> Io<'a> {
+    fn bindings(self, params: &'a wgpu::Buffer, step: &'a wgpu::Buffer) -> [&'a wgpu::Buffer; 7] {
+        [
+            self.q,
+            self.k_cache,
+            self.v_cache,
+            self.out,
+            self.probs,
+            params,
+            step,
+        ]
+    }
+}
+
 fn params(heads: Heads, context: usize) -> Params {
     Params {
         heads: heads.heads as u32,
@@ -36,16 +61,11 @@ fn params(heads: Heads, context: usize) -> Params {
 ///
 /// # Shapes
 /// - q, out: `[t, heads, head_dim]`; probs: `[t, heads, context]`
-#[allow(clippy::too_many_arguments)]
 pub fn attention(
     gpu: &Gpu,
     heads: Heads,
     context: usize,
-    q: &wgpu::Buffer,
-    k_cache: &wgpu::Buffer,
-    v_cache: &wgpu::Buffer,
-    out: &wgpu::Buffer,
-    probs: &wgpu::Buffer,
+    io: Io<'_>,
     step: &wgpu::Buffer,
 ) -> Dispatch {
     let params = gpu.uniform("attention", bytes_of(&params(heads, context)));
@@ -61,7 +81,7 @@ pub fn attention(
         Family::Attention,
         None,
         entry,
-        &[q, k_cache, v_cache, out, probs, &params, step],
+        &io.bindings(&params, step),
         grid,
     )
 }
@@ -77,21 +97,15 @@ pub fn split_scratch(heads: Heads) -> usize {
 /// Decode's attention (one position) over a long cache, spread over [`SPLITS`] workgroups
 /// per head, then combined: the same output and probs row as [`attention`]. `probs` holds
 /// `heads * context + split_scratch(heads)` values.
-#[allow(clippy::too_many_arguments)]
 pub fn attention_split(
     gpu: &Gpu,
     heads: Heads,
     context: usize,
-    q: &wgpu::Buffer,
-    k_cache: &wgpu::Buffer,
-    v_cache: &wgpu::Buffer,
-    out: &wgpu::Buffer,
-    probs: &wgpu::Buffer,
+    io: Io<'_>,
     step: &wgpu::Buffer,
 ) -> [Dispatch; 2] {
-    let params = params(heads, context);
-    let params = gpu.uniform("split attention", bytes_of(&params));
-    let buffers = [q, k_cache, v_cache, out, probs, &params, step];
+    let params = gpu.uniform("split attention", bytes_of(&params(heads, context)));
+    let buffers = io.bindings(&params, step);
     let h = heads.heads as u32;
     [
         Dispatch::new(

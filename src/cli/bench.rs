@@ -17,6 +17,8 @@ use gvt_gpu::llm::{GpuLlm, KvFormat, LlmSession, Part};
 use gvt_gpu::random::{self, random_tensors};
 use gvt_gpu::vision::{GpuVisual, VisualSession};
 
+mod cpu;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// A GVT GGUF (vision half, and the LLM unless --llm is given).
@@ -44,9 +46,17 @@ pub struct BenchArgs {
     /// of it take Q8_0, as llama.cpp does).
     #[arg(long, alias = "quant", value_name = "FORMAT", default_value = "q4_0", value_parser = parse_format)]
     engine_format: WeightFormat,
-    /// Only the GPU engine: skip burn's run (a 7B preset in f32 takes 28 GB and minutes).
+    /// Only the engine (the GPU's, or the CPU's): skip burn's run (a 7B preset in f32
+    /// takes 28 GB and minutes).
     #[arg(long)]
     engine_only: bool,
+    /// On the CPU: also run llama.cpp's `llama-bench` on the same LLM file (the same
+    /// threads, prompt and answer lengths) and print the ratio.
+    #[arg(long)]
+    compare: bool,
+    /// The `llama-bench` binary for --compare (default: `llama-bench` on the PATH).
+    #[arg(long, value_name = "PATH", default_value = "llama-bench")]
+    llama_bench: PathBuf,
 }
 
 fn parse_format(s: &str) -> Result<WeightFormat, String> {
@@ -61,17 +71,17 @@ fn parse_format(s: &str) -> Result<WeightFormat, String> {
 
 /// One run's timings in milliseconds.
 #[derive(Debug, Clone, Copy, Default)]
-struct Run {
-    image_ms: f64,
-    prefill_ms: f64,
-    decode_ms: f64,
+pub(super) struct Run {
+    pub image_ms: f64,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
 }
 
-fn ms(start: Instant) -> f64 {
+pub(super) fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -92,8 +102,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("--runs, --tokens and --prompt-tokens must be at least 1");
     }
     let compute = device::select(args.device)?;
-    if args.engine_only && compute.engine().is_none() {
-        bail!("--engine-only needs a GPU (the engine runs on wgpu); choose --device gpu");
+    if args.engine_only && compute.engine().is_none() && compute.cpu_engine().is_none() {
+        bail!("--engine-only needs an engine: the GPU's or the CPU's");
     }
     // The files (vision file if any, LLM file), or a preset's random weights.
     let (config, source, paths) = match (&args.preset, &args.model, &args.llm) {
@@ -123,6 +133,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         Some(bench_burn(&compute.device, &config, paths.as_ref(), &args)?)
     };
+    if let Some(cpu) = compute.cpu_engine() {
+        return cpu::run(cpu, &config, paths.as_ref(), &args, burn);
+    }
     let Some(gpu) = compute.engine() else {
         return Ok(());
     };

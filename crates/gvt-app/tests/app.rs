@@ -336,9 +336,12 @@ fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
     harness.step();
     harness.get_by_label("Parameters");
     harness.get_by_label("F32 x 91, Q8_0 x 65");
-    harness.get_by_label("CPU (burn flex)");
+    harness.get_by_label("CPU (GVT Lens engine)");
     harness.get_by_label("Kernels");
-    harness.get_by_label("burn flex, weights dequantized to f32");
+    harness.get_by_label(&format!(
+        "GVT Lens CPU engine ({}), weights as stored; image encoder on burn flex",
+        gvt_core::device::shared_cpu().describe()
+    ));
     harness.get_by_label("Load GGUF…");
 }
 
@@ -418,7 +421,10 @@ fn a_model_that_fails_off_the_cpu_offers_the_cpu() {
         !app.is_loading() && app.model().is_some_and(|m| !m.is_gpu)
     });
     assert!(app(&harness).error().is_none());
-    assert_eq!(app(&harness).model().unwrap().device, "CPU (burn flex)");
+    assert_eq!(
+        app(&harness).model().unwrap().device,
+        "CPU (GVT Lens engine)"
+    );
     // On the CPU there is nothing left to offer.
     assert!(harness.query_by_label("Run on CPU instead").is_none());
 }
@@ -488,7 +494,10 @@ fn a_lost_gpu_fails_the_answer_and_offers_the_cpu_which_answers() {
     let doc = app(&harness).current_document().unwrap();
     assert_eq!(doc.turns[1].question, question);
     assert!(!doc.turns[1].answer.trim().is_empty());
-    assert_eq!(app(&harness).model().unwrap().device, "CPU (burn flex)");
+    assert_eq!(
+        app(&harness).model().unwrap().device,
+        "CPU (GVT Lens engine)"
+    );
     // The failed turn keeps its error; on the CPU nothing more is offered.
     assert!(harness.query_by_label("Run on CPU instead").is_none());
 }

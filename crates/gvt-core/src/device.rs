@@ -46,6 +46,21 @@ pub struct ComputeDevice {
     wgpu: Option<wgpu::Device>,
     /// The GPU engine on that same device.
     engine: Option<gvt_gpu::Gpu>,
+    /// The CPU engine, on the CPU unless burn flex runs everything.
+    cpu_engine: Option<gvt_cpu::Cpu>,
+}
+
+/// The CPU engine's threads, started once per process: one per core, or `GVT_THREADS`.
+pub fn shared_cpu() -> gvt_cpu::Cpu {
+    static CPU: OnceLock<gvt_cpu::Cpu> = OnceLock::new();
+    CPU.get_or_init(|| {
+        let threads = std::env::var("GVT_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .filter(|&t: &usize| t > 0);
+        gvt_cpu::Cpu::new(threads)
+    })
+    .clone()
 }
 
 /// A GPU that started, and what its adapter says about itself.
@@ -83,7 +98,19 @@ impl Gpu {
 }
 
 impl ComputeDevice {
+    /// The CPU: the LLM on the CPU engine (weights in their blocks), the visual path on
+    /// burn flex.
     pub fn cpu() -> Self {
+        Self {
+            name: "CPU (GVT Lens engine)".into(),
+            cpu_engine: Some(shared_cpu()),
+            ..Self::flex()
+        }
+    }
+
+    /// The CPU with everything on burn flex, weights dequantized to f32: the reference the
+    /// engines are tested against.
+    pub fn flex() -> Self {
         Self {
             device: Device::flex(),
             is_gpu: false,
@@ -95,6 +122,7 @@ impl ComputeDevice {
             },
             wgpu: None,
             engine: None,
+            cpu_engine: None,
         }
     }
 
@@ -111,6 +139,7 @@ impl ComputeDevice {
             },
             wgpu: gpu.wgpu,
             engine: gpu.engine,
+            cpu_engine: None,
         }
     }
 
@@ -124,6 +153,11 @@ impl ComputeDevice {
     /// The GPU engine on this device's wgpu device, on a GPU.
     pub fn engine(&self) -> Option<&gvt_gpu::Gpu> {
         self.engine.as_ref()
+    }
+
+    /// The CPU engine, on the CPU unless everything runs on burn flex.
+    pub fn cpu_engine(&self) -> Option<&gvt_cpu::Cpu> {
+        self.cpu_engine.as_ref()
     }
 
     /// Runs `work` on this device. On a GPU, a panic from the driver stack becomes

@@ -1,15 +1,18 @@
-//! The GPU engine (crate `gvt-gpu`, kernels in `shaders/`) fed from GGUF files and the
-//! configuration the metadata gives: the same tensor names and sizes the burn model loads.
+//! The engines fed from GGUF files and the configuration the metadata gives, the same
+//! tensor names and sizes the burn model loads: the GPU engine (crate `gvt-gpu`, kernels in
+//! `shaders/`) and the CPU engine (crate `gvt-cpu`).
 
 use std::sync::{Arc, Mutex};
 
+use gvt_cpu::llm::{CpuLlm, LlmSession as CpuSession};
+use gvt_cpu::{Cpu, CpuError};
 use gvt_gpu::llm::{GpuLlm, KvFormat, LlmDims, LlmSession};
 use gvt_gpu::vision::{GpuVisual, ResamplerDims, VisionDims, VisualSession};
-use gvt_gpu::{Gpu, GpuError, TensorBytes, WeightFormat};
+use gvt_gpu::{Gpu, TensorBytes, WeightFormat};
 
 use crate::Result;
 use crate::gguf::GgufFile;
-use crate::model::{GvtConfig, LlmConfig};
+use crate::model::{GvtConfig, LlmConfig, VisualPath};
 
 /// The longest context the engine allocates a KV cache for, as llama.cpp's default `-c`:
 /// a question about one image is far shorter, and a model's full context (128k for
@@ -27,7 +30,18 @@ pub type EngineVisual = OnEngine<VisualSession>;
 /// The LLM on the engine, with a session kept between answers.
 pub type EngineLlm = OnEngine<LlmSession>;
 
-/// The activations and prebuilt dispatches of one part of the model on the engine.
+/// A model on the CPU: the LLM on the CPU engine, the visual path (a GVT model) on burn
+/// flex.
+pub struct CpuModel {
+    pub visual: Option<VisualPath>,
+    pub llm: CpuEngineLlm,
+}
+
+/// The LLM on the CPU engine, with a session kept between answers.
+pub type CpuEngineLlm = OnEngine<CpuSession>;
+
+/// The activations (and on the GPU, prebuilt dispatches) of one part of the model on an
+/// engine.
 pub trait EngineSession: Sized {
     type Model;
     /// A session that captures attention or not, for requests of up to `positions`.
@@ -35,7 +49,7 @@ pub trait EngineSession: Sized {
         model: Arc<Self::Model>,
         capture: bool,
         positions: usize,
-    ) -> impl Future<Output = gvt_gpu::Result<Self>>;
+    ) -> impl Future<Output = Result<Self>>;
     /// Whether the session serves such a request.
     fn fits(&self, capture: bool, positions: usize) -> bool;
     /// Starts over for a new request.
@@ -44,14 +58,10 @@ pub trait EngineSession: Sized {
 
 impl EngineSession for LlmSession {
     type Model = GpuLlm;
-    fn open(
-        model: Arc<GpuLlm>,
-        capture: bool,
-        positions: usize,
-    ) -> impl Future<Output = gvt_gpu::Result<Self>> {
+    async fn open(model: Arc<GpuLlm>, capture: bool, positions: usize) -> Result<Self> {
         // Whole blocks of positions, so that a slightly longer question keeps the session.
         let positions = positions.next_multiple_of(SESSION_POSITIONS);
-        LlmSession::new(model, capture, positions, KvFormat::F16)
+        Ok(LlmSession::new(model, capture, positions, KvFormat::F16).await?)
     }
     fn fits(&self, capture: bool, positions: usize) -> bool {
         self.captures() == capture && self.capacity() >= positions
@@ -63,17 +73,27 @@ impl EngineSession for LlmSession {
 
 impl EngineSession for VisualSession {
     type Model = GpuVisual;
-    fn open(
-        model: Arc<GpuVisual>,
-        capture: bool,
-        _: usize,
-    ) -> impl Future<Output = gvt_gpu::Result<Self>> {
-        VisualSession::new(model, capture)
+    async fn open(model: Arc<GpuVisual>, capture: bool, _: usize) -> Result<Self> {
+        Ok(VisualSession::new(model, capture).await?)
     }
     fn fits(&self, capture: bool, _: usize) -> bool {
         self.captures() == capture
     }
     fn reset(&mut self) {}
+}
+
+impl EngineSession for CpuSession {
+    type Model = CpuLlm;
+    async fn open(model: Arc<CpuLlm>, capture: bool, positions: usize) -> Result<Self> {
+        let positions = positions.next_multiple_of(SESSION_POSITIONS);
+        Ok(CpuSession::new(model, capture, positions)?)
+    }
+    fn fits(&self, capture: bool, positions: usize) -> bool {
+        self.captures() == capture && self.capacity() >= positions
+    }
+    fn reset(&mut self) {
+        CpuSession::reset(self)
+    }
 }
 
 /// Positions an LLM session is sized in multiples of.
@@ -162,13 +182,13 @@ pub fn llm_dims(cfg: &LlmConfig) -> LlmDims {
 }
 
 /// Tensor `name` of `file` as stored, for the engine to upload byte for byte.
-pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f>, GpuError> {
-    let view = file.tensor(name).map_err(|e| GpuError::Shape {
+pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f>, CpuError> {
+    let view = file.tensor(name).map_err(|e| CpuError::Shape {
         tensor: name.into(),
         problem: e.to_string(),
     })?;
     let format = WeightFormat::from_ggml(view.info.dtype as u32).ok_or_else(|| {
-        GpuError::UnsupportedFormat {
+        CpuError::UnsupportedFormat {
             tensor: name.into(),
             format: view.info.dtype.name().into(),
         }
@@ -176,19 +196,19 @@ pub fn tensor_bytes<'f>(file: &'f GgufFile, name: &str) -> Result<TensorBytes<'f
     // A tensor of more dimensions is the matrix of its rows: `[ne0, ne1 * ne2 * ne3]`.
     let dims = &view.info.dims;
     let size = |d: u64| {
-        usize::try_from(d).map_err(|_| GpuError::Shape {
+        usize::try_from(d).map_err(|_| CpuError::Shape {
             tensor: name.into(),
             problem: format!("dimension {d} is too large"),
         })
     };
-    let cols = size(*dims.first().ok_or_else(|| GpuError::Shape {
+    let cols = size(*dims.first().ok_or_else(|| CpuError::Shape {
         tensor: name.into(),
         problem: "no dimensions".into(),
     })?)?;
     let rows = dims[1..]
         .iter()
         .try_fold(1u64, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| GpuError::Shape {
+        .ok_or_else(|| CpuError::Shape {
             tensor: name.into(),
             problem: format!("{dims:?} holds too many values"),
         })
@@ -224,4 +244,22 @@ pub fn load_llm(
 ) -> Result<GpuLlm> {
     let mut source = |name: &str| tensor_bytes(file, name);
     Ok(GpuLlm::load(gpu, llm_dims(cfg), &mut source, on_progress)?)
+}
+
+/// Reads the decoder of `file` for the CPU engine, in place (a memory map natively).
+pub fn load_cpu_llm(
+    cpu: &Cpu,
+    file: &GgufFile,
+    cfg: &LlmConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<CpuLlm> {
+    let mut source = |name: &str| tensor_bytes(file, name);
+    let owner = file.bytes().shared();
+    Ok(CpuLlm::load(
+        cpu,
+        llm_dims(cfg),
+        &mut source,
+        Some(&owner),
+        on_progress,
+    )?)
 }

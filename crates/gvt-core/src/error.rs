@@ -44,6 +44,9 @@ pub enum Error {
     /// The GPU engine refused a model or a buffer (names the tensor, buffer or limit).
     #[error("GPU engine: {0}")]
     Engine(gvt_gpu::GpuError),
+    /// The CPU engine refused a model (names the tensor).
+    #[error("CPU engine: {0}")]
+    CpuEngine(gvt_cpu::CpuError),
     /// The model cannot fit the device; the message gives the figures.
     #[error("{0}")]
     OutOfMemory(String),
@@ -102,6 +105,15 @@ impl From<gvt_gpu::GpuError> for Error {
             InvalidInput(message) => Error::InvalidInput(message),
             NonFinite => Error::NonFinite(e.to_string()),
             other => Error::Engine(other),
+        }
+    }
+}
+
+impl From<gvt_cpu::CpuError> for Error {
+    fn from(e: gvt_cpu::CpuError) -> Self {
+        match e {
+            gvt_cpu::CpuError::InvalidInput(message) => Error::InvalidInput(message),
+            other => Error::CpuEngine(other),
         }
     }
 }

@@ -4,7 +4,7 @@
 use image::DynamicImage;
 
 use crate::device::ComputeDevice;
-use crate::engine::{self, EngineLlm, EngineModel, EngineVisual};
+use crate::engine::{self, CpuEngineLlm, CpuModel, EngineLlm, EngineModel, EngineVisual};
 use crate::generate::{
     self, CancelFlag, GenerateOptions, Generation, ModelRef, Prompt, TokenEvent,
 };
@@ -93,8 +93,10 @@ pub struct ModelInfo {
 pub enum LoadedModel {
     /// Everything on burn (the CPU path).
     Burn(Gvt),
-    /// On a GPU: the LLM on the engine, the blocks as stored.
+    /// On a GPU: the whole model on the engine, the blocks as stored.
     Engine(EngineModel),
+    /// On the CPU: the LLM on the CPU engine, the blocks as stored; the visual path on burn.
+    Cpu(CpuModel),
 }
 
 impl LoadedModel {
@@ -102,6 +104,7 @@ impl LoadedModel {
         match self {
             Self::Burn(m) => ModelRef::Burn(m),
             Self::Engine(m) => ModelRef::Engine(m),
+            Self::Cpu(m) => ModelRef::Cpu(m),
         }
     }
 
@@ -109,7 +112,7 @@ impl LoadedModel {
     pub fn burn(&self) -> Option<&Gvt> {
         match self {
             Self::Burn(m) => Some(m),
-            Self::Engine(_) => None,
+            Self::Engine(_) | Self::Cpu(_) => None,
         }
     }
 }
@@ -148,8 +151,8 @@ impl Pipeline {
         let config = GvtConfig::from_gguf(model, llm.unwrap_or(model))?;
         config.check_tokenizer(tokenizer.vocab_size())?;
         let llm_file = llm.unwrap_or(model);
-        let (gvt, kernels) = match device.engine() {
-            Some(gpu) => {
+        let (gvt, kernels) = match (device.engine(), device.cpu_engine()) {
+            (Some(gpu), _) => {
                 MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
                     .check(&device.memory, &device.name)?;
                 // An allocation the driver refuses reaches wgpu's error handler, which panics.
@@ -161,7 +164,24 @@ impl Pipeline {
                 let kernels = format!("GVT Lens GPU engine, {}", gpu.caps().variant());
                 (LoadedModel::Engine(EngineModel { visual, llm }), kernels)
             }
-            None => {
+            (None, Some(cpu)) => {
+                MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
+                    .check(&device.memory, &device.name)?;
+                let visual = Gvt::load_visual_file(model, &config, &device.device, &mut progress)?;
+                let llm = engine::load_cpu_llm(cpu, llm_file, &config.llm, &mut progress)?;
+                let kernels = format!(
+                    "GVT Lens CPU engine ({}), weights as stored{}",
+                    cpu.describe(),
+                    if visual.is_some() {
+                        "; image encoder on burn flex"
+                    } else {
+                        ""
+                    }
+                );
+                let llm = CpuEngineLlm::new(llm);
+                (LoadedModel::Cpu(CpuModel { visual, llm }), kernels)
+            }
+            (None, None) => {
                 MemoryEstimate::new(&config, &files, &device.device)
                     .check(&device.memory, &device.name)?;
                 let gvt = device.guard_sync(|| {

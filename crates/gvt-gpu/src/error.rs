@@ -40,3 +40,16 @@ pub enum GpuError {
 }
 
 pub type Result<T, E = GpuError> = std::result::Result<T, E>;
+
+/// The shared model description (`gvt-cpu`) reports tensors the same way.
+impl From<gvt_cpu::CpuError> for GpuError {
+    fn from(e: gvt_cpu::CpuError) -> Self {
+        match e {
+            gvt_cpu::CpuError::Shape { tensor, problem } => Self::Shape { tensor, problem },
+            gvt_cpu::CpuError::UnsupportedFormat { tensor, format } => {
+                Self::UnsupportedFormat { tensor, format }
+            }
+            gvt_cpu::CpuError::InvalidInput(m) => Self::InvalidInput(m),
+        }
+    }
+}

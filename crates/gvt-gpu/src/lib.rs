@@ -21,7 +21,7 @@ mod gpu;
 pub mod kernels;
 pub mod llm;
 mod load;
-pub mod random;
+pub use gvt_cpu::random;
 pub mod vision;
 mod weight;
 

@@ -21,64 +21,17 @@ use crate::kernels::rope::{Heads, llm_table, rope_llm};
 use crate::kernels::sample::{Sampler, sample};
 use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
-pub use crate::load::{TensorSource, TensorSpec};
+pub use crate::load::TensorSource;
 use crate::{Gpu, GpuError, GpuValues, Result, Weight, WeightFormat};
+pub use gvt_cpu::model::{LlmDims, TensorSpec};
 
-/// The decoder's sizes (from GGUF metadata).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LlmDims {
-    pub vocab: usize,
-    pub width: usize,
-    pub depth: usize,
-    pub heads: usize,
-    pub kv_heads: usize,
-    pub head_dim: usize,
-    pub ffn_hidden: usize,
-    pub rms_eps: f64,
-    pub rope_base: f64,
-    pub context: usize,
-    pub tied_output: bool,
-}
-
-impl LlmDims {
-    /// Layer `i`'s tensors: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
-    pub fn layer_tensors(&self, i: usize) -> [TensorSpec; 9] {
-        let n = |part: &str| format!("blk.{i}.{part}.weight");
-        let (e, f) = (self.width, self.ffn_hidden);
-        let (q, kv) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
-        [
-            TensorSpec::new(n("attn_norm"), e, 1),
-            TensorSpec::new(n("attn_q"), e, q),
-            TensorSpec::new(n("attn_k"), e, kv),
-            TensorSpec::new(n("attn_v"), e, kv),
-            TensorSpec::new(n("attn_output"), q, e),
-            TensorSpec::new(n("ffn_norm"), e, 1),
-            TensorSpec::new(n("ffn_gate"), e, f),
-            TensorSpec::new(n("ffn_up"), e, f),
-            TensorSpec::new(n("ffn_down"), f, e),
-        ]
-    }
-
-    /// The whole model's tensors: the embedding, the output head unless it is tied, the
-    /// final norm, then every layer's.
-    pub fn tensors(&self) -> Vec<TensorSpec> {
-        let e = self.width;
-        let mut all = vec![TensorSpec::new("token_embd.weight".into(), e, self.vocab)];
-        if !self.tied_output {
-            all.push(TensorSpec::new("output.weight".into(), e, self.vocab));
-        }
-        all.push(TensorSpec::new("output_norm.weight".into(), e, 1));
-        all.extend((0..self.depth).flat_map(|i| self.layer_tensors(i)));
-        all
-    }
-
-    fn heads(&self, cache: KvFormat) -> Heads {
-        Heads {
-            heads: self.heads,
-            kv_heads: self.kv_heads,
-            head_dim: self.head_dim,
-            cache,
-        }
+/// The attention kernels' view of `d`'s heads.
+fn heads(d: &LlmDims, cache: KvFormat) -> Heads {
+    Heads {
+        heads: d.heads,
+        kv_heads: d.kv_heads,
+        head_dim: d.head_dim,
+        cache,
     }
 }
 
@@ -343,7 +296,7 @@ impl LlmSession {
         let last = gpu.storage("last position", e as u64 * f)?;
         let logits = gpu.storage("logits", d.vocab as u64 * f)?;
         // Decode's split attention keeps its slices after the first row.
-        let split_values = (per_position / f) as usize + split_scratch(d.heads(cache));
+        let split_values = (per_position / f) as usize + split_scratch(heads(d, cache));
         let probs_values = (chunk * (per_position / f) as usize).max(split_values);
         let probs = gpu.storage("attention probabilities", probs_values as u64 * f)?;
         let capture = capture
@@ -356,7 +309,7 @@ impl LlmSession {
             mapped_at_creation: false,
         });
         let cache_bytes = (ctx * d.kv_heads * hd * cache.bytes()) as u64;
-        let heads = d.heads(cache);
+        let heads = heads(d, cache);
         let mut layers = Vec::with_capacity(d.depth);
         for (i, l) in model.layers.iter().enumerate() {
             let k_cache = gpu.storage(&format!("layer {i} key cache"), cache_bytes)?;

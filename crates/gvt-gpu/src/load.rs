@@ -1,43 +1,9 @@
 //! Loading a model's tensors by name: matrices stay in their GGUF blocks, norms and other
 //! small vectors are read as f32.
 
+pub use gvt_cpu::model::{TensorSource, TensorSpec};
+
 use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
-
-/// A tensor a model reads: its GGUF name and `[cols, rows]` (vectors are `[width, 1]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorSpec {
-    pub name: String,
-    pub shape: [usize; 2],
-    /// Read as f32 values (norms, biases, embeddings added to tokens) or as a reshaped
-    /// matrix (a convolution): it must be stored as F32, F16 or BF16.
-    pub float: bool,
-}
-
-impl TensorSpec {
-    pub fn new(name: String, cols: usize, rows: usize) -> Self {
-        Self {
-            name,
-            shape: [cols, rows],
-            float: rows == 1,
-        }
-    }
-
-    /// A tensor that must be stored as F32, F16 or BF16.
-    pub fn float(name: String, cols: usize, rows: usize) -> Self {
-        Self {
-            float: true,
-            ..Self::new(name, cols, rows)
-        }
-    }
-
-    /// Whether this is a vector (a norm's weight, a bias) rather than a matrix.
-    pub fn is_vector(&self) -> bool {
-        self.shape[1] == 1
-    }
-}
-
-/// Where a loader finds tensors by name.
-pub type TensorSource<'a, 'b> = dyn FnMut(&str) -> Result<TensorBytes<'b>> + 'a;
 
 /// Uploads tensors by name, counting their bytes.
 pub(crate) struct Loader<'g, 's, 'a, 'b, 'p> {

@@ -1,15 +1,8 @@
 //! GGUF tensors on the GPU, byte for byte.
 
-use crate::{Gpu, GpuError, Result, WeightFormat};
+pub use gvt_cpu::TensorBytes;
 
-/// One GGUF tensor as stored: `shape` in ggml order (`[cols, rows]`, columns contiguous).
-#[derive(Debug, Clone, Copy)]
-pub struct TensorBytes<'a> {
-    pub name: &'a str,
-    pub format: WeightFormat,
-    pub shape: [usize; 2],
-    pub bytes: &'a [u8],
-}
+use crate::{Gpu, GpuError, Result, WeightFormat};
 
 /// Rows `first..first + rows` of a weight, in one buffer.
 pub struct Chunk {
@@ -42,24 +35,7 @@ impl Weight {
             tensor: t.name.into(),
             problem,
         };
-        let row_bytes = t.format.row_bytes(cols).ok_or_else(|| {
-            shape_error(format!(
-                "{cols} columns are not whole {} blocks of {}",
-                t.format,
-                t.format.block()
-            ))
-        })?;
-        if rows == 0 || cols == 0 {
-            return Err(shape_error(format!("empty shape [{cols}, {rows}]")));
-        }
-        let expected = row_bytes as u64 * rows as u64;
-        if t.bytes.len() as u64 != expected {
-            return Err(shape_error(format!(
-                "{} bytes for [{cols}, {rows}] in {}, which takes {expected}",
-                t.bytes.len(),
-                t.format
-            )));
-        }
+        let row_bytes = t.row_bytes().map_err(shape_error)?;
         // Leave room for the 4-byte padding and for the last group's reads past a short row.
         let usable = limit.saturating_sub(64);
         if row_bytes as u64 > usable {

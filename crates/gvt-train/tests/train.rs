@@ -57,7 +57,7 @@ fn exported_gguf_answers_like_the_model_in_memory() {
         file.tensors.iter().all(|t| !t.name.starts_with("train.")),
         "the stage 1 probe stays out of exported models"
     );
-    let pipeline = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let pipeline = Pipeline::load(&file, None, ComputeDevice::flex(), &mut |_, _| {}).unwrap();
     let scene = Scene::random(11);
     let in_memory = logits(&trainer.model().gvt.valid(), &pipeline, &scene);
     let exported = logits(pipeline.model.burn().unwrap(), &pipeline, &scene);
@@ -66,7 +66,7 @@ fn exported_gguf_answers_like_the_model_in_memory() {
     // Q8_0 keeps the answer's ranking and stays close.
     let q8 = GgufFile::from_bytes(trainer.export(WeightFormat::Q8_0).unwrap().to_bytes()).unwrap();
     assert!(q8.file_size() < file.file_size() / 2);
-    let q8 = Pipeline::load(&q8, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let q8 = Pipeline::load(&q8, None, ComputeDevice::flex(), &mut |_, _| {}).unwrap();
     let quantized = logits(q8.model.burn().unwrap(), &q8, &scene);
     gvt_testkit::assert_close("Q8_0 vs f32 logits", &quantized, &in_memory, 5e-2);
 }

@@ -1,17 +1,18 @@
-//! The LLM's half of a generation, on burn or on the GPU engine: run the prompt, then one
-//! token at a time, choosing each token, and on request the attention of the position that
-//! chose it.
+//! The LLM's half of a generation, on burn, the GPU engine or the CPU engine: run the
+//! prompt, then one token at a time, choosing each token, and on request the attention of
+//! the position that chose it.
 
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
+use gvt_cpu::llm::{LlmSession as CpuSession, Part as CpuPart};
 use gvt_gpu::llm::{LlmSession, Part};
 use gvt_gpu::{GpuError, GpuValues};
 
 use super::sampling::Sampler;
 use super::{all_finite, read_f32, read_stacked, reshape_probs};
 use crate::attention::Probs;
-use crate::engine::{EngineLlm, EngineModel};
-use crate::model::{Gvt, Keep, KvCache};
+use crate::engine::{CpuEngineLlm, CpuModel, EngineLlm, EngineModel};
+use crate::model::{Gvt, Keep, KvCache, VisualPath};
 use crate::preprocess::Pixels;
 use crate::{Error, Result};
 
@@ -22,6 +23,8 @@ pub enum ModelRef<'a> {
     Burn(&'a Gvt),
     /// The whole model on the GPU engine.
     Engine(&'a EngineModel),
+    /// The LLM on the CPU engine, the visual path on burn.
+    Cpu(&'a CpuModel),
 }
 
 impl<'a> From<&'a Gvt> for ModelRef<'a> {
@@ -36,12 +39,19 @@ impl<'a> From<&'a EngineModel> for ModelRef<'a> {
     }
 }
 
+impl<'a> From<&'a CpuModel> for ModelRef<'a> {
+    fn from(model: &'a CpuModel) -> Self {
+        Self::Cpu(model)
+    }
+}
+
 impl<'a> ModelRef<'a> {
     /// Positions the LLM holds: the model's context, or on the engine its cache.
     pub fn context(self) -> usize {
         match self {
             Self::Burn(m) => m.llm.context_length(),
             Self::Engine(m) => m.llm.model.dims().context,
+            Self::Cpu(m) => m.llm.model.dims().context,
         }
     }
 
@@ -51,19 +61,10 @@ impl<'a> ModelRef<'a> {
             || Error::InvalidInput("this model has no vision tower; ask without an image".into());
         match self {
             Self::Burn(m) => {
-                let path = m.visual.as_ref().ok_or_else(no_vision)?;
-                let device = path.devices()[0].clone();
-                let tokens = path.forward(pixels.tensor(&device), None);
-                let resampler = if capture {
-                    Some(Later::Read(read_stacked(tokens.resampler_attention).await?))
-                } else {
-                    None
-                };
-                Ok(EncodedImage {
-                    visual: Visual::Burn(tokens.embeds),
-                    resampler,
-                    grid: tokens.grid,
-                })
+                burn_visual(m.visual.as_ref().ok_or_else(no_vision)?, pixels, capture).await
+            }
+            Self::Cpu(m) => {
+                burn_visual(m.visual.as_ref().ok_or_else(no_vision)?, pixels, capture).await
             }
             Self::Engine(m) => {
                 let path = m.visual.as_ref().ok_or_else(no_vision)?;
@@ -88,6 +89,22 @@ impl<'a> ModelRef<'a> {
             }
         }
     }
+}
+
+/// The image encoder on burn.
+async fn burn_visual(path: &VisualPath, pixels: Pixels, capture: bool) -> Result<EncodedImage> {
+    let device = path.devices()[0].clone();
+    let tokens = path.forward(pixels.tensor(&device), None);
+    let resampler = if capture {
+        Some(Later::Read(read_stacked(tokens.resampler_attention).await?))
+    } else {
+        None
+    };
+    Ok(EncodedImage {
+        visual: Visual::Burn(tokens.embeds),
+        resampler,
+        grid: tokens.grid,
+    })
 }
 
 /// Attention that is read when it is wanted: after the answer, not before its first token.
@@ -179,6 +196,11 @@ pub(super) enum Decoder<'m> {
         /// Always `Some` until the decoder is dropped and gives it back.
         session: Option<Box<LlmSession>>,
     },
+    Cpu {
+        llm: &'m CpuEngineLlm,
+        /// Always `Some` until the decoder is dropped and gives it back.
+        session: Option<Box<CpuSession>>,
+    },
 }
 
 impl<'m> Decoder<'m> {
@@ -192,6 +214,10 @@ impl<'m> Decoder<'m> {
                 attention: None,
             }),
             ModelRef::Engine(model) => Self::Engine {
+                llm: &model.llm,
+                session: Some(model.llm.session(capture, positions).await?),
+            },
+            ModelRef::Cpu(model) => Self::Cpu {
                 llm: &model.llm,
                 session: Some(model.llm.session(capture, positions).await?),
             },
@@ -239,6 +265,19 @@ impl<'m> Decoder<'m> {
                 session.set_draw(sampler.draw_if_sampling());
                 engine_choice(session.prefill(&parts).await)
             }
+            Self::Cpu { session, .. } => {
+                let session = session.as_mut().expect("held until drop");
+                let host = match prompt.visual {
+                    Some(v) => v.host().await?,
+                    None => Vec::new(),
+                };
+                let parts = [
+                    CpuPart::Tokens(prompt.prefix),
+                    CpuPart::Embeds(&host),
+                    CpuPart::Tokens(prompt.suffix),
+                ];
+                Ok(choose(session.prefill(&parts)?, sampler))
+            }
         }
     }
 
@@ -255,6 +294,10 @@ impl<'m> Decoder<'m> {
                 session.set_draw(sampler.draw_if_sampling());
                 engine_choice(session.decode().await)
             }
+            Self::Cpu { session, .. } => {
+                let session = session.as_mut().expect("held until drop");
+                Ok(choose(session.decode(token)?, sampler))
+            }
         }
     }
 
@@ -263,6 +306,7 @@ impl<'m> Decoder<'m> {
         match self {
             Self::Burn(burn) => burn.cache.len(),
             Self::Engine { session, .. } => session.as_ref().map_or(0, |s| s.len()),
+            Self::Cpu { session, .. } => session.as_ref().map_or(0, |s| s.len()),
         }
     }
 
@@ -295,16 +339,35 @@ impl<'m> Decoder<'m> {
                     values,
                 )?))
             }
+            Self::Cpu { session, .. } => {
+                let session = session.as_ref().expect("held until drop");
+                let Some(step) = session.attention(start..start + len) else {
+                    return Ok(None);
+                };
+                let layers = step.layers.len();
+                Ok(Some(Probs::new(
+                    vec![layers, step.heads, step.keys],
+                    step.layers.concat(),
+                )?))
+            }
         }
     }
 }
 
 impl Drop for Decoder<'_> {
     fn drop(&mut self) {
-        if let Self::Engine { llm, session } = self
-            && let Some(session) = session.take()
-        {
-            llm.keep(session);
+        match self {
+            Self::Engine { llm, session } => {
+                if let Some(session) = session.take() {
+                    llm.keep(session);
+                }
+            }
+            Self::Cpu { llm, session } => {
+                if let Some(session) = session.take() {
+                    llm.keep(session);
+                }
+            }
+            Self::Burn(_) => {}
         }
     }
 }
@@ -331,7 +394,7 @@ impl BurnDecoder<'_> {
         self.attention = step.attention;
         let last = step.hidden.narrow(1, t - 1, 1);
         let logits = read_f32(self.model.llm.logits(last)).await?;
-        Ok(finite(&logits).then(|| sampler.sample(&logits)))
+        Ok(choose(&logits, sampler))
     }
 }
 
@@ -342,6 +405,11 @@ fn engine_choice(token: std::result::Result<u32, GpuError>) -> Result<Option<u32
         Err(GpuError::NonFinite) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The token `sampler` chooses from `logits`, or `None` when they are NaN or infinite.
+fn choose(logits: &[f32], sampler: &mut Sampler) -> Option<u32> {
+    finite(logits).then(|| sampler.sample(logits))
 }
 
 fn finite(logits: &[f32]) -> bool {

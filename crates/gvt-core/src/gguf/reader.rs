@@ -80,6 +80,11 @@ fn saturating_usize(x: u64) -> usize {
 pub struct GgufBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
 
 impl GgufBytes {
+    /// The bytes, shared: engines keep tensors where they lie.
+    pub fn shared(&self) -> gvt_cpu::Shared {
+        self.0.clone()
+    }
+
     /// Maps the file at `path`. The map assumes the file is not changed while it is open,
     /// as llama.cpp does; a file shortened meanwhile makes reads past its end fault. In the
     /// browser there are no files: opening one is an error that names it.

@@ -250,7 +250,7 @@ fn tensors_the_engine_cannot_take_are_refused_by_name() {
     let err = |name: &str| engine::tensor_bytes(&file, name).err().unwrap().to_string();
     assert_eq!(
         err("old.quant"),
-        "tensor `old.quant` is stored as Q2_K, which the GPU engine does not run"
+        "tensor `old.quant` is stored as Q2_K, which the engines do not run"
     );
     assert!(
         err("missing").starts_with("tensor `missing`: "),

@@ -2,7 +2,7 @@
 //! by `tools/fetch-weights.sh`). Its chat prompt must tokenize to the reference ids, its
 //! first-step logits must match an independent float64 numpy forward
 //! (`tools/reference/smollm2_reference.py`) to 1e-3, and greedy decoding must answer
-//! "The capital of France is Paris." on the CPU (burn flex) and on a GPU (the engine).
+//! "The capital of France is Paris." on burn flex, on the CPU engine and on a GPU (the engine).
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use gvt_core::generate::{CancelFlag, GenerateOptions, StopReason, read_f32};
 use gvt_core::gguf::GgufFile;
 use gvt_core::model::{Keep, KvCache};
 use gvt_core::pipeline::{LoadedModel, Pipeline};
+use gvt_cpu::llm::Part as CpuPart;
 use gvt_gpu::llm::Part;
 
 const QUESTION: &str = "What is the capital of France?";
@@ -74,6 +75,19 @@ fn check(device: ComputeDevice) {
                 1e-3,
             )
         }
+        // The CPU engine meets Q4_1 and Q8_0 weights with 16-bit activations (5e-3 here).
+        // llama.cpp's CPU backend meets them with 8-bit ones and is off the f64 reference
+        // by up to 1.05 (0.29 on average; build 0c1e570, 2 threads, AVX-512), which turns
+        // this prompt's first token (a 0.08 margin) from "The" to "L".
+        LoadedModel::Cpu(model) => pollster::block_on(async {
+            let mut session = model.llm.session(false, 256).await?;
+            let logits = session
+                .prefill(&[CpuPart::Tokens(&prompt.prefix)])?
+                .to_vec();
+            model.llm.keep(session);
+            Ok::<_, gvt_core::Error>((logits, 1e-2))
+        })
+        .unwrap(),
         LoadedModel::Engine(model) => pollster::block_on(async {
             let mut session = model.llm.session(false, 4096).await?;
             session.prefill(&[Part::Tokens(&prompt.prefix)]).await?;
@@ -119,8 +133,13 @@ fn check(device: ComputeDevice) {
 }
 
 #[test]
-fn smollm2_answers_on_cpu() {
+fn smollm2_answers_on_the_cpu_engine() {
     check(ComputeDevice::cpu());
+}
+
+#[test]
+fn smollm2_answers_on_flex() {
+    check(ComputeDevice::flex());
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod norm;
 pub mod rope;
 pub mod sample;
 
+use crate::format::FormatWgsl;
 use crate::{Gpu, WeightFormat};
 
 /// A kernel family: one file in `shaders/`, one bind group layout.

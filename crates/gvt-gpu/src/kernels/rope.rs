@@ -13,20 +13,7 @@ struct Params {
     kv_f32: u32,
 }
 
-/// cos then sin for positions `0..context`, `head_dim / 2` pairs each, computed exactly as
-/// the reference computes its table (angles in f64, rounded to f32, then cos and sin).
-pub fn llm_table(context: usize, head_dim: usize, base: f64) -> Vec<f32> {
-    let pairs = head_dim / 2;
-    let angle =
-        |p: usize, i: usize| (p as f64 * base.powf(-2.0 * i as f64 / head_dim as f64)) as f32;
-    let mut table = Vec::with_capacity(2 * context * pairs);
-    for f in [f32::cos, f32::sin] {
-        for p in 0..context {
-            table.extend((0..pairs).map(|i| f(angle(p, i))));
-        }
-    }
-    table
-}
+pub use gvt_cpu::kernels::rope::llm_table;
 
 /// cos then sin for the vision tower's tokens: the CLS token (row 0, unrotated), then a
 /// `grid x grid` patch grid in row-major order, `head_dim / 2` pairs each. Each axis gets

@@ -1,7 +1,7 @@
 //! Random weights of a model's layout in a chosen block format, for benchmarks of real sizes
 //! with no file on disk and for tests of the loaders.
 
-use crate::load::TensorSpec;
+use crate::model::TensorSpec;
 use crate::{Result, TensorBytes, WeightFormat};
 
 /// A tensor of random GGUF blocks.
@@ -90,7 +90,7 @@ pub fn find<'t>(tensors: &'t [RandomTensor], name: &str) -> Result<TensorBytes<'
         .iter()
         .find(|t| t.name == name)
         .map(RandomTensor::view)
-        .ok_or_else(|| crate::GpuError::Shape {
+        .ok_or_else(|| crate::CpuError::Shape {
             tensor: name.into(),
             problem: "not among the random tensors".into(),
         })

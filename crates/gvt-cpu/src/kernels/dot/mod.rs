@@ -1,0 +1,68 @@
+//! Dot products of weight rows with activation rows, one file per instruction set.
+//!
+//! Q4_0, Q4_1 and Q8_0 meet 16-bit activations ([`Q16`]) in integer dot products, as
+//! ggml's CPU backend meets them with 8-bit ones: a block's 32 products are summed as
+//! integers and scaled once. Other formats are decoded a row at a time and meet f32
+//! activations.
+
+use std::ops::Range;
+
+use super::Out;
+use super::quantize::Q16;
+use crate::{Isa, Weight, WeightFormat};
+
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+/// Whether `format` meets 16-bit activations.
+pub(crate) fn wants_q16(format: WeightFormat) -> bool {
+    matches!(
+        format,
+        WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
+    )
+}
+
+/// `y[t, r] = w.row(r) · x.row(t)` for `r` in `rows` and every `t`, for a format
+/// [`wants_q16`].
+pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::available` lists these only where the CPU has the features.
+        Isa::Avx2 => unsafe { x86::avx2::q16_rows(w, rows, x, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Vnni => unsafe { x86::vnni::q16_rows(w, rows, x, out) },
+        _ => scalar::q16_rows(w, rows, x, out),
+    }
+}
+
+/// `y[t, r] = w.row(r) · x[t]` for `r` in `rows`, over f32 activations `x` (`[t, cols]`).
+pub(crate) fn f32_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &[f32], out: &Out) {
+    let cols = w.cols;
+    let mut decoded = Vec::new();
+    for r in rows {
+        let row = w.row(r);
+        // F32 rows are read in place when they are aligned (they are in GGUF files).
+        let values: &[f32] = match (w.format, unsafe { row.align_to::<f32>() }) {
+            (WeightFormat::F32, ([], v, [])) if cfg!(target_endian = "little") => v,
+            _ => {
+                decoded.resize(cols, 0.0);
+                w.format.decode(row, &mut decoded);
+                &decoded
+            }
+        };
+        for (t, x) in x.chunks_exact(cols).enumerate() {
+            out.put(r, t, dot_f32(isa, values, x));
+        }
+    }
+}
+
+/// `a · b`.
+pub(crate) fn dot_f32(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_f32(a, b) },
+        _ => scalar::dot_f32(a, b),
+    }
+}

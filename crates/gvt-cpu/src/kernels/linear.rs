@@ -1,0 +1,89 @@
+//! `y = x · Wᵀ` for one or more weights over the same input rows, their output rows split
+//! across the pool's threads (as `shaders/linear.wgsl` splits them across workgroups).
+//!
+//! One call is one pool job: a layer's q, k and v (or gate and up) share it, so a decode
+//! step wakes the threads five times per layer.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Out;
+use super::dot::{f32_rows, q16_rows, wants_q16};
+use super::quantize::Q16;
+use crate::{Cpu, Weight};
+
+/// One weight of a [`linear`] job, and where its output goes: `y` is `[t, w.rows]`.
+pub struct Linear<'a> {
+    pub w: &'a Weight,
+    pub y: &'a mut [f32],
+    /// Add to `y` (a residual) instead of storing.
+    pub add: bool,
+}
+
+impl<'a> Linear<'a> {
+    pub fn store(w: &'a Weight, y: &'a mut [f32]) -> Self {
+        Self { w, y, add: false }
+    }
+
+    pub fn add(w: &'a Weight, y: &'a mut [f32]) -> Self {
+        Self { w, y, add: true }
+    }
+}
+
+/// Runs every job of `jobs` over the input rows `x` (`[t, cols]`, the same `cols` for
+/// all); `q16` is scratch for the input quantized to 16 bits.
+///
+/// # Panics
+/// When a weight's columns differ from the input's or an output is not `[t, rows]`.
+pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
+    let Some(cols) = jobs.first().map(|j| j.w.cols) else {
+        return;
+    };
+    let t = x.len() / cols;
+    for j in jobs.iter() {
+        assert_eq!(j.w.cols, cols, "{}: input of {cols} columns", j.w.name);
+        assert_eq!(j.y.len(), t * j.w.rows, "{}: output rows", j.w.name);
+    }
+    if jobs.iter().any(|j| wants_q16(j.w.format)) {
+        q16.quantize(x, cols);
+    }
+    // Chunks of rows small enough that threads finish together, large enough that a
+    // chunk is worth taking: at least 8 per thread over the whole job.
+    let rows: usize = jobs.iter().map(|j| j.w.rows).sum();
+    let per_chunk = (rows / (8 * cpu.pool.threads())).clamp(4, 64);
+    let parts: Vec<(&Weight, Out, usize)> = jobs
+        .iter_mut()
+        .map(|j| {
+            (
+                j.w,
+                Out::new(j.y, j.w.rows, j.add),
+                j.w.rows.div_ceil(per_chunk),
+            )
+        })
+        .collect();
+    let chunks: usize = parts.iter().map(|p| p.2).sum();
+    let next = AtomicUsize::new(0);
+    let q16 = &*q16;
+    cpu.pool.run(&|_| {
+        loop {
+            let mut c = next.fetch_add(1, Ordering::Relaxed);
+            if c >= chunks {
+                break;
+            }
+            let Some((w, out, _)) = parts.iter().find(|p| {
+                let here = c < p.2;
+                if !here {
+                    c -= p.2;
+                }
+                here
+            }) else {
+                break;
+            };
+            let rows = c * per_chunk..((c + 1) * per_chunk).min(w.rows);
+            if wants_q16(w.format) {
+                q16_rows(cpu.isa, w, rows, q16, out);
+            } else {
+                f32_rows(cpu.isa, w, rows, x, out);
+            }
+        }
+    });
+}

@@ -1,0 +1,89 @@
+//! The model description both engines share: the tensors a part of the model reads, by
+//! their GGUF names and sizes.
+
+use crate::{Result, TensorBytes};
+
+/// Where a loader finds tensors by name.
+pub type TensorSource<'a, 'b> = dyn FnMut(&str) -> Result<TensorBytes<'b>> + 'a;
+
+/// A tensor a model reads: its GGUF name and `[cols, rows]` (vectors are `[width, 1]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: [usize; 2],
+    /// Read as f32 values (norms, biases, embeddings added to tokens) or as a reshaped
+    /// matrix (a convolution): it must be stored as F32, F16 or BF16.
+    pub float: bool,
+}
+
+impl TensorSpec {
+    pub fn new(name: String, cols: usize, rows: usize) -> Self {
+        Self {
+            name,
+            shape: [cols, rows],
+            float: rows == 1,
+        }
+    }
+
+    /// A tensor that must be stored as F32, F16 or BF16.
+    pub fn float(name: String, cols: usize, rows: usize) -> Self {
+        Self {
+            float: true,
+            ..Self::new(name, cols, rows)
+        }
+    }
+
+    /// Whether this is a vector (a norm's weight, a bias) rather than a matrix.
+    pub fn is_vector(&self) -> bool {
+        self.shape[1] == 1
+    }
+}
+
+/// The decoder's sizes (from GGUF metadata).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmDims {
+    pub vocab: usize,
+    pub width: usize,
+    pub depth: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub ffn_hidden: usize,
+    pub rms_eps: f64,
+    pub rope_base: f64,
+    pub context: usize,
+    pub tied_output: bool,
+}
+
+impl LlmDims {
+    /// Layer `i`'s tensors: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
+    pub fn layer_tensors(&self, i: usize) -> [TensorSpec; 9] {
+        let n = |part: &str| format!("blk.{i}.{part}.weight");
+        let (e, f) = (self.width, self.ffn_hidden);
+        let (q, kv) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
+        [
+            TensorSpec::new(n("attn_norm"), e, 1),
+            TensorSpec::new(n("attn_q"), e, q),
+            TensorSpec::new(n("attn_k"), e, kv),
+            TensorSpec::new(n("attn_v"), e, kv),
+            TensorSpec::new(n("attn_output"), q, e),
+            TensorSpec::new(n("ffn_norm"), e, 1),
+            TensorSpec::new(n("ffn_gate"), e, f),
+            TensorSpec::new(n("ffn_up"), e, f),
+            TensorSpec::new(n("ffn_down"), f, e),
+        ]
+    }
+
+    /// The whole model's tensors: the embedding, the output head unless it is tied, the
+    /// final norm, then every layer's.
+    pub fn tensors(&self) -> Vec<TensorSpec> {
+        let e = self.width;
+        let mut all = vec![TensorSpec::new("token_embd.weight".into(), e, self.vocab)];
+        if !self.tied_output {
+            all.push(TensorSpec::new("output.weight".into(), e, self.vocab));
+        }
+        all.push(TensorSpec::new("output_norm.weight".into(), e, 1));
+        all.extend((0..self.depth).flat_map(|i| self.layer_tensors(i)));
+        all
+    }
+}

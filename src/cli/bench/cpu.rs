@@ -1,0 +1,216 @@
+//! `gvt bench` on the CPU engine: prefill and decode of the LLM with its weights as stored,
+//! beside burn flex's figures from the same run and, with `--compare`, llama.cpp's
+//! `llama-bench` on the same file.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use gvt_core::engine;
+use gvt_core::generate::argmax;
+use gvt_core::model::GvtConfig;
+use gvt_cpu::Cpu;
+use gvt_cpu::llm::{CpuLlm, LlmSession, Part};
+use gvt_cpu::random::{self, random_tensors};
+
+use super::{BenchArgs, Run, median, ms};
+
+pub fn run(
+    cpu: &Cpu,
+    config: &GvtConfig,
+    paths: Option<&(Option<PathBuf>, PathBuf)>,
+    args: &BenchArgs,
+    burn: Option<Run>,
+) -> anyhow::Result<()> {
+    let rss_before = rss_bytes();
+    let started = Instant::now();
+    let (llm, file_bytes) = match paths {
+        Some((_, path)) => {
+            let file = super::super::load::open_gguf(path)?;
+            let llm = engine::load_cpu_llm(cpu, &file, &config.llm, &mut |_| {})?;
+            (llm, Some(file.file_size() as u64))
+        }
+        None => {
+            let dims = engine::llm_dims(&config.llm);
+            let tensors = random_tensors(&dims.tensors(), args.engine_format, 1);
+            let mut source = |name: &str| random::find(&tensors, name);
+            let llm = CpuLlm::load(cpu, dims, &mut source, None, &mut |_| {})?;
+            (llm, None)
+        }
+    };
+    let load_ms = ms(started);
+    let llm = Arc::new(llm);
+    let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
+    let positions = args.prompt_tokens + latents + args.tokens;
+    let mut session = LlmSession::new(llm.clone(), false, positions)?;
+    println!(
+        "cpu engine: {} ({} cores here)",
+        cpu.describe(),
+        num_cores()
+    );
+    println!(
+        "cpu engine: weights {:.1} MB read in place ({}), loaded in {load_ms:.0} ms",
+        llm.weight_bytes() as f64 / 1e6,
+        llm.formats()
+    );
+    let vocab = config.llm.vocab_size as u32;
+    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
+    // Visual tokens as the image encoder (burn flex, timed above) would hand them over.
+    let visual: Vec<f32> = (0..latents * config.llm.width)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.1)
+        .collect();
+    let mut runs = Vec::with_capacity(args.runs + 1);
+    for _ in 0..=args.runs {
+        session.reset();
+        let start = Instant::now();
+        let parts = [
+            Part::Tokens(&ids[..1]),
+            Part::Embeds(&visual),
+            Part::Tokens(&ids[1..]),
+        ];
+        let mut next = argmax(session.prefill(&parts)?);
+        let prefill_ms = ms(start);
+        let start = Instant::now();
+        for _ in 1..args.tokens {
+            next = argmax(session.decode(next)?);
+        }
+        runs.push(Run {
+            image_ms: 0.0,
+            prefill_ms,
+            decode_ms: ms(start),
+        });
+    }
+    let warm = &runs[1..];
+    let prompt = (args.prompt_tokens + latents) as f64;
+    let steps = args.tokens.saturating_sub(1).max(1) as f64;
+    let prefill: Vec<f64> = warm.iter().map(|r| r.prefill_ms).collect();
+    let decode: Vec<f64> = warm.iter().map(|r| r.decode_ms / steps).collect();
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let beside = |of: &dyn Fn(&Run) -> f64, ours: f64| match &burn {
+        Some(burn) => format!(" (burn flex: {:.1} ms, {:.2}x)", of(burn), of(burn) / ours),
+        None => String::new(),
+    };
+    let (p_med, p_best) = (median(prefill.clone()), best(&prefill));
+    println!(
+        "cpu prefill: {p_med:.1} ms median, {p_best:.1} ms best for {prompt} positions: \
+         {:.0} positions/s median, {:.0} best{}",
+        1000.0 * prompt / p_med,
+        1000.0 * prompt / p_best,
+        beside(&|r| r.prefill_ms, p_med)
+    );
+    let (d_med, d_best) = (median(decode.clone()), best(&decode));
+    let per_token = llm.bytes_per_token() as f64;
+    println!(
+        "cpu decode:  {:.1} tokens/s median, {:.1} best ({d_med:.2} ms/token); {:.1} MB of \
+         weights read per token, {:.1} GB/s{}",
+        1000.0 / d_med,
+        1000.0 / d_best,
+        per_token / 1e6,
+        per_token / d_med / 1e6,
+        beside(&|r| r.decode_ms / steps, d_med)
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_bytes()) {
+        let file = file_bytes.map_or(String::new(), |f| {
+            format!(
+                ", {:.2}x the file's {:.1} MB",
+                after as f64 / f as f64,
+                f as f64 / 1e6
+            )
+        });
+        println!(
+            "cpu memory:  resident {:.1} MB ({:.1} MB more than before loading{file})",
+            after as f64 / 1e6,
+            after.saturating_sub(before) as f64 / 1e6
+        );
+    }
+    if args.compare {
+        let Some((_, path)) = paths else {
+            bail!("--compare needs a file (llama-bench cannot run a --preset)");
+        };
+        let peer = llama_bench(&args.llama_bench, path, cpu.pool.threads(), args)?;
+        println!(
+            "llama.cpp:   pp{} {:.0} tokens/s, tg{} {:.1} tokens/s ({}, {} threads)",
+            args.prompt_tokens, peer.pp, args.tokens, peer.tg, peer.build, peer.threads
+        );
+        println!(
+            "ratio:       prefill {:.2}x, decode {:.2}x llama.cpp's (median against its mean)",
+            1000.0 * prompt / p_med / peer.pp,
+            1000.0 / d_med / peer.tg
+        );
+    }
+    Ok(())
+}
+
+/// llama-bench's means on one file.
+struct Peer {
+    pp: f64,
+    tg: f64,
+    build: String,
+    threads: u64,
+}
+
+fn llama_bench(
+    binary: &PathBuf,
+    model: &PathBuf,
+    threads: usize,
+    args: &BenchArgs,
+) -> anyhow::Result<Peer> {
+    let out = Command::new(binary)
+        .arg("-m")
+        .arg(model)
+        .args(["-t", &threads.to_string()])
+        .args(["-p", &args.prompt_tokens.to_string()])
+        .args(["-n", &args.tokens.to_string()])
+        .args(["-r", &args.runs.to_string(), "-o", "json"])
+        .output()
+        .with_context(|| format!("cannot run {} (--llama-bench PATH)", binary.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed ({}): {}",
+            binary.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{} did not print JSON", binary.display()))?;
+    let mean = |prompt: bool| {
+        rows.iter()
+            .find(|r| (r["n_prompt"].as_u64().unwrap_or(0) > 0) == prompt)
+            .and_then(|r| r["avg_ts"].as_f64())
+            .with_context(|| {
+                format!(
+                    "no {} row in llama-bench's output",
+                    if prompt { "pp" } else { "tg" }
+                )
+            })
+    };
+    let first = rows.first().context("llama-bench printed no rows")?;
+    Ok(Peer {
+        pp: mean(true)?,
+        tg: mean(false)?,
+        build: format!(
+            "build {}",
+            first["build_commit"].as_str().unwrap_or("unknown")
+        ),
+        threads: first["n_threads"].as_u64().unwrap_or(0),
+    })
+}
+
+fn num_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Resident memory of this process (Linux).
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}

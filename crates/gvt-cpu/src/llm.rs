@@ -88,18 +88,7 @@ impl CpuLlm {
         owner: Option<&Shared>,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        if dims.head_dim > MAX_HEAD_DIM || !dims.head_dim.is_multiple_of(2) {
-            return Err(CpuError::InvalidInput(format!(
-                "head size {} is not supported (even, at most {MAX_HEAD_DIM})",
-                dims.head_dim
-            )));
-        }
-        if dims.kv_heads == 0 || !dims.heads.is_multiple_of(dims.kv_heads) {
-            return Err(CpuError::InvalidInput(format!(
-                "{} heads do not share {} key/value heads evenly",
-                dims.heads, dims.kv_heads
-            )));
-        }
+        dims.check("CPU engine", MAX_HEAD_DIM)?;
         let e = dims.width;
         let mut load = Loader {
             tensors,

@@ -56,6 +56,24 @@ pub struct LlmDims {
 }
 
 impl LlmDims {
+    /// Refuses heads an engine cannot run: `head_dim` must be even and at most
+    /// `max_head_dim`, and the query heads must share the key/value heads evenly.
+    pub fn check(&self, engine: &str, max_head_dim: usize) -> Result<()> {
+        if self.head_dim > max_head_dim || !self.head_dim.is_multiple_of(2) {
+            return Err(crate::CpuError::InvalidInput(format!(
+                "head size {} is not supported by the {engine} (even, at most {max_head_dim})",
+                self.head_dim
+            )));
+        }
+        if self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
+            return Err(crate::CpuError::InvalidInput(format!(
+                "{} heads do not share {} key/value heads evenly",
+                self.heads, self.kv_heads
+            )));
+        }
+        Ok(())
+    }
+
     /// Layer `i`'s tensors: attn_norm, q, k, v, o, ffn_norm, gate, up, down.
     pub fn layer_tensors(&self, i: usize) -> [TensorSpec; 9] {
         let n = |part: &str| format!("blk.{i}.{part}.weight");

@@ -67,18 +67,7 @@ impl GpuLlm {
         tensors: &mut TensorSource<'_, '_>,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        if dims.head_dim > MAX_HEAD_DIM || !dims.head_dim.is_multiple_of(2) {
-            return Err(GpuError::InvalidInput(format!(
-                "head size {} is not supported by the GPU engine (even, at most {MAX_HEAD_DIM})",
-                dims.head_dim
-            )));
-        }
-        if dims.kv_heads == 0 || !dims.heads.is_multiple_of(dims.kv_heads) {
-            return Err(GpuError::InvalidInput(format!(
-                "{} heads do not share {} key/value heads evenly",
-                dims.heads, dims.kv_heads
-            )));
-        }
+        dims.check("GPU engine", MAX_HEAD_DIM)?;
         let e = dims.width;
         let mut load = Loader {
             gpu,

@@ -7,9 +7,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Out;
-use super::dot::{f32_rows, q16_rows, wants_q16};
+use super::dot::{PANEL_ROWS, f32_rows, panel_rows, q16_rows, wants_q16};
 use super::quantize::Q16;
 use crate::{Cpu, Weight};
+
+/// Positions from which a job decodes its weights to f32 (see `dot/panel.rs`).
+pub const PANEL_FROM: usize = 4;
 
 /// One weight of a [`linear`] job, and where its output goes: `y` is `[t, w.rows]`.
 pub struct Linear<'a> {
@@ -43,13 +46,18 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
         assert_eq!(j.w.cols, cols, "{}: input of {cols} columns", j.w.name);
         assert_eq!(j.y.len(), t * j.w.rows, "{}: output rows", j.w.name);
     }
-    if jobs.iter().any(|j| wants_q16(j.w.format)) {
+    // From a few positions on, decoding a weight row once for all of them beats meeting
+    // each block of it with each position's scale.
+    let panel = t >= PANEL_FROM;
+    if !panel && jobs.iter().any(|j| wants_q16(j.w.format)) {
         q16.quantize(x, cols);
     }
     // Chunks of rows small enough that threads finish together, large enough that a
     // chunk is worth taking: at least 8 per thread over the whole job.
     let rows: usize = jobs.iter().map(|j| j.w.rows).sum();
-    let per_chunk = (rows / (8 * cpu.pool.threads())).clamp(4, 64);
+    let per_chunk = (rows / (8 * cpu.pool.threads()))
+        .clamp(4, 64)
+        .next_multiple_of(PANEL_ROWS);
     let parts: Vec<(&Weight, Out, usize)> = jobs
         .iter_mut()
         .map(|j| {
@@ -79,7 +87,9 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
                 break;
             };
             let rows = c * per_chunk..((c + 1) * per_chunk).min(w.rows);
-            if wants_q16(w.format) {
+            if panel {
+                panel_rows(cpu.isa, w, rows, x, out);
+            } else if wants_q16(w.format) {
                 q16_rows(cpu.isa, w, rows, q16, out);
             } else {
                 f32_rows(cpu.isa, w, rows, x, out);

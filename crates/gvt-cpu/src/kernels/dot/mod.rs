@@ -3,14 +3,18 @@
 //! Q4_0, Q4_1 and Q8_0 meet 16-bit activations ([`Q16`]) in integer dot products, as
 //! ggml's CPU backend meets them with 8-bit ones: a block's 32 products are summed as
 //! integers and scaled once. Other formats are decoded a row at a time and meet f32
-//! activations.
+//! activations. A prompt of several positions goes through [`panel_rows`] instead: weights
+//! decoded to f32 four rows at a time, met by every position.
 
 use std::ops::Range;
+
+pub(crate) use panel::{ROWS as PANEL_ROWS, panel_rows};
 
 use super::Out;
 use super::quantize::Q16;
 use crate::{Isa, Weight, WeightFormat};
 
+mod panel;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;

@@ -70,18 +70,26 @@ mod wide256 {
         (_mm256_cvtepi8_epi16(lo), _mm256_cvtepi8_epi16(hi))
     }
 
-    /// The block's 32 products in eight i32 sums.
+    /// A block's 32 activations.
+    pub type Act = (__m256i, __m256i);
+
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub fn dot((lo, hi): Wide, x: &[i16]) -> __m256i {
+    pub fn load(x: &[i16]) -> Act {
         assert!(x.len() >= 32);
         // SAFETY: 32 values are in bounds.
-        let (xl, xh) = unsafe {
+        unsafe {
             (
                 _mm256_loadu_si256(x.as_ptr().cast()),
                 _mm256_loadu_si256(x.as_ptr().add(16).cast()),
             )
-        };
+        }
+    }
+
+    /// The block's 32 products in eight i32 sums.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn dot((lo, hi): Wide, (xl, xh): Act) -> __m256i {
         _mm256_add_epi32(_mm256_madd_epi16(lo, xl), _mm256_madd_epi16(hi, xh))
     }
 }
@@ -104,13 +112,21 @@ mod wide512 {
         _mm512_cvtepi8_epi16(_mm256_set_m128i(hi, lo))
     }
 
+    /// A block's 32 activations.
+    pub type Act = __m512i;
+
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+    #[inline]
+    pub fn load(x: &[i16]) -> Act {
+        assert!(x.len() >= 32);
+        // SAFETY: 32 values are in bounds.
+        unsafe { _mm512_loadu_si512(x.as_ptr().cast()) }
+    }
+
     /// The block's 32 products in eight i32 sums.
     #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
     #[inline]
-    pub fn dot(w: Wide, x: &[i16]) -> __m256i {
-        assert!(x.len() >= 32);
-        // SAFETY: 32 values are in bounds.
-        let x = unsafe { _mm512_loadu_si512(x.as_ptr().cast()) };
+    pub fn dot(w: Wide, x: Act) -> __m256i {
         let sums = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, x);
         _mm256_add_epi32(
             _mm512_castsi512_si256(sums),
@@ -163,102 +179,101 @@ macro_rules! kernels {
             use std::arch::x86_64::*;
             use std::ops::Range;
 
-            use super::$wide::{dot as wide_dot, signed, unsigned};
-            use super::{AHEAD, bytes, hsum, nibbles, scales};
+            use super::$wide::{dot as wide_dot, load, signed, unsigned};
+            use super::{AHEAD, bytes as bytes_of, hsum, nibbles, scales};
             use crate::kernels::Out;
             use crate::kernels::quantize::{Q16, Q16Row};
             use crate::{Weight, WeightFormat};
 
+            /// `R` rows of one format against one activation row: each block's activations
+            /// are loaded once for all `R` rows, whose sums are independent chains.
             #[target_feature(enable = $features)]
             #[inline]
-            fn q4_0<const N: usize>(row: &[u8], x: [Q16Row<'_>; N]) -> [f32; N] {
-                let mut acc = [_mm256_setzero_ps(); N];
-                let mut offset = [0f32; N];
-                for (b, blk) in row.chunks_exact(18).enumerate() {
-                    let (d, _) = scales(blk);
-                    let w = unsigned(nibbles(&blk[2..]));
-                    for n in 0..N {
-                        let dot = wide_dot(w, &x[n].qs[32 * b..]);
-                        let scale = _mm256_set1_ps(d * x[n].d[b]);
-                        acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[n]);
-                        offset[n] += d * x[n].s[b];
-                    }
-                }
-                // (q - 8) · x = q · x - 8 Σx
-                std::array::from_fn(|n| hsum(acc[n]) - 8.0 * offset[n])
-            }
-
-            #[target_feature(enable = $features)]
-            #[inline]
-            fn q4_1<const N: usize>(row: &[u8], x: [Q16Row<'_>; N]) -> [f32; N] {
-                let mut acc = [_mm256_setzero_ps(); N];
-                let mut mins = [0f32; N];
-                for (b, blk) in row.chunks_exact(20).enumerate() {
-                    let (d, m) = scales(blk);
-                    let w = unsigned(nibbles(&blk[4..]));
-                    for n in 0..N {
-                        let dot = wide_dot(w, &x[n].qs[32 * b..]);
-                        let scale = _mm256_set1_ps(d * x[n].d[b]);
-                        acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[n]);
-                        mins[n] += m * x[n].s[b];
-                    }
-                }
-                std::array::from_fn(|n| hsum(acc[n]) + mins[n])
-            }
-
-            #[target_feature(enable = $features)]
-            #[inline]
-            fn q8_0<const N: usize>(row: &[u8], x: [Q16Row<'_>; N]) -> [f32; N] {
-                let mut acc = [_mm256_setzero_ps(); N];
-                for (b, blk) in row.chunks_exact(34).enumerate() {
-                    let (d, _) = scales(blk);
-                    let w = signed(bytes(&blk[2..]));
-                    for n in 0..N {
-                        let dot = wide_dot(w, &x[n].qs[32 * b..]);
-                        let scale = _mm256_set1_ps(d * x[n].d[b]);
-                        acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[n]);
-                    }
-                }
-                std::array::from_fn(|n| hsum(acc[n]))
-            }
-
-            #[target_feature(enable = $features)]
-            fn dot<const N: usize>(
+            fn rows_dot<const R: usize>(
                 format: WeightFormat,
-                row: &[u8],
-                x: [Q16Row<'_>; N],
-            ) -> [f32; N] {
-                match format {
-                    WeightFormat::Q4_0 => q4_0(row, x),
-                    WeightFormat::Q4_1 => q4_1(row, x),
-                    _ => q8_0(row, x),
+                rows: [&[u8]; R],
+                x: Q16Row<'_>,
+            ) -> [f32; R] {
+                let bytes = format.block_bytes();
+                let blocks = rows[0].len() / bytes;
+                let mut acc = [_mm256_setzero_ps(); R];
+                // Per row, Σ over blocks of the part that does not multiply q: Q4_0's
+                // offset of 8 and Q4_1's minimum, each times the block's Σx.
+                let mut extra = [0f32; R];
+                for b in 0..blocks {
+                    let xb = load(&x.qs[32 * b..]);
+                    let (dx, sx) = (x.d[b], x.s[b]);
+                    for r in 0..R {
+                        let blk = &rows[r][b * bytes..(b + 1) * bytes];
+                        let (d, w) = match format {
+                            WeightFormat::Q4_0 => {
+                                let (d, _) = scales(blk);
+                                extra[r] -= 8.0 * d * sx;
+                                (d, unsigned(nibbles(&blk[2..])))
+                            }
+                            WeightFormat::Q4_1 => {
+                                let (d, m) = scales(blk);
+                                extra[r] += m * sx;
+                                (d, unsigned(nibbles(&blk[4..])))
+                            }
+                            _ => (scales(blk).0, signed(bytes_of(&blk[2..]))),
+                        };
+                        let scale = _mm256_set1_ps(d * dx);
+                        let sums = _mm256_cvtepi32_ps(wide_dot(w, xb));
+                        acc[r] = _mm256_fmadd_ps(sums, scale, acc[r]);
+                    }
                 }
+                std::array::from_fn(|r| hsum(acc[r]) + extra[r])
             }
 
-            /// `y[t, r]` for `r` in `rows`, every `t`; four activation rows at a time.
+            #[target_feature(enable = $features)]
+            fn dot_q4_0<const R: usize>(rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+                rows_dot(WeightFormat::Q4_0, rows, x)
+            }
+
+            #[target_feature(enable = $features)]
+            fn dot_q4_1<const R: usize>(rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+                rows_dot(WeightFormat::Q4_1, rows, x)
+            }
+
+            #[target_feature(enable = $features)]
+            fn dot_q8_0<const R: usize>(rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+                rows_dot(WeightFormat::Q8_0, rows, x)
+            }
+
+            /// `y[t, r]` for `r` in `rows`, every `t`; four weight rows at a time, each
+            /// format's kernel compiled for it.
             #[target_feature(enable = $features)]
             pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
                 let (all, rb) = (w.bytes(), w.row_bytes);
-                for r in rows {
-                    let row = &all[r * rb..(r + 1) * rb];
-                    // A row further on, so that memory keeps streaming while this one is
+                let (four, one): (fn([&[u8]; 4], Q16Row<'_>) -> [f32; 4], fn([&[u8]; 1], Q16Row<'_>) -> [f32; 1]) =
+                    match w.format {
+                        WeightFormat::Q4_0 => (dot_q4_0::<4>, dot_q4_0::<1>),
+                        WeightFormat::Q4_1 => (dot_q4_1::<4>, dot_q4_1::<1>),
+                        _ => (dot_q8_0::<4>, dot_q8_0::<1>),
+                    };
+                let row = |r: usize| &all[r * rb..(r + 1) * rb];
+                let mut r = rows.start;
+                while r < rows.end {
+                    let n = if rows.end - r >= 4 { 4 } else { 1 };
+                    // Rows further on, so that memory keeps streaming while these are
                     // summed.
-                    if let Some(ahead) = all.get((r + AHEAD) * rb..(r + AHEAD + 1) * rb) {
+                    if let Some(ahead) = all.get((r + AHEAD) * rb..(r + AHEAD + n) * rb) {
                         for line in ahead.chunks(64) {
                             _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
                         }
                     }
-                    let mut t = 0;
-                    while t + 4 <= x.rows {
-                        let v = dot::<4>(w.format, row, std::array::from_fn(|i| x.row(t + i)));
-                        for (i, v) in v.into_iter().enumerate() {
-                            out.put(r, t + i, v);
+                    for t in 0..x.rows {
+                        if n == 4 {
+                            let v = four(std::array::from_fn(|i| row(r + i)), x.row(t));
+                            for (i, v) in v.into_iter().enumerate() {
+                                out.put(r + i, t, v);
+                            }
+                        } else {
+                            out.put(r, t, one([row(r)], x.row(t))[0]);
                         }
-                        t += 4;
                     }
-                    for t in t..x.rows {
-                        out.put(r, t, dot::<1>(w.format, row, [x.row(t)])[0]);
-                    }
+                    r += n;
                 }
             }
         }
@@ -271,3 +286,52 @@ kernels!(
     "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
     wide512
 );
+
+/// Four rows of `panel` (`[4, cols]`) dotted with `x0` and `x1`: eight 16-wide sums.
+#[target_feature(enable = "avx512f")]
+pub fn tile_512(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
+    assert!(panel.len() >= 4 * cols && x0.len() >= cols && x1.len() >= cols);
+    let mut acc = [[_mm512_setzero_ps(); 2]; 4];
+    let mut k = 0;
+    while k < cols {
+        let left = cols - k;
+        let mask: __mmask16 = if left >= 16 { 0xffff } else { (1 << left) - 1 };
+        // SAFETY: the mask keeps every lane's read below `cols` of each row.
+        unsafe {
+            let a = _mm512_maskz_loadu_ps(mask, x0.as_ptr().add(k));
+            let b = _mm512_maskz_loadu_ps(mask, x1.as_ptr().add(k));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let w = _mm512_maskz_loadu_ps(mask, panel.as_ptr().add(r * cols + k));
+                acc[0] = _mm512_fmadd_ps(w, a, acc[0]);
+                acc[1] = _mm512_fmadd_ps(w, b, acc[1]);
+            }
+        }
+        k += 16;
+    }
+    acc.map(|[a, b]| [_mm512_reduce_add_ps(a), _mm512_reduce_add_ps(b)])
+}
+
+/// [`tile_512`] on 8-wide vectors.
+#[target_feature(enable = "avx2,fma")]
+pub fn tile_256(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
+    assert!(panel.len() >= 4 * cols && x0.len() >= cols && x1.len() >= cols);
+    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+    let whole = cols - cols % 8;
+    for k in (0..whole).step_by(8) {
+        // SAFETY: k + 8 <= cols for each row.
+        unsafe {
+            let a = _mm256_loadu_ps(x0.as_ptr().add(k));
+            let b = _mm256_loadu_ps(x1.as_ptr().add(k));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let w = _mm256_loadu_ps(panel.as_ptr().add(r * cols + k));
+                acc[0] = _mm256_fmadd_ps(w, a, acc[0]);
+                acc[1] = _mm256_fmadd_ps(w, b, acc[1]);
+            }
+        }
+    }
+    std::array::from_fn(|r| {
+        let w = &panel[r * cols..(r + 1) * cols];
+        let tail = |x: &[f32]| -> f32 { (whole..cols).map(|k| w[k] * x[k]).sum() };
+        [hsum(acc[r][0]) + tail(x0), hsum(acc[r][1]) + tail(x1)]
+    })
+}

@@ -160,7 +160,11 @@ impl ModelPanel {
                         "GPU",
                         "wgpu: Vulkan, Metal, DX12 or WebGPU",
                     ),
-                    (DeviceChoice::Cpu, "CPU", "burn's flex backend"),
+                    (
+                        DeviceChoice::Cpu,
+                        "CPU",
+                        "The CPU engine: weights as stored, every core",
+                    ),
                 ] {
                     if ui
                         .radio(self.device == choice, label)

@@ -27,8 +27,11 @@ pub enum DeviceChoice {
     Auto,
     /// The GPU only (an error when none works).
     Gpu,
-    /// The CPU.
+    /// The CPU: the LLM on the CPU engine.
     Cpu,
+    /// The CPU with everything on burn flex, weights dequantized to f32: the reference the
+    /// engines are checked against.
+    Flex,
 }
 
 /// A device ready for tensors, and what it is.
@@ -185,6 +188,7 @@ impl ComputeDevice {
     fn resolve(choice: DeviceChoice, gpu: std::result::Result<Gpu, String>) -> Result<Self> {
         match (choice, gpu) {
             (DeviceChoice::Cpu, _) => Ok(Self::cpu()),
+            (DeviceChoice::Flex, _) => Ok(Self::flex()),
             (DeviceChoice::Auto, Ok(gpu)) if gpu.software && !cfg!(target_arch = "wasm32") => {
                 Ok(Self {
                     fallback_reason: Some(format!(
@@ -275,8 +279,10 @@ static GPU: OnceLock<std::result::Result<Gpu, String>> = OnceLock::new();
 /// Picks a device (native; blocks while the GPU initialises).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
-    if choice == DeviceChoice::Cpu {
-        return Ok(ComputeDevice::cpu());
+    match choice {
+        DeviceChoice::Cpu => return Ok(ComputeDevice::cpu()),
+        DeviceChoice::Flex => return Ok(ComputeDevice::flex()),
+        DeviceChoice::Auto | DeviceChoice::Gpu => {}
     }
     let gpu = GPU.get_or_init(init_gpu_native).clone();
     ComputeDevice::resolve(choice, gpu)
@@ -328,8 +334,10 @@ fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
 
 /// Picks a device without blocking (browser and native).
 pub async fn select_async(choice: DeviceChoice) -> Result<ComputeDevice> {
-    if choice == DeviceChoice::Cpu {
-        return Ok(ComputeDevice::cpu());
+    match choice {
+        DeviceChoice::Cpu => return Ok(ComputeDevice::cpu()),
+        DeviceChoice::Flex => return Ok(ComputeDevice::flex()),
+        DeviceChoice::Auto | DeviceChoice::Gpu => {}
     }
     if let Some(gpu) = GPU.get() {
         return ComputeDevice::resolve(choice, gpu.clone());

@@ -3,12 +3,14 @@
 /// Which kernels run: chosen once, by what the CPU (or the wasm build) offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isa {
-    /// Portable Rust; the compiler vectorizes what it can. The browser build runs this.
+    /// Portable Rust; the compiler vectorizes what it can.
     Scalar,
-    /// x86-64 with AVX2, FMA and F16C: 256-bit integer dot products by `vpmaddubsw`.
+    /// x86-64 with AVX2, FMA and F16C: 256-bit integer dot products by `vpmaddwd`.
     Avx2,
-    /// AVX-512 VNNI on 256-bit vectors: `vpdpbusd` multiplies and sums four bytes at once.
+    /// AVX-512 VNNI: `vpdpwssd` multiplies and sums pairs of i16 at once.
     Avx512Vnni,
+    /// wasm `simd128` (the browser build's target feature): `i32x4.dot_i16x8_s`.
+    Simd128,
 }
 
 impl Isa {
@@ -19,7 +21,10 @@ impl Isa {
 
     /// Every path this CPU runs, from the portable one up.
     pub fn available() -> Vec<Self> {
-        #[cfg_attr(not(target_arch = "x86_64"), expect(unused_mut))]
+        #[cfg_attr(
+            not(any(target_arch = "x86_64", target_feature = "simd128")),
+            expect(unused_mut)
+        )]
         let mut all = vec![Self::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
@@ -31,6 +36,8 @@ impl Isa {
                 }
             }
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        all.push(Self::Simd128);
         all
     }
 
@@ -39,6 +46,7 @@ impl Isa {
             Self::Scalar => "scalar",
             Self::Avx2 => "AVX2",
             Self::Avx512Vnni => "AVX-512 VNNI",
+            Self::Simd128 => "wasm SIMD128",
         }
     }
 }

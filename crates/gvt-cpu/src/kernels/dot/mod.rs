@@ -16,6 +16,8 @@ use crate::{Isa, Weight, WeightFormat};
 
 mod panel;
 mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -36,6 +38,8 @@ pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &
         Isa::Avx2 => unsafe { x86::avx2::q16_rows(w, rows, x, out) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => unsafe { x86::vnni::q16_rows(w, rows, x, out) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => wasm::q16_rows(w, rows, x, out),
         _ => scalar::q16_rows(w, rows, x, out),
     }
 }
@@ -67,6 +71,8 @@ pub(crate) fn dot_f32(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
         Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_f32(a, b) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => wasm::dot_f32(a, b),
         _ => scalar::dot_f32(a, b),
     }
 }

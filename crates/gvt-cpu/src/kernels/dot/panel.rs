@@ -47,6 +47,8 @@ fn tile(isa: Isa, panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 
         Isa::Avx512Vnni => unsafe { super::x86::tile_512(panel, x0, x1, cols) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { super::x86::tile_256(panel, x0, x1, cols) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => super::wasm::tile(panel, x0, x1, cols),
         _ => tile_portable(panel, x0, x1, cols),
     }
 }
@@ -54,9 +56,6 @@ fn tile(isa: Isa, panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 
 fn tile_portable(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; ROWS] {
     std::array::from_fn(|i| {
         let w = &panel[i * cols..(i + 1) * cols];
-        [
-            super::scalar::dot_f32(w, x0),
-            super::scalar::dot_f32(w, x1),
-        ]
+        [super::scalar::dot_f32(w, x0), super::scalar::dot_f32(w, x1)]
     })
 }

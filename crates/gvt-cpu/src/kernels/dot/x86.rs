@@ -246,12 +246,14 @@ macro_rules! kernels {
             #[target_feature(enable = $features)]
             pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
                 let (all, rb) = (w.bytes(), w.row_bytes);
-                let (four, one): (fn([&[u8]; 4], Q16Row<'_>) -> [f32; 4], fn([&[u8]; 1], Q16Row<'_>) -> [f32; 1]) =
-                    match w.format {
-                        WeightFormat::Q4_0 => (dot_q4_0::<4>, dot_q4_0::<1>),
-                        WeightFormat::Q4_1 => (dot_q4_1::<4>, dot_q4_1::<1>),
-                        _ => (dot_q8_0::<4>, dot_q8_0::<1>),
-                    };
+                let (four, one): (
+                    fn([&[u8]; 4], Q16Row<'_>) -> [f32; 4],
+                    fn([&[u8]; 1], Q16Row<'_>) -> [f32; 1],
+                ) = match w.format {
+                    WeightFormat::Q4_0 => (dot_q4_0::<4>, dot_q4_0::<1>),
+                    WeightFormat::Q4_1 => (dot_q4_1::<4>, dot_q4_1::<1>),
+                    _ => (dot_q8_0::<4>, dot_q8_0::<1>),
+                };
                 let row = |r: usize| &all[r * rb..(r + 1) * rb];
                 let mut r = rows.start;
                 while r < rows.end {

@@ -1,0 +1,157 @@
+//! wasm `simd128` dot products (the browser build enables the feature in
+//! `.cargo/config.toml`): 128-bit vectors, `i32x4.dot_i16x8_s` for the integer blocks.
+
+use std::arch::wasm32::*;
+use std::ops::Range;
+
+use crate::blocks::f16_le;
+use crate::kernels::Out;
+use crate::kernels::quantize::{Q16, Q16Row};
+use crate::{Weight, WeightFormat};
+
+/// A block's 32 values widened to i16, eight per vector.
+type Wide = [v128; 4];
+
+#[inline]
+fn load(x: &[u8]) -> v128 {
+    assert!(x.len() >= 16);
+    // SAFETY: 16 bytes are in bounds; v128_load takes unaligned addresses.
+    unsafe { v128_load(x.as_ptr().cast()) }
+}
+
+#[inline]
+fn nibbles(qs: &[u8]) -> Wide {
+    let q = load(qs);
+    let lo = v128_and(q, u8x16_splat(0x0f));
+    let hi = u8x16_shr(q, 4);
+    [
+        u16x8_extend_low_u8x16(lo),
+        u16x8_extend_high_u8x16(lo),
+        u16x8_extend_low_u8x16(hi),
+        u16x8_extend_high_u8x16(hi),
+    ]
+}
+
+#[inline]
+fn signed_bytes(qs: &[u8]) -> Wide {
+    let (a, b) = (load(qs), load(&qs[16..]));
+    [
+        i16x8_extend_low_i8x16(a),
+        i16x8_extend_high_i8x16(a),
+        i16x8_extend_low_i8x16(b),
+        i16x8_extend_high_i8x16(b),
+    ]
+}
+
+#[inline]
+fn activations(x: &[i16]) -> Wide {
+    assert!(x.len() >= 32);
+    // SAFETY: 32 values are in bounds.
+    std::array::from_fn(|i| unsafe { v128_load(x.as_ptr().add(8 * i).cast()) })
+}
+
+#[inline]
+fn block_dot(w: &Wide, x: &Wide) -> v128 {
+    let a = i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1]));
+    let b = i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3]));
+    f32x4_convert_i32x4(i32x4_add(a, b))
+}
+
+#[inline]
+fn hsum(v: v128) -> f32 {
+    f32x4_extract_lane::<0>(v)
+        + f32x4_extract_lane::<1>(v)
+        + f32x4_extract_lane::<2>(v)
+        + f32x4_extract_lane::<3>(v)
+}
+
+/// `R` rows of one format against one activation row.
+#[inline]
+fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+    let bytes = format.block_bytes();
+    let blocks = rows[0].len() / bytes;
+    let mut acc = [f32x4_splat(0.0); R];
+    let mut extra = [0f32; R];
+    for b in 0..blocks {
+        let xb = activations(&x.qs[32 * b..]);
+        let (dx, sx) = (x.d[b], x.s[b]);
+        for r in 0..R {
+            let blk = &rows[r][b * bytes..(b + 1) * bytes];
+            let d = f16_le(blk[0], blk[1]);
+            let w = match format {
+                WeightFormat::Q4_0 => {
+                    extra[r] -= 8.0 * d * sx;
+                    nibbles(&blk[2..])
+                }
+                WeightFormat::Q4_1 => {
+                    extra[r] += f16_le(blk[2], blk[3]) * sx;
+                    nibbles(&blk[4..])
+                }
+                _ => signed_bytes(&blk[2..]),
+            };
+            let scaled = f32x4_mul(block_dot(&w, &xb), f32x4_splat(d * dx));
+            acc[r] = f32x4_add(acc[r], scaled);
+        }
+    }
+    std::array::from_fn(|r| hsum(acc[r]) + extra[r])
+}
+
+pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
+    let (all, rb) = (w.bytes(), w.row_bytes);
+    let row = |r: usize| &all[r * rb..(r + 1) * rb];
+    let mut r = rows.start;
+    while r < rows.end {
+        let n = if rows.end - r >= 4 { 4 } else { 1 };
+        for t in 0..x.rows {
+            if n == 4 {
+                let v = rows_dot::<4>(w.format, std::array::from_fn(|i| row(r + i)), x.row(t));
+                for (i, v) in v.into_iter().enumerate() {
+                    out.put(r + i, t, v);
+                }
+            } else {
+                out.put(r, t, rows_dot::<1>(w.format, [row(r)], x.row(t))[0]);
+            }
+        }
+        r += n;
+    }
+}
+
+#[inline]
+fn load_f32(x: &[f32], k: usize) -> v128 {
+    assert!(k + 4 <= x.len());
+    // SAFETY: four values from `k` are in bounds.
+    unsafe { v128_load(x.as_ptr().add(k).cast()) }
+}
+
+/// `a · b` in two 4-wide sums.
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    let mut k = 0;
+    while k + 8 <= n {
+        s0 = f32x4_add(s0, f32x4_mul(load_f32(a, k), load_f32(b, k)));
+        s1 = f32x4_add(s1, f32x4_mul(load_f32(a, k + 4), load_f32(b, k + 4)));
+        k += 8;
+    }
+    let tail: f32 = a[k..n].iter().zip(&b[k..n]).map(|(a, b)| a * b).sum();
+    hsum(f32x4_add(s0, s1)) + tail
+}
+
+/// Four rows of `panel` (`[4, cols]`) dotted with `x0` and `x1`.
+pub fn tile(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
+    let mut acc = [[f32x4_splat(0.0); 2]; 4];
+    let whole = cols - cols % 4;
+    for k in (0..whole).step_by(4) {
+        let (a, b) = (load_f32(x0, k), load_f32(x1, k));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let w = load_f32(panel, r * cols + k);
+            acc[0] = f32x4_add(acc[0], f32x4_mul(w, a));
+            acc[1] = f32x4_add(acc[1], f32x4_mul(w, b));
+        }
+    }
+    std::array::from_fn(|r| {
+        let w = &panel[r * cols..(r + 1) * cols];
+        let tail = |x: &[f32]| -> f32 { (whole..cols).map(|k| w[k] * x[k]).sum() };
+        [hsum(acc[r][0]) + tail(x0), hsum(acc[r][1]) + tail(x1)]
+    })
+}

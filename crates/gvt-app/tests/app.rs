@@ -339,7 +339,7 @@ fn a_pasted_image_opens_and_the_model_panel_tells_what_runs_where() {
     harness.get_by_label("CPU (GVT Lens engine)");
     harness.get_by_label("Kernels");
     harness.get_by_label(&format!(
-        "GVT Lens CPU engine ({}), weights as stored; image encoder on burn flex",
+        "GVT Lens CPU engine ({}), weights as stored",
         gvt_core::device::shared_cpu().describe()
     ));
     harness.get_by_label("Load GGUF…");

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use gvt_cpu::llm::{CpuLlm, LlmSession as CpuSession};
+use gvt_cpu::vision::{CpuVisual, VisualSession as CpuVisualSession};
 use gvt_cpu::{Cpu, CpuError};
 use gvt_gpu::llm::{GpuLlm, KvFormat, LlmDims, LlmSession};
 use gvt_gpu::vision::{GpuVisual, ResamplerDims, VisionDims, VisualSession};
@@ -12,7 +13,7 @@ use gvt_gpu::{Gpu, TensorBytes, WeightFormat};
 
 use crate::Result;
 use crate::gguf::GgufFile;
-use crate::model::{GvtConfig, LlmConfig, VisualPath};
+use crate::model::{GvtConfig, LlmConfig};
 
 /// The longest context the engine allocates a KV cache for, as llama.cpp's default `-c`:
 /// a question about one image is far shorter, and a model's full context (128k for
@@ -30,13 +31,14 @@ pub type EngineVisual = OnEngine<VisualSession>;
 /// The LLM on the engine, with a session kept between answers.
 pub type EngineLlm = OnEngine<LlmSession>;
 
-/// A model on the CPU: the LLM on the CPU engine, the visual path (a GVT model) on burn
-/// flex.
+/// A model on the CPU engine: the visual path (a GVT model) and the LLM.
 pub struct CpuModel {
-    pub visual: Option<VisualPath>,
+    pub visual: Option<CpuEngineVisual>,
     pub llm: CpuEngineLlm,
 }
 
+/// The visual path on the CPU engine.
+pub type CpuEngineVisual = OnEngine<CpuVisualSession>;
 /// The LLM on the CPU engine, with a session kept between answers.
 pub type CpuEngineLlm = OnEngine<CpuSession>;
 
@@ -94,6 +96,17 @@ impl EngineSession for CpuSession {
     fn reset(&mut self) {
         CpuSession::reset(self)
     }
+}
+
+impl EngineSession for CpuVisualSession {
+    type Model = CpuVisual;
+    async fn open(model: Arc<CpuVisual>, capture: bool, _: usize) -> Result<Self> {
+        Ok(CpuVisualSession::new(model, capture))
+    }
+    fn fits(&self, capture: bool, _: usize) -> bool {
+        self.captures() == capture
+    }
+    fn reset(&mut self) {}
 }
 
 /// Positions an LLM session is sized in multiples of.
@@ -262,4 +275,26 @@ pub fn load_cpu_llm(
         Some(&owner),
         on_progress,
     )?)
+}
+
+/// Reads the visual path of `file` for the CPU engine, in place, for a model with a vision
+/// tower.
+pub fn load_cpu_visual(
+    cpu: &Cpu,
+    file: &GgufFile,
+    cfg: &GvtConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<Option<CpuVisual>> {
+    let Some(dims) = vision_dims(cfg) else {
+        return Ok(None);
+    };
+    let mut source = |name: &str| tensor_bytes(file, name);
+    let owner = file.bytes().shared();
+    Ok(Some(CpuVisual::load(
+        cpu,
+        dims,
+        &mut source,
+        Some(&owner),
+        on_progress,
+    )?))
 }

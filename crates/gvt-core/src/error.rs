@@ -113,6 +113,7 @@ impl From<gvt_cpu::CpuError> for Error {
     fn from(e: gvt_cpu::CpuError) -> Self {
         match e {
             gvt_cpu::CpuError::InvalidInput(message) => Error::InvalidInput(message),
+            e @ gvt_cpu::CpuError::NonFinite { .. } => Error::NonFinite(e.to_string()),
             other => Error::CpuEngine(other),
         }
     }

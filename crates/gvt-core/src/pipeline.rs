@@ -4,7 +4,9 @@
 use image::DynamicImage;
 
 use crate::device::ComputeDevice;
-use crate::engine::{self, CpuEngineLlm, CpuModel, EngineLlm, EngineModel, EngineVisual};
+use crate::engine::{
+    self, CpuEngineLlm, CpuEngineVisual, CpuModel, EngineLlm, EngineModel, EngineVisual,
+};
 use crate::generate::{
     self, CancelFlag, GenerateOptions, Generation, ModelRef, Prompt, TokenEvent,
 };
@@ -95,7 +97,7 @@ pub enum LoadedModel {
     Burn(Gvt),
     /// On a GPU: the whole model on the engine, the blocks as stored.
     Engine(EngineModel),
-    /// On the CPU: the LLM on the CPU engine, the blocks as stored; the visual path on burn.
+    /// On the CPU: the whole model on the CPU engine, the blocks as stored.
     Cpu(CpuModel),
 }
 
@@ -167,17 +169,13 @@ impl Pipeline {
             (None, Some(cpu)) => {
                 MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
                     .check(&device.memory, &device.name)?;
-                let visual = Gvt::load_visual_file(model, &config, &device.device, &mut progress)?;
+                let visual = engine::load_cpu_visual(cpu, model, &config, &mut progress)?;
                 let llm = engine::load_cpu_llm(cpu, llm_file, &config.llm, &mut progress)?;
                 let kernels = format!(
-                    "GVT Lens CPU engine ({}), weights as stored{}",
-                    cpu.describe(),
-                    if visual.is_some() {
-                        "; image encoder on burn flex"
-                    } else {
-                        ""
-                    }
+                    "GVT Lens CPU engine ({}), weights as stored",
+                    cpu.describe()
                 );
+                let visual = visual.map(CpuEngineVisual::new);
                 let llm = CpuEngineLlm::new(llm);
                 (LoadedModel::Cpu(CpuModel { visual, llm }), kernels)
             }

@@ -18,6 +18,7 @@ pub mod llm;
 pub mod model;
 mod pool;
 pub mod random;
+pub mod vision;
 mod weight;
 
 use std::sync::Arc;

@@ -43,6 +43,12 @@ impl Loader<'_, '_, '_, '_> {
         Weight::new(self.checked(spec)?, owner.as_ref())
     }
 
+    /// A tensor stored as `spec` says, read as the `[cols, rows]` matrix of the same values
+    /// (a convolution); only unblocked formats can be read so.
+    pub fn matrix_as(&mut self, spec: &TensorSpec, shape: [usize; 2]) -> Result<Weight> {
+        self.matrix(spec)?.reshaped(shape)
+    }
+
     /// A norm's weight, a bias, or another small tensor, as f32 values.
     pub fn values(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
         let t = self.checked(spec)?;
@@ -52,7 +58,14 @@ impl Loader<'_, '_, '_, '_> {
         })?;
         let mut values = vec![0f32; spec.shape[0] * spec.shape[1]];
         t.format.decode(t.bytes, &mut values);
-        Ok(values)
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(values),
+            Some(index) => Err(CpuError::NonFinite {
+                tensor: spec.name.clone(),
+                index,
+                value: values[index],
+            }),
+        }
     }
 }
 

@@ -105,3 +105,118 @@ impl LlmDims {
         all
     }
 }
+
+/// The visual path's sizes (from GGUF metadata).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisionDims {
+    pub image_size: usize,
+    pub patch_size: usize,
+    pub width: usize,
+    pub depth: usize,
+    pub heads: usize,
+    pub ffn_hidden: usize,
+    pub norm_eps: f64,
+    pub ln_vision_eps: f64,
+    pub rope_theta: f64,
+    pub resampler: ResamplerDims,
+    /// Width of the visual tokens the LLM takes.
+    pub llm_width: usize,
+}
+
+/// The Perceiver Resampler's sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResamplerDims {
+    pub width: usize,
+    pub depth: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+    pub latents: usize,
+    pub ffn_hidden: usize,
+    pub norm_eps: f64,
+}
+
+impl VisionDims {
+    /// Patches per side.
+    pub fn grid(&self) -> usize {
+        self.image_size / self.patch_size
+    }
+
+    /// CLS and the patches.
+    pub fn tokens(&self) -> usize {
+        1 + self.grid() * self.grid()
+    }
+
+    /// Each head's size.
+    pub fn head_dim(&self) -> usize {
+        self.width / self.heads
+    }
+
+    /// Every tensor the visual path reads, `[cols, rows]` in ggml order (vectors `[n, 1]`;
+    /// the convolution `[p, p * 3 * width]`, its four dimensions as stored read as rows).
+    pub fn tensors(&self) -> Vec<TensorSpec> {
+        let (d, p, f) = (self.width, self.patch_size, self.ffn_hidden);
+        let r = &self.resampler;
+        let inner = r.heads * r.head_dim;
+        let mut all = Vec::new();
+        let mut matrix = |name: String, cols: usize, rows: usize, bias: bool| {
+            if bias {
+                all.push(TensorSpec::new(format!("{name}.bias"), rows, 1));
+            }
+            all.push(TensorSpec::new(format!("{name}.weight"), cols, rows));
+        };
+        matrix("mm.proj".into(), d, self.llm_width, true);
+        for i in 0..self.depth {
+            let n = |part: &str| format!("v.blk.{i}.{part}");
+            for (part, cols, rows, bias) in [
+                ("attn_q", d, d, true),
+                ("attn_k", d, d, false),
+                ("attn_v", d, d, true),
+                ("attn_out", d, d, true),
+                ("ffn_gate", d, f, true),
+                ("ffn_up", d, f, true),
+                ("ffn_down", f, d, true),
+            ] {
+                matrix(n(part), cols, rows, bias);
+            }
+        }
+        for i in 0..r.depth {
+            let n = |part: &str| format!("r.blk.{i}.{part}");
+            for (part, cols, rows) in [
+                ("attn_q", d, inner),
+                ("attn_kv", d, 2 * inner),
+                ("attn_out", inner, d),
+                ("ffn_up", d, r.ffn_hidden),
+                ("ffn_down", r.ffn_hidden, d),
+            ] {
+                matrix(n(part), cols, rows, false);
+            }
+        }
+        all.push(TensorSpec::float(
+            "v.patch_embd.weight".into(),
+            p,
+            p * 3 * d,
+        ));
+        all.push(TensorSpec::new("v.patch_embd.bias".into(), d, 1));
+        all.push(TensorSpec::float("v.pos_embd".into(), d, self.tokens()));
+        all.push(TensorSpec::new("v.cls_token".into(), d, 1));
+        all.push(TensorSpec::new("r.media_pos".into(), d, 1));
+        all.push(TensorSpec::new("r.latents".into(), d, r.latents));
+        let mut norm = |name: String, width: usize| {
+            all.push(TensorSpec::new(format!("{name}.weight"), width, 1));
+            all.push(TensorSpec::new(format!("{name}.bias"), width, 1));
+        };
+        for i in 0..self.depth {
+            for (part, width) in [("norm1", d), ("attn_ln", d), ("norm2", d), ("ffn_ln", f)] {
+                norm(format!("v.blk.{i}.{part}"), width);
+            }
+        }
+        for i in 0..r.depth {
+            for part in ["norm_media", "norm_latents", "ffn_norm"] {
+                norm(format!("r.blk.{i}.{part}"), d);
+            }
+        }
+        norm("v.ln_vision".into(), d);
+        norm("r.norm".into(), d);
+        all
+    }
+}

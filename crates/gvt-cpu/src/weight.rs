@@ -81,6 +81,23 @@ impl Weight {
         })
     }
 
+    /// The same values read as a `[cols, rows]` matrix (a convolution's weights as the
+    /// matrix over flattened patches); only for formats without blocks.
+    pub fn reshaped(mut self, [cols, rows]: [usize; 2]) -> Result<Self> {
+        if self.format.block() != 1 || cols * rows != self.cols * self.rows {
+            return Err(CpuError::UnsupportedFormat {
+                tensor: self.name.clone(),
+                format: format!(
+                    "{} (read as [{cols}, {rows}], it must be F32, F16 or BF16 of as many values)",
+                    self.format
+                ),
+            });
+        }
+        self.row_bytes = self.row_bytes / self.cols * cols;
+        (self.cols, self.rows) = (cols, rows);
+        Ok(self)
+    }
+
     /// Every row's bytes.
     pub fn bytes(&self) -> &[u8] {
         let all: &[u8] = (*self.owner).as_ref();

@@ -50,6 +50,7 @@ impl From<gvt_cpu::CpuError> for GpuError {
                 Self::UnsupportedFormat { tensor, format }
             }
             gvt_cpu::CpuError::InvalidInput(m) => Self::InvalidInput(m),
+            e @ gvt_cpu::CpuError::NonFinite { .. } => Self::InvalidInput(e.to_string()),
         }
     }
 }

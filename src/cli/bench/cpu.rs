@@ -1,6 +1,6 @@
-//! `gvt bench` on the CPU engine: prefill and decode of the LLM with its weights as stored,
-//! beside burn flex's figures from the same run and, with `--compare`, llama.cpp's
-//! `llama-bench` on the same file.
+//! `gvt bench` on the CPU engine: the image encoder, prefill and decode with the weights as
+//! stored, beside burn flex's figures from the same run and, with `--compare`, llama.cpp's
+//! `llama-bench` on the same LLM file.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,6 +14,7 @@ use gvt_core::model::GvtConfig;
 use gvt_cpu::Cpu;
 use gvt_cpu::llm::{CpuLlm, LlmSession, Part};
 use gvt_cpu::random::{self, random_tensors};
+use gvt_cpu::vision::{CpuVisual, VisualSession};
 
 use super::{BenchArgs, Run, median, ms};
 
@@ -26,20 +27,37 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let rss_before = rss_bytes();
     let started = Instant::now();
-    let (llm, file_bytes) = match paths {
-        Some((_, path)) => {
+    let mut skip = |_| {};
+    let (visual, llm, file_bytes) = match paths {
+        Some((vision, path)) => {
+            let visual = match vision {
+                Some(v) => {
+                    let file = super::super::load::open_gguf(v)?;
+                    engine::load_cpu_visual(cpu, &file, config, &mut skip)?
+                }
+                None => None,
+            };
             let file = super::super::load::open_gguf(path)?;
-            let llm = engine::load_cpu_llm(cpu, &file, &config.llm, &mut |_| {})?;
-            (llm, Some(file.file_size() as u64))
+            let llm = engine::load_cpu_llm(cpu, &file, &config.llm, &mut skip)?;
+            (visual, llm, Some(file.file_size() as u64))
         }
         None => {
+            let visual = match engine::vision_dims(config) {
+                Some(dims) => {
+                    let tensors = random_tensors(&dims.tensors(), args.engine_format, 2);
+                    let mut source = |name: &str| random::find(&tensors, name);
+                    Some(CpuVisual::load(cpu, dims, &mut source, None, &mut skip)?)
+                }
+                None => None,
+            };
             let dims = engine::llm_dims(&config.llm);
             let tensors = random_tensors(&dims.tensors(), args.engine_format, 1);
             let mut source = |name: &str| random::find(&tensors, name);
-            let llm = CpuLlm::load(cpu, dims, &mut source, None, &mut |_| {})?;
-            (llm, None)
+            let llm = CpuLlm::load(cpu, dims, &mut source, None, &mut skip)?;
+            (visual, llm, None)
         }
     };
+    let mut image = visual.map(|v| VisualSession::new(Arc::new(v), false));
     let load_ms = ms(started);
     let llm = Arc::new(llm);
     let latents = config.resampler.as_ref().map_or(0, |r| r.latents);
@@ -50,22 +68,35 @@ pub fn run(
         cpu.describe(),
         num_cores()
     );
+    let visual_bytes = image.as_ref().map_or(0, |i| i.model().weight_bytes());
     println!(
-        "cpu engine: weights {:.1} MB read in place ({}), loaded in {load_ms:.0} ms",
-        llm.weight_bytes() as f64 / 1e6,
-        llm.formats()
+        "cpu engine: weights {:.1} MB read in place (LLM {}{}), loaded in {load_ms:.0} ms",
+        (llm.weight_bytes() + visual_bytes) as f64 / 1e6,
+        llm.formats(),
+        if image.is_some() {
+            format!("; image encoder {:.1} MB", visual_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        }
     );
     let vocab = config.llm.vocab_size as u32;
     let ids: Vec<u32> = (0..args.prompt_tokens as u32)
         .map(|i| (i * 7919 + 13) % vocab)
         .collect();
-    // Visual tokens as the image encoder (burn flex, timed above) would hand them over.
-    let visual: Vec<f32> = (0..latents * config.llm.width)
-        .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.1)
-        .collect();
+    let pixels: Vec<f32> = config.vision.as_ref().map_or(Vec::new(), |v| {
+        (0..3 * v.image_size * v.image_size)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
+            .collect()
+    });
     let mut runs = Vec::with_capacity(args.runs + 1);
     for _ in 0..=args.runs {
         session.reset();
+        let start = Instant::now();
+        let visual = match image.as_mut() {
+            Some(image) => image.encode(&pixels)?.embeds,
+            None => Vec::new(),
+        };
+        let image_ms = ms(start);
         let start = Instant::now();
         let parts = [
             Part::Tokens(&ids[..1]),
@@ -79,7 +110,7 @@ pub fn run(
             next = argmax(session.decode(next)?);
         }
         runs.push(Run {
-            image_ms: 0.0,
+            image_ms,
             prefill_ms,
             decode_ms: ms(start),
         });
@@ -94,6 +125,14 @@ pub fn run(
         Some(burn) => format!(" (burn flex: {:.1} ms, {:.2}x)", of(burn), of(burn) / ours),
         None => String::new(),
     };
+    if image.is_some() {
+        let images: Vec<f64> = warm.iter().map(|r| r.image_ms).collect();
+        let (i_med, i_best) = (median(images.clone()), best(&images));
+        println!(
+            "cpu image:   {i_med:.2} ms median, {i_best:.2} ms best{}",
+            beside(&|r| r.image_ms, i_med)
+        );
+    }
     let (p_med, p_best) = (median(prefill.clone()), best(&prefill));
     println!(
         "cpu prefill: {p_med:.1} ms median, {p_best:.1} ms best for {prompt} positions: \

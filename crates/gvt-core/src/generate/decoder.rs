@@ -12,7 +12,7 @@ use super::sampling::Sampler;
 use super::{all_finite, read_f32, read_stacked, reshape_probs};
 use crate::attention::Probs;
 use crate::engine::{CpuEngineLlm, CpuModel, EngineLlm, EngineModel};
-use crate::model::{Gvt, Keep, KvCache, VisualPath};
+use crate::model::{Gvt, Keep, KvCache};
 use crate::preprocess::Pixels;
 use crate::{Error, Result};
 
@@ -23,7 +23,7 @@ pub enum ModelRef<'a> {
     Burn(&'a Gvt),
     /// The whole model on the GPU engine.
     Engine(&'a EngineModel),
-    /// The LLM on the CPU engine, the visual path on burn.
+    /// The whole model on the CPU engine.
     Cpu(&'a CpuModel),
 }
 
@@ -61,10 +61,44 @@ impl<'a> ModelRef<'a> {
             || Error::InvalidInput("this model has no vision tower; ask without an image".into());
         match self {
             Self::Burn(m) => {
-                burn_visual(m.visual.as_ref().ok_or_else(no_vision)?, pixels, capture).await
+                let path = m.visual.as_ref().ok_or_else(no_vision)?;
+                let device = path.devices()[0].clone();
+                let tokens = path.forward(pixels.tensor(&device), None);
+                let resampler = if capture {
+                    Some(Later::Read(read_stacked(tokens.resampler_attention).await?))
+                } else {
+                    None
+                };
+                Ok(EncodedImage {
+                    visual: Visual::Burn(tokens.embeds),
+                    resampler,
+                    grid: tokens.grid,
+                })
             }
             Self::Cpu(m) => {
-                burn_visual(m.visual.as_ref().ok_or_else(no_vision)?, pixels, capture).await
+                let path = m.visual.as_ref().ok_or_else(no_vision)?;
+                let mut session = path.session(capture, 0).await?;
+                let tokens = session.encode(&pixels.values);
+                path.keep(session);
+                let tokens = tokens?;
+                let dims = path.model.dims();
+                let r = &dims.resampler;
+                let keys = dims.tokens() + r.latents;
+                let resampler = match tokens.attention {
+                    Some(values) => Some(Later::Read(Probs::new(
+                        vec![r.depth, r.heads, r.latents, keys],
+                        values,
+                    )?)),
+                    None => None,
+                };
+                Ok(EncodedImage {
+                    visual: Visual::Host {
+                        rows: r.latents,
+                        values: tokens.embeds,
+                    },
+                    resampler,
+                    grid: dims.grid(),
+                })
             }
             Self::Engine(m) => {
                 let path = m.visual.as_ref().ok_or_else(no_vision)?;
@@ -89,22 +123,6 @@ impl<'a> ModelRef<'a> {
             }
         }
     }
-}
-
-/// The image encoder on burn.
-async fn burn_visual(path: &VisualPath, pixels: Pixels, capture: bool) -> Result<EncodedImage> {
-    let device = path.devices()[0].clone();
-    let tokens = path.forward(pixels.tensor(&device), None);
-    let resampler = if capture {
-        Some(Later::Read(read_stacked(tokens.resampler_attention).await?))
-    } else {
-        None
-    };
-    Ok(EncodedImage {
-        visual: Visual::Burn(tokens.embeds),
-        resampler,
-        grid: tokens.grid,
-    })
 }
 
 /// Attention that is read when it is wanted: after the answer, not before its first token.
@@ -140,13 +158,15 @@ pub(super) enum Visual {
     Burn(Tensor<3>),
     /// Left on the GPU by the engine's image encoder.
     OnGpu { rows: usize, values: GpuValues },
+    /// Made by the CPU engine's image encoder.
+    Host { rows: usize, values: Vec<f32> },
 }
 
 impl Visual {
     pub fn rows(&self) -> usize {
         match self {
             Self::Burn(t) => t.dims()[1],
-            Self::OnGpu { rows, .. } => *rows,
+            Self::OnGpu { rows, .. } | Self::Host { rows, .. } => *rows,
         }
     }
 
@@ -176,6 +196,7 @@ impl Visual {
         match self {
             Self::Burn(t) => read_f32(t).await,
             Self::OnGpu { values, .. } => Ok(values.read().await?),
+            Self::Host { values, .. } => Ok(values),
         }
     }
 }

@@ -17,7 +17,7 @@ use gvt_gpu::vision::VisualSession;
 use super::smollm2::reference;
 
 /// Largest |got - want| relative to the largest |want|.
-fn relative_error(got: &[f32], want: &[f32]) -> f32 {
+pub(super) fn relative_error(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
     got.iter()
@@ -75,16 +75,23 @@ fn the_engine_matches_burn_on_the_parity_model_with_attention_and_a_decode_step(
     }
 }
 
-fn parity_on(gpu: &gvt_gpu::Gpu, kv: KvFormat, tolerance: f32) {
-    let what = format!("{} with a {kv:?} cache", gpu.caps().variant());
-    let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
-    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
-    let cpu = ComputeDevice::cpu();
-    let gvt = Gvt::load_files(&file, None, &cfg, &cpu.device, &mut |_| {}).unwrap();
-    let llm = Arc::new(engine::load_llm(gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
-    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true, 64, kv)).unwrap();
+/// The parity fixture's prompt, and burn's answers to it: the prefill's logits and its last
+/// position's attention per layer (`[heads, 12]`), then one decode step of a token the CPU
+/// chose (as a sampler would, not the argmax) and its logits and attention (`[heads, 13]`).
+pub(super) struct ParityReference {
+    pub prefix: Vec<u32>,
+    pub visual: Vec<f32>,
+    pub suffix: Vec<u32>,
+    pub prefill_logits: Vec<f32>,
+    pub prefill_attention: Vec<Vec<f32>>,
+    pub chosen: u32,
+    pub decode_logits: Vec<f32>,
+    pub decode_attention: Vec<Vec<f32>>,
+}
 
-    // A prompt of tokens and "visual" rows, as GVT builds it.
+pub(super) fn parity_reference(file: &GgufFile, cfg: &GvtConfig) -> ParityReference {
+    let flex = ComputeDevice::flex();
+    let gvt = Gvt::load_files(file, None, cfg, &flex.device, &mut |_| {}).unwrap();
     let vocab = cfg.llm.vocab_size as u32;
     let prefix: Vec<u32> = (0..5).map(|i| (i * 7 + 1) % vocab).collect();
     let suffix: Vec<u32> = (0..4).map(|i| (i * 13 + 3) % vocab).collect();
@@ -92,73 +99,101 @@ fn parity_on(gpu: &gvt_gpu::Gpu, kv: KvFormat, tolerance: f32) {
     let visual: Vec<f32> = (0..3 * e)
         .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.2)
         .collect();
-    let first = pollster::block_on(session.prefill(&[
-        Part::Tokens(&prefix),
-        Part::Embeds(&visual),
-        Part::Tokens(&suffix),
-    ]))
-    .unwrap();
-    let got = pollster::block_on(session.logits()).unwrap();
-    let got_attention = pollster::block_on(session.attention(0..session.len()))
-        .unwrap()
-        .unwrap();
-
-    let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &cpu.device);
+    let visual_t = Tensor::<3>::from_data(TensorData::new(visual.clone(), [1, 3, e]), &flex.device);
     let embeds = gvt.prompt_embeds(&prefix, Some(visual_t), &suffix);
     let mut cache = KvCache::new(cfg.llm.depth);
     let keep = Keep {
         attention: true,
         layer_outputs: false,
     };
-    let step = gvt.llm.forward(embeds, &mut cache, keep);
-    let last = step.hidden.clone().narrow(1, 11, 1);
-    let want = pollster::block_on(read_f32(gvt.llm.logits(last))).unwrap();
-    let err = relative_error(&got, &want);
-    eprintln!("{what}: parity model prefill logits: max relative error {err:.2e}");
-    assert!(err <= tolerance, "{what}: prefill logits: {err}");
-    let argmax = |v: &[f32]| {
-        v.iter()
-            .enumerate()
-            .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
-    };
-    assert_eq!(first as usize, argmax(&want));
-
-    assert_eq!(
-        (got_attention.heads, got_attention.keys),
-        (cfg.llm.heads, 12)
-    );
-    for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
-        // The last position's row of every head: [1, heads, 12, 12] -> [heads, 12].
-        let want = pollster::block_on(read_f32(probs.narrow(2, 11, 1))).unwrap();
-        let got = &got_attention.layers[layer];
-        let name = format!("{what}: layer {layer} attention");
-        gvt_testkit::assert_close(&name, got, &want, 2e-3);
+    fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        pollster::block_on(read_f32(t)).unwrap()
     }
-
-    // One decode step from a token chosen on the CPU (as a sampler would), not the argmax.
-    let chosen = (first + 1) % vocab;
-    session.set_next(chosen);
-    let next = pollster::block_on(session.decode()).unwrap();
-    let got = pollster::block_on(session.logits()).unwrap();
-    let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![chosen as i64], [1]), &cpu.device);
+    let step = gvt.llm.forward(embeds, &mut cache, keep);
+    let prefill_logits = read(gvt.llm.logits(step.hidden.clone().narrow(1, 11, 1)));
+    // The last position's row of every head: [1, heads, 12, 12] -> [heads, 12].
+    let prefill_attention = (step.attention.unwrap().into_iter())
+        .map(|p| read(p.narrow(2, 11, 1)))
+        .collect();
+    let chosen = (argmax(&prefill_logits) as u32 + 1) % vocab;
+    let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![chosen as i64], [1]), &flex.device);
     let step = gvt
         .llm
         .forward(gvt.llm.embed(ids).reshape([1, 1, e]), &mut cache, keep);
-    let want = pollster::block_on(read_f32(gvt.llm.logits(step.hidden))).unwrap();
-    let err = relative_error(&got, &want);
-    eprintln!("{what}: parity model decode logits: max relative error {err:.2e}");
-    assert!(err <= tolerance, "{what}: decode logits: {err}");
-    assert_eq!(next as usize, argmax(&want));
-    let got_attention = pollster::block_on(session.attention(0..session.len()))
+    ParityReference {
+        prefix,
+        visual,
+        suffix,
+        prefill_logits,
+        prefill_attention,
+        chosen,
+        decode_logits: read(gvt.llm.logits(step.hidden)),
+        decode_attention: step.attention.unwrap().into_iter().map(read).collect(),
+    }
+}
+
+pub(super) fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
+}
+
+/// An engine's logits and attention against the reference's, one step.
+pub(super) fn check_step(
+    what: &str,
+    (logits, want): (&[f32], &[f32]),
+    (attention, want_attention): (&[Vec<f32>], &[Vec<f32>]),
+    tolerance: f32,
+) {
+    let err = relative_error(logits, want);
+    eprintln!("{what}: parity model logits: max relative error {err:.2e}");
+    assert!(err <= tolerance, "{what}: logits: {err}");
+    assert_eq!(attention.len(), want_attention.len());
+    for (layer, (got, want)) in attention.iter().zip(want_attention).enumerate() {
+        gvt_testkit::assert_close(&format!("{what}: layer {layer} attention"), got, want, 2e-3);
+    }
+}
+
+fn parity_on(gpu: &gvt_gpu::Gpu, kv: KvFormat, tolerance: f32) {
+    let what = format!("{} with a {kv:?} cache", gpu.caps().variant());
+    let file = gvt_testkit::open_fixture("parity/gvt-parity.gguf");
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let want = parity_reference(&file, &cfg);
+    let llm = Arc::new(engine::load_llm(gpu, &file, &cfg.llm, &mut |_| {}).unwrap());
+    let mut session = pollster::block_on(LlmSession::new(llm.clone(), true, 64, kv)).unwrap();
+    let first = pollster::block_on(session.prefill(&[
+        Part::Tokens(&want.prefix),
+        Part::Embeds(&want.visual),
+        Part::Tokens(&want.suffix),
+    ]))
+    .unwrap();
+    let got = pollster::block_on(session.logits()).unwrap();
+    let attention = pollster::block_on(session.attention(0..session.len()))
         .unwrap()
         .unwrap();
-    assert_eq!(got_attention.keys, 13);
-    for (layer, probs) in step.attention.unwrap().into_iter().enumerate() {
-        let want = pollster::block_on(read_f32(probs)).unwrap();
-        let got = &got_attention.layers[layer];
-        let name = format!("{what}: decode layer {layer} attention");
-        gvt_testkit::assert_close(&name, got, &want, 2e-3);
-    }
+    assert_eq!((attention.heads, attention.keys), (cfg.llm.heads, 12));
+    check_step(
+        &format!("{what}: prefill"),
+        (&got, &want.prefill_logits),
+        (&attention.layers, &want.prefill_attention),
+        tolerance,
+    );
+    assert_eq!(first as usize, argmax(&want.prefill_logits));
+
+    session.set_next(want.chosen);
+    let next = pollster::block_on(session.decode()).unwrap();
+    let got = pollster::block_on(session.logits()).unwrap();
+    let attention = pollster::block_on(session.attention(0..session.len()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(attention.keys, 13);
+    check_step(
+        &format!("{what}: decode"),
+        (&got, &want.decode_logits),
+        (&attention.layers, &want.decode_attention),
+        tolerance,
+    );
+    assert_eq!(next as usize, argmax(&want.decode_logits));
     assert_eq!(session.len(), 13);
 }
 
@@ -293,7 +328,7 @@ fn the_image_encoder_on_the_engine_matches_the_reference() {
 }
 
 /// Two circles and a square on white, for the embedded model.
-fn shapes_image() -> image::DynamicImage {
+pub(super) fn shapes_image() -> image::DynamicImage {
     image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(128, 96, |x, y| {
         let (x, y) = (x as i32, y as i32);
         let circle = |cx: i32, cy: i32| (x - cx).pow(2) + (y - cy).pow(2) < 15 * 15;
@@ -317,7 +352,7 @@ fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
         return;
     };
     let file = default_model::open().unwrap();
-    let cpu = Pipeline::load(&file, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+    let cpu = Pipeline::load(&file, None, ComputeDevice::flex(), &mut |_, _| {}).unwrap();
     let engine = Pipeline::load(&file, None, gpu, &mut |_, _| {}).unwrap();
     assert!(matches!(engine.model, LoadedModel::Engine(_)));
     assert!(

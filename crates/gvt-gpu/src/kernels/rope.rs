@@ -13,32 +13,7 @@ struct Params {
     kv_f32: u32,
 }
 
-pub use gvt_cpu::kernels::rope::llm_table;
-
-/// cos then sin for the vision tower's tokens: the CLS token (row 0, unrotated), then a
-/// `grid x grid` patch grid in row-major order, `head_dim / 2` pairs each. Each axis gets
-/// `head_dim / 4` pairs with frequencies `theta^(-2i / (head_dim / 2))`: the first turn with
-/// the patch's row, the next with its column (EVA-02's 2-D RoPE, as the reference builds it).
-pub fn vision_table(grid: usize, head_dim: usize, theta: f64) -> Vec<f32> {
-    let pairs = head_dim / 2;
-    let (axis_dim, axis_pairs) = (head_dim / 2, head_dim / 4);
-    let mut angles = vec![0f32; pairs]; // CLS
-    for row in 0..grid {
-        for col in 0..grid {
-            let start = angles.len();
-            for pos in [row, col] {
-                for i in 0..axis_pairs {
-                    let freq = theta.powf(-2.0 * i as f64 / axis_dim as f64);
-                    angles.push((pos as f64 * freq) as f32);
-                }
-            }
-            angles.resize(start + pairs, 0.0);
-        }
-    }
-    let mut table: Vec<f32> = angles.iter().map(|a| a.cos()).collect();
-    table.extend(angles.iter().map(|a| a.sin()));
-    table
-}
+pub use gvt_cpu::kernels::rope::{llm_table, vision_table};
 
 /// Rotates every row `r` of `x` in place by row `r` of `table` ([`vision_table`]).
 ///

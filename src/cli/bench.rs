@@ -293,15 +293,8 @@ fn bench_engine(
             String::new()
         }
     );
-    let vocab = config.llm.vocab_size as u32;
-    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
-        .map(|i| (i * 7919 + 13) % vocab)
-        .collect();
-    let pixels: Vec<f32> = config.vision.as_ref().map_or(Vec::new(), |v| {
-        (0..3 * v.image_size * v.image_size)
-            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
-            .collect()
-    });
+    let ids = prompt_ids(config, args.prompt_tokens);
+    let pixels = image_pixels(config);
     let mut runs = Vec::with_capacity(args.runs + 1);
     for _ in 0..=args.runs {
         session.reset();
@@ -376,6 +369,22 @@ fn bench_engine(
     Ok(())
 }
 
+/// The prompt every run asks: `n` token ids spread over the vocabulary.
+pub(super) fn prompt_ids(config: &GvtConfig, n: usize) -> Vec<u32> {
+    let vocab = config.llm.vocab_size as u32;
+    (0..n as u32).map(|i| (i * 7919 + 13) % vocab).collect()
+}
+
+/// A fixed image in the model's input range, `[3, size, size]` (empty without a vision
+/// tower).
+pub(super) fn image_pixels(config: &GvtConfig) -> Vec<f32> {
+    config.vision.as_ref().map_or(Vec::new(), |v| {
+        (0..3 * v.image_size * v.image_size)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
+            .collect()
+    })
+}
+
 async fn one_run(
     model: &Gvt,
     config: &GvtConfig,
@@ -383,10 +392,7 @@ async fn one_run(
     args: &BenchArgs,
 ) -> anyhow::Result<Run> {
     let mut run = Run::default();
-    let vocab = config.llm.vocab_size as u32;
-    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
-        .map(|i| (i * 7919 + 13) % vocab)
-        .collect();
+    let ids = prompt_ids(config, args.prompt_tokens);
 
     let visual = match (&model.visual, &config.vision) {
         (Some(path), Some(v)) => {

@@ -16,7 +16,7 @@ use gvt_cpu::llm::{CpuLlm, LlmSession, Part};
 use gvt_cpu::random::{self, random_tensors};
 use gvt_cpu::vision::{CpuVisual, VisualSession};
 
-use super::{BenchArgs, Run, median, ms};
+use super::{BenchArgs, Run, image_pixels, median, ms, prompt_ids};
 
 pub fn run(
     cpu: &Cpu,
@@ -79,15 +79,8 @@ pub fn run(
             String::new()
         }
     );
-    let vocab = config.llm.vocab_size as u32;
-    let ids: Vec<u32> = (0..args.prompt_tokens as u32)
-        .map(|i| (i * 7919 + 13) % vocab)
-        .collect();
-    let pixels: Vec<f32> = config.vision.as_ref().map_or(Vec::new(), |v| {
-        (0..3 * v.image_size * v.image_size)
-            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
-            .collect()
-    });
+    let ids = prompt_ids(config, args.prompt_tokens);
+    let pixels = image_pixels(config);
     let mut runs = Vec::with_capacity(args.runs + 1);
     for _ in 0..=args.runs {
         session.reset();

@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use gvt_core::device::ComputeDevice;
 use gvt_core::engine;
-use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
 use gvt_core::model::GvtConfig;
 use gvt_core::pipeline::{LoadedModel, Pipeline};
 use gvt_cpu::llm::{LlmSession, Part};
 use gvt_cpu::vision::VisualSession;
 use gvt_cpu::{Cpu, Isa};
 
-use super::engine::{argmax, check_step, parity_reference, shapes_image};
+use super::engine::{argmax, check_step, parity_reference};
 
 fn cpus() -> Vec<Cpu> {
     Isa::available()
@@ -110,52 +109,5 @@ fn answers_and_attention_on_the_cpu_engine_equal_burn_flex() {
         "{}",
         cpu.info.kernels
     );
-    let image = shapes_image();
-    for (question, sampling) in [
-        ("How many circles are there in the image?", Sampling::Greedy),
-        ("What color is the square?", Sampling::Greedy),
-        (
-            "Is there a triangle in the image?",
-            Sampling::from_settings(0.8, 0.9, 7).unwrap(),
-        ),
-    ] {
-        let options = GenerateOptions {
-            max_new_tokens: 6,
-            sampling,
-            capture_attention: true,
-        };
-        let ask = |p: &Pipeline| {
-            pollster::block_on(p.ask(
-                Some(&image),
-                question,
-                &options,
-                &CancelFlag::default(),
-                &mut |_| {},
-            ))
-            .unwrap()
-        };
-        let (want, got) = (ask(&flex), ask(&cpu));
-        eprintln!("{question} -> {:?} ({:?})", got.text, got.stop);
-        assert_eq!(got.tokens, want.tokens, "{question}");
-        assert_eq!(got.stop, want.stop, "{question}");
-        let (want, got) = (want.attention.unwrap(), got.attention.unwrap());
-        assert_eq!(got.grid, want.grid);
-        assert_eq!(got.resampler.dims, want.resampler.dims);
-        gvt_testkit::assert_close(
-            &format!("{question}: resampler attention"),
-            &got.resampler.values,
-            &want.resampler.values,
-            1e-4,
-        );
-        assert_eq!(got.llm.len(), want.llm.len(), "one map per answer token");
-        for (i, (g, w)) in got.llm.iter().zip(&want.llm).enumerate() {
-            assert_eq!(g.dims, w.dims, "token {i}: [layers, heads, latents]");
-            gvt_testkit::assert_close(
-                &format!("{question}: LLM attention of answer token {i}"),
-                &g.values,
-                &w.values,
-                2e-3,
-            );
-        }
-    }
+    super::engine::assert_same_answers(&flex, &cpu);
 }

@@ -8,8 +8,10 @@ use burn::tensor::{Int, Tensor, TensorData};
 use gvt_core::device::ComputeDevice;
 use gvt_core::engine;
 use gvt_core::generate::read_f32;
+use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
 use gvt_core::gguf::GgufFile;
 use gvt_core::model::{Gvt, GvtConfig, Keep, KvCache};
+use gvt_core::pipeline::Pipeline;
 use gvt_gpu::Caps;
 use gvt_gpu::llm::{KvFormat, LlmSession, Part};
 use gvt_gpu::vision::VisualSession;
@@ -345,8 +347,7 @@ pub(super) fn shapes_image() -> image::DynamicImage {
 #[test]
 fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
     use gvt_core::default_model;
-    use gvt_core::generate::{CancelFlag, GenerateOptions, Sampling};
-    use gvt_core::pipeline::{LoadedModel, Pipeline};
+    use gvt_core::pipeline::LoadedModel;
 
     let Some(gpu) = gvt_testkit::wgpu_compute() else {
         return;
@@ -360,6 +361,12 @@ fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
         "{}",
         engine.info.kernels
     );
+    assert_same_answers(&cpu, &engine);
+}
+
+/// `got` answers three questions about [`shapes_image`] (greedy, and top-p sampled from one
+/// generator) with the tokens `want` gives, and attends alike.
+pub(super) fn assert_same_answers(want: &Pipeline, got: &Pipeline) {
     let image = shapes_image();
     for (question, sampling) in [
         ("How many circles are there in the image?", Sampling::Greedy),
@@ -386,7 +393,7 @@ fn answers_and_attention_on_the_engine_equal_the_cpu_path() {
             ))
             .unwrap()
         };
-        let (want, got) = (ask(&cpu), ask(&engine));
+        let (want, got) = (ask(want), ask(got));
         eprintln!("{question} -> {:?} ({:?})", got.text, got.stop);
         assert_eq!(got.tokens, want.tokens, "{question}");
         assert_eq!(got.stop, want.stop, "{question}");

@@ -167,7 +167,7 @@ impl Pipeline {
                 (LoadedModel::Engine(EngineModel { visual, llm }), kernels)
             }
             (None, Some(cpu)) => {
-                MemoryEstimate::with_engine(&config, &files, &device.device, engine::MAX_CONTEXT)
+                MemoryEstimate::with_cpu_engine(&config, &files, &device.device)
                     .check(&device.memory, &device.name)?;
                 let visual = engine::load_cpu_visual(cpu, model, &config, &mut progress)?;
                 let llm = engine::load_cpu_llm(cpu, llm_file, &config.llm, &mut progress)?;

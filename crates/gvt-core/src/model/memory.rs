@@ -39,6 +39,15 @@ pub struct LargestTensor {
     pub bytes: u64,
 }
 
+/// Where the model runs, for the estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Burn,
+    CpuEngine,
+    /// The GPU engine, with its KV cache preallocated to this many positions.
+    GpuEngine(usize),
+}
+
 /// Bytes one model needs to answer one question about one image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryEstimate {
@@ -57,7 +66,13 @@ impl MemoryEstimate {
     /// Estimates the memory of the model `files` describe, on `device`, with everything on
     /// burn.
     pub fn new(config: &GvtConfig, files: &[&GgufFile], device: &Device) -> Self {
-        Self::estimate(config, files, device, None)
+        Self::estimate(config, files, device, Kind::Burn)
+    }
+
+    /// [`MemoryEstimate::new`] on the CPU engine: tensors read where they lie, and burn's
+    /// figures for the activations and the f32 KV cache of one request.
+    pub fn with_cpu_engine(config: &GvtConfig, files: &[&GgufFile], device: &Device) -> Self {
+        Self::estimate(config, files, device, Kind::CpuEngine)
     }
 
     /// [`MemoryEstimate::new`] on the GPU engine: tensors as stored (split by rows where a
@@ -69,15 +84,14 @@ impl MemoryEstimate {
         device: &Device,
         engine_context: usize,
     ) -> Self {
-        Self::estimate(config, files, device, Some(engine_context))
+        Self::estimate(config, files, device, Kind::GpuEngine(engine_context))
     }
 
-    fn estimate(
-        config: &GvtConfig,
-        files: &[&GgufFile],
-        device: &Device,
-        engine_context: Option<usize>,
-    ) -> Self {
+    fn estimate(config: &GvtConfig, files: &[&GgufFile], device: &Device, kind: Kind) -> Self {
+        let engine_context = match kind {
+            Kind::GpuEngine(context) => Some(context),
+            Kind::Burn | Kind::CpuEngine => None,
+        };
         let mut weights = 0;
         let mut largest_f32 = 0;
         let mut largest = LargestTensor {
@@ -85,7 +99,7 @@ impl MemoryEstimate {
             bytes: 0,
         };
         for t in files.iter().flat_map(|f| f.tensors.iter()) {
-            if engine_context.is_some() {
+            if kind != Kind::Burn {
                 weights = add(&[weights, t.n_bytes() as u64]);
                 continue;
             }

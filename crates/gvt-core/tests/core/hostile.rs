@@ -247,7 +247,7 @@ fn a_model_too_big_for_the_memory_is_refused_before_loading() {
     assert_eq!(
         err.to_string(),
         "this model needs ~8.7 GB for one image (weights 12 MB, activations 8.7 GB, KV cache \
-         4 MB); CPU (GVT Lens engine) has 4.0 GB available"
+         328 KB); CPU (GVT Lens engine) has 4.0 GB available"
     );
     // A GPU's per-buffer limit is named as well.
     let mut gpu_like = ComputeDevice::cpu();

@@ -13,8 +13,8 @@ use crate::kernels::linear::{Linear, linear};
 use crate::kernels::norm::{rms_norm, swiglu};
 use crate::kernels::quantize::Q16;
 use crate::kernels::rope::{llm_table, rope};
-pub use crate::model::{LlmDims, TensorSource, TensorSpec};
-use crate::{Cpu, CpuError, Result, Shared, TensorBytes, Weight, WeightFormat};
+pub use crate::model::{LlmDims, LlmWeights, TensorSource, TensorSpec};
+use crate::{Cpu, CpuError, Result, Shared, TensorBytes, Weight};
 
 /// Reads tensors by name, counting their bytes.
 pub(crate) struct Loader<'s, 'a, 'b, 'p> {
@@ -69,26 +69,11 @@ impl Loader<'_, '_, '_, '_> {
     }
 }
 
-struct Layer {
-    attn_norm: Vec<f32>,
-    q: Weight,
-    k: Weight,
-    v: Weight,
-    o: Weight,
-    ffn_norm: Vec<f32>,
-    gate: Weight,
-    up: Weight,
-    down: Weight,
-}
-
 /// A decoder's weights, read in place.
 pub struct CpuLlm {
     cpu: Cpu,
     dims: LlmDims,
-    embed: Weight,
-    layers: Vec<Layer>,
-    norm: Vec<f32>,
-    output: Option<Weight>,
+    weights: LlmWeights<Weight, Vec<f32>>,
 }
 
 impl CpuLlm {
@@ -102,41 +87,18 @@ impl CpuLlm {
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
         dims.check("CPU engine", MAX_HEAD_DIM)?;
-        let e = dims.width;
-        let mut load = Loader {
-            tensors,
-            owner,
-            on_progress,
-        };
-        let embed = load.matrix(&TensorSpec::new("token_embd.weight".into(), e, dims.vocab))?;
-        let output = if dims.tied_output {
-            None
-        } else {
-            Some(load.matrix(&TensorSpec::new("output.weight".into(), e, dims.vocab))?)
-        };
-        let mut layers = Vec::with_capacity(dims.depth);
-        for i in 0..dims.depth {
-            let [attn_norm, q, k, v, o, ffn_norm, gate, up, down] = dims.layer_tensors(i);
-            layers.push(Layer {
-                attn_norm: load.values(&attn_norm)?,
-                q: load.matrix(&q)?,
-                k: load.matrix(&k)?,
-                v: load.matrix(&v)?,
-                o: load.matrix(&o)?,
-                ffn_norm: load.values(&ffn_norm)?,
-                gate: load.matrix(&gate)?,
-                up: load.matrix(&up)?,
-                down: load.matrix(&down)?,
-            });
-        }
-        let norm = load.values(&TensorSpec::new("output_norm.weight".into(), e, 1))?;
+        let weights = LlmWeights::load(
+            &dims,
+            &mut Loader {
+                tensors,
+                owner,
+                on_progress,
+            },
+        )?;
         Ok(Self {
             cpu: cpu.clone(),
             dims,
-            embed,
-            layers,
-            norm,
-            output,
+            weights,
         })
     }
 
@@ -148,47 +110,24 @@ impl CpuLlm {
         &self.cpu
     }
 
-    /// Every weight matrix, the embedding and output head included.
-    fn matrices(&self) -> impl Iterator<Item = &Weight> {
-        self.layers
-            .iter()
-            .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
-            .chain(std::iter::once(&self.embed))
-            .chain(self.output.as_ref())
+    /// The weights, in the layout both engines share.
+    pub fn weights(&self) -> &LlmWeights<Weight, Vec<f32>> {
+        &self.weights
     }
 
     /// Bytes of weight matrices.
     pub fn weight_bytes(&self) -> u64 {
-        self.matrices().map(|w| w.bytes().len() as u64).sum()
+        self.weights.weight_bytes()
     }
 
-    /// Bytes of weights a decode step reads: every matrix, the output head whole, and one
-    /// row of the embedding (unless it is the head too).
+    /// Bytes of weights a decode step reads.
     pub fn bytes_per_token(&self) -> u64 {
-        match &self.output {
-            Some(_) => self.weight_bytes() - self.embed.bytes().len() as u64,
-            None => self.weight_bytes(),
-        }
+        self.weights.bytes_per_token()
     }
 
     /// Formats of the matrices, e.g. "Q4_1 x 210, Q8_0 x 1".
     pub fn formats(&self) -> String {
-        let mut counts: Vec<(WeightFormat, usize)> = Vec::new();
-        for w in self.matrices() {
-            match counts.iter_mut().find(|(f, _)| *f == w.format) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((w.format, 1)),
-            }
-        }
-        counts
-            .iter()
-            .map(|(f, n)| format!("{f} x {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn head(&self) -> &Weight {
-        self.output.as_ref().unwrap_or(&self.embed)
+        self.weights.formats()
     }
 
     fn heads(&self) -> Heads {
@@ -348,7 +287,9 @@ impl LlmSession {
             for (i, (part, row)) in chunk.iter().enumerate() {
                 let out = &mut self.x[i * width..(i + 1) * width];
                 match part {
-                    Part::Tokens(ids) => embed(&self.model.embed, &ids[*row..*row + 1], out)?,
+                    Part::Tokens(ids) => {
+                        embed(&self.model.weights.embed, &ids[*row..*row + 1], out)?
+                    }
                     Part::Embeds(e) => out.copy_from_slice(&e[row * width..(row + 1) * width]),
                 }
             }
@@ -361,7 +302,7 @@ impl LlmSession {
     pub fn decode(&mut self, token: u32) -> Result<&[f32]> {
         self.check_room(1)?;
         let width = self.model.dims.width;
-        embed(&self.model.embed, &[token], &mut self.x[..width])?;
+        embed(&self.model.weights.embed, &[token], &mut self.x[..width])?;
         self.forward(1);
         Ok(self.logits())
     }
@@ -432,7 +373,7 @@ impl LlmSession {
         );
         let att = &mut self.att[..t * qw];
         let (gate, up) = (&mut self.gate[..t * f], &mut self.up[..t * f]);
-        for (i, layer) in model.layers.iter().enumerate() {
+        for (i, layer) in model.weights.layers.iter().enumerate() {
             rms_norm(x, &layer.attn_norm, eps, h);
             linear(
                 cpu,
@@ -488,13 +429,34 @@ impl LlmSession {
             linear(cpu, gate, &mut [Linear::add(&layer.down, x)], &mut self.q16);
         }
         let last = &x[(t - 1) * e..];
-        rms_norm(last, &model.norm, eps, &mut h[..e]);
+        rms_norm(last, &model.weights.norm, eps, &mut h[..e]);
         linear(
             cpu,
             &h[..e],
-            &mut [Linear::store(model.head(), &mut self.logits)],
+            &mut [Linear::store(model.weights.head(), &mut self.logits)],
             &mut self.q16,
         );
         self.len += t;
+    }
+}
+
+impl crate::model::Tensors for Loader<'_, '_, '_, '_> {
+    type Matrix = Weight;
+    type Vector = Vec<f32>;
+    type Error = CpuError;
+    fn matrix(&mut self, spec: &TensorSpec) -> Result<Weight> {
+        Loader::matrix(self, spec)
+    }
+    fn matrix_as(&mut self, spec: &TensorSpec, shape: [usize; 2]) -> Result<Weight> {
+        Loader::matrix_as(self, spec, shape)
+    }
+    fn vector(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
+        Loader::values(self, spec)
+    }
+    fn values(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
+        Loader::values(self, spec)
+    }
+    fn vector_of(&mut self, _: &str, values: Vec<f32>) -> Result<Vec<f32>> {
+        Ok(values)
     }
 }

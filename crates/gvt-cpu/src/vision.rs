@@ -14,107 +14,32 @@ use crate::kernels::norm::{add_bias, gelu, layer_norm, swiglu};
 use crate::kernels::quantize::Q16;
 use crate::kernels::rope::{rope, vision_table};
 use crate::llm::Loader;
-use crate::model::{TensorSource, TensorSpec, VisionDims};
+use crate::model::{TensorSource, VisionDims, VisionWeights};
 use crate::{Cpu, CpuError, Result, Shared, Weight};
 
-/// A LayerNorm's weight and bias.
-struct LayerNorm {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
+type LayerNorm = crate::model::LayerNorm<Vec<f32>>;
+type Linear = crate::model::Linear<Weight, Vec<f32>>;
+
+fn layer_norm_rows(n: &LayerNorm, eps: f64, x: &[f32], y: &mut [f32]) {
+    layer_norm(x, &n.weight, &n.bias, eps as f32, y);
 }
 
-impl LayerNorm {
-    fn apply(&self, eps: f64, x: &[f32], y: &mut [f32]) {
-        layer_norm(x, &self.weight, &self.bias, eps as f32, y);
+/// Adds `l`'s bias (when it has one) to the rows of `y`.
+fn bias(l: &Linear, y: &mut [f32]) {
+    if let Some(b) = &l.bias {
+        add_bias(y, b);
     }
-}
-
-/// A linear layer and its bias, if it has one.
-struct Linear {
-    weight: Weight,
-    bias: Option<Vec<f32>>,
-}
-
-impl Linear {
-    /// Adds the bias (when there is one) to the rows of `y`.
-    fn bias(&self, y: &mut [f32]) {
-        if let Some(b) = &self.bias {
-            add_bias(y, b);
-        }
-    }
-}
-
-struct Block {
-    norm1: LayerNorm,
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    attn_ln: LayerNorm,
-    out: Linear,
-    norm2: LayerNorm,
-    gate: Linear,
-    up: Linear,
-    ffn_ln: LayerNorm,
-    down: Linear,
-}
-
-struct ResamplerLayer {
-    norm_media: LayerNorm,
-    norm_latents: LayerNorm,
-    q: Linear,
-    kv: Linear,
-    out: Linear,
-    ffn_norm: LayerNorm,
-    up: Linear,
-    down: Linear,
 }
 
 /// The visual path's weights, read in place.
 pub struct CpuVisual {
     cpu: Cpu,
     dims: VisionDims,
-    /// The convolution as a `[3 * p * p, width]` matrix over flattened patches.
-    patch: Linear,
-    /// `[tokens, width]`: the position embeddings, with the CLS token added to row 0.
-    start: Vec<f32>,
+    weights: VisionWeights<Weight, Vec<f32>>,
+    /// `[latents, width]`, decoded once.
+    latents: Vec<f32>,
     /// The 2-D RoPE table of the patch grid ([`vision_table`]).
     rope: Vec<f32>,
-    blocks: Vec<Block>,
-    /// `ln_vision`, its bias with the resampler's `media_pos` added.
-    ln_vision: LayerNorm,
-    /// `[latents, width]`.
-    latents: Vec<f32>,
-    layers: Vec<ResamplerLayer>,
-    norm: LayerNorm,
-    proj: Linear,
-}
-
-/// Reads the visual path's tensors by name.
-struct Parts<'l, 's, 'a, 'b, 'p> {
-    load: &'l mut Loader<'s, 'a, 'b, 'p>,
-}
-
-impl Parts<'_, '_, '_, '_, '_> {
-    fn layer_norm(&mut self, name: &str, width: usize) -> Result<LayerNorm> {
-        Ok(LayerNorm {
-            weight: self.values(&format!("{name}.weight"), width, 1)?,
-            bias: self.values(&format!("{name}.bias"), width, 1)?,
-        })
-    }
-
-    fn linear(&mut self, name: &str, cols: usize, rows: usize, bias: bool) -> Result<Linear> {
-        let spec = TensorSpec::new(format!("{name}.weight"), cols, rows);
-        Ok(Linear {
-            weight: self.load.matrix(&spec)?,
-            bias: bias
-                .then(|| self.values(&format!("{name}.bias"), rows, 1))
-                .transpose()?,
-        })
-    }
-
-    fn values(&mut self, name: &str, cols: usize, rows: usize) -> Result<Vec<f32>> {
-        self.load.values(&TensorSpec::new(name.into(), cols, rows))
-    }
 }
 
 impl CpuVisual {
@@ -127,93 +52,23 @@ impl CpuVisual {
         owner: Option<&Shared>,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        let (d, p, f) = (dims.width, dims.patch_size, dims.ffn_hidden);
-        let r = &dims.resampler;
-        let shaped = dims.heads > 0
-            && d.is_multiple_of(dims.heads)
-            && dims.head_dim().is_multiple_of(4)
-            && dims.head_dim() <= crate::kernels::attention::MAX_HEAD_DIM
-            && r.head_dim <= crate::kernels::attention::MAX_HEAD_DIM
-            && p > 0
-            && dims.grid() > 0;
-        if !shaped {
-            return Err(CpuError::InvalidInput(format!(
-                "a vision tower of width {d} in {} heads over {} px patches of {} px images \
-                 (the head size must be a multiple of 4 for the 2-D RoPE)",
-                dims.heads, p, dims.image_size
-            )));
-        }
-        if r.width != d {
-            return Err(CpuError::InvalidInput(format!(
-                "the resampler's width {} differs from the vision tower's {d}",
-                r.width
-            )));
-        }
+        dims.check(crate::kernels::attention::MAX_HEAD_DIM)?;
         let mut loader = Loader {
             tensors,
             owner,
             on_progress,
         };
-        let mut parts = Parts { load: &mut loader };
-        let conv = TensorSpec::new("v.patch_embd.weight".into(), p, p * 3 * d);
-        let patch = Linear {
-            weight: parts.load.matrix_as(&conv, [3 * p * p, d])?,
-            bias: Some(parts.values("v.patch_embd.bias", d, 1)?),
-        };
-        let mut start = parts.values("v.pos_embd", d, dims.tokens())?;
-        let cls = parts.values("v.cls_token", d, 1)?;
-        start.iter_mut().zip(&cls).for_each(|(s, c)| *s += c);
-        let blocks = (0..dims.depth)
-            .map(|i| {
-                let n = |part: &str| format!("v.blk.{i}.{part}");
-                Ok(Block {
-                    norm1: parts.layer_norm(&n("norm1"), d)?,
-                    q: parts.linear(&n("attn_q"), d, d, true)?,
-                    k: parts.linear(&n("attn_k"), d, d, false)?,
-                    v: parts.linear(&n("attn_v"), d, d, true)?,
-                    attn_ln: parts.layer_norm(&n("attn_ln"), d)?,
-                    out: parts.linear(&n("attn_out"), d, d, true)?,
-                    norm2: parts.layer_norm(&n("norm2"), d)?,
-                    gate: parts.linear(&n("ffn_gate"), d, f, true)?,
-                    up: parts.linear(&n("ffn_up"), d, f, true)?,
-                    ffn_ln: parts.layer_norm(&n("ffn_ln"), f)?,
-                    down: parts.linear(&n("ffn_down"), f, d, true)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut ln_vision = parts.layer_norm("v.ln_vision", d)?;
-        let media_pos = parts.values("r.media_pos", d, 1)?;
-        (ln_vision.bias.iter_mut().zip(&media_pos)).for_each(|(b, m)| *b += m);
-        let latents = parts.values("r.latents", d, r.latents)?;
-        let inner = r.heads * r.head_dim;
-        let layers = (0..r.depth)
-            .map(|i| {
-                let n = |part: &str| format!("r.blk.{i}.{part}");
-                Ok(ResamplerLayer {
-                    norm_media: parts.layer_norm(&n("norm_media"), d)?,
-                    norm_latents: parts.layer_norm(&n("norm_latents"), d)?,
-                    q: parts.linear(&n("attn_q"), d, inner, false)?,
-                    kv: parts.linear(&n("attn_kv"), d, 2 * inner, false)?,
-                    out: parts.linear(&n("attn_out"), inner, d, false)?,
-                    ffn_norm: parts.layer_norm(&n("ffn_norm"), d)?,
-                    up: parts.linear(&n("ffn_up"), d, r.ffn_hidden, false)?,
-                    down: parts.linear(&n("ffn_down"), r.ffn_hidden, d, false)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let norm = parts.layer_norm("r.norm", d)?;
-        let proj = parts.linear("mm.proj", d, dims.llm_width, true)?;
+        let weights = VisionWeights::load(&dims, &mut loader)?;
+        let l = &weights.latents;
+        let mut latents = vec![0f32; l.rows * l.cols];
+        for (r, row) in latents.chunks_exact_mut(l.cols).enumerate() {
+            l.decode_row(r, row);
+        }
         Ok(Self {
             cpu: cpu.clone(),
             rope: vision_table(dims.grid(), dims.head_dim(), dims.rope_theta),
-            patch,
-            start,
-            blocks,
-            ln_vision,
             latents,
-            layers,
-            norm,
-            proj,
+            weights,
             dims,
         })
     }
@@ -224,17 +79,7 @@ impl CpuVisual {
 
     /// Bytes of weight matrices.
     pub fn weight_bytes(&self) -> u64 {
-        let linears = self
-            .blocks
-            .iter()
-            .flat_map(|b| [&b.q, &b.k, &b.v, &b.out, &b.gate, &b.up, &b.down])
-            .chain(
-                self.layers
-                    .iter()
-                    .flat_map(|l| [&l.q, &l.kv, &l.out, &l.up, &l.down]),
-            )
-            .chain([&self.patch, &self.proj]);
-        linears.map(|l| l.weight.bytes().len() as u64).sum()
+        self.weights.weight_bytes()
     }
 }
 
@@ -274,7 +119,7 @@ impl VisualSession {
     /// The visual tokens of one image: normalised pixels `[3, size, size]`, channel-major.
     pub fn encode(&mut self, pixels: &[f32]) -> Result<VisualTokens> {
         let model = &*self.model;
-        let cpu = &model.cpu;
+        let (cpu, w) = (&model.cpu, &model.weights);
         let m = &model.dims;
         let r = &m.resampler;
         let (s, p, d, f) = (m.image_size, m.patch_size, m.width, m.ffn_hidden);
@@ -291,15 +136,15 @@ impl VisualSession {
         let zeros = |n: usize| vec![0f32; n];
 
         // The patch embedding onto rows 1.. of the positions.
-        let mut x = model.start.clone();
+        let mut x = w.start.clone();
         let patches = patch_rows(pixels, s, p);
         linear(
             cpu,
             &patches,
-            &mut [Job::add(&model.patch.weight, &mut x[d..])],
+            &mut [Job::add(&w.patch.weight, &mut x[d..])],
             q16,
         );
-        model.patch.bias(&mut x[d..]);
+        bias(&w.patch, &mut x[d..]);
 
         let eps = m.norm_eps;
         let (mut xn, mut q, mut k, mut v) = (
@@ -313,8 +158,8 @@ impl VisualSession {
             (zeros(tokens * f), zeros(tokens * f), zeros(tokens * f));
         let pairs = hd / 2;
         let (cos, sin) = model.rope.split_at(tokens * pairs);
-        for b in &model.blocks {
-            b.norm1.apply(eps, &x, &mut xn);
+        for b in &w.blocks {
+            layer_norm_rows(&b.norm1, eps, &x, &mut xn);
             linear(
                 cpu,
                 &xn,
@@ -325,9 +170,9 @@ impl VisualSession {
                 ],
                 q16,
             );
-            b.q.bias(&mut q);
-            b.k.bias(&mut k);
-            b.v.bias(&mut v);
+            bias(&b.q, &mut q);
+            bias(&b.k, &mut k);
+            bias(&b.v, &mut v);
             for t in 0..tokens {
                 let (c, sn) = (&cos[t * pairs..][..pairs], &sin[t * pairs..][..pairs]);
                 rope(&mut q[t * d..][..d], hd, c, sn);
@@ -342,10 +187,10 @@ impl VisualSession {
                 len: tokens,
             };
             full_attention(cpu, heads, hd, &q, kv, &mut att, None);
-            b.attn_ln.apply(eps, &att, &mut att_n);
+            layer_norm_rows(&b.attn_ln, eps, &att, &mut att_n);
             linear(cpu, &att_n, &mut [Job::add(&b.out.weight, &mut x)], q16);
-            b.out.bias(&mut x);
-            b.norm2.apply(eps, &x, &mut xn);
+            bias(&b.out, &mut x);
+            layer_norm_rows(&b.norm2, eps, &x, &mut xn);
             linear(
                 cpu,
                 &xn,
@@ -355,15 +200,15 @@ impl VisualSession {
                 ],
                 q16,
             );
-            b.gate.bias(&mut gate);
-            b.up.bias(&mut up);
+            bias(&b.gate, &mut gate);
+            bias(&b.up, &mut up);
             swiglu(&mut gate, &up);
-            b.ffn_ln.apply(eps, &gate, &mut up_n);
+            layer_norm_rows(&b.ffn_ln, eps, &gate, &mut up_n);
             linear(cpu, &up_n, &mut [Job::add(&b.down.weight, &mut x)], q16);
-            b.down.bias(&mut x);
+            bias(&b.down, &mut x);
         }
         let mut media = zeros(tokens * d);
-        model.ln_vision.apply(m.ln_vision_eps, &x, &mut media);
+        layer_norm_rows(&w.ln_vision, m.ln_vision_eps, &x, &mut media);
 
         let reps = r.norm_eps;
         let keys = tokens + l;
@@ -376,10 +221,10 @@ impl VisualSession {
         let mut ff = zeros(l * r.ffn_hidden);
         let per_layer = r.heads * l * keys;
         let mut probs = self.capture.then(|| zeros(r.depth * per_layer));
-        for (i, layer) in model.layers.iter().enumerate() {
+        for (i, layer) in w.layers.iter().enumerate() {
             let (media_n, latents_n) = kv_in.split_at_mut(tokens * d);
-            layer.norm_media.apply(reps, &media, media_n);
-            layer.norm_latents.apply(reps, &latents, latents_n);
+            layer_norm_rows(&layer.norm_media, reps, &media, media_n);
+            layer_norm_rows(&layer.norm_latents, reps, &latents, latents_n);
             linear(
                 cpu,
                 latents_n,
@@ -418,7 +263,7 @@ impl VisualSession {
                 &mut [Job::add(&layer.out.weight, &mut latents)],
                 q16,
             );
-            layer.ffn_norm.apply(reps, &latents, &mut ff_in);
+            layer_norm_rows(&layer.ffn_norm, reps, &latents, &mut ff_in);
             linear(
                 cpu,
                 &ff_in,
@@ -434,15 +279,15 @@ impl VisualSession {
             );
         }
         let mut out = zeros(l * d);
-        model.norm.apply(reps, &latents, &mut out);
+        layer_norm_rows(&w.norm, reps, &latents, &mut out);
         let mut embeds = zeros(l * m.llm_width);
         linear(
             cpu,
             &out,
-            &mut [Job::store(&model.proj.weight, &mut embeds)],
+            &mut [Job::store(&w.proj.weight, &mut embeds)],
             q16,
         );
-        model.proj.bias(&mut embeds);
+        bias(&w.proj, &mut embeds);
         Ok(VisualTokens {
             embeds,
             attention: probs,

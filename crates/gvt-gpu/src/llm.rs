@@ -22,8 +22,8 @@ use crate::kernels::sample::{Sampler, sample};
 use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
 pub use crate::load::TensorSource;
-use crate::{Gpu, GpuError, GpuValues, Result, Weight, WeightFormat};
-pub use gvt_cpu::model::{LlmDims, TensorSpec};
+use crate::{Gpu, GpuError, GpuValues, Result, Weight};
+pub use gvt_cpu::model::{LlmDims, LlmWeights, TensorSpec};
 
 /// The attention kernels' view of `d`'s heads.
 fn heads(d: &LlmDims, cache: KvFormat) -> Heads {
@@ -35,26 +35,11 @@ fn heads(d: &LlmDims, cache: KvFormat) -> Heads {
     }
 }
 
-struct Layer {
-    attn_norm: wgpu::Buffer,
-    q: Weight,
-    k: Weight,
-    v: Weight,
-    o: Weight,
-    ffn_norm: wgpu::Buffer,
-    gate: Weight,
-    up: Weight,
-    down: Weight,
-}
-
 /// A decoder's weights on the GPU.
 pub struct GpuLlm {
     gpu: Gpu,
     dims: LlmDims,
-    embed: Weight,
-    layers: Vec<Layer>,
-    norm: wgpu::Buffer,
-    output: Option<Weight>,
+    weights: LlmWeights<Weight, wgpu::Buffer>,
     /// cos then sin, `[context, head_dim / 2]` each.
     rope: wgpu::Buffer,
 }
@@ -68,43 +53,20 @@ impl GpuLlm {
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
         dims.check("GPU engine", MAX_HEAD_DIM)?;
-        let e = dims.width;
-        let mut load = Loader {
-            gpu,
-            tensors,
-            on_progress,
-        };
-        let embed = load.matrix(&TensorSpec::new("token_embd.weight".into(), e, dims.vocab))?;
-        let output = if dims.tied_output {
-            None
-        } else {
-            Some(load.matrix(&TensorSpec::new("output.weight".into(), e, dims.vocab))?)
-        };
-        let mut layers = Vec::with_capacity(dims.depth);
-        for i in 0..dims.depth {
-            let [attn_norm, q, k, v, o, ffn_norm, gate, up, down] = dims.layer_tensors(i);
-            layers.push(Layer {
-                attn_norm: load.vector(&attn_norm)?,
-                q: load.matrix(&q)?,
-                k: load.matrix(&k)?,
-                v: load.matrix(&v)?,
-                o: load.matrix(&o)?,
-                ffn_norm: load.vector(&ffn_norm)?,
-                gate: load.matrix(&gate)?,
-                up: load.matrix(&up)?,
-                down: load.matrix(&down)?,
-            });
-        }
-        let norm = load.vector(&TensorSpec::new("output_norm.weight".into(), e, 1))?;
+        let weights = LlmWeights::load(
+            &dims,
+            &mut Loader {
+                gpu,
+                tensors,
+                on_progress,
+            },
+        )?;
         let table = llm_table(dims.context, dims.head_dim, dims.rope_base);
         let rope = gpu.storage_with("rope table", bytemuck::cast_slice(&table))?;
         Ok(Self {
             gpu: gpu.clone(),
             dims,
-            embed,
-            layers,
-            norm,
-            output,
+            weights,
             rope,
         })
     }
@@ -113,43 +75,24 @@ impl GpuLlm {
         &self.dims
     }
 
-    /// Every weight matrix, the embedding and output head included.
-    fn matrices(&self) -> impl Iterator<Item = &Weight> {
-        self.layers
-            .iter()
-            .flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down])
-            .chain(std::iter::once(&self.embed))
-            .chain(self.output.as_ref())
+    /// The weights, in the layout both engines share.
+    pub fn weights(&self) -> &LlmWeights<Weight, wgpu::Buffer> {
+        &self.weights
     }
 
     /// Bytes of weights on the GPU.
     pub fn weight_bytes(&self) -> u64 {
-        self.matrices().map(Weight::bytes).sum()
+        self.weights.weight_bytes()
     }
 
-    /// Bytes of weights a decode step reads: every matrix, the output head whole, and one
-    /// row of the embedding (unless it is the head too).
+    /// Bytes of weights a decode step reads.
     pub fn bytes_per_token(&self) -> u64 {
-        match &self.output {
-            Some(_) => self.weight_bytes() - self.embed.bytes(),
-            None => self.weight_bytes(),
-        }
+        self.weights.bytes_per_token()
     }
 
     /// Formats of the matrices, e.g. "Q4_0 x 154, Q6_K x 1".
     pub fn formats(&self) -> String {
-        let mut counts: Vec<(WeightFormat, usize)> = Vec::new();
-        for w in self.matrices() {
-            match counts.iter_mut().find(|(f, _)| *f == w.format) {
-                Some((_, c)) => *c += 1,
-                None => counts.push((w.format, 1)),
-            }
-        }
-        counts
-            .iter()
-            .map(|(f, c)| format!("{f} x {c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.weights.formats()
     }
 }
 
@@ -300,7 +243,7 @@ impl LlmSession {
         let cache_bytes = (ctx * d.kv_heads * hd * cache.bytes()) as u64;
         let heads = heads(d, cache);
         let mut layers = Vec::with_capacity(d.depth);
-        for (i, l) in model.layers.iter().enumerate() {
+        for (i, l) in model.weights.layers.iter().enumerate() {
             let k_cache = gpu.storage(&format!("layer {i} key cache"), cache_bytes)?;
             let v_cache = gpu.storage(&format!("layer {i} value cache"), cache_bytes)?;
             let mut attend = vec![norm(
@@ -365,7 +308,7 @@ impl LlmSession {
         let mut head = vec![norm(
             gpu,
             Norm::Rms {
-                weight: &model.norm,
+                weight: &model.weights.norm,
             },
             e,
             d.rms_eps,
@@ -374,7 +317,7 @@ impl LlmSession {
             Rows::Last,
             &step,
         )];
-        let output = model.output.as_ref().unwrap_or(&model.embed);
+        let output = model.weights.head();
         head.extend(linear(
             gpu,
             output,
@@ -385,8 +328,15 @@ impl LlmSession {
         let choose_greedy = argmax(gpu, &logits, d.vocab, &tokens, &step);
         let choose_sampled = sample(gpu, &logits, d.vocab, &tokens, &step)?;
         Ok(Self {
-            embed_prompt: embed(gpu, &model.embed, &tokens, prompt_at as u32, &input, &step),
-            embed_next: embed(gpu, &model.embed, &tokens, 0, &x, &step),
+            embed_prompt: embed(
+                gpu,
+                &model.weights.embed,
+                &tokens,
+                prompt_at as u32,
+                &input,
+                &step,
+            ),
+            embed_next: embed(gpu, &model.weights.embed, &tokens, 0, &x, &step),
             model,
             step,
             tokens,

@@ -97,3 +97,33 @@ fn f32_values(t: TensorBytes<'_>, n: usize) -> Result<Vec<f32>> {
     }
     Ok(values)
 }
+
+impl gvt_cpu::model::Tensors for Loader<'_, '_, '_, '_, '_> {
+    type Matrix = Weight;
+    type Vector = wgpu::Buffer;
+    type Error = GpuError;
+    fn matrix(&mut self, spec: &TensorSpec) -> Result<Weight> {
+        Loader::matrix(self, spec)
+    }
+    fn matrix_as(&mut self, spec: &TensorSpec, shape: [usize; 2]) -> Result<Weight> {
+        Loader::matrix_as(self, spec, shape)
+    }
+    fn vector(&mut self, spec: &TensorSpec) -> Result<wgpu::Buffer> {
+        Loader::vector(self, spec)
+    }
+    fn values(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
+        Loader::values(self, spec)
+    }
+    fn vector_of(&mut self, what: &str, values: Vec<f32>) -> Result<wgpu::Buffer> {
+        self.gpu.storage_with(what, bytemuck::cast_slice(&values))
+    }
+}
+
+impl gvt_cpu::model::Matrix for Weight {
+    fn format(&self) -> WeightFormat {
+        self.format
+    }
+    fn stored_bytes(&self) -> u64 {
+        self.bytes()
+    }
+}

@@ -17,110 +17,30 @@ use crate::kernels::linear::{Epilogue, Io, linear};
 use crate::kernels::norm::{Norm, Rows, norm};
 use crate::kernels::rope::{rope_rows, vision_table};
 use crate::kernels::{Dispatch, Step};
-pub use gvt_cpu::model::{ResamplerDims, VisionDims};
+pub use gvt_cpu::model::{ResamplerDims, VisionDims, VisionWeights};
 use gvt_cpu::vision::patch_rows;
 
-use crate::load::{Loader, TensorSource, TensorSpec};
+use crate::load::{Loader, TensorSource};
 use crate::{Gpu, GpuError, GpuValues, Result, Weight};
 
-/// A LayerNorm's weight and bias.
-struct LayerNorm {
-    weight: wgpu::Buffer,
-    bias: wgpu::Buffer,
-}
+type LayerNorm = gvt_cpu::model::LayerNorm<wgpu::Buffer>;
+type Linear = gvt_cpu::model::Linear<Weight, wgpu::Buffer>;
 
-impl LayerNorm {
-    fn norm(&self) -> Norm<'_> {
-        Norm::Layer {
-            weight: &self.weight,
-            bias: &self.bias,
-        }
+/// The norm kernel's view of a LayerNorm.
+fn layer(n: &LayerNorm) -> Norm<'_> {
+    Norm::Layer {
+        weight: &n.weight,
+        bias: &n.bias,
     }
-}
-
-/// A linear layer and its bias, if it has one.
-struct Linear {
-    weight: Weight,
-    bias: Option<wgpu::Buffer>,
-}
-
-struct Block {
-    norm1: LayerNorm,
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    attn_ln: LayerNorm,
-    out: Linear,
-    norm2: LayerNorm,
-    gate: Linear,
-    up: Linear,
-    ffn_ln: LayerNorm,
-    down: Linear,
-}
-
-struct ResamplerLayer {
-    norm_media: LayerNorm,
-    norm_latents: LayerNorm,
-    q: Linear,
-    kv: Linear,
-    out: Linear,
-    ffn_norm: LayerNorm,
-    up: Linear,
-    down: Linear,
 }
 
 /// The visual path's weights on the GPU.
 pub struct GpuVisual {
     gpu: Gpu,
     dims: VisionDims,
-    /// The convolution as a `[3 * p * p, width]` matrix over flattened patches.
-    patch: Linear,
-    /// `[tokens, width]`: the position embeddings, with the CLS token added to row 0 (the
-    /// patch embedding is added onto rows 1.. of a copy).
-    start: wgpu::Buffer,
+    weights: VisionWeights<Weight, wgpu::Buffer>,
     /// The 2-D RoPE table of the patch grid ([`vision_table`]).
     rope: wgpu::Buffer,
-    blocks: Vec<Block>,
-    /// `ln_vision`, its bias with the resampler's `media_pos` added (both are added to
-    /// every image token).
-    ln_vision: LayerNorm,
-    /// `[latents, width]` as stored; each image's latents start as a gather of its rows.
-    latents: Weight,
-    layers: Vec<ResamplerLayer>,
-    norm: LayerNorm,
-    proj: Linear,
-}
-
-/// Reads the visual path's tensors by name.
-struct Parts<'l, 'g, 's, 'a, 'b, 'p> {
-    load: &'l mut Loader<'g, 's, 'a, 'b, 'p>,
-}
-
-impl Parts<'_, '_, '_, '_, '_, '_> {
-    fn layer_norm(&mut self, name: &str, width: usize) -> Result<LayerNorm> {
-        Ok(LayerNorm {
-            weight: self.vector(&format!("{name}.weight"), width)?,
-            bias: self.vector(&format!("{name}.bias"), width)?,
-        })
-    }
-
-    fn linear(&mut self, name: &str, cols: usize, rows: usize, bias: bool) -> Result<Linear> {
-        let spec = TensorSpec::new(format!("{name}.weight"), cols, rows);
-        Ok(Linear {
-            weight: self.load.matrix(&spec)?,
-            bias: bias
-                .then(|| self.vector(&format!("{name}.bias"), rows))
-                .transpose()?,
-        })
-    }
-
-    fn vector(&mut self, name: &str, n: usize) -> Result<wgpu::Buffer> {
-        self.load.vector(&TensorSpec::new(name.into(), n, 1))
-    }
-
-    fn values(&mut self, name: &str, cols: usize, rows: usize) -> Result<Vec<f32>> {
-        self.load.values(&TensorSpec::new(name.into(), cols, rows))
-    }
 }
 
 impl GpuVisual {
@@ -131,104 +51,17 @@ impl GpuVisual {
         tensors: &mut TensorSource<'_, '_>,
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<Self> {
-        let (d, p, f) = (dims.width, dims.patch_size, dims.ffn_hidden);
-        let r = &dims.resampler;
-        let shaped = dims.heads > 0
-            && d.is_multiple_of(dims.heads)
-            && dims.head_dim().is_multiple_of(4)
-            && p > 0
-            && dims.grid() > 0;
-        if !shaped {
-            return Err(GpuError::InvalidInput(format!(
-                "a vision tower of width {d} in {} heads over {} px patches of {} px images \
-                 (the head size must be a multiple of 4 for the 2-D RoPE)",
-                dims.heads, p, dims.image_size
-            )));
-        }
-        if r.width != d {
-            return Err(GpuError::InvalidInput(format!(
-                "the resampler's width {} differs from the vision tower's {d}",
-                r.width
-            )));
-        }
+        dims.check(crate::kernels::attention::MAX_HEAD_DIM)?;
         let mut loader = Loader {
             gpu,
             tensors,
             on_progress,
         };
-        let mut parts = Parts { load: &mut loader };
-        let conv = TensorSpec::new("v.patch_embd.weight".into(), p, p * 3 * d);
-        let patch = Linear {
-            weight: parts.load.matrix_as(&conv, [3 * p * p, d])?,
-            bias: Some(parts.vector("v.patch_embd.bias", d)?),
-        };
-        let tokens = dims.tokens();
-        let mut start = parts.values("v.pos_embd", d, tokens)?;
-        let cls = parts.values("v.cls_token", d, 1)?;
-        start.iter_mut().zip(&cls).for_each(|(s, c)| *s += c);
-        let blocks = (0..dims.depth)
-            .map(|i| {
-                let n = |part: &str| format!("v.blk.{i}.{part}");
-                Ok(Block {
-                    norm1: parts.layer_norm(&n("norm1"), d)?,
-                    q: parts.linear(&n("attn_q"), d, d, true)?,
-                    k: parts.linear(&n("attn_k"), d, d, false)?,
-                    v: parts.linear(&n("attn_v"), d, d, true)?,
-                    attn_ln: parts.layer_norm(&n("attn_ln"), d)?,
-                    out: parts.linear(&n("attn_out"), d, d, true)?,
-                    norm2: parts.layer_norm(&n("norm2"), d)?,
-                    gate: parts.linear(&n("ffn_gate"), d, f, true)?,
-                    up: parts.linear(&n("ffn_up"), d, f, true)?,
-                    ffn_ln: parts.layer_norm(&n("ffn_ln"), f)?,
-                    down: parts.linear(&n("ffn_down"), f, d, true)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let ln_weight = parts.vector("v.ln_vision.weight", d)?;
-        let mut ln_bias = parts.values("v.ln_vision.bias", d, 1)?;
-        let media_pos = parts.values("r.media_pos", d, 1)?;
-        ln_bias
-            .iter_mut()
-            .zip(&media_pos)
-            .for_each(|(b, m)| *b += m);
-        let latents = parts
-            .load
-            .matrix(&TensorSpec::new("r.latents".into(), d, r.latents))?;
-        let inner = r.heads * r.head_dim;
-        let layers = (0..r.depth)
-            .map(|i| {
-                let n = |part: &str| format!("r.blk.{i}.{part}");
-                Ok(ResamplerLayer {
-                    norm_media: parts.layer_norm(&n("norm_media"), d)?,
-                    norm_latents: parts.layer_norm(&n("norm_latents"), d)?,
-                    q: parts.linear(&n("attn_q"), d, inner, false)?,
-                    kv: parts.linear(&n("attn_kv"), d, 2 * inner, false)?,
-                    out: parts.linear(&n("attn_out"), inner, d, false)?,
-                    ffn_norm: parts.layer_norm(&n("ffn_norm"), d)?,
-                    up: parts.linear(&n("ffn_up"), d, r.ffn_hidden, false)?,
-                    down: parts.linear(&n("ffn_down"), r.ffn_hidden, d, false)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let norm = parts.layer_norm("r.norm", d)?;
-        let proj = parts.linear("mm.proj", d, dims.llm_width, true)?;
+        let weights = VisionWeights::load(&dims, &mut loader)?;
         let table = vision_table(dims.grid(), dims.head_dim(), dims.rope_theta);
         Ok(Self {
-            patch,
-            start: gpu.storage_with("v.pos_embd + v.cls_token", bytemuck::cast_slice(&start))?,
             rope: gpu.storage_with("vision rope table", bytemuck::cast_slice(&table))?,
-            blocks,
-            ln_vision: LayerNorm {
-                weight: ln_weight,
-                bias: gpu.storage_with(
-                    "v.ln_vision.bias + r.media_pos",
-                    bytemuck::cast_slice(&ln_bias),
-                )?,
-            },
-            latents,
-            layers,
-            norm,
-            proj,
+            weights,
             gpu: gpu.clone(),
             dims,
         })
@@ -240,17 +73,7 @@ impl GpuVisual {
 
     /// Bytes of weights on the GPU.
     pub fn weight_bytes(&self) -> u64 {
-        let linears = self
-            .blocks
-            .iter()
-            .flat_map(|b| [&b.q, &b.k, &b.v, &b.out, &b.gate, &b.up, &b.down])
-            .chain(
-                self.layers
-                    .iter()
-                    .flat_map(|l| [&l.q, &l.kv, &l.out, &l.up, &l.down]),
-            )
-            .chain([&self.patch, &self.proj]);
-        linears.map(|l| l.weight.bytes()).sum::<u64>() + self.latents.bytes()
+        self.weights.weight_bytes()
     }
 }
 
@@ -361,14 +184,14 @@ impl VisualSession {
             linear(gpu, &w.weight, io.bias(w.bias.as_ref()), epilogue, step)
         };
         let ln = |n: &LayerNorm, (width, eps): (usize, f64), x, y, rows, step| {
-            vec![norm(gpu, n.norm(), width, eps, x, y, rows, step)]
+            vec![norm(gpu, layer(n), width, eps, x, y, rows, step)]
         };
         let (eps, ts) = (m.norm_eps, &steps.tokens);
 
         push(
             embed(
                 gpu,
-                &model.latents,
+                &model.weights.latents,
                 &latent_rows,
                 0,
                 &latents,
@@ -378,8 +201,11 @@ impl VisualSession {
         );
         // The patch embedding onto rows 1.. of the positions (copied into x first).
         let to_x = Io::new(&patches, &x).rows(0, 1);
-        push(lin(&model.patch, to_x, Epilogue::ADD, &steps.patches), n);
-        for b in &model.blocks {
+        push(
+            lin(&model.weights.patch, to_x, Epilogue::ADD, &steps.patches),
+            n,
+        );
+        for b in &model.weights.blocks {
             push(ln(&b.norm1, (d, eps), &x, &xn, Rows::SAME, ts), tokens);
             push(lin(&b.q, Io::new(&xn, &q), Epilogue::STORE, ts), tokens);
             push(lin(&b.k, Io::new(&xn, &k), Epilogue::STORE, ts), tokens);
@@ -413,12 +239,19 @@ impl VisualSession {
         }
         let ln_vision = (d, m.ln_vision_eps);
         push(
-            ln(&model.ln_vision, ln_vision, &x, &media, Rows::SAME, ts),
+            ln(
+                &model.weights.ln_vision,
+                ln_vision,
+                &x,
+                &media,
+                Rows::SAME,
+                ts,
+            ),
             tokens,
         );
 
         let (reps, tl) = (r.norm_eps, &steps.latents);
-        for (i, layer) in model.layers.iter().enumerate() {
+        for (i, layer) in model.weights.layers.iter().enumerate() {
             push(
                 ln(&layer.norm_media, (d, reps), &media, &kv_in, Rows::SAME, ts),
                 tokens,
@@ -473,11 +306,23 @@ impl VisualSession {
             );
         }
         push(
-            ln(&model.norm, (d, reps), &latents, &out, Rows::SAME, tl),
+            ln(
+                &model.weights.norm,
+                (d, reps),
+                &latents,
+                &out,
+                Rows::SAME,
+                tl,
+            ),
             l,
         );
         push(
-            lin(&model.proj, Io::new(&out, &embeds), Epilogue::STORE, tl),
+            lin(
+                &model.weights.proj,
+                Io::new(&out, &embeds),
+                Epilogue::STORE,
+                tl,
+            ),
             l,
         );
         Ok(Self {
@@ -518,7 +363,13 @@ impl VisualSession {
             );
             let mut encoder = gpu.device().create_command_encoder(&Default::default());
             let tokens = m.tokens() as u64;
-            encoder.copy_buffer_to_buffer(&self.model.start, 0, &self.x, 0, tokens * d as u64 * 4);
+            encoder.copy_buffer_to_buffer(
+                &self.model.weights.start,
+                0,
+                &self.x,
+                0,
+                tokens * d as u64 * 4,
+            );
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 for op in &self.ops {

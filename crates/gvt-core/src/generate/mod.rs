@@ -159,6 +159,7 @@ pub async fn generate<'m>(
     let mut timings = Timings::default();
     // The page paints the question before the image encoding starts.
     yield_to_event_loop().await;
+    let mut last_yield = Instant::now();
 
     // Image -> visual tokens.
     let start = Instant::now();
@@ -254,8 +255,13 @@ pub async fn generate<'m>(
         out.tokens.push(id);
         out.text.push_str(&piece);
         out.pieces.push(piece);
-        // In the browser the page repaints, and Stop can act, only between tasks.
-        yield_to_event_loop().await;
+        // In the browser the page repaints, and Stop can act, only between tasks: often
+        // enough to stream the answer, but not at every token, which would paint a frame
+        // per token (a one-token answer waited on one frame of a software-rendered page).
+        if last_yield.elapsed() >= YIELD_EVERY {
+            yield_to_event_loop().await;
+            last_yield = Instant::now();
+        }
 
         if out.tokens.len() >= options.max_new_tokens {
             out.stop = StopReason::MaxTokens;
@@ -286,6 +292,9 @@ pub async fn generate<'m>(
     }
     Ok(out)
 }
+
+/// How long a generation runs between yields to the browser's event loop.
+const YIELD_EVERY: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// Lets the browser's event loop run: on the CPU nothing else in a generation awaits
 /// anything that really waits. A `MessageChannel` message, not `setTimeout(0)`: browsers

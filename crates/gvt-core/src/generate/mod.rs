@@ -239,6 +239,9 @@ pub async fn generate<'m>(
         if decode_start.is_none() {
             out.timings.prefill_ms = start.elapsed().as_secs_f64() * 1000.0;
             decode_start = Some(Instant::now());
+            // The first token is shown with the second, a step later, unless that step
+            // takes longer than a yield's interval: a one-token answer ends without a frame.
+            last_yield = Instant::now();
         }
 
         if stop_tokens.contains(&id) {
@@ -257,7 +260,7 @@ pub async fn generate<'m>(
         out.pieces.push(piece);
         // In the browser the page repaints, and Stop can act, only between tasks: often
         // enough to stream the answer, but not at every token, which would paint a frame
-        // per token (a one-token answer waited on one frame of a software-rendered page).
+        // per token (a one-token answer waited on a frame of a software-rendered page).
         if last_yield.elapsed() >= YIELD_EVERY {
             yield_to_event_loop().await;
             last_yield = Instant::now();

@@ -293,7 +293,9 @@ impl<M: Matrix, V> LlmWeights<M, V> {
         } else {
             Some(tensors.matrix(&TensorSpec::new("output.weight".into(), e, dims.vocab))?)
         };
-        let mut layers = Vec::with_capacity(dims.depth);
+        // No capacity from the metadata: a hostile depth must fail on its first missing
+        // tensor, not on an allocation.
+        let mut layers = Vec::new();
         for i in 0..dims.depth {
             let [attn_norm, q, k, v, o, ffn_norm, gate, up, down] = dims.layer_tensors(i);
             layers.push(LlmLayer {
@@ -490,7 +492,7 @@ impl<M: Matrix, V> VisionWeights<M, V> {
         let cls = t.values(&TensorSpec::new("v.cls_token".into(), d, 1))?;
         start.iter_mut().zip(&cls).for_each(|(s, c)| *s += c);
         let start = t.vector_of("v.pos_embd + v.cls_token", start)?;
-        let mut blocks = Vec::with_capacity(dims.depth);
+        let mut blocks = Vec::new();
         for i in 0..dims.depth {
             let n = |part: &str| format!("v.blk.{i}.{part}");
             blocks.push(VisionBlock {
@@ -516,7 +518,7 @@ impl<M: Matrix, V> VisionWeights<M, V> {
             bias: t.vector_of("v.ln_vision.bias + r.media_pos", bias)?,
         };
         let latents = t.matrix(&TensorSpec::new("r.latents".into(), d, r.latents))?;
-        let mut layers = Vec::with_capacity(r.depth);
+        let mut layers = Vec::new();
         for i in 0..r.depth {
             let n = |part: &str| format!("r.blk.{i}.{part}");
             layers.push(ResamplerLayer {

@@ -95,11 +95,27 @@ mod wide256 {
         }
     }
 
-    /// The block's 32 products in eight i32 sums.
+    /// A row's running sums.
+    pub type Acc = __m256;
+
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub fn dot((lo, hi): Wide, (xl, xh): Act) -> __m256i {
-        _mm256_add_epi32(_mm256_madd_epi16(lo, xl), _mm256_madd_epi16(hi, xh))
+    pub fn zero() -> Acc {
+        _mm256_setzero_ps()
+    }
+
+    /// `acc + scale * (w · x)`, the block's 32 products summed in eight lanes.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub fn accumulate(acc: Acc, (lo, hi): Wide, (xl, xh): Act, scale: f32) -> Acc {
+        let sums = _mm256_add_epi32(_mm256_madd_epi16(lo, xl), _mm256_madd_epi16(hi, xh));
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(scale), acc)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn total(acc: Acc) -> f32 {
+        super::hsum(acc)
     }
 }
 
@@ -133,15 +149,27 @@ mod wide512 {
         unsafe { _mm512_loadu_si512(x.cast()) }
     }
 
-    /// The block's 32 products in eight i32 sums.
+    /// A row's running sums.
+    pub type Acc = __m512;
+
     #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
     #[inline]
-    pub fn dot(w: Wide, x: Act) -> __m256i {
+    pub fn zero() -> Acc {
+        _mm512_setzero_ps()
+    }
+
+    /// `acc + scale * (w · x)`, the block's 32 products summed in sixteen lanes.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
+    #[inline]
+    pub fn accumulate(acc: Acc, w: Wide, x: Act, scale: f32) -> Acc {
         let sums = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, x);
-        _mm256_add_epi32(
-            _mm512_castsi512_si256(sums),
-            _mm512_extracti64x4_epi64::<1>(sums),
-        )
+        _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(scale), acc)
+    }
+
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+    #[inline]
+    pub fn total(acc: Acc) -> f32 {
+        _mm512_reduce_add_ps(acc)
     }
 }
 
@@ -195,8 +223,8 @@ macro_rules! kernels {
             use std::arch::x86_64::*;
             use std::ops::Range;
 
-            use super::$wide::{dot as wide_dot, load, signed, unsigned};
-            use super::{AHEAD, Q4_0, Q4_1, Q8_0, bytes as bytes_of, hsum, nibbles, scales};
+            use super::$wide::{accumulate, load, signed, total, unsigned, zero};
+            use super::{AHEAD, Q4_0, Q4_1, Q8_0, bytes as bytes_of, nibbles, scales};
             use crate::kernels::Out;
             use crate::kernels::quantize::{Q16, Q16Row};
             use crate::{Weight, WeightFormat};
@@ -218,7 +246,7 @@ macro_rules! kernels {
                 assert!(rows.iter().all(|r| r.len() >= blocks * bytes));
                 assert!(x.qs.len() >= 32 * blocks && x.d.len() >= blocks && x.s.len() >= blocks);
                 let starts = rows.map(|r| r.as_ptr());
-                let mut acc = [_mm256_setzero_ps(); R];
+                let mut acc = [zero(); R];
                 // Per row, Σ over blocks of the part that does not multiply q: Q4_0's
                 // offset of 8 and Q4_1's minimum, each times the block's Σx.
                 let mut extra = [0f32; R];
@@ -241,13 +269,11 @@ macro_rules! kernels {
                                 }
                                 _ => signed(bytes_of(blk.add(2))),
                             };
-                            let scale = _mm256_set1_ps(d * dx);
-                            let sums = _mm256_cvtepi32_ps(wide_dot(w, xb));
-                            acc[r] = _mm256_fmadd_ps(sums, scale, acc[r]);
+                            acc[r] = accumulate(acc[r], w, xb, d * dx);
                         }
                     }
                 }
-                std::array::from_fn(|r| hsum(acc[r]) + extra[r])
+                std::array::from_fn(|r| total(acc[r]) + extra[r])
             }
 
             /// `y[t, r]` for `r` in `rows`, every `t`; four weight rows at a time, each

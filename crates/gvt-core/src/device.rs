@@ -1,5 +1,6 @@
 //! Choosing where the model runs: a GPU through wgpu (Vulkan, Metal, DX12, WebGPU), or the
-//! CPU through burn's `flex` backend. "Auto" tries the GPU and falls back to the CPU with a
+//! CPU through the CPU engine (`gvt-cpu`; `Flex` runs everything on burn's `flex` backend,
+//! the reference). "Auto" tries the GPU and falls back to the CPU with a
 //! reason the user can read; natively it also passes over a software rasterizer (llvmpipe,
 //! lavapipe), which runs the model far slower than the CPU path.
 
@@ -39,7 +40,7 @@ pub enum DeviceChoice {
 pub struct ComputeDevice {
     pub device: Device,
     pub is_gpu: bool,
-    /// For people: adapter name and API, or "CPU (flex)".
+    /// For people: adapter name and API, or "CPU (GVT Lens engine)".
     pub name: String,
     /// Why the GPU was not used, when `Auto` fell back to the CPU.
     pub fallback_reason: Option<String>,

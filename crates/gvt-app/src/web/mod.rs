@@ -2,7 +2,7 @@
 //! Trunk). What differs from the desktop:
 //! - the URL sets the start: `?device=auto|gpu|cpu`, `?seed=N` (the first "New scene"),
 //!   `?model=URL` (a GGUF to load instead of the default);
-//! - Auto tries WebGPU and falls back to the CPU (burn flex in wasm), saying why;
+//! - Auto tries WebGPU and falls back to the CPU (the CPU engine in wasm), saying why;
 //! - wasm cannot unwind, so a crash (a lost GPU device, a driver error) ends the app; if the
 //!   GPU was in use the page restarts on the CPU and says what happened (the reason travels
 //!   in `sessionStorage`), otherwise the error stays on screen;

@@ -51,6 +51,8 @@ pub(crate) fn f32_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &[f32], out:
     for r in rows {
         let row = w.row(r);
         // F32 rows are read in place when they are aligned (they are in GGUF files).
+        // SAFETY: every bit pattern is an f32; only the aligned middle is used, and only
+        // when nothing is left over on either side.
         let values: &[f32] = match (w.format, unsafe { row.align_to::<f32>() }) {
             (WeightFormat::F32, ([], v, [])) if cfg!(target_endian = "little") => v,
             _ => {
@@ -69,7 +71,7 @@ pub(crate) fn f32_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &[f32], out:
 pub(crate) fn dot_f32(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
+        // SAFETY: `Isa::available` lists these only where the CPU has AVX2 and FMA.
         Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_f32(a, b) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::Simd128 => wasm::dot_f32(a, b),

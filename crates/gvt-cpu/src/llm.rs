@@ -14,6 +14,7 @@ use crate::kernels::norm::{rms_norm, swiglu};
 use crate::kernels::quantize::Q16;
 use crate::kernels::rope::{llm_table, rope};
 pub use crate::model::{LlmDims, LlmWeights, TensorSource, TensorSpec};
+use crate::model::{f32_values, fetch};
 use crate::{Cpu, CpuError, Result, Shared, TensorBytes, Weight};
 
 /// Reads tensors by name, counting their bytes.
@@ -26,13 +27,7 @@ pub(crate) struct Loader<'s, 'a, 'b, 'p> {
 
 impl Loader<'_, '_, '_, '_> {
     fn checked(&mut self, spec: &TensorSpec) -> Result<TensorBytes<'_>> {
-        let t = (self.tensors)(&spec.name)?;
-        if t.shape != spec.shape {
-            return Err(CpuError::Shape {
-                tensor: spec.name.clone(),
-                problem: format!("shape {:?}, expected {:?}", t.shape, spec.shape),
-            });
-        }
+        let t = fetch(self.tensors, spec)?;
         (self.on_progress)(t.bytes.len() as u64);
         Ok(t)
     }
@@ -51,21 +46,7 @@ impl Loader<'_, '_, '_, '_> {
 
     /// A norm's weight, a bias, or another small tensor, as f32 values.
     pub fn values(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
-        let t = self.checked(spec)?;
-        t.row_bytes().map_err(|problem| CpuError::Shape {
-            tensor: spec.name.clone(),
-            problem,
-        })?;
-        let mut values = vec![0f32; spec.shape[0] * spec.shape[1]];
-        t.format.decode(t.bytes, &mut values);
-        match values.iter().position(|v| !v.is_finite()) {
-            None => Ok(values),
-            Some(index) => Err(CpuError::NonFinite {
-                tensor: spec.name.clone(),
-                index,
-                value: values[index],
-            }),
-        }
+        f32_values(self.checked(spec)?)
     }
 }
 
@@ -156,11 +137,22 @@ impl Part<'_> {
     }
 }
 
-/// The last step's attention from its last position: per layer, `[heads, keys]`.
+/// The attention of a step's last position (the one whose logits were sampled), per
+/// layer: `[heads, keys]` row-major, over the key positions asked for. Both engines give it.
 pub struct StepAttention {
     pub heads: usize,
     pub keys: usize,
     pub layers: Vec<Vec<f32>>,
+}
+
+impl StepAttention {
+    /// `[layers, heads, keys]` and the values in that order.
+    pub fn into_stacked(self) -> (Vec<usize>, Vec<f32>) {
+        (
+            vec![self.layers.len(), self.heads, self.keys],
+            self.layers.concat(),
+        )
+    }
 }
 
 /// Positions a prompt runs in at once: bounds the activations' memory.

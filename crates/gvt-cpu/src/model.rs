@@ -6,13 +6,45 @@ use crate::{Result, TensorBytes};
 /// Where a loader finds tensors by name.
 pub type TensorSource<'a, 'b> = dyn FnMut(&str) -> Result<TensorBytes<'b>> + 'a;
 
+/// Tensor `spec` from `tensors`, refused unless it has `spec`'s shape.
+pub fn fetch<'b>(tensors: &mut TensorSource<'_, 'b>, spec: &TensorSpec) -> Result<TensorBytes<'b>> {
+    let t = tensors(&spec.name)?;
+    if t.shape != spec.shape {
+        return Err(crate::CpuError::Shape {
+            tensor: spec.name.clone(),
+            problem: format!("shape {:?}, expected {:?}", t.shape, spec.shape),
+        });
+    }
+    Ok(t)
+}
+
+/// A small tensor (a norm, a bias, an embedding added to tokens) as f32 values, in any
+/// format; a NaN or an infinity is refused by name, since the model would answer garbage.
+pub fn f32_values(t: TensorBytes<'_>) -> Result<Vec<f32>> {
+    t.row_bytes().map_err(|problem| crate::CpuError::Shape {
+        tensor: t.name.into(),
+        problem,
+    })?;
+    let mut values = vec![0f32; t.shape[0] * t.shape[1]];
+    t.format.decode(t.bytes, &mut values);
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(values),
+        Some(index) => Err(crate::CpuError::NonFinite {
+            tensor: t.name.into(),
+            index,
+            value: values[index],
+        }),
+    }
+}
+
 /// A tensor a model reads: its GGUF name and `[cols, rows]` (vectors are `[width, 1]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpec {
     pub name: String,
     pub shape: [usize; 2],
     /// Read as f32 values (norms, biases, embeddings added to tokens) or as a reshaped
-    /// matrix (a convolution): it must be stored as F32, F16 or BF16.
+    /// matrix (a convolution, which must be stored without blocks); random weights of the
+    /// layout give these F16.
     pub float: bool,
 }
 
@@ -25,7 +57,7 @@ impl TensorSpec {
         }
     }
 
-    /// A tensor that must be stored as F32, F16 or BF16.
+    /// A tensor read as floats, not as a matrix of blocks.
     pub fn float(name: String, cols: usize, rows: usize) -> Self {
         Self {
             float: true,
@@ -144,6 +176,13 @@ impl VisionDims {
     /// CLS and the patches.
     pub fn tokens(&self) -> usize {
         1 + self.grid() * self.grid()
+    }
+
+    /// The resampler's cross-attention as captured: `[layers, heads, latents, tokens +
+    /// latents]` (the latents attend to the image tokens and to themselves).
+    pub fn resampler_attention(&self) -> [usize; 4] {
+        let r = &self.resampler;
+        [r.depth, r.heads, r.latents, self.tokens() + r.latents]
     }
 
     /// Each head's size.

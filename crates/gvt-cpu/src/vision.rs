@@ -219,7 +219,7 @@ impl VisualSession {
         let mut r_att = zeros(l * inner);
         let mut ff_in = zeros(l * d);
         let mut ff = zeros(l * r.ffn_hidden);
-        let per_layer = r.heads * l * keys;
+        let per_layer = m.resampler_attention()[1..].iter().product::<usize>();
         let mut probs = self.capture.then(|| zeros(r.depth * per_layer));
         for (i, layer) in w.layers.iter().enumerate() {
             let (media_n, latents_n) = kv_in.split_at_mut(tokens * d);

@@ -23,6 +23,7 @@ use crate::kernels::{Dispatch, Step};
 use crate::load::Loader;
 pub use crate::load::TensorSource;
 use crate::{Gpu, GpuError, GpuValues, Result, Weight};
+pub use gvt_cpu::llm::StepAttention;
 pub use gvt_cpu::model::{LlmDims, LlmWeights, TensorSpec};
 
 /// The attention kernels' view of `d`'s heads.
@@ -157,14 +158,6 @@ pub struct LlmSession {
     capacity: usize,
     past: usize,
     generated: usize,
-}
-
-/// The attention of a step's last position (the one whose logits were sampled), per
-/// layer: `[heads, keys]` row-major, over the key positions asked for.
-pub struct StepAttention {
-    pub heads: usize,
-    pub keys: usize,
-    pub layers: Vec<Vec<f32>>,
 }
 
 impl LlmSession {

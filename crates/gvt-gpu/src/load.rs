@@ -2,8 +2,9 @@
 //! small vectors are read as f32.
 
 pub use gvt_cpu::model::{TensorSource, TensorSpec};
+use gvt_cpu::model::{f32_values, fetch};
 
-use crate::{Gpu, GpuError, Result, TensorBytes, Weight, WeightFormat};
+use crate::{Gpu, GpuError, Result, Weight, WeightFormat};
 
 /// Uploads tensors by name, counting their bytes.
 pub(crate) struct Loader<'g, 's, 'a, 'b, 'p> {
@@ -22,13 +23,7 @@ impl Loader<'_, '_, '_, '_, '_> {
     /// (a convolution's `[p, p * 3 * d]` as `[3 * p * p, d]`). Only unblocked formats can be
     /// read so; a block never spans two of the stored rows.
     pub fn matrix_as(&mut self, spec: &TensorSpec, shape: [usize; 2]) -> Result<Weight> {
-        let mut t = (self.tensors)(&spec.name)?;
-        if t.shape != spec.shape {
-            return Err(GpuError::Shape {
-                tensor: spec.name.clone(),
-                problem: format!("shape {:?}, expected {:?}", t.shape, spec.shape),
-            });
-        }
+        let mut t = fetch(self.tensors, spec)?;
         if shape != spec.shape && t.format.block() != 1 {
             return Err(GpuError::UnsupportedFormat {
                 tensor: spec.name.clone(),
@@ -49,53 +44,10 @@ impl Loader<'_, '_, '_, '_, '_> {
 
     /// A small tensor's values as f32, in memory order.
     pub fn values(&mut self, spec: &TensorSpec) -> Result<Vec<f32>> {
-        let t = (self.tensors)(&spec.name)?;
-        let values = f32_values(t, spec.shape[0] * spec.shape[1])?;
+        let t = fetch(self.tensors, spec)?;
         (self.on_progress)(t.bytes.len() as u64);
-        Ok(values)
+        Ok(f32_values(t)?)
     }
-}
-
-/// A small tensor's values (llama.cpp keeps norms and biases in F32; F16 and BF16 are
-/// widened).
-fn f32_values(t: TensorBytes<'_>, n: usize) -> Result<Vec<f32>> {
-    let stored = t.shape[0] * t.shape[1];
-    if stored != n {
-        return Err(GpuError::Shape {
-            tensor: t.name.into(),
-            problem: format!("{stored} values, expected {n}"),
-        });
-    }
-    let values: Vec<f32> = match t.format {
-        WeightFormat::F32 => t
-            .bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        WeightFormat::F16 => t
-            .bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        WeightFormat::BF16 => t
-            .bytes
-            .chunks_exact(2)
-            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
-            .collect(),
-        other => {
-            return Err(GpuError::UnsupportedFormat {
-                tensor: t.name.into(),
-                format: format!("{other} (norms, biases and embeddings must be F32, F16 or BF16)"),
-            });
-        }
-    };
-    if values.len() != n {
-        return Err(GpuError::Shape {
-            tensor: t.name.into(),
-            problem: format!("{} bytes for {n} values", t.bytes.len()),
-        });
-    }
-    Ok(values)
 }
 
 impl gvt_cpu::model::Tensors for Loader<'_, '_, '_, '_, '_> {

@@ -170,7 +170,7 @@ impl VisualSession {
         let ff = floats("resampler feed-forward hidden", l * r.ffn_hidden)?;
         let out = floats("resampled latents", l * d)?;
         let embeds = floats("visual tokens", l * m.llm_width)?;
-        let per_layer = r.heads * l * (tokens + l);
+        let per_layer = m.resampler_attention()[1..].iter().product::<usize>();
         let probs = floats("resampler attention", r.depth * per_layer)?;
 
         let mut ops = Vec::new();
@@ -379,8 +379,8 @@ impl VisualSession {
             queue.submit([encoder.finish()]);
         }
         watch.done().await?;
-        let (l, r) = (m.resampler.latents, &m.resampler);
-        let probs = r.depth * r.heads * l * (m.tokens() + l);
+        let l = m.resampler.latents;
+        let probs = m.resampler_attention().iter().product();
         Ok(VisualTokens {
             embeds: GpuValues::new(&gpu, &self.embeds, l * m.llm_width),
             attention: self

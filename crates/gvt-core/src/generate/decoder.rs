@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
-use gvt_cpu::llm::{LlmSession as CpuSession, Part as CpuPart};
+use gvt_cpu::llm::{LlmSession as CpuSession, Part as CpuPart, StepAttention};
 use gvt_gpu::llm::{LlmSession, Part};
 use gvt_gpu::{GpuError, GpuValues};
 
@@ -82,18 +82,14 @@ impl<'a> ModelRef<'a> {
                 path.keep(session);
                 let tokens = tokens?;
                 let dims = path.model.dims();
-                let r = &dims.resampler;
-                let keys = dims.tokens() + r.latents;
+                let shape = dims.resampler_attention().to_vec();
                 let resampler = match tokens.attention {
-                    Some(values) => Some(Later::Read(Probs::new(
-                        vec![r.depth, r.heads, r.latents, keys],
-                        values,
-                    )?)),
+                    Some(values) => Some(Later::Read(Probs::new(shape, values)?)),
                     None => None,
                 };
                 Ok(EncodedImage {
                     visual: Visual::Host {
-                        rows: r.latents,
+                        rows: dims.resampler.latents,
                         values: tokens.embeds,
                     },
                     resampler,
@@ -107,16 +103,14 @@ impl<'a> ModelRef<'a> {
                 path.keep(session);
                 let tokens = tokens?;
                 let dims = path.model.dims();
-                let r = &dims.resampler;
-                let keys = dims.tokens() + r.latents;
                 Ok(EncodedImage {
                     visual: Visual::OnGpu {
-                        rows: r.latents,
+                        rows: dims.resampler.latents,
                         values: tokens.embeds,
                     },
                     resampler: tokens.attention.map(|values| Later::OnGpu {
                         values,
-                        dims: vec![r.depth, r.heads, r.latents, keys],
+                        dims: dims.resampler_attention().to_vec(),
                     }),
                     grid: dims.grid(),
                 })
@@ -350,26 +344,15 @@ impl<'m> Decoder<'m> {
             }
             Self::Engine { session, .. } => {
                 let session = session.as_ref().expect("held until drop");
-                let Some(step) = session.attention(start..start + len).await? else {
-                    return Ok(None);
-                };
-                let layers = step.layers.len();
-                let values = step.layers.concat();
-                Ok(Some(Probs::new(
-                    vec![layers, step.heads, step.keys],
-                    values,
-                )?))
+                let step = session.attention(start..start + len).await?;
+                step.map(stacked).transpose()
             }
             Self::Cpu { session, .. } => {
                 let session = session.as_ref().expect("held until drop");
-                let Some(step) = session.attention(start..start + len) else {
-                    return Ok(None);
-                };
-                let layers = step.layers.len();
-                Ok(Some(Probs::new(
-                    vec![layers, step.heads, step.keys],
-                    step.layers.concat(),
-                )?))
+                session
+                    .attention(start..start + len)
+                    .map(stacked)
+                    .transpose()
             }
         }
     }
@@ -426,6 +409,12 @@ fn engine_choice(token: std::result::Result<u32, GpuError>) -> Result<Option<u32
         Err(GpuError::NonFinite) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// An engine's attention of one step as `[layers, heads, keys]`.
+fn stacked(step: StepAttention) -> Result<Probs> {
+    let (dims, values) = step.into_stacked();
+    Probs::new(dims, values)
 }
 
 /// The token `sampler` chooses from `logits`, or `None` when they are NaN or infinite.

@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use crate::kernels::attention::{Cache, Heads, MAX_HEAD_DIM, attention};
 use crate::kernels::embed::embed;
-use crate::kernels::linear::{Linear, linear};
+use crate::kernels::linear::{Linear, Scratch, linear};
 use crate::kernels::norm::{rms_norm, swiglu};
-use crate::kernels::quantize::Q16;
 use crate::kernels::rope::{llm_table, rope};
 pub use crate::model::{LlmDims, LlmWeights, TensorSource, TensorSpec};
 use crate::model::{f32_values, fetch};
@@ -177,7 +176,7 @@ pub struct LlmSession {
     att: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    q16: Q16,
+    scratch: Scratch,
     logits: Vec<f32>,
     /// With capture, the last step's probabilities per layer `[heads, keys]`.
     probs: Vec<Vec<f32>>,
@@ -218,7 +217,7 @@ impl LlmSession {
             att: zeros(chunk * d.heads * d.head_dim, "activations")?,
             gate: zeros(chunk * d.ffn_hidden, "activations")?,
             up: zeros(chunk * d.ffn_hidden, "activations")?,
-            q16: Q16::default(),
+            scratch: Scratch::default(),
             logits: zeros(d.vocab, "logits")?,
             probs: Vec::new(),
             model,
@@ -375,7 +374,7 @@ impl LlmSession {
                     Linear::store(&layer.k, kn),
                     Linear::store(&layer.v, vn),
                 ],
-                &mut self.q16,
+                &mut self.scratch,
             );
             let (k_cache, v_cache) = (
                 &mut self.k[i * per_layer..(i + 1) * per_layer],
@@ -406,7 +405,7 @@ impl LlmSession {
                 capacity: self.capacity,
             };
             attention(cpu, model.heads(), q, cache, start, att, probs);
-            linear(cpu, att, &mut [Linear::add(&layer.o, x)], &mut self.q16);
+            linear(cpu, att, &mut [Linear::add(&layer.o, x)], &mut self.scratch);
             rms_norm(x, &layer.ffn_norm, eps, h);
             linear(
                 cpu,
@@ -415,10 +414,15 @@ impl LlmSession {
                     Linear::store(&layer.gate, gate),
                     Linear::store(&layer.up, up),
                 ],
-                &mut self.q16,
+                &mut self.scratch,
             );
             swiglu(gate, up);
-            linear(cpu, gate, &mut [Linear::add(&layer.down, x)], &mut self.q16);
+            linear(
+                cpu,
+                gate,
+                &mut [Linear::add(&layer.down, x)],
+                &mut self.scratch,
+            );
         }
         let last = &x[(t - 1) * e..];
         rms_norm(last, &model.weights.norm, eps, &mut h[..e]);
@@ -426,7 +430,7 @@ impl LlmSession {
             cpu,
             &h[..e],
             &mut [Linear::store(model.weights.head(), &mut self.logits)],
-            &mut self.q16,
+            &mut self.scratch,
         );
         self.len += t;
     }

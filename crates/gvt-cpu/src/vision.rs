@@ -9,9 +9,8 @@
 use std::sync::Arc;
 
 use crate::kernels::attention::{KeysValues, full_attention};
-use crate::kernels::linear::{Linear as Job, linear};
+use crate::kernels::linear::{Linear as Job, Scratch, linear};
 use crate::kernels::norm::{add_bias, gelu, layer_norm, swiglu};
-use crate::kernels::quantize::Q16;
 use crate::kernels::rope::{rope, vision_table};
 use crate::llm::Loader;
 use crate::model::{TensorSource, VisionDims, VisionWeights};
@@ -95,7 +94,7 @@ pub struct VisualTokens {
 pub struct VisualSession {
     model: Arc<CpuVisual>,
     capture: bool,
-    q16: Q16,
+    scratch: Scratch,
 }
 
 impl VisualSession {
@@ -103,7 +102,7 @@ impl VisualSession {
         Self {
             model,
             capture,
-            q16: Q16::default(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -132,7 +131,7 @@ impl VisualSession {
         let (tokens, l) = (m.tokens(), r.latents);
         let (heads, hd) = (m.heads, m.head_dim());
         let inner = r.heads * r.head_dim;
-        let q16 = &mut self.q16;
+        let scratch = &mut self.scratch;
         let zeros = |n: usize| vec![0f32; n];
 
         // The patch embedding onto rows 1.. of the positions.
@@ -142,7 +141,7 @@ impl VisualSession {
             cpu,
             &patches,
             &mut [Job::add(&w.patch.weight, &mut x[d..])],
-            q16,
+            scratch,
         );
         bias(&w.patch, &mut x[d..]);
 
@@ -168,7 +167,7 @@ impl VisualSession {
                     Job::store(&b.k.weight, &mut k),
                     Job::store(&b.v.weight, &mut v),
                 ],
-                q16,
+                scratch,
             );
             bias(&b.q, &mut q);
             bias(&b.k, &mut k);
@@ -188,7 +187,7 @@ impl VisualSession {
             };
             full_attention(cpu, heads, hd, &q, kv, &mut att, None);
             layer_norm_rows(&b.attn_ln, eps, &att, &mut att_n);
-            linear(cpu, &att_n, &mut [Job::add(&b.out.weight, &mut x)], q16);
+            linear(cpu, &att_n, &mut [Job::add(&b.out.weight, &mut x)], scratch);
             bias(&b.out, &mut x);
             layer_norm_rows(&b.norm2, eps, &x, &mut xn);
             linear(
@@ -198,13 +197,13 @@ impl VisualSession {
                     Job::store(&b.gate.weight, &mut gate),
                     Job::store(&b.up.weight, &mut up),
                 ],
-                q16,
+                scratch,
             );
             bias(&b.gate, &mut gate);
             bias(&b.up, &mut up);
             swiglu(&mut gate, &up);
             layer_norm_rows(&b.ffn_ln, eps, &gate, &mut up_n);
-            linear(cpu, &up_n, &mut [Job::add(&b.down.weight, &mut x)], q16);
+            linear(cpu, &up_n, &mut [Job::add(&b.down.weight, &mut x)], scratch);
             bias(&b.down, &mut x);
         }
         let mut media = zeros(tokens * d);
@@ -229,13 +228,13 @@ impl VisualSession {
                 cpu,
                 latents_n,
                 &mut [Job::store(&layer.q.weight, &mut rq)],
-                q16,
+                scratch,
             );
             linear(
                 cpu,
                 &kv_in,
                 &mut [Job::store(&layer.kv.weight, &mut kv)],
-                q16,
+                scratch,
             );
             let keys_values = KeysValues {
                 k: &kv,
@@ -261,21 +260,21 @@ impl VisualSession {
                 cpu,
                 &r_att,
                 &mut [Job::add(&layer.out.weight, &mut latents)],
-                q16,
+                scratch,
             );
             layer_norm_rows(&layer.ffn_norm, reps, &latents, &mut ff_in);
             linear(
                 cpu,
                 &ff_in,
                 &mut [Job::store(&layer.up.weight, &mut ff)],
-                q16,
+                scratch,
             );
             gelu(&mut ff);
             linear(
                 cpu,
                 &ff,
                 &mut [Job::add(&layer.down.weight, &mut latents)],
-                q16,
+                scratch,
             );
         }
         let mut out = zeros(l * d);
@@ -285,7 +284,7 @@ impl VisualSession {
             cpu,
             &out,
             &mut [Job::store(&w.proj.weight, &mut embeds)],
-            q16,
+            scratch,
         );
         bias(&w.proj, &mut embeds);
         Ok(VisualTokens {

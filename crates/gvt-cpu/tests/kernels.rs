@@ -2,7 +2,7 @@
 //! on one thread and on several, over shapes that do not divide the kernels' chunks.
 
 use gvt_cpu::kernels::attention::{Cache, Heads, attention};
-use gvt_cpu::kernels::linear::{Linear, linear};
+use gvt_cpu::kernels::linear::{Linear, Scratch, linear};
 use gvt_cpu::kernels::quantize::Q16;
 use gvt_cpu::model::TensorSpec;
 use gvt_cpu::random::random_tensors;
@@ -30,7 +30,8 @@ fn cpus() -> Vec<Cpu> {
 fn linear_matches_the_f32_reference_in_every_format() {
     for format in WeightFormat::ALL {
         let block = format.block().max(32);
-        for (blocks, rows, t) in [(1, 2, 1), (2, 7, 1), (3, 33, 5), (4, 130, 9)] {
+        // t from 4 on takes the f32 panels, in groups of 4, 8 or 16 positions, three at a time.
+        for (blocks, rows, t) in [(1, 2, 1), (2, 7, 1), (3, 33, 5), (4, 130, 9), (1, 6, 57)] {
             let cols = blocks * block;
             let spec = TensorSpec::new("w".into(), cols, rows);
             let tensors = random_tensors(&[spec], format, 7 + rows as u64);
@@ -50,7 +51,7 @@ fn linear_matches_the_f32_reference_in_every_format() {
                     &cpu,
                     &x,
                     &mut [Linear::store(&w, &mut y), Linear::add(&w, &mut sum)],
-                    &mut Q16::default(),
+                    &mut Scratch::default(),
                 );
                 for ti in 0..t {
                     for r in 0..rows {

@@ -7,9 +7,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Out;
-use super::dot::{PANEL_ROWS, f32_rows, panel_rows, q16_rows, wants_q16};
+use super::dot::{Columns, PANEL_ROWS, f32_rows, panel_rows, q16_rows, wants_q16};
 use super::quantize::Q16;
 use crate::{Cpu, Weight};
+
+/// f32 outputs in a 64-byte cache line (a multiple of the panels' rows).
+const LINE_ROWS: usize = 16;
+const _: () = assert!(LINE_ROWS.is_multiple_of(PANEL_ROWS));
 
 /// Positions from which a job decodes its weights to f32 (see `dot/panel.rs`).
 pub const PANEL_FROM: usize = 4;
@@ -32,12 +36,20 @@ impl<'a> Linear<'a> {
     }
 }
 
+/// The input of [`linear`] as its kernels read it, kept between calls: quantized to 16 bits
+/// (a decode step) or as columns of positions (a prompt).
+#[derive(Default)]
+pub struct Scratch {
+    q16: Q16,
+    columns: Columns,
+}
+
 /// Runs every job of `jobs` over the input rows `x` (`[t, cols]`, the same `cols` for
-/// all); `q16` is scratch for the input quantized to 16 bits.
+/// all).
 ///
 /// # Panics
 /// When a weight's columns differ from the input's or an output is not `[t, rows]`.
-pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
+pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], scratch: &mut Scratch) {
     let Some(cols) = jobs.first().map(|j| j.w.cols) else {
         return;
     };
@@ -49,15 +61,18 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
     // From a few positions on, decoding a weight row once for all of them beats meeting
     // each block of it with each position's scale.
     let panel = t >= PANEL_FROM;
-    if !panel && jobs.iter().any(|j| wants_q16(j.w.format)) {
-        q16.quantize(x, cols);
+    if panel {
+        scratch.columns.fill(cpu.isa, x, cols);
+    } else if jobs.iter().any(|j| wants_q16(j.w.format)) {
+        scratch.q16.quantize(x, cols);
     }
     // Chunks of rows small enough that threads finish together, large enough that a
-    // chunk is worth taking: at least 8 per thread over the whole job.
+    // chunk is worth taking: at least 8 per thread over the whole job. Whole cache lines
+    // of each output row, so that no two threads write the same line.
     let rows: usize = jobs.iter().map(|j| j.w.rows).sum();
     let per_chunk = (rows / (8 * cpu.pool.threads()))
         .clamp(4, 64)
-        .next_multiple_of(PANEL_ROWS);
+        .next_multiple_of(LINE_ROWS);
     let parts: Vec<(&Weight, Out, usize)> = jobs
         .iter_mut()
         .map(|j| {
@@ -70,7 +85,7 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
         .collect();
     let chunks: usize = parts.iter().map(|p| p.2).sum();
     let next = AtomicUsize::new(0);
-    let q16 = &*q16;
+    let (q16, columns) = (&scratch.q16, &scratch.columns);
     cpu.pool.run(&|_| {
         loop {
             let mut c = next.fetch_add(1, Ordering::Relaxed);
@@ -88,7 +103,7 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], q16: &mut Q16) {
             };
             let rows = c * per_chunk..((c + 1) * per_chunk).min(w.rows);
             if panel {
-                panel_rows(cpu.isa, w, rows, x, out);
+                panel_rows(cpu.isa, w, rows, columns, out);
             } else if wants_q16(w.format) {
                 q16_rows(cpu.isa, w, rows, q16, out);
             } else {

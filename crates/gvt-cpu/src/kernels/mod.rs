@@ -33,6 +33,28 @@ impl Out {
         }
     }
 
+    /// `y[t, r0 + i] = values[i]` for `i` below `n`.
+    #[inline]
+    pub fn put_rows<const N: usize>(&self, r0: usize, t: usize, values: &[f32; N], n: usize) {
+        let i = t * self.ld + r0;
+        assert!(n <= N && r0 + n <= self.ld && i + n <= self.len);
+        let p = self.ptr.wrapping_add(i);
+        if n == N {
+            // SAFETY: in bounds, and no other thread writes these rows. A fixed size, so a
+            // few vector moves rather than a call to memcpy.
+            let y = unsafe { &mut *p.cast::<[f32; N]>() };
+            *y = if self.add {
+                std::array::from_fn(|i| y[i] + values[i])
+            } else {
+                *values
+            };
+        } else {
+            for (i, v) in values.iter().enumerate().take(n) {
+                self.put(r0 + i, t, *v);
+            }
+        }
+    }
+
     #[inline]
     pub fn put(&self, r: usize, t: usize, v: f32) {
         let i = t * self.ld + r;

@@ -4,10 +4,11 @@
 //! ggml's CPU backend meets them with 8-bit ones: a block's 32 products are summed as
 //! integers and scaled once. Other formats are decoded a row at a time and meet f32
 //! activations. A prompt of several positions goes through [`panel_rows`] instead: weights
-//! decoded to f32 four rows at a time, met by every position.
+//! decoded to f32 four rows at a time, met by every position laid out as [`Columns`].
 
 use std::ops::Range;
 
+pub(crate) use panel::Columns;
 pub(crate) use panel::{ROWS as PANEL_ROWS, panel_rows};
 
 use super::Out;

@@ -137,21 +137,28 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     hsum(f32x4_add(s0, s1)) + tail
 }
 
-/// Four rows of `panel` (`[4, cols]`) dotted with `x0` and `x1`.
-pub fn tile(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
-    let mut acc = [[f32x4_splat(0.0); 2]; 4];
-    let whole = cols - cols % 4;
-    for k in (0..whole).step_by(4) {
-        let (a, b) = (load_f32(x0, k), load_f32(x1, k));
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let w = load_f32(panel, r * cols + k);
-            acc[0] = f32x4_add(acc[0], f32x4_mul(w, a));
-            acc[1] = f32x4_add(acc[1], f32x4_mul(w, b));
+/// `panel/tile` on 4 lanes: 4 weight rows x `G` groups of positions.
+pub fn tile<const G: usize>(panel: &[f32], cols: usize, x: &[f32], sums: &mut [f32]) {
+    const L: usize = 4;
+    assert!(panel.len() >= 4 * cols && x.len() >= G * cols * L && sums.len() >= 4 * G * L);
+    let mut acc = [[f32x4_splat(0.0); G]; 4];
+    for k in 0..cols {
+        let mut xs = [f32x4_splat(0.0); G];
+        for (v, xs) in xs.iter_mut().enumerate() {
+            *xs = load_f32(x, (v * cols + k) * L);
+        }
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let w = f32x4_splat(panel[i * cols + k]);
+            for (acc, xs) in acc.iter_mut().zip(xs) {
+                *acc = f32x4_add(*acc, f32x4_mul(w, xs));
+            }
         }
     }
-    std::array::from_fn(|r| {
-        let w = &panel[r * cols..(r + 1) * cols];
-        let tail = |x: &[f32]| -> f32 { (whole..cols).map(|k| w[k] * x[k]).sum() };
-        [hsum(acc[r][0]) + tail(x0), hsum(acc[r][1]) + tail(x1)]
-    })
+    for (i, acc) in acc.iter().enumerate() {
+        for (v, acc) in acc.iter().enumerate() {
+            let at = (i * G + v) * L;
+            // SAFETY: inside `sums`, by the assert above.
+            unsafe { v128_store(sums[at..at + L].as_mut_ptr().cast(), *acc) };
+        }
+    }
 }

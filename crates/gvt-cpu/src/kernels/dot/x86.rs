@@ -327,51 +327,59 @@ kernels!(
     wide512
 );
 
-/// Four rows of `panel` (`[4, cols]`) dotted with `x0` and `x1`: eight 16-wide sums.
-#[target_feature(enable = "avx512f")]
-pub fn tile_512(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
-    assert!(panel.len() >= 4 * cols && x0.len() >= cols && x1.len() >= cols);
-    let mut acc = [[_mm512_setzero_ps(); 2]; 4];
-    let mut k = 0;
-    while k < cols {
-        let left = cols - k;
-        let mask: __mmask16 = if left >= 16 { 0xffff } else { (1 << left) - 1 };
-        // SAFETY: the mask keeps every lane's read below `cols` of each row.
-        unsafe {
-            let a = _mm512_maskz_loadu_ps(mask, x0.as_ptr().add(k));
-            let b = _mm512_maskz_loadu_ps(mask, x1.as_ptr().add(k));
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let w = _mm512_maskz_loadu_ps(mask, panel.as_ptr().add(r * cols + k));
-                acc[0] = _mm512_fmadd_ps(w, a, acc[0]);
-                acc[1] = _mm512_fmadd_ps(w, b, acc[1]);
+/// `panel/tile`'s kernel on one vector type: 4 weight rows x `G` groups of positions in
+/// `4 * G` accumulators; each column broadcasts one weight per row and loads one vector per
+/// group.
+macro_rules! tile {
+    ($name:ident, $features:literal, $lanes:literal, $zero:ident, $load:ident, $set1:ident,
+     $fmadd:ident, $store:ident) => {
+        #[target_feature(enable = $features)]
+        pub fn $name<const G: usize>(panel: &[f32], cols: usize, x: &[f32], sums: &mut [f32]) {
+            const L: usize = $lanes;
+            assert!(panel.len() >= 4 * cols && x.len() >= G * cols * L && sums.len() >= 4 * G * L);
+            let mut acc = [[$zero(); G]; 4];
+            for k in 0..cols {
+                // SAFETY: the assert above keeps every read in bounds.
+                unsafe {
+                    let mut xs = [$zero(); G];
+                    for (v, xs) in xs.iter_mut().enumerate() {
+                        *xs = $load(x.as_ptr().add((v * cols + k) * L));
+                    }
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let w = $set1(*panel.get_unchecked(i * cols + k));
+                        for (acc, xs) in acc.iter_mut().zip(xs) {
+                            *acc = $fmadd(w, xs, *acc);
+                        }
+                    }
+                }
+            }
+            for (i, acc) in acc.iter().enumerate() {
+                for (v, acc) in acc.iter().enumerate() {
+                    // SAFETY: inside `sums`, by the assert above.
+                    unsafe { $store(sums.as_mut_ptr().add((i * G + v) * L), *acc) };
+                }
             }
         }
-        k += 16;
-    }
-    acc.map(|[a, b]| [_mm512_reduce_add_ps(a), _mm512_reduce_add_ps(b)])
+    };
 }
 
-/// [`tile_512`] on 8-wide vectors.
-#[target_feature(enable = "avx2,fma")]
-pub fn tile_256(panel: &[f32], x0: &[f32], x1: &[f32], cols: usize) -> [[f32; 2]; 4] {
-    assert!(panel.len() >= 4 * cols && x0.len() >= cols && x1.len() >= cols);
-    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
-    let whole = cols - cols % 8;
-    for k in (0..whole).step_by(8) {
-        // SAFETY: k + 8 <= cols for each row.
-        unsafe {
-            let a = _mm256_loadu_ps(x0.as_ptr().add(k));
-            let b = _mm256_loadu_ps(x1.as_ptr().add(k));
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let w = _mm256_loadu_ps(panel.as_ptr().add(r * cols + k));
-                acc[0] = _mm256_fmadd_ps(w, a, acc[0]);
-                acc[1] = _mm256_fmadd_ps(w, b, acc[1]);
-            }
-        }
-    }
-    std::array::from_fn(|r| {
-        let w = &panel[r * cols..(r + 1) * cols];
-        let tail = |x: &[f32]| -> f32 { (whole..cols).map(|k| w[k] * x[k]).sum() };
-        [hsum(acc[r][0]) + tail(x0), hsum(acc[r][1]) + tail(x1)]
-    })
-}
+tile!(
+    tile_512,
+    "avx512f",
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
+tile!(
+    tile_256,
+    "avx2,fma",
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);

@@ -50,13 +50,25 @@ pub struct BenchArgs {
     /// takes 28 GB and minutes).
     #[arg(long)]
     engine_only: bool,
-    /// On the CPU: also run llama.cpp's `llama-bench` on the same LLM file (the same
-    /// threads, prompt and answer lengths) and print the ratio.
+    /// On the CPU: also run a peer on the same file, with the same prompt and answer
+    /// lengths, and print the ratios: llama.cpp's `llama-bench` (same threads) for an LLM,
+    /// PyTorch eager (`tools/reference/gvt_torch_bench.py`) for a GVT model with its image
+    /// encoder.
     #[arg(long)]
     compare: bool,
     /// The `llama-bench` binary for --compare (default: `llama-bench` on the PATH).
     #[arg(long, value_name = "PATH", default_value = "llama-bench")]
     llama_bench: PathBuf,
+    /// The Python with torch, numpy and gguf for --compare on a GVT model.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// The PyTorch script for --compare on a GVT model.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "tools/reference/gvt_torch_bench.py"
+    )]
+    torch_bench: PathBuf,
 }
 
 fn parse_format(s: &str) -> Result<WeightFormat, String> {

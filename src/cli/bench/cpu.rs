@@ -160,21 +160,108 @@ pub fn run(
         );
     }
     if args.compare {
-        let Some((_, path)) = paths else {
-            bail!("--compare needs a file (llama-bench cannot run a --preset)");
+        let Some((vision, path)) = paths else {
+            bail!("--compare needs a file (its peers cannot run a --preset)");
         };
-        let peer = llama_bench(&args.llama_bench, path, cpu.pool.threads(), args)?;
-        println!(
-            "llama.cpp:   pp{} {:.0} tokens/s, tg{} {:.1} tokens/s ({}, {} threads)",
-            args.prompt_tokens, peer.pp, args.tokens, peer.tg, peer.build, peer.threads
-        );
-        println!(
-            "ratio:       prefill {:.2}x, decode {:.2}x llama.cpp's (median against its mean)",
-            1000.0 * prompt / p_med / peer.pp,
-            1000.0 / d_med / peer.tg
-        );
+        match vision {
+            Some(model) => {
+                let peer = torch_bench(args, model)?;
+                println!(
+                    "pytorch:     image {:.2} ms median ({:.2} best), prefill {:.1} ms ({:.1}), \
+                     decode {:.1} tokens/s ({:.1}) (torch {}, {} threads, f32, eager)",
+                    median(peer.image_ms.clone()),
+                    best(&peer.image_ms),
+                    median(peer.prefill_ms.clone()),
+                    best(&peer.prefill_ms),
+                    1000.0 / median(peer.decode_ms.clone()),
+                    1000.0 / best(&peer.decode_ms),
+                    peer.version,
+                    peer.threads
+                );
+                let image: Vec<f64> = warm.iter().map(|r| r.image_ms).collect();
+                println!(
+                    "ratio:       image {:.2}x (best {:.2}x), prefill {:.2}x ({:.2}x), decode \
+                     {:.2}x ({:.2}x) PyTorch's speed (median against median, best against best)",
+                    median(peer.image_ms.clone()) / median(image.clone()),
+                    best(&peer.image_ms) / best(&image),
+                    median(peer.prefill_ms.clone()) / p_med,
+                    best(&peer.prefill_ms) / p_best,
+                    median(peer.decode_ms.clone()) / d_med,
+                    best(&peer.decode_ms) / d_best,
+                );
+            }
+            None => {
+                let peer = llama_bench(&args.llama_bench, path, cpu.pool.threads(), args)?;
+                println!(
+                    "llama.cpp:   pp{} {:.0} tokens/s, tg{} {:.1} tokens/s ({}, {} threads)",
+                    args.prompt_tokens, peer.pp, args.tokens, peer.tg, peer.build, peer.threads
+                );
+                println!(
+                    "ratio:       prefill {:.2}x (best {:.2}x), decode {:.2}x ({:.2}x) \
+                     llama.cpp's (median and best against its mean)",
+                    1000.0 * prompt / p_med / peer.pp,
+                    1000.0 * prompt / p_best / peer.pp,
+                    1000.0 / d_med / peer.tg,
+                    1000.0 / d_best / peer.tg,
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// PyTorch eager's timings of the same GVT file, from `tools/reference/gvt_torch_bench.py`.
+struct TorchPeer {
+    version: String,
+    threads: u64,
+    image_ms: Vec<f64>,
+    prefill_ms: Vec<f64>,
+    /// Per decoded token.
+    decode_ms: Vec<f64>,
+}
+
+/// Runs the PyTorch script with torch's own thread setting: on 2 cores its intra-op
+/// threads default to 1 while OpenBLAS runs its own pool, which measured faster than
+/// asking torch for 2.
+fn torch_bench(args: &BenchArgs, model: &PathBuf) -> anyhow::Result<TorchPeer> {
+    let out = Command::new(&args.python)
+        .arg(&args.torch_bench)
+        .arg(model)
+        .args(["--prompt-tokens", &args.prompt_tokens.to_string()])
+        .args(["--tokens", &args.tokens.to_string()])
+        .args(["--runs", &args.runs.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {} (--python PATH)", args.python.display()))?;
+    let script = args.torch_bench.display();
+    if !out.status.success() {
+        bail!(
+            "{script} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{script} did not print one JSON line"))?;
+    let list = |key: &str| -> anyhow::Result<Vec<f64>> {
+        let values: Vec<f64> = v[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default();
+        if values.is_empty() {
+            bail!("{script} printed no `{key}`");
+        }
+        Ok(values)
+    };
+    Ok(TorchPeer {
+        version: v["torch"].as_str().unwrap_or("unknown").to_string(),
+        threads: v["threads"].as_u64().unwrap_or(0),
+        image_ms: list("image_ms")?,
+        prefill_ms: list("prefill_ms")?,
+        decode_ms: list("decode_ms_per_token")?,
+    })
 }
 
 /// llama-bench's means on one file.

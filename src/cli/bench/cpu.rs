@@ -168,7 +168,7 @@ pub fn run(
                 let peer = torch_bench(args, model)?;
                 println!(
                     "pytorch:     image {:.2} ms median ({:.2} best), prefill {:.1} ms ({:.1}), \
-                     decode {:.1} tokens/s ({:.1}) (torch {}, {} threads, f32, eager)",
+                     decode {:.1} tokens/s ({:.1}) (torch {}, f32, eager, intra-op threads: {})",
                     median(peer.image_ms.clone()),
                     best(&peer.image_ms),
                     median(peer.prefill_ms.clone()),

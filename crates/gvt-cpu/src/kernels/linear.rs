@@ -67,11 +67,15 @@ pub fn linear(cpu: &Cpu, x: &[f32], jobs: &mut [Linear<'_>], scratch: &mut Scrat
         scratch.q16.quantize(x, cols);
     }
     // Chunks of rows small enough that threads finish together, large enough that a
-    // chunk is worth taking: at least 8 per thread over the whole job. Whole cache lines
-    // of each output row, so that no two threads write the same line.
+    // chunk is worth taking, in whole cache lines of each output row so that no two
+    // threads write the same line. A prompt's chunks are small (8 per thread over the job):
+    // each is long work. A decode step's are large (2 per thread, up to 1,024 rows): each
+    // streams its rows from memory, and a stream that breaks every 64 rows measured 6%
+    // slower on SmolLM2.
     let rows: usize = jobs.iter().map(|j| j.w.rows).sum();
-    let per_chunk = (rows / (8 * cpu.pool.threads()))
-        .clamp(4, 64)
+    let (per_thread, most) = if panel { (8, 64) } else { (2, 1024) };
+    let per_chunk = (rows / (per_thread * cpu.pool.threads()))
+        .clamp(4, most)
         .next_multiple_of(LINE_ROWS);
     let parts: Vec<(&Weight, Out, usize)> = jobs
         .iter_mut()

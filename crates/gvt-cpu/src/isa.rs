@@ -11,6 +11,8 @@ pub enum Isa {
     Avx512Vnni,
     /// wasm `simd128` (the browser build's target feature): `i32x4.dot_i16x8_s`.
     Simd128,
+    /// aarch64 NEON (every aarch64 CPU has it): `smlal` widening multiply-adds of i16.
+    Neon,
 }
 
 impl Isa {
@@ -22,7 +24,11 @@ impl Isa {
     /// Every path this CPU runs, from the portable one up.
     pub fn available() -> Vec<Self> {
         #[cfg_attr(
-            not(any(target_arch = "x86_64", target_feature = "simd128")),
+            not(any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                target_feature = "simd128"
+            )),
             expect(unused_mut)
         )]
         let mut all = vec![Self::Scalar];
@@ -38,6 +44,8 @@ impl Isa {
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         all.push(Self::Simd128);
+        #[cfg(target_arch = "aarch64")]
+        all.push(Self::Neon);
         all
     }
 
@@ -47,6 +55,7 @@ impl Isa {
             Self::Avx2 => "AVX2",
             Self::Avx512Vnni => "AVX-512 VNNI",
             Self::Simd128 => "wasm SIMD128",
+            Self::Neon => "NEON",
         }
     }
 }

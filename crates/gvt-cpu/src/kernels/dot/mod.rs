@@ -15,6 +15,8 @@ use super::Out;
 use super::quantize::Q16;
 use crate::{Isa, Weight, WeightFormat};
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod panel;
 mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -41,6 +43,9 @@ pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &
         Isa::Avx512Vnni => unsafe { x86::vnni::q16_rows(w, rows, x, out) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::Simd128 => wasm::q16_rows(w, rows, x, out),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: every aarch64 CPU has NEON.
+        Isa::Neon => unsafe { neon::q16_rows(w, rows, x, out) },
         _ => scalar::q16_rows(w, rows, x, out),
     }
 }
@@ -76,6 +81,9 @@ pub(crate) fn dot_f32(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
         Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_f32(a, b) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::Simd128 => wasm::dot_f32(a, b),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: every aarch64 CPU has NEON.
+        Isa::Neon => unsafe { neon::dot_f32(a, b) },
         _ => scalar::dot_f32(a, b),
     }
 }

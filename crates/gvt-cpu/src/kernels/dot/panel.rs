@@ -54,7 +54,7 @@ impl Columns {
     }
 
     /// Groups `g..g + n`, one after the other.
-    fn from_group(&self, g: usize) -> &[f32] {
+    fn groups_from(&self, g: usize) -> &[f32] {
         &self.data[g * self.cols * self.lanes..]
     }
 }
@@ -64,7 +64,7 @@ fn lanes(isa: Isa) -> usize {
     match isa {
         Isa::Avx512Vnni => 16,
         Isa::Avx2 | Isa::Scalar => 8,
-        Isa::Simd128 => 4,
+        Isa::Simd128 | Isa::Neon => 4,
     }
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn panel_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Columns, 
         let mut g = 0;
         while g < x.groups() {
             let groups = GROUPS.min(x.groups() - g);
-            tile(isa, groups, &panel, cols, x.from_group(g), &mut sums);
+            tile(isa, groups, &panel, cols, x.groups_from(g), &mut sums);
             // Position by position, the tile's rows side by side: a cache line at a time.
             for v in 0..groups {
                 let first = (g + v) * lanes;
@@ -126,6 +126,9 @@ fn tile(isa: Isa, groups: usize, panel: &[f32], cols: usize, x: &[f32], sums: &m
         Isa::Avx2 => unsafe { by_groups!(super::x86::tile_256) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::Simd128 => by_groups!(super::wasm::tile),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: every aarch64 CPU has NEON.
+        Isa::Neon => unsafe { by_groups!(super::neon::tile) },
         _ => by_groups!(tile_portable),
     }
 }

@@ -643,3 +643,138 @@ fn probe_count_reports_what_its_answers_say_and_resumes() {
     bad[3] = "0..12";
     assert_clean_error(&gvt(&bad), "level 10 is outside");
 }
+
+/// First run of decimal digits in `text` (how GVTBench reads a count).
+fn first_number(text: &str) -> Option<&str> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = &text[start..];
+    Some(
+        &rest[..rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len())],
+    )
+}
+
+#[test]
+fn eval_gvtbench_answers_a_folder_of_images_writes_every_answer_and_resumes() {
+    use gvt_scene::qa::Qa;
+    let dir = temp_dir("gvtbench");
+    // COCO val2017's layout: 12-digit ids in a `val2017/` folder.
+    let images = dir.join("images");
+    std::fs::create_dir_all(images.join("val2017")).unwrap();
+    let mut items = Vec::new();
+    for (i, seed) in (200..205u64).enumerate() {
+        let scene = gvt_scene::Scene::generate(seed, &Default::default()).unwrap();
+        let id = 1000 + i as u64;
+        let path = images.join("val2017").join(format!("{id:012}.png"));
+        scene.render(128).unwrap().save(&path).unwrap();
+        // Up to two questions per image, as GVTBench asks several of one image.
+        for shape in scene.shapes_present().into_iter().take(2) {
+            let qa = Qa::count(&scene, shape);
+            items.push(serde_json::json!({
+                "image_id": id, "text_in": qa.question, "text_out": qa.answer,
+                "n_obj_exist": scene.objects.len(),
+            }));
+        }
+    }
+    let missing = serde_json::json!({
+        "image_id": 4242, "text_in": "How many circles are there in the image?",
+        "text_out": "1", "n_obj_exist": 1,
+    });
+    items.insert(1, missing);
+    let data = dir.join("coco_oc_subset.json");
+    std::fs::write(&data, serde_json::to_string(&items).unwrap()).unwrap();
+    let eval = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "gvtbench",
+            "--images",
+            images.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        gvt(&args)
+    };
+
+    // One run: an answer per question whose image is there, and the missing one named.
+    let whole = dir.join("whole.jsonl");
+    let out = eval(&whole, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4242"), "{}", stderr(&out));
+    let lines = std::fs::read_to_string(&whole).unwrap();
+    let answers: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), items.len() - 1);
+    let mut correct = 0;
+    for a in &answers {
+        let index = a["index"].as_u64().unwrap() as usize;
+        assert_ne!(index, 1, "the question without an image was skipped");
+        assert_eq!(a["question"], items[index]["text_in"]);
+        assert_eq!(a["truth"], items[index]["text_out"]);
+        correct += usize::from(first_number(a["answer"].as_str().unwrap()) == a["truth"].as_str());
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let task = &report["tasks"][0];
+    assert_eq!(task["name"], "OC");
+    assert_eq!(task["n"], answers.len());
+    assert_eq!(task["correct"], correct);
+    // The default model counts these scenes: most answers are right.
+    assert!(
+        2 * correct > answers.len(),
+        "{correct} of {}",
+        answers.len()
+    );
+
+    // A run stopped after 3 answers, in the middle of writing the 4th, then resumed: the
+    // same answers in the same order, and the same scores.
+    let resumed = dir.join("resumed.jsonl");
+    let out = eval(&resumed, &["--limit", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&resumed).unwrap().lines().count(),
+        3
+    );
+    let mut torn = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&resumed)
+        .unwrap();
+    std::io::Write::write_all(&mut torn, b"{\"index\": 5, \"image_id\": \"10").unwrap();
+    assert_clean_error(&eval(&resumed, &[]), "--resume");
+    let out = eval(&resumed, &["--resume", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&resumed).unwrap(), lines);
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["tasks"], report["tasks"]);
+
+    // The table, laid out like the paper's: the bins with accuracy, MAE and RMSE.
+    let out = eval(&resumed, &["--resume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for header in ["OC", "MAE", "RMSE", "0-2"] {
+        assert!(table.contains(header), "{table}");
+    }
+
+    // Answers to another file are refused, naming the line.
+    let other = dir.join("other.json");
+    std::fs::write(&other, serde_json::to_string(&items[2..]).unwrap()).unwrap();
+    let out = gvt(&[
+        "eval",
+        "gvtbench",
+        "--images",
+        images.to_str().unwrap(),
+        "--data",
+        other.to_str().unwrap(),
+        "--out",
+        whole.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert_clean_error(&out, "line 1");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

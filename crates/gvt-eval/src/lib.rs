@@ -45,9 +45,14 @@
 //! - [`metrics`]: answer normalisation and the metric structs.
 //! - [`gvtbench`]: the annotation files (reader, task detection) and scoring of predictions.
 //! - [`report`]: a terminal table and JSON for a set of results.
+//! - [`synthetic`]: a model asked about held-out generated scenes.
+//! - [`real`]: a model asked GVTBench's questions about real images, answers kept in a file
+//!   that a stopped run resumes.
 
 pub mod gvtbench;
 pub mod metrics;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod real;
 pub mod report;
 pub mod synthetic;
 

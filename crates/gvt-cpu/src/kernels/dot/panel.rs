@@ -21,6 +21,16 @@ const GROUPS: usize = 3;
 /// Values per tile: `[ROWS][GROUPS][lanes]` with up to 16 lanes.
 const TILE: usize = ROWS * GROUPS * 16;
 
+/// Groups of positions in `isa`'s tiles: as many as keep the accumulators, a vector per
+/// group and a broadcast weight in registers (32 vector registers with AVX-512 and NEON,
+/// 16 with AVX2 and in the browser's code for wasm on x86).
+fn max_groups(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512Vnni | Isa::Neon => GROUPS,
+        Isa::Avx2 | Isa::Simd128 | Isa::Scalar => 2,
+    }
+}
+
 /// Activation rows `[t, cols]` as groups of `lanes` positions, each `[cols][lanes]`
 /// (positions past `t` are zeros). Reused across calls.
 #[derive(Default)]
@@ -88,7 +98,7 @@ pub(crate) fn panel_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Columns, 
         }
         let mut g = 0;
         while g < x.groups() {
-            let groups = GROUPS.min(x.groups() - g);
+            let groups = max_groups(isa).min(x.groups() - g);
             tile(isa, groups, &panel, cols, x.groups_from(g), &mut sums);
             // Position by position, the tile's rows side by side: a cache line at a time.
             for v in 0..groups {

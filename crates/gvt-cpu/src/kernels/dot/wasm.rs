@@ -137,28 +137,55 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     hsum(f32x4_add(s0, s1)) + tail
 }
 
-/// `panel/tile` on 4 lanes: 4 weight rows x `G` groups of positions.
+/// `panel/tile` on 4 lanes: 4 weight rows x `G` groups of positions. Weights are loaded
+/// four columns at a time and each column broadcast by a shuffle: a splat of a value loaded
+/// on its own costs two instructions in the browser's code.
 pub fn tile<const G: usize>(panel: &[f32], cols: usize, x: &[f32], sums: &mut [f32]) {
     const L: usize = 4;
     assert!(panel.len() >= 4 * cols && x.len() >= G * cols * L && sums.len() >= 4 * G * L);
     let mut acc = [[f32x4_splat(0.0); G]; 4];
-    for k in 0..cols {
-        let mut xs = [f32x4_splat(0.0); G];
-        for (v, xs) in xs.iter_mut().enumerate() {
-            *xs = load_f32(x, (v * cols + k) * L);
-        }
-        for (i, acc) in acc.iter_mut().enumerate() {
-            let w = f32x4_splat(panel[i * cols + k]);
-            for (acc, xs) in acc.iter_mut().zip(xs) {
-                *acc = f32x4_add(*acc, f32x4_mul(w, xs));
-            }
-        }
+    let whole = cols - cols % 4;
+    for k in (0..whole).step_by(4) {
+        // SAFETY: columns k..k + 4 of each of the 4 rows, inside `panel`.
+        let w: [v128; 4] =
+            std::array::from_fn(|i| unsafe { v128_load(panel.as_ptr().add(i * cols + k).cast()) });
+        column::<G, 0>(&mut acc, &w, x, cols, k);
+        column::<G, 1>(&mut acc, &w, x, cols, k + 1);
+        column::<G, 2>(&mut acc, &w, x, cols, k + 2);
+        column::<G, 3>(&mut acc, &w, x, cols, k + 3);
+    }
+    for k in whole..cols {
+        let w: [v128; 4] = std::array::from_fn(|i| f32x4_splat(panel[i * cols + k]));
+        column::<G, 0>(&mut acc, &w, x, cols, k);
     }
     for (i, acc) in acc.iter().enumerate() {
         for (v, acc) in acc.iter().enumerate() {
             let at = (i * G + v) * L;
             // SAFETY: inside `sums`, by the assert above.
             unsafe { v128_store(sums[at..at + L].as_mut_ptr().cast(), *acc) };
+        }
+    }
+}
+
+/// `acc[i][v] += w[i][J] * x[v][k]`: column `k` of the tile, its 4 weights in lane `J` of
+/// `w`. The caller has checked that column `k` of `G` groups is inside `x`.
+#[inline(always)]
+fn column<const G: usize, const J: usize>(
+    acc: &mut [[v128; G]; 4],
+    w: &[v128; 4],
+    x: &[f32],
+    cols: usize,
+    k: usize,
+) {
+    let mut xs = [f32x4_splat(0.0); G];
+    for (v, xs) in xs.iter_mut().enumerate() {
+        // SAFETY: the caller's.
+        *xs = unsafe { v128_load(x.as_ptr().add((v * cols + k) * 4).cast()) };
+    }
+    for (acc, w) in acc.iter_mut().zip(w) {
+        let w = i32x4_shuffle::<J, J, J, J>(*w, *w);
+        for (acc, xs) in acc.iter_mut().zip(xs) {
+            *acc = f32x4_add(*acc, f32x4_mul(w, xs));
         }
     }
 }

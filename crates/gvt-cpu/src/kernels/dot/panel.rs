@@ -63,7 +63,7 @@ impl Columns {
         self.t.div_ceil(self.lanes)
     }
 
-    /// Groups `g..g + n`, one after the other.
+    /// The groups from `g` on, one after the other.
     fn groups_from(&self, g: usize) -> &[f32] {
         &self.data[g * self.cols * self.lanes..]
     }

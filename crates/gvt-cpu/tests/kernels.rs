@@ -66,7 +66,11 @@ fn linear_matches_the_f32_reference_in_every_format() {
                         // 16-bit activations are off by at most half a step per value.
                         let rounding: f64 = if matches!(
                             format,
-                            WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
+                            WeightFormat::Q4_0
+                                | WeightFormat::Q4_1
+                                | WeightFormat::Q8_0
+                                | WeightFormat::Q4_K
+                                | WeightFormat::Q6_K
                         ) {
                             wr.iter()
                                 .enumerate()

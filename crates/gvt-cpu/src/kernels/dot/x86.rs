@@ -60,6 +60,53 @@ unsafe fn bytes(qs: *const u8) -> (__m128i, __m128i) {
     }
 }
 
+/// Sub-block `high` (0: the low nibbles, 1: the high ones) of 32 bytes of Q4_K nibbles,
+/// as bytes: `(values 0..16, values 16..32)`.
+///
+/// # Safety
+/// `qs` must point at 32 readable bytes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn nibbles_k(qs: *const u8, high: bool) -> (__m128i, __m128i) {
+    // SAFETY: the caller's.
+    let (a, b) = unsafe { bytes(qs) };
+    let mask = _mm_set1_epi8(0x0f);
+    if high {
+        (
+            _mm_and_si128(_mm_srli_epi16::<4>(a), mask),
+            _mm_and_si128(_mm_srli_epi16::<4>(b), mask),
+        )
+    } else {
+        (_mm_and_si128(a, mask), _mm_and_si128(b, mask))
+    }
+}
+
+/// Group `g` (0..4) of 32 values of a Q6_K half-block, `q - 32` as signed bytes: the low
+/// four bits are nibble `g / 2` of `ql` (already offset by 32 for odd `g`), the high two
+/// bits are bits `2g..2g + 2` of `qh`.
+///
+/// # Safety
+/// `ql` and `qh` must point at 32 readable bytes each.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn q6_bytes(ql: *const u8, qh: *const u8, g: usize) -> (__m128i, __m128i) {
+    // SAFETY: the caller's.
+    let ((l0, l1), (h0, h1)) = unsafe { (bytes(ql), bytes(qh)) };
+    let (low_shift, high_shift) = (
+        _mm_cvtsi32_si128(4 * (g / 2) as i32),
+        _mm_cvtsi32_si128(2 * g as i32),
+    );
+    let q = |l: __m128i, h: __m128i| {
+        let low = _mm_and_si128(_mm_srl_epi16(l, low_shift), _mm_set1_epi8(0x0f));
+        let high = _mm_and_si128(_mm_srl_epi16(h, high_shift), _mm_set1_epi8(3));
+        _mm_sub_epi8(
+            _mm_or_si128(low, _mm_slli_epi16::<4>(high)),
+            _mm_set1_epi8(32),
+        )
+    };
+    (q(l0, h0), q(l1, h1))
+}
+
 /// AVX2: a block's weights as two vectors of 16 i16.
 mod wide256 {
     use std::arch::x86_64::*;
@@ -110,6 +157,16 @@ mod wide256 {
     pub fn accumulate(acc: Acc, (lo, hi): Wide, (xl, xh): Act, scale: f32) -> Acc {
         let sums = _mm256_add_epi32(_mm256_madd_epi16(lo, xl), _mm256_madd_epi16(hi, xh));
         _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(scale), acc)
+    }
+
+    /// [`accumulate`] with one scale for values 0..16 and another for 16..32.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub fn accumulate2(acc: Acc, (lo, hi): Wide, (xl, xh): Act, s0: f32, s1: f32) -> Acc {
+        let lo = _mm256_cvtepi32_ps(_mm256_madd_epi16(lo, xl));
+        let hi = _mm256_cvtepi32_ps(_mm256_madd_epi16(hi, xh));
+        let acc = _mm256_fmadd_ps(lo, _mm256_set1_ps(s0), acc);
+        _mm256_fmadd_ps(hi, _mm256_set1_ps(s1), acc)
     }
 
     #[target_feature(enable = "avx2")]
@@ -166,6 +223,19 @@ mod wide512 {
         _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(scale), acc)
     }
 
+    /// [`accumulate`] with one scale for values 0..16 and another for 16..32: the pair sums
+    /// of values 0..16 are lanes 0..8.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
+    #[inline]
+    pub fn accumulate2(acc: Acc, w: Wide, x: Act, s0: f32, s1: f32) -> Acc {
+        let sums = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, x);
+        let scale = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+            _mm512_castps_pd(_mm512_set1_ps(s0)),
+            _mm256_castps_pd(_mm256_set1_ps(s1)),
+        ));
+        _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scale, acc)
+    }
+
     #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
     #[inline]
     pub fn total(acc: Acc) -> f32 {
@@ -212,6 +282,8 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 const Q4_0: u8 = 0;
 const Q4_1: u8 = 1;
 const Q8_0: u8 = 2;
+const Q4_K: u8 = 3;
+const Q6_K: u8 = 4;
 
 /// Rows ahead of the ones being summed whose bytes are prefetched (4 to 16 measured the
 /// same on SmolLM2).
@@ -223,8 +295,12 @@ macro_rules! kernels {
             use std::arch::x86_64::*;
             use std::ops::Range;
 
-            use super::$wide::{accumulate, load, signed, total, unsigned, zero};
-            use super::{AHEAD, Q4_0, Q4_1, Q8_0, bytes as bytes_of, nibbles, scales};
+            use super::$wide::{accumulate, accumulate2, load, signed, total, unsigned, zero};
+            use super::{
+                AHEAD, Q4_0, Q4_1, Q4_K, Q6_K, Q8_0, bytes as bytes_of, nibbles, nibbles_k,
+                q6_bytes, scales,
+            };
+            use crate::blocks::{f16_le, scale_min_k4};
             use crate::kernels::Out;
             use crate::kernels::quantize::{Q16, Q16Row};
             use crate::{Weight, WeightFormat};
@@ -276,6 +352,72 @@ macro_rules! kernels {
                 std::array::from_fn(|r| total(acc[r]) + extra[r])
             }
 
+            /// `R` rows of Q4_K or Q6_K (`FMT`) against one activation row, 32 values at a
+            /// time: each 256-value block's scales are decoded once per row, then each group
+            /// of 32 activations is loaded once for all `R` rows.
+            #[target_feature(enable = $features)]
+            fn rows_dot_k<const R: usize, const FMT: u8>(
+                rows: [&[u8]; R],
+                x: Q16Row<'_>,
+            ) -> [f32; R] {
+                let bytes = if FMT == Q4_K { 144 } else { 210 };
+                let blocks = rows[0].len() / bytes;
+                assert!(rows.iter().all(|r| r.len() >= blocks * bytes));
+                assert!(
+                    x.qs.len() >= 256 * blocks
+                        && x.d.len() >= 8 * blocks
+                        && x.s.len() >= 8 * blocks
+                );
+                let mut acc = [zero(); R];
+                let mut extra = [0f32; R];
+                // Per row: Q4_K's 8 scales and 8 minimums (times d and dmin), or Q6_K's 16
+                // scales (times d).
+                let mut scale = [[0f32; 16]; R];
+                for b in 0..blocks {
+                    for (r, row) in rows.iter().enumerate() {
+                        let blk = &row[b * bytes..(b + 1) * bytes];
+                        if FMT == Q4_K {
+                            let (d, dmin) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
+                            for j in 0..8 {
+                                let (sc, m) = scale_min_k4(j, &blk[4..16]);
+                                scale[r][j] = d * f32::from(sc);
+                                scale[r][8 + j] = dmin * f32::from(m);
+                            }
+                        } else {
+                            let d = f16_le(blk[208], blk[209]);
+                            for (s, &c) in scale[r].iter_mut().zip(&blk[192..208]) {
+                                *s = d * f32::from(c as i8);
+                            }
+                        }
+                    }
+                    for j in 0..8 {
+                        let xb = 8 * b + j;
+                        // SAFETY: the asserts above keep every read in bounds.
+                        unsafe {
+                            let xv = load(x.qs.as_ptr().add(32 * xb));
+                            let (dx, sx) = (*x.d.get_unchecked(xb), *x.s.get_unchecked(xb));
+                            for r in 0..R {
+                                let blk = rows[r].as_ptr().add(b * bytes);
+                                if FMT == Q4_K {
+                                    let w =
+                                        unsigned(nibbles_k(blk.add(16 + 32 * (j / 2)), j % 2 == 1));
+                                    acc[r] = accumulate(acc[r], w, xv, scale[r][j] * dx);
+                                    extra[r] -= scale[r][8 + j] * sx;
+                                } else {
+                                    // Half n = j / 4 of the block, group g = j % 4 of it.
+                                    let (n, g) = (j / 4, j % 4);
+                                    let ql = blk.add(64 * n + 32 * (g % 2));
+                                    let w = signed(q6_bytes(ql, blk.add(128 + 32 * n), g));
+                                    let s = &scale[r][8 * n + 2 * g..];
+                                    acc[r] = accumulate2(acc[r], w, xv, s[0] * dx, s[1] * dx);
+                                }
+                            }
+                        }
+                    }
+                }
+                std::array::from_fn(|r| total(acc[r]) + extra[r])
+            }
+
             /// `y[t, r]` for `r` in `rows`, every `t`; four weight rows at a time, each
             /// format's kernel compiled for it.
             #[target_feature(enable = $features)]
@@ -287,6 +429,8 @@ macro_rules! kernels {
                 ) = match w.format {
                     WeightFormat::Q4_0 => (rows_dot::<4, Q4_0>, rows_dot::<1, Q4_0>),
                     WeightFormat::Q4_1 => (rows_dot::<4, Q4_1>, rows_dot::<1, Q4_1>),
+                    WeightFormat::Q4_K => (rows_dot_k::<4, Q4_K>, rows_dot_k::<1, Q4_K>),
+                    WeightFormat::Q6_K => (rows_dot_k::<4, Q6_K>, rows_dot_k::<1, Q6_K>),
                     _ => (rows_dot::<4, Q8_0>, rows_dot::<1, Q8_0>),
                 };
                 let row = |r: usize| &all[r * rb..(r + 1) * rb];

@@ -1,0 +1,113 @@
+//! K-quant blocks against 16-bit activations: Q4_K and Q6_K, the two formats of llama.cpp's
+//! Q4_K_M files. For each 32 values (16 for Q6_K's scales) the products q · x are summed as
+//! integers and scaled once, as the legacy formats are in the per-ISA files.
+//!
+//! Portable Rust, the reference for x86's hand-written kernels (`x86.rs`) and the path on
+//! the other instruction sets: the inner sums are plain loops over 16 values that the
+//! compiler turns into NEON's or wasm SIMD128's multiply-adds.
+
+use std::ops::Range;
+
+use crate::blocks::{f16_le, scale_min_k4};
+use crate::kernels::Out;
+use crate::kernels::quantize::{BLOCK, Q16, Q16Row};
+use crate::{Weight, WeightFormat};
+
+/// Q4_K: `d`, `dmin`, 12 bytes of 6-bit scales and minimums, 128 bytes of nibbles.
+const Q4_K_BYTES: usize = 144;
+/// Q6_K: 128 bytes of low nibbles, 64 of high bit pairs, 16 i8 scales, `d`.
+const Q6_K_BYTES: usize = 210;
+
+/// `y[t, r] = w.row(r) · x.row(t)` for `r` in `rows` and every `t`, for Q4_K or Q6_K.
+pub(crate) fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
+    let dot = match w.format {
+        WeightFormat::Q4_K => q4_k,
+        _ => q6_k,
+    };
+    for r in rows {
+        let row = w.row(r);
+        for t in 0..x.rows {
+            out.put(r, t, dot(row, x.row(t)));
+        }
+    }
+}
+
+/// Σ q[l] · x[l] for 16 values.
+#[inline(always)]
+fn sum16(q: &[i16; 16], x: &[i16; 16]) -> i32 {
+    let mut s = 0i32;
+    for l in 0..16 {
+        s += i32::from(q[l]) * i32::from(x[l]);
+    }
+    s
+}
+
+/// The 32 activations of block `b`.
+#[inline(always)]
+fn block<'a>(x: &Q16Row<'a>, b: usize) -> [&'a [i16; 16]; 2] {
+    let xs: &[i16; BLOCK] = x.qs[BLOCK * b..BLOCK * (b + 1)]
+        .try_into()
+        .expect("32 values");
+    let (lo, hi) = xs.split_at(16);
+    [lo.try_into().expect("16"), hi.try_into().expect("16")]
+}
+
+/// A Q4_K row · an activation row: each 32-value sub-block is `d * sc * q - dmin * m`,
+/// so its sum is `d * sc * dx * Σ q·qx - dmin * m * Σx`.
+#[inline(always)]
+fn q4_k(row: &[u8], x: Q16Row<'_>) -> f32 {
+    let mut total = 0f32;
+    for (b, blk) in row.as_chunks::<Q4_K_BYTES>().0.iter().enumerate() {
+        let (d, dmin) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
+        let scales = &blk[4..16];
+        for k in 0..4 {
+            let qs: &[u8; 32] = blk[16 + 32 * k..16 + 32 * k + 32].try_into().expect("32");
+            // Low nibbles are sub-block 2k, high nibbles 2k + 1.
+            let (lo, hi) = (block(&x, 8 * b + 2 * k), block(&x, 8 * b + 2 * k + 1));
+            let mut sums = [0i32; 2];
+            for h in 0..2 {
+                let ql: [i16; 16] = std::array::from_fn(|l| i16::from(qs[16 * h + l] & 0x0F));
+                let qh: [i16; 16] = std::array::from_fn(|l| i16::from(qs[16 * h + l] >> 4));
+                sums[0] += sum16(&ql, lo[h]);
+                sums[1] += sum16(&qh, hi[h]);
+            }
+            for (half, dot) in sums.into_iter().enumerate() {
+                let (j, xb) = (2 * k + half, 8 * b + 2 * k + half);
+                let (sc, m) = scale_min_k4(j, scales);
+                total += d * f32::from(sc) * x.d[xb] * dot as f32 - dmin * f32::from(m) * x.s[xb];
+            }
+        }
+    }
+    total
+}
+
+/// A Q6_K row · an activation row: 6-bit values `q - 32` with an i8 scale per 16.
+#[inline(always)]
+fn q6_k(row: &[u8], x: Q16Row<'_>) -> f32 {
+    let mut total = 0f32;
+    for (b, blk) in row.as_chunks::<Q6_K_BYTES>().0.iter().enumerate() {
+        let d = f16_le(blk[208], blk[209]);
+        for n in 0..2 {
+            let ql: &[u8; 64] = blk[64 * n..64 * n + 64].try_into().expect("64");
+            let qh: &[u8; 32] = blk[128 + 32 * n..128 + 32 * n + 32].try_into().expect("32");
+            let sc = &blk[192 + 8 * n..192 + 8 * n + 8];
+            // Value 32g + l of this half: nibble g / 2 of ql[l + 32 (g % 2)], bits 2g of
+            // qh[l], scale sc[2g + l / 16].
+            for g in 0..4 {
+                let xs = block(&x, 8 * b + 4 * n + g);
+                let mut scaled = 0f32;
+                for h in 0..2 {
+                    let q: [i16; 16] = std::array::from_fn(|i| {
+                        let l = 16 * h + i;
+                        let low = (ql[l + 32 * (g % 2)] >> (4 * (g / 2))) & 0x0F;
+                        let high = (qh[l] >> (2 * g)) & 3;
+                        i16::from(low | (high << 4)) - 32
+                    });
+                    scaled += f32::from(sc[2 * g + h] as i8) * sum16(&q, xs[h]) as f32;
+                }
+                total += d * x.d[8 * b + 4 * n + g] * scaled;
+            }
+        }
+    }
+    total
+}

@@ -70,6 +70,7 @@ fn linear_matches_the_f32_reference_in_every_format() {
                                 | WeightFormat::Q4_1
                                 | WeightFormat::Q8_0
                                 | WeightFormat::Q4_K
+                                | WeightFormat::Q5_K
                                 | WeightFormat::Q6_K
                         ) {
                             wr.iter()

@@ -1,5 +1,5 @@
-//! K-quant blocks against 16-bit activations: Q4_K and Q6_K, the two formats of llama.cpp's
-//! Q4_K_M files. For each 32 values (16 for Q6_K's scales) the products q · x are summed as
+//! K-quant blocks against 16-bit activations: Q4_K, Q5_K and Q6_K, the formats of
+//! llama.cpp's Q4_K_M and Q5_K_M files. For each 32 values (16 for Q6_K's scales) the products q · x are summed as
 //! integers and scaled once, as the legacy formats are in the per-ISA files.
 //!
 //! Portable Rust, the reference for x86's hand-written kernels (`x86.rs`) and the path on
@@ -15,13 +15,17 @@ use crate::{Weight, WeightFormat};
 
 /// Q4_K: `d`, `dmin`, 12 bytes of 6-bit scales and minimums, 128 bytes of nibbles.
 const Q4_K_BYTES: usize = 144;
+/// Q5_K: Q4_K's header, then 32 bytes of fifth bits, then 128 bytes of nibbles.
+const Q5_K_BYTES: usize = 176;
 /// Q6_K: 128 bytes of low nibbles, 64 of high bit pairs, 16 i8 scales, `d`.
 const Q6_K_BYTES: usize = 210;
 
-/// `y[t, r] = w.row(r) · x.row(t)` for `r` in `rows` and every `t`, for Q4_K or Q6_K.
+/// `y[t, r] = w.row(r) · x.row(t)` for `r` in `rows` and every `t`, for Q4_K, Q5_K or
+/// Q6_K.
 pub(crate) fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
     let dot = match w.format {
         WeightFormat::Q4_K => q4_k,
+        WeightFormat::Q5_K => q5_k,
         _ => q6_k,
     };
     for r in rows {
@@ -56,18 +60,51 @@ fn block<'a>(x: &Q16Row<'a>, b: usize) -> [&'a [i16; 16]; 2] {
 /// so its sum is `d * sc * dx * Σ q·qx - dmin * m * Σx`.
 #[inline(always)]
 fn q4_k(row: &[u8], x: Q16Row<'_>) -> f32 {
+    k_sum::<Q4_K_BYTES>(row, x, |blk, k| {
+        (
+            blk[16 + 32 * k..16 + 32 * k + 32].try_into().expect("32"),
+            [0; 32],
+        )
+    })
+}
+
+/// A Q5_K row · an activation row: Q4_K's sums, each value with a fifth bit from `qh`.
+#[inline(always)]
+fn q5_k(row: &[u8], x: Q16Row<'_>) -> f32 {
+    k_sum::<Q5_K_BYTES>(row, x, |blk, k| {
+        let qh: &[u8; 32] = blk[16..48].try_into().expect("32");
+        (
+            blk[48 + 32 * k..48 + 32 * k + 32].try_into().expect("32"),
+            // Bits 2k and 2k + 1 of each byte: the low and the high nibbles' fifth bits.
+            qh.map(|h| (h >> (2 * k)) & 3),
+        )
+    })
+}
+
+/// The sums of Q4_K and Q5_K, whose 64-value chunk `k` of a block is 32 bytes of nibbles
+/// (low: sub-block 2k, high: 2k + 1) and, for Q5_K, two fifth bits per byte (`bits(blk, k)`
+/// gives both).
+#[inline(always)]
+fn k_sum<const BYTES: usize>(
+    row: &[u8],
+    x: Q16Row<'_>,
+    bits: impl Fn(&[u8; BYTES], usize) -> ([u8; 32], [u8; 32]),
+) -> f32 {
     let mut total = 0f32;
-    for (b, blk) in row.as_chunks::<Q4_K_BYTES>().0.iter().enumerate() {
+    for (b, blk) in row.as_chunks::<BYTES>().0.iter().enumerate() {
         let (d, dmin) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
         let scales = &blk[4..16];
         for k in 0..4 {
-            let qs: &[u8; 32] = blk[16 + 32 * k..16 + 32 * k + 32].try_into().expect("32");
-            // Low nibbles are sub-block 2k, high nibbles 2k + 1.
+            let (qs, fifth) = bits(blk, k);
             let (lo, hi) = (block(&x, 8 * b + 2 * k), block(&x, 8 * b + 2 * k + 1));
             let mut sums = [0i32; 2];
             for h in 0..2 {
-                let ql: [i16; 16] = std::array::from_fn(|l| i16::from(qs[16 * h + l] & 0x0F));
-                let qh: [i16; 16] = std::array::from_fn(|l| i16::from(qs[16 * h + l] >> 4));
+                let ql: [i16; 16] = std::array::from_fn(|l| {
+                    i16::from((qs[16 * h + l] & 0x0F) | ((fifth[16 * h + l] & 1) << 4))
+                });
+                let qh: [i16; 16] = std::array::from_fn(|l| {
+                    i16::from((qs[16 * h + l] >> 4) | ((fifth[16 * h + l] >> 1) << 4))
+                });
                 sums[0] += sum16(&ql, lo[h]);
                 sums[1] += sum16(&qh, hi[h]);
             }

@@ -81,6 +81,22 @@ unsafe fn nibbles_k(qs: *const u8, high: bool) -> (__m128i, __m128i) {
     }
 }
 
+/// Sub-block `j` (0..8) of a Q5_K block as unsigned bytes: the nibbles of [`nibbles_k`]
+/// with bit `j` of each of the 32 `qh` bytes as their fifth bit.
+///
+/// # Safety
+/// `qs` and `qh` must point at 32 readable bytes each.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn q5k_bytes(qs: *const u8, qh: *const u8, j: usize) -> (__m128i, __m128i) {
+    // SAFETY: the caller's.
+    let ((l0, l1), (h0, h1)) = unsafe { (nibbles_k(qs, j % 2 == 1), bytes(qh)) };
+    let shift = _mm_cvtsi32_si128(j as i32);
+    let fifth =
+        |h: __m128i| _mm_slli_epi16::<4>(_mm_and_si128(_mm_srl_epi16(h, shift), _mm_set1_epi8(1)));
+    (_mm_or_si128(l0, fifth(h0)), _mm_or_si128(l1, fifth(h1)))
+}
+
 /// Group `g` (0..4) of 32 values of a Q6_K half-block, `q - 32` as signed bytes: the low
 /// four bits are nibble `g / 2` of `ql` (already offset by 32 for odd `g`), the high two
 /// bits are bits `2g..2g + 2` of `qh`.
@@ -283,7 +299,8 @@ const Q4_0: u8 = 0;
 const Q4_1: u8 = 1;
 const Q8_0: u8 = 2;
 const Q4_K: u8 = 3;
-const Q6_K: u8 = 4;
+const Q5_K: u8 = 4;
+const Q6_K: u8 = 5;
 
 /// Rows ahead of the ones being summed whose bytes are prefetched (4 to 16 measured the
 /// same on SmolLM2).
@@ -297,8 +314,8 @@ macro_rules! kernels {
 
             use super::$wide::{accumulate, accumulate2, load, signed, total, unsigned, zero};
             use super::{
-                AHEAD, Q4_0, Q4_1, Q4_K, Q6_K, Q8_0, bytes as bytes_of, nibbles, nibbles_k,
-                q6_bytes, scales,
+                AHEAD, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, Q8_0, bytes as bytes_of, nibbles, nibbles_k,
+                q5k_bytes, q6_bytes, scales,
             };
             use crate::blocks::{f16_le, scale_min_k4};
             use crate::kernels::Out;
@@ -352,7 +369,7 @@ macro_rules! kernels {
                 std::array::from_fn(|r| total(acc[r]) + extra[r])
             }
 
-            /// `R` rows of Q4_K or Q6_K (`FMT`) against one activation row, 32 values at a
+            /// `R` rows of Q4_K, Q5_K or Q6_K (`FMT`) against one activation row, 32 values at a
             /// time: each 256-value block's scales are decoded once per row, then each group
             /// of 32 activations is loaded once for all `R` rows.
             #[target_feature(enable = $features)]
@@ -360,7 +377,11 @@ macro_rules! kernels {
                 rows: [&[u8]; R],
                 x: Q16Row<'_>,
             ) -> [f32; R] {
-                let bytes = if FMT == Q4_K { 144 } else { 210 };
+                let bytes = match FMT {
+                    Q4_K => 144,
+                    Q5_K => 176,
+                    _ => 210,
+                };
                 let blocks = rows[0].len() / bytes;
                 assert!(rows.iter().all(|r| r.len() >= blocks * bytes));
                 assert!(
@@ -370,13 +391,13 @@ macro_rules! kernels {
                 );
                 let mut acc = [zero(); R];
                 let mut extra = [0f32; R];
-                // Per row: Q4_K's 8 scales and 8 minimums (times d and dmin), or Q6_K's 16
-                // scales (times d).
+                // Per row: Q4_K's and Q5_K's 8 scales and 8 minimums (times d and dmin), or
+                // Q6_K's 16 scales (times d).
                 let mut scale = [[0f32; 16]; R];
                 for b in 0..blocks {
                     for (r, row) in rows.iter().enumerate() {
                         let blk = &row[b * bytes..(b + 1) * bytes];
-                        if FMT == Q4_K {
+                        if FMT != Q6_K {
                             let (d, dmin) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
                             for j in 0..8 {
                                 let (sc, m) = scale_min_k4(j, &blk[4..16]);
@@ -398,10 +419,13 @@ macro_rules! kernels {
                             let (dx, sx) = (*x.d.get_unchecked(xb), *x.s.get_unchecked(xb));
                             for r in 0..R {
                                 let blk = rows[r].as_ptr().add(b * bytes);
-                                if FMT == Q4_K {
-                                    let w =
-                                        unsigned(nibbles_k(blk.add(16 + 32 * (j / 2)), j % 2 == 1));
-                                    acc[r] = accumulate(acc[r], w, xv, scale[r][j] * dx);
+                                if FMT != Q6_K {
+                                    let w = if FMT == Q4_K {
+                                        nibbles_k(blk.add(16 + 32 * (j / 2)), j % 2 == 1)
+                                    } else {
+                                        q5k_bytes(blk.add(48 + 32 * (j / 2)), blk.add(16), j)
+                                    };
+                                    acc[r] = accumulate(acc[r], unsigned(w), xv, scale[r][j] * dx);
                                     extra[r] -= scale[r][8 + j] * sx;
                                 } else {
                                     // Half n = j / 4 of the block, group g = j % 4 of it.
@@ -430,6 +454,7 @@ macro_rules! kernels {
                     WeightFormat::Q4_0 => (rows_dot::<4, Q4_0>, rows_dot::<1, Q4_0>),
                     WeightFormat::Q4_1 => (rows_dot::<4, Q4_1>, rows_dot::<1, Q4_1>),
                     WeightFormat::Q4_K => (rows_dot_k::<4, Q4_K>, rows_dot_k::<1, Q4_K>),
+                    WeightFormat::Q5_K => (rows_dot_k::<4, Q5_K>, rows_dot_k::<1, Q5_K>),
                     WeightFormat::Q6_K => (rows_dot_k::<4, Q6_K>, rows_dot_k::<1, Q6_K>),
                     _ => (rows_dot::<4, Q8_0>, rows_dot::<1, Q8_0>),
                 };

@@ -3,7 +3,7 @@
 //! Q4_0, Q4_1 and Q8_0 meet 16-bit activations ([`Q16`]) in integer dot products, as
 //! ggml's CPU backend meets them with 8-bit ones: a block's 32 products are summed as
 //! integers and scaled once (one file per instruction set). Q4_K, Q5_K and Q6_K do too: by
-//! hand on x86, and elsewhere in `kquant.rs`'s portable code. Other formats are decoded a row at a time and meet f32 activations. A prompt of several positions goes through [`panel_rows`] instead: weights
+//! hand on x86, and elsewhere in `scalar.rs`'s portable code. Other formats are decoded a row at a time and meet f32 activations. A prompt of several positions goes through [`panel_rows`] instead: weights
 //! decoded to f32 four rows at a time, met by every position laid out as [`Columns`].
 
 use std::ops::Range;
@@ -15,7 +15,6 @@ use super::Out;
 use super::quantize::Q16;
 use crate::{Isa, Weight, WeightFormat};
 
-mod kquant;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod panel;
@@ -41,10 +40,6 @@ pub(crate) fn wants_q16(format: WeightFormat) -> bool {
 /// `y[t, r] = w.row(r) · x.row(t)` for `r` in `rows` and every `t`, for a format
 /// [`wants_q16`].
 pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
-    let k_quant = matches!(
-        w.format,
-        WeightFormat::Q4_K | WeightFormat::Q5_K | WeightFormat::Q6_K
-    );
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::available` lists these only where the CPU has the features.
@@ -52,11 +47,10 @@ pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => unsafe { x86::vnni::q16_rows(w, rows, x, out) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::Simd128 if !k_quant => wasm::q16_rows(w, rows, x, out),
+        Isa::Simd128 => wasm::q16_rows(w, rows, x, out),
         #[cfg(target_arch = "aarch64")]
         // SAFETY: every aarch64 CPU has NEON.
-        Isa::Neon if !k_quant => unsafe { neon::q16_rows(w, rows, x, out) },
-        _ if k_quant => kquant::q16_rows(w, rows, x, out),
+        Isa::Neon => unsafe { neon::q16_rows(w, rows, x, out) },
         _ => scalar::q16_rows(w, rows, x, out),
     }
 }

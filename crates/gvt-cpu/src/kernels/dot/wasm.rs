@@ -97,6 +97,13 @@ fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_
 }
 
 pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
+    if !matches!(
+        w.format,
+        WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
+    ) {
+        // The K-quants: the portable code, which the compiler vectorizes for this target.
+        return super::scalar::q16_rows(w, rows, x, out);
+    }
     let (all, rb) = (w.bytes(), w.row_bytes);
     let row = |r: usize| &all[r * rb..(r + 1) * rb];
     let mut r = rows.start;

@@ -68,6 +68,8 @@ fn linear_matches_the_f32_reference_in_every_format() {
                             format,
                             WeightFormat::Q4_0
                                 | WeightFormat::Q4_1
+                                | WeightFormat::Q5_0
+                                | WeightFormat::Q5_1
                                 | WeightFormat::Q8_0
                                 | WeightFormat::Q4_K
                                 | WeightFormat::Q5_K

@@ -1,10 +1,12 @@
 //! Dot products of weight rows with activation rows, one file per instruction set.
 //!
-//! Q4_0, Q4_1 and Q8_0 meet 16-bit activations ([`Q16`]) in integer dot products, as
-//! ggml's CPU backend meets them with 8-bit ones: a block's 32 products are summed as
-//! integers and scaled once (one file per instruction set). Q4_K, Q5_K and Q6_K do too: by
-//! hand on x86, and elsewhere in `scalar.rs`'s portable code. Other formats are decoded a row at a time and meet f32 activations. A prompt of several positions goes through [`panel_rows`] instead: weights
-//! decoded to f32 four rows at a time, met by every position laid out as [`Columns`].
+//! Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 meet 16-bit activations ([`Q16`]) in integer dot
+//! products, as ggml's CPU backend meets them with 8-bit ones: a block's 32 products are
+//! summed as integers and scaled once (one file per instruction set; Q5_0 and Q5_1 by hand
+//! on x86 only). Q4_K, Q5_K and Q6_K do too: by hand on x86, and elsewhere in `scalar.rs`'s
+//! portable code. F32, F16 and BF16 meet f32 activations. A prompt of several positions goes
+//! through [`panel_rows`] instead: weights decoded to f32 four rows at a time, met by every
+//! position laid out as [`Columns`].
 
 use std::ops::Range;
 
@@ -30,6 +32,8 @@ pub(crate) fn wants_q16(format: WeightFormat) -> bool {
         format,
         WeightFormat::Q4_0
             | WeightFormat::Q4_1
+            | WeightFormat::Q5_0
+            | WeightFormat::Q5_1
             | WeightFormat::Q8_0
             | WeightFormat::Q4_K
             | WeightFormat::Q5_K

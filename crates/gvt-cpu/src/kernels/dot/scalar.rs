@@ -14,6 +14,8 @@ pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
     let dot = match w.format {
         WeightFormat::Q4_0 => q4_0,
         WeightFormat::Q4_1 => q4_1,
+        WeightFormat::Q5_0 => q5_0,
+        WeightFormat::Q5_1 => q5_1,
         WeightFormat::Q4_K => q4_k,
         WeightFormat::Q5_K => q5_k,
         WeightFormat::Q6_K => q6_k,
@@ -54,6 +56,41 @@ fn q4_1(row: &[u8], x: Q16Row<'_>) -> f32 {
     for (b, blk) in row.chunks_exact(20).enumerate() {
         let (d, m) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
         let dot = nibbles(&blk[4..20], &x.qs[32 * b..32 * b + 32]);
+        sum += d * x.d[b] * dot as f32 + m * x.s[b];
+    }
+    sum
+}
+
+/// Σ over a block of `q(j) * x[j]` for 5-bit `q`: nibbles as [`nibbles`], bit `j` of `qh`
+/// the fifth bit of value `j`.
+#[inline]
+fn five_bits(qh: &[u8], qs: &[u8], x: &[i16]) -> i32 {
+    let qh = u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]);
+    let fifth = |j: usize| (((qh >> j) & 1) << 4) as i32;
+    let mut sum = 0i32;
+    for j in 0..16 {
+        sum += (i32::from(qs[j] & 15) | fifth(j)) * i32::from(x[j]);
+        sum += (i32::from(qs[j] >> 4) | fifth(j + 16)) * i32::from(x[j + 16]);
+    }
+    sum
+}
+
+fn q5_0(row: &[u8], x: Q16Row<'_>) -> f32 {
+    let mut sum = 0f32;
+    for (b, blk) in row.chunks_exact(22).enumerate() {
+        let d = f16_le(blk[0], blk[1]);
+        let dot = five_bits(&blk[2..6], &blk[6..22], &x.qs[32 * b..32 * b + 32]);
+        // (q - 16) · x = q · x - 16 Σx
+        sum += d * (x.d[b] * dot as f32 - 16.0 * x.s[b]);
+    }
+    sum
+}
+
+fn q5_1(row: &[u8], x: Q16Row<'_>) -> f32 {
+    let mut sum = 0f32;
+    for (b, blk) in row.chunks_exact(24).enumerate() {
+        let (d, m) = (f16_le(blk[0], blk[1]), f16_le(blk[2], blk[3]));
+        let dot = five_bits(&blk[4..8], &blk[8..24], &x.qs[32 * b..32 * b + 32]);
         sum += d * x.d[b] * dot as f32 + m * x.s[b];
     }
     sum

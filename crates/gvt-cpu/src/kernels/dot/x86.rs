@@ -60,6 +60,34 @@ unsafe fn bytes(qs: *const u8) -> (__m128i, __m128i) {
     }
 }
 
+/// The 32 bits at `qh` (little-endian) as 32 bytes, 16 where a bit is set and 0 where it
+/// is not: Q5_0's and Q5_1's fifth bits, `(values 0..16, values 16..32)`.
+///
+/// # Safety
+/// `qh` must point at 4 readable bytes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn fifth_bits(qh: *const u8) -> (__m128i, __m128i) {
+    // SAFETY: the caller's.
+    let bits = _mm_cvtsi32_si128(unsafe { qh.cast::<i32>().read_unaligned() });
+    // Byte i of a half takes the source byte holding its bit, then that bit alone.
+    let spread = |first: i8| {
+        let (a, b) = (first, first + 1);
+        _mm_shuffle_epi8(
+            bits,
+            _mm_setr_epi8(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b),
+        )
+    };
+    let select = _mm_set1_epi64x(0x8040_2010_0804_0201_u64 as i64);
+    let sixteen = |v: __m128i| {
+        _mm_and_si128(
+            _mm_cmpeq_epi8(_mm_and_si128(v, select), select),
+            _mm_set1_epi8(16),
+        )
+    };
+    (sixteen(spread(0)), sixteen(spread(2)))
+}
+
 /// Sub-block `high` (0: the low nibbles, 1: the high ones) of 32 bytes of Q4_K nibbles,
 /// as bytes: `(values 0..16, values 16..32)`.
 ///
@@ -301,6 +329,8 @@ const Q8_0: u8 = 2;
 const Q4_K: u8 = 3;
 const Q5_K: u8 = 4;
 const Q6_K: u8 = 5;
+const Q5_0: u8 = 6;
+const Q5_1: u8 = 7;
 
 /// Rows ahead of the ones being summed whose bytes are prefetched (4 to 16 measured the
 /// same on SmolLM2).
@@ -314,8 +344,8 @@ macro_rules! kernels {
 
             use super::$wide::{accumulate, accumulate2, load, signed, total, unsigned, zero};
             use super::{
-                AHEAD, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, Q8_0, bytes as bytes_of, nibbles, nibbles_k,
-                q5k_bytes, q6_bytes, scales,
+                AHEAD, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, bytes as bytes_of,
+                fifth_bits, nibbles, nibbles_k, q5k_bytes, q6_bytes, scales,
             };
             use crate::blocks::{f16_le, scale_min_k4};
             use crate::kernels::Out;
@@ -333,6 +363,8 @@ macro_rules! kernels {
                 let bytes = match FMT {
                     Q4_0 => 18,
                     Q4_1 => 20,
+                    Q5_0 => 22,
+                    Q5_1 => 24,
                     _ => 34,
                 };
                 let blocks = rows[0].len() / bytes;
@@ -340,8 +372,9 @@ macro_rules! kernels {
                 assert!(x.qs.len() >= 32 * blocks && x.d.len() >= blocks && x.s.len() >= blocks);
                 let starts = rows.map(|r| r.as_ptr());
                 let mut acc = [zero(); R];
-                // Per row, Σ over blocks of the part that does not multiply q: Q4_0's
-                // offset of 8 and Q4_1's minimum, each times the block's Σx.
+                // Per row, Σ over blocks of the part that does not multiply q: Q4_0's and
+                // Q5_0's offsets of 8 and 16, Q4_1's and Q5_1's minimum, each times the
+                // block's Σx.
                 let mut extra = [0f32; R];
                 for b in 0..blocks {
                     // SAFETY: the asserts above keep every read in bounds.
@@ -359,6 +392,18 @@ macro_rules! kernels {
                                 Q4_1 => {
                                     extra[r] += m * sx;
                                     unsigned(nibbles(blk.add(4)))
+                                }
+                                Q5_0 | Q5_1 => {
+                                    // Q5_0: d, qh, qs; Q5_1: d, m, qh, qs.
+                                    let qh = if FMT == Q5_0 { 2 } else { 4 };
+                                    if FMT == Q5_0 {
+                                        extra[r] -= 16.0 * d * sx;
+                                    } else {
+                                        extra[r] += m * sx;
+                                    }
+                                    let (lo, hi) = nibbles(blk.add(qh + 4));
+                                    let (f0, f1) = fifth_bits(blk.add(qh));
+                                    unsigned((_mm_or_si128(lo, f0), _mm_or_si128(hi, f1)))
                                 }
                                 _ => signed(bytes_of(blk.add(2))),
                             };
@@ -453,6 +498,8 @@ macro_rules! kernels {
                 ) = match w.format {
                     WeightFormat::Q4_0 => (rows_dot::<4, Q4_0>, rows_dot::<1, Q4_0>),
                     WeightFormat::Q4_1 => (rows_dot::<4, Q4_1>, rows_dot::<1, Q4_1>),
+                    WeightFormat::Q5_0 => (rows_dot::<4, Q5_0>, rows_dot::<1, Q5_0>),
+                    WeightFormat::Q5_1 => (rows_dot::<4, Q5_1>, rows_dot::<1, Q5_1>),
                     WeightFormat::Q4_K => (rows_dot_k::<4, Q4_K>, rows_dot_k::<1, Q4_K>),
                     WeightFormat::Q5_K => (rows_dot_k::<4, Q5_K>, rows_dot_k::<1, Q5_K>),
                     WeightFormat::Q6_K => (rows_dot_k::<4, Q6_K>, rows_dot_k::<1, Q6_K>),

@@ -88,8 +88,8 @@ unsafe fn fifth_bits(qh: *const u8) -> (__m128i, __m128i) {
     (sixteen(spread(0)), sixteen(spread(2)))
 }
 
-/// Sub-block `high` (0: the low nibbles, 1: the high ones) of 32 bytes of Q4_K nibbles,
-/// as bytes: `(values 0..16, values 16..32)`.
+/// The low nibbles of 32 bytes of Q4_K nibbles (one sub-block), or with `high` the high
+/// ones (the next sub-block), as bytes: `(values 0..16, values 16..32)`.
 ///
 /// # Safety
 /// `qs` must point at 32 readable bytes.

@@ -26,18 +26,12 @@ mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-/// Whether `format` meets 16-bit activations.
+/// Whether `format` meets 16-bit activations: every block format does; F32, F16 and BF16
+/// rows meet f32 ones.
 pub(crate) fn wants_q16(format: WeightFormat) -> bool {
-    matches!(
+    !matches!(
         format,
-        WeightFormat::Q4_0
-            | WeightFormat::Q4_1
-            | WeightFormat::Q5_0
-            | WeightFormat::Q5_1
-            | WeightFormat::Q8_0
-            | WeightFormat::Q4_K
-            | WeightFormat::Q5_K
-            | WeightFormat::Q6_K
+        WeightFormat::F32 | WeightFormat::F16 | WeightFormat::BF16
     )
 }
 

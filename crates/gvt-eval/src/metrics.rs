@@ -217,10 +217,11 @@ impl CountSums {
     }
 }
 
-/// OC metrics for one bin of ground truths, `gt / 3 == index` (integer division).
+/// OC metrics for one bin of ground truths: `gt / 3 == index` (integer division) in
+/// [`CountingMetrics::bins`], `gt == index` in [`CountingMetrics::counts`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountBin {
-    /// The bin number, `gt / 3`.
+    /// The bin number: `gt / 3`, or the count itself.
     pub index: u32,
     /// Smallest ground truth of the bin, `3 * index`.
     pub min: u32,
@@ -239,10 +240,14 @@ pub struct CountBin {
 }
 
 impl CountBin {
-    /// "0-2", "3-5", ...: the ground truths of the bin. (The reference prints "0~3",
-    /// "3~6", ... for the same bins.)
+    /// "0-2", "3-5", ...: the ground truths of the bin (the reference prints "0~3",
+    /// "3~6", ... for the same bins), or "4" for one count.
     pub fn label(&self) -> String {
-        format!("{}-{}", self.min, self.max)
+        if self.min == self.max {
+            self.min.to_string()
+        } else {
+            format!("{}-{}", self.min, self.max)
+        }
     }
 }
 
@@ -280,6 +285,9 @@ pub struct CountingMetrics {
     /// The non-empty bins of `gt / 3`, in increasing order (as the reference lists only the
     /// bins that occur).
     pub bins: Vec<CountBin>,
+    /// The same per ground truth: one bin per count that occurs, in increasing order (what
+    /// a model can count, beyond the reference's bins of three).
+    pub counts: Vec<CountBin>,
 }
 
 impl CountingMetrics {
@@ -288,10 +296,22 @@ impl CountingMetrics {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u32, u32)>) -> CountingMetrics {
         let mut total = CountSums::default();
         let mut bins: BTreeMap<u32, CountSums> = BTreeMap::new();
+        let mut counts: BTreeMap<u32, CountSums> = BTreeMap::new();
         for (truth, prediction) in pairs {
             total.add(truth, prediction);
             bins.entry(truth / 3).or_default().add(truth, prediction);
+            counts.entry(truth).or_default().add(truth, prediction);
         }
+        let bin = |index: u32, min: u32, max: u32, sums: CountSums| CountBin {
+            index,
+            min,
+            max,
+            n: sums.n,
+            correct: sums.correct,
+            accuracy: sums.accuracy(),
+            mae: sums.mae(),
+            rmse: sums.rmse(),
+        };
         CountingMetrics {
             n: total.n,
             correct: total.correct,
@@ -300,16 +320,11 @@ impl CountingMetrics {
             rmse: total.rmse(),
             bins: bins
                 .into_iter()
-                .map(|(index, sums)| CountBin {
-                    index,
-                    min: index * 3,
-                    max: (index * 3).saturating_add(2),
-                    n: sums.n,
-                    correct: sums.correct,
-                    accuracy: sums.accuracy(),
-                    mae: sums.mae(),
-                    rmse: sums.rmse(),
-                })
+                .map(|(index, sums)| bin(index, index * 3, (index * 3).saturating_add(2), sums))
+                .collect(),
+            counts: counts
+                .into_iter()
+                .map(|(count, sums)| bin(count, count, count, sums))
                 .collect(),
         }
     }

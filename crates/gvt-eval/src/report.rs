@@ -13,7 +13,9 @@
 //!     {"name": "coco_oc", "kind": "counting", "n": 10000, "correct": 5620,
 //!      "accuracy": 0.562, "mae": 0.81, "rmse": 1.3,
 //!      "bins": [{"label": "0-2", "min": 0, "max": 2, "n": 7411, "correct": 4500,
-//!                "accuracy": 0.607, "mae": 0.5, "rmse": 0.9}]},
+//!                "accuracy": 0.607, "mae": 0.5, "rmse": 0.9}],
+//!      "counts": [{"label": "1", "min": 1, "max": 1, "n": 4113, "correct": 2900,
+//!                  "accuracy": 0.705, "mae": 0.4, "rmse": 0.8}]},
 //!     {"name": "coco_mci", "kind": "identification", "n": 10000, "correct": 8930,
 //!      "accuracy": 0.893, "bins": [{"label": "1-9", "n": 5783, "correct": 5200,
 //!      "accuracy": 0.899}, {"label": "10-19", ...}, {"label": ">=20", ...}]},
@@ -104,9 +106,10 @@ impl Report {
                         m.accuracy,
                         Some((m.mae, m.rmse)),
                     ));
-                    for bin in &m.bins {
+                    let bins = m.bins.iter().map(|b| ("gt", b));
+                    for (kind, bin) in bins.chain(m.counts.iter().map(|b| ("count", b))) {
                         rows.push(Row::new(
-                            format!("  gt {}", bin.label()),
+                            format!("  {kind} {}", bin.label()),
                             bin.n,
                             bin.accuracy,
                             Some((bin.mae, bin.rmse)),
@@ -252,34 +255,49 @@ mod tests {
                 "  gt 9-11", 1, "0.00", "4.0000", "4.0000"
             )
         );
-        // Identification rows end after the accuracy; the empty bin shows "-".
+        // Then one row per true count that occurs: 0, 1, 3, 4, 7, 9.
         assert_eq!(
             lines[8],
+            format!(
+                "{:<label_width$} {:>9} {:>9} {:>9} {:>9}",
+                "  count 0", 1, "100.00", "0.0000", "0.0000"
+            )
+        );
+        assert_eq!(
+            lines[13],
+            format!(
+                "{:<label_width$} {:>9} {:>9} {:>9} {:>9}",
+                "  count 9", 1, "0.00", "4.0000", "4.0000"
+            )
+        );
+        // Identification rows end after the accuracy; the empty bin shows "-".
+        assert_eq!(
+            lines[14],
             format!(
                 "{:<label_width$} {:>9} {:>9}",
                 "a_rather_long_task_name", 3, "66.67"
             )
         );
         assert_eq!(
-            lines[10],
+            lines[16],
             format!(
                 "{:<label_width$} {:>9} {:>9}",
                 "  objects 10-19", 2, "50.00"
             )
         );
         assert_eq!(
-            lines[11],
+            lines[17],
             format!("{:<label_width$} {:>9} {:>9}", "  objects >=20", 0, "-")
         );
         assert_eq!(
-            lines[12],
+            lines[18],
             format!("{:<label_width$} {:>9} {:>9}", "colour", 3, "66.67")
         );
         assert_eq!(
-            lines[13],
+            lines[19],
             format!("{:<label_width$} {:>9} {:>9}", "empty", 0, "-")
         );
-        assert_eq!(lines.len(), 14);
+        assert_eq!(lines.len(), 20);
         assert_eq!(sample().to_string(), table);
     }
 
@@ -309,7 +327,7 @@ mod tests {
                 TaskMetrics::Counting(m) => {
                     mae.push(bits(m.mae));
                     rmse.push(bits(m.rmse));
-                    for bin in &m.bins {
+                    for bin in m.bins.iter().chain(&m.counts) {
                         accuracy.push(bits(bin.accuracy));
                         mae.push(bits(bin.mae));
                         rmse.push(bits(bin.rmse));
@@ -336,7 +354,8 @@ mod tests {
         let compact = concat!(
             r#"{"title":"t","tasks":["#,
             r#"{"name":"oc","kind":"counting","n":1,"correct":0,"accuracy":0.0,"mae":2.0,"rmse":2.0,"bins":["#,
-            r#"{"label":"3-5","min":3,"max":5,"n":1,"correct":0,"accuracy":0.0,"mae":2.0,"rmse":2.0}]},"#,
+            r#"{"label":"3-5","min":3,"max":5,"n":1,"correct":0,"accuracy":0.0,"mae":2.0,"rmse":2.0}],"#,
+            r#""counts":[{"label":"4","min":4,"max":4,"n":1,"correct":0,"accuracy":0.0,"mae":2.0,"rmse":2.0}]},"#,
             r#"{"name":"mci","kind":"identification","n":1,"correct":1,"accuracy":1.0,"bins":["#,
             r#"{"label":"1-9","n":1,"correct":1,"accuracy":1.0},"#,
             r#"{"label":"10-19","n":0,"correct":0,"accuracy":null},"#,

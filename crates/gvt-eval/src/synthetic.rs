@@ -18,7 +18,7 @@ use gvt_core::generate::{CancelFlag, GenerateOptions};
 use gvt_core::pipeline::Pipeline;
 use gvt_core::{Error, Result};
 use gvt_scene::qa::{Mix, Qa, QaGenerator, QuestionKind, Split};
-use gvt_scene::{Scene, SceneRequest};
+use gvt_scene::{Scene, SceneRequest, Shape};
 
 /// Longest answer generated per question: answers are a number, "Yes."/"No.", a colour or a
 /// position (GVT itself allows 32 and cuts at the first period).
@@ -30,6 +30,9 @@ pub struct Sample {
     pub scene_seed: u64,
     pub objects: usize,
     pub qa: Qa,
+    /// Asked in a held-out phrasing ([`gvt_scene::qa::HELD_OUT_COUNT`], `HELD_OUT_EXIST`)
+    /// rather than the benchmark's template.
+    pub paraphrased: bool,
     /// The model's answer after GVT's post-processing (cut at the first period).
     pub answer: String,
 }
@@ -67,11 +70,12 @@ pub fn is_correct(qa: &Qa, answer: &str) -> bool {
 /// the question and add its correctness.
 impl Serialize for Sample {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut sample = serializer.serialize_struct("Sample", 7)?;
+        let mut sample = serializer.serialize_struct("Sample", 8)?;
         sample.serialize_field("scene_seed", &self.scene_seed)?;
         sample.serialize_field("objects", &self.objects)?;
         sample.serialize_field("kind", self.qa.kind.name())?;
         sample.serialize_field("question", &self.qa.question)?;
+        sample.serialize_field("paraphrased", &self.paraphrased)?;
         sample.serialize_field("truth", &self.qa.answer)?;
         sample.serialize_field("answer", &self.answer)?;
         sample.serialize_field("correct", &self.is_correct())?;
@@ -115,7 +119,15 @@ pub async fn evaluate(
                 .render(side)
                 .map_err(|e| Error::InvalidInput(e.to_string()))?,
         );
-        for qa in questions_for(&scene, scene_seed, &mut questions) {
+        let asked = questions_for(&scene, scene_seed, &mut questions)
+            .into_iter()
+            .map(|qa| (qa, false))
+            .chain(
+                paraphrases_for(&scene, scene_seed)
+                    .into_iter()
+                    .map(|qa| (qa, true)),
+            );
+        for (qa, paraphrased) in asked {
             let answer = pipeline
                 .ask(Some(&image), &qa.question, &options, cancel, &mut |_| {})
                 .await?;
@@ -124,6 +136,7 @@ pub async fn evaluate(
                 objects: scene.objects.len(),
                 answer: postprocess_generation(&answer.text),
                 qa,
+                paraphrased,
             });
         }
         on_progress(done + 1, n);
@@ -155,31 +168,72 @@ fn questions_for(scene: &Scene, scene_seed: u64, generator: &mut QaGenerator) ->
     out
 }
 
+/// The paraphrase split's questions about `scene`: counting a present class and the
+/// existence of a class (present in even scenes, absent in odd ones when one is), each in
+/// a held-out phrasing chosen by the seed.
+fn paraphrases_for(scene: &Scene, scene_seed: u64) -> Vec<Qa> {
+    let present = scene.shapes_present();
+    let absent: Vec<Shape> = Shape::ALL
+        .into_iter()
+        .filter(|s| !present.contains(s))
+        .collect();
+    let variant = (scene_seed / 2) as usize;
+    let mut out = Vec::with_capacity(2);
+    if !present.is_empty() {
+        let counted = present[(scene_seed % present.len() as u64) as usize];
+        out.push(Qa::count_paraphrased(scene, counted, variant));
+    }
+    let pick = |from: &[Shape]| {
+        from.get((scene_seed / 2) as usize % from.len().max(1))
+            .copied()
+    };
+    let asked = if scene_seed % 2 == 1 {
+        pick(&absent).or_else(|| pick(&present))
+    } else {
+        pick(&present).or_else(|| pick(&absent))
+    };
+    if let Some(shape) = asked {
+        out.push(Qa::exist_paraphrased(scene, shape, variant + 1));
+    }
+    out
+}
+
 /// Scores samples with GVTBench's rules: OC (accuracy, MAE, RMSE by `gt // 3`), MCI (the
 /// yes/no rule, bins by number of objects), colour and position (exact match).
 pub fn score(samples: &[Sample], title: &str) -> Report {
-    let of = |kind: QuestionKind| samples.iter().filter(move |s| s.qa.kind == kind);
-    let mut report = Report::new(title);
-    report.push(
-        "OC",
+    let of = |kind: QuestionKind, paraphrased: bool| {
+        samples
+            .iter()
+            .filter(move |s| s.qa.kind == kind && s.paraphrased == paraphrased)
+    };
+    let counting = |paraphrased| {
         CountingMetrics::from_pairs(
-            of(QuestionKind::Count).map(|s| (parse_count(&s.qa.answer), parse_count(&s.answer))),
-        ),
-    );
-    report.push(
-        "MCI",
+            of(QuestionKind::Count, paraphrased)
+                .map(|s| (parse_count(&s.qa.answer), parse_count(&s.answer))),
+        )
+    };
+    let identification = |paraphrased| {
         IdentificationMetrics::from_outcomes(
-            of(QuestionKind::Exist).map(|s| (s.objects as u32, s.is_correct())),
-        ),
-    );
+            of(QuestionKind::Exist, paraphrased).map(|s| (s.objects as u32, s.is_correct())),
+        )
+    };
+    let mut report = Report::new(title);
+    report.push("OC", counting(false));
+    report.push("MCI", identification(false));
     report.push(
         "color",
-        AccuracyMetrics::from_outcomes(of(QuestionKind::Color).map(Sample::is_correct)),
+        AccuracyMetrics::from_outcomes(of(QuestionKind::Color, false).map(Sample::is_correct)),
     );
     report.push(
         "position",
-        AccuracyMetrics::from_outcomes(of(QuestionKind::Position).map(Sample::is_correct)),
+        AccuracyMetrics::from_outcomes(of(QuestionKind::Position, false).map(Sample::is_correct)),
     );
+    // The same tasks in held-out phrasings: close to the template scores when the model
+    // understands the question rather than its wording.
+    if samples.iter().any(|s| s.paraphrased) {
+        report.push("OC, paraphrased", counting(true));
+        report.push("MCI, paraphrased", identification(true));
+    }
     report
 }
 
@@ -197,6 +251,7 @@ mod tests {
                 answer: truth.into(),
             },
             answer: answer.into(),
+            paraphrased: false,
         }
     }
 
@@ -230,10 +285,52 @@ mod tests {
             s.to_json_line(),
             concat!(
                 r#"{"scene_seed":18446744073709551615,"objects":5,"kind":"count","#,
-                r#""question":"How many stars are there in the image?","truth":"3","#,
+                r#""question":"How many stars are there in the image?","paraphrased":false,"#,
+                r#""truth":"3","#,
                 r#""answer":"There are 3 \"stars\"","correct":true}"#
             )
         );
+    }
+
+    #[test]
+    fn paraphrases_keep_the_answers_and_balance_existence() {
+        let (mut yes, mut no, mut counts) = (0u32, 0u32, 0u32);
+        for seed in Split::Test.seeds(0).take(200) {
+            let scene = Scene::generate(seed, &SceneRequest::default()).unwrap();
+            for qa in paraphrases_for(&scene, seed) {
+                assert!(!qa.question.starts_with("How many"), "{}", qa.question);
+                match qa.kind {
+                    QuestionKind::Count => counts += 1,
+                    QuestionKind::Exist if qa.answer == "Yes." => yes += 1,
+                    QuestionKind::Exist => no += 1,
+                    other => panic!("paraphrased {other:?}"),
+                }
+            }
+        }
+        assert!(counts > 150, "{counts}");
+        assert!(yes + no == 200 && yes.min(no) >= 70, "{yes} yes, {no} no");
+    }
+
+    #[test]
+    fn paraphrased_samples_are_scored_apart() {
+        let mut paraphrased = sample(QuestionKind::Count, "2", "5", 3);
+        paraphrased.paraphrased = true;
+        let samples = vec![sample(QuestionKind::Count, "2", "2", 3), paraphrased];
+        let report = score(&samples, "t");
+        let names: Vec<&str> = report.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "OC",
+                "MCI",
+                "color",
+                "position",
+                "OC, paraphrased",
+                "MCI, paraphrased"
+            ]
+        );
+        assert_eq!(report.entries[0].metrics.accuracy(), 1.0);
+        assert_eq!(report.entries[4].metrics.accuracy(), 0.0);
     }
 
     #[test]

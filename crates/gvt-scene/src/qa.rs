@@ -77,6 +77,21 @@ impl QuestionKind {
     }
 }
 
+/// Phrasings of the counting question that no training question uses ("{}" is the plural):
+/// the paraphrase split, which asks whether a model understands the question or only its
+/// template.
+pub const HELD_OUT_COUNT: [&str; 2] = [
+    "Tell me how many {} the picture shows.",
+    "What is the total number of {} in this image?",
+];
+
+/// Phrasings of the existence question that no training question uses ("{}" is the
+/// plural), answered "Yes." or "No." like [`Qa::exist`].
+pub const HELD_OUT_EXIST: [&str; 2] = [
+    "Can you see any {} in this picture?",
+    "Are any {} shown in the image?",
+];
+
 /// One question about a scene and its exact answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Qa {
@@ -138,6 +153,26 @@ impl Qa {
             question: format!("Where is the {} {}?", color.name(), shape.name()),
             answer: object.position().word().to_string(),
         })
+    }
+
+    /// The counting question in held-out phrasing `variant` (of [`HELD_OUT_COUNT`]): the
+    /// same answer as [`Qa::count`], in words no training question uses.
+    pub fn count_paraphrased(scene: &Scene, shape: Shape, variant: usize) -> Qa {
+        let template = HELD_OUT_COUNT[variant % HELD_OUT_COUNT.len()];
+        Qa {
+            question: template.replace("{}", shape.plural()),
+            ..Qa::count(scene, shape)
+        }
+    }
+
+    /// The existence question in held-out phrasing `variant` (of [`HELD_OUT_EXIST`]): the
+    /// same answer as [`Qa::exist`], in words no training question uses.
+    pub fn exist_paraphrased(scene: &Scene, shape: Shape, variant: usize) -> Qa {
+        let template = HELD_OUT_EXIST[variant % HELD_OUT_EXIST.len()];
+        Qa {
+            question: template.replace("{}", shape.plural()),
+            ..Qa::exist(scene, shape)
+        }
     }
 
     /// "Describe the image in one sentence." -> [`describe`]'s sentence.

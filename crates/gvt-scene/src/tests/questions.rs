@@ -431,3 +431,39 @@ fn splits_are_deterministic_disjoint_and_sized() {
     // Positions words come from the shared grid.
     assert_eq!(Position::of([0.9, 0.1]).word(), "top right");
 }
+
+#[test]
+fn held_out_phrasings_are_never_drawn_for_training() {
+    use crate::qa::{HELD_OUT_COUNT, HELD_OUT_EXIST};
+    let held_out: Vec<String> = Shape::ALL
+        .iter()
+        .flat_map(|shape| {
+            HELD_OUT_COUNT
+                .iter()
+                .chain(&HELD_OUT_EXIST)
+                .map(|t| t.replace("{}", shape.plural()))
+        })
+        .collect();
+    let mut generator = QaGenerator::new(5, Mix::default());
+    for seed in 0..300 {
+        let scene = Scene::generate(seed, &SceneRequest::default()).unwrap();
+        for qa in generator.draw(&scene, 6) {
+            assert!(
+                !held_out.contains(&qa.question),
+                "trained on {:?}",
+                qa.question
+            );
+        }
+        // A paraphrase keeps its template question's answer.
+        for shape in Shape::ALL {
+            for variant in 0..2 {
+                let count = Qa::count_paraphrased(&scene, shape, variant);
+                assert_eq!(count.answer, Qa::count(&scene, shape).answer);
+                assert!(held_out.contains(&count.question));
+                let exist = Qa::exist_paraphrased(&scene, shape, variant);
+                assert_eq!(exist.answer, Qa::exist(&scene, shape).answer);
+                assert_eq!(exist.kind, QuestionKind::Exist);
+            }
+        }
+    }
+}

@@ -347,19 +347,26 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         assert_eq!(Split::of(seed), Split::Validation, "scene {seed}");
         assert!(!text(row, "question").is_empty() && !text(row, "truth").is_empty());
     }
-    // The samples are the report's: as many existence questions as MCI's n, as many right.
+    // The samples are the report's: as many existence questions as MCI's n, as many right,
+    // in the template's wording and in the held-out one.
     let tasks = report.get("tasks").unwrap().as_array().unwrap();
-    let mci = tasks
-        .iter()
-        .find(|t| t.get("name").unwrap().as_str() == Some("MCI"))
-        .unwrap();
-    let exist: Vec<_> = rows.iter().filter(|r| text(r, "kind") == "exist").collect();
-    assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
-    let right = exist
-        .iter()
-        .filter(|r| field(r, "correct") == Value::Bool(true))
-        .count();
-    assert_eq!(right as u64, mci.get("correct").unwrap().as_u64().unwrap());
+    for (name, paraphrased) in [("MCI", false), ("MCI, paraphrased", true)] {
+        let mci = tasks
+            .iter()
+            .find(|t| t.get("name").unwrap().as_str() == Some(name))
+            .unwrap();
+        let exist: Vec<_> = rows
+            .iter()
+            .filter(|r| text(r, "kind") == "exist")
+            .filter(|r| field(r, "paraphrased") == Value::Bool(paraphrased))
+            .collect();
+        assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
+        let right = exist
+            .iter()
+            .filter(|r| field(r, "correct") == Value::Bool(true))
+            .count();
+        assert_eq!(right as u64, mci.get("correct").unwrap().as_u64().unwrap());
+    }
     assert_clean_error(
         &gvt(&["eval", "synthetic", "--n", "1", "--split", "train"]),
         "invalid value 'train'",

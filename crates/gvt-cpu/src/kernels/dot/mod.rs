@@ -15,6 +15,11 @@ pub(crate) use panel::{ROWS as PANEL_ROWS, panel_rows};
 
 use super::Out;
 use super::quantize::Q16;
+#[cfg(any(
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+use super::quantize::Q16Row;
 use crate::{Isa, Weight, WeightFormat};
 
 #[cfg(target_arch = "aarch64")]
@@ -45,11 +50,71 @@ pub(crate) fn q16_rows(isa: Isa, w: &Weight, rows: Range<usize>, x: &Q16, out: &
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => unsafe { x86::vnni::q16_rows(w, rows, x, out) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::Simd128 => wasm::q16_rows(w, rows, x, out),
+        Isa::Simd128 if by_hand_128(w.format) => in_fours(
+            w,
+            rows,
+            x,
+            out,
+            |r, x| wasm::rows_dot::<4>(w.format, r, x),
+            |r, x| wasm::rows_dot::<1>(w.format, r, x),
+        ),
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: every aarch64 CPU has NEON.
-        Isa::Neon => unsafe { neon::q16_rows(w, rows, x, out) },
+        Isa::Neon if by_hand_128(w.format) => in_fours(
+            w,
+            rows,
+            x,
+            out,
+            // SAFETY: every aarch64 CPU has NEON.
+            |r, x| unsafe { neon::rows_dot::<4>(w.format, r, x) },
+            // SAFETY: as above.
+            |r, x| unsafe { neon::rows_dot::<1>(w.format, r, x) },
+        ),
+        // The rest, on NEON and in wasm too: portable code the compiler vectorizes.
         _ => scalar::q16_rows(w, rows, x, out),
+    }
+}
+
+/// The formats the 128-bit kernels (NEON, wasm SIMD128) are written for.
+#[cfg(any(
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+fn by_hand_128(format: WeightFormat) -> bool {
+    matches!(
+        format,
+        WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
+    )
+}
+
+/// Rows `rows` of `w` against every row of `x`: four at a time through `four`, whose
+/// activations are loaded once for the four rows, and the last few through `one`.
+#[cfg(any(
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+#[inline(always)]
+fn in_fours(
+    w: &Weight,
+    rows: Range<usize>,
+    x: &Q16,
+    out: &Out,
+    four: impl Fn([&[u8]; 4], Q16Row<'_>) -> [f32; 4],
+    one: impl Fn([&[u8]; 1], Q16Row<'_>) -> [f32; 1],
+) {
+    let (all, rb) = (w.bytes(), w.row_bytes);
+    let row = |r: usize| &all[r * rb..(r + 1) * rb];
+    let mut r = rows.start;
+    while r < rows.end {
+        let n = if rows.end - r >= 4 { 4 } else { 1 };
+        for t in 0..x.rows {
+            if n == 4 {
+                let v = four(std::array::from_fn(|i| row(r + i)), x.row(t));
+                out.put_rows(r, t, &v, 4);
+            } else {
+                out.put(r, t, one([row(r)], x.row(t))[0]);
+            }
+        }
+        r += n;
     }
 }
 

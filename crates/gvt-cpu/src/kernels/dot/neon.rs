@@ -2,12 +2,10 @@
 //! widening multiply-adds of i16 for the integer blocks, `fmla` for f32.
 
 use std::arch::aarch64::*;
-use std::ops::Range;
 
+use crate::WeightFormat;
 use crate::blocks::f16_le;
-use crate::kernels::Out;
-use crate::kernels::quantize::{Q16, Q16Row};
-use crate::{Weight, WeightFormat};
+use crate::kernels::quantize::Q16Row;
 
 /// A block's 32 values widened to i16, eight per vector.
 type Wide = [int16x8_t; 4];
@@ -74,7 +72,11 @@ fn block_dot(w: &Wide, x: &Wide) -> float32x4_t {
 /// `R` rows of one format against one activation row.
 #[target_feature(enable = "neon")]
 #[inline]
-fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+pub(super) fn rows_dot<const R: usize>(
+    format: WeightFormat,
+    rows: [&[u8]; R],
+    x: Q16Row<'_>,
+) -> [f32; R] {
     let bytes = format.block_bytes();
     let blocks = rows[0].len() / bytes;
     let mut acc = [vdupq_n_f32(0.0); R];
@@ -100,32 +102,6 @@ fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_
         }
     }
     std::array::from_fn(|r| vaddvq_f32(acc[r]) + extra[r])
-}
-
-#[target_feature(enable = "neon")]
-pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
-    if !matches!(
-        w.format,
-        WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
-    ) {
-        // The K-quants: the portable code, which the compiler vectorizes for this target.
-        return super::scalar::q16_rows(w, rows, x, out);
-    }
-    let (all, rb) = (w.bytes(), w.row_bytes);
-    let row = |r: usize| &all[r * rb..(r + 1) * rb];
-    let mut r = rows.start;
-    while r < rows.end {
-        let n = if rows.end - r >= 4 { 4 } else { 1 };
-        for t in 0..x.rows {
-            if n == 4 {
-                let v = rows_dot::<4>(w.format, std::array::from_fn(|i| row(r + i)), x.row(t));
-                out.put_rows(r, t, &v, 4);
-            } else {
-                out.put(r, t, rows_dot::<1>(w.format, [row(r)], x.row(t))[0]);
-            }
-        }
-        r += n;
-    }
 }
 
 #[target_feature(enable = "neon")]

@@ -2,12 +2,10 @@
 //! `.cargo/config.toml`): 128-bit vectors, `i32x4.dot_i16x8_s` for the integer blocks.
 
 use std::arch::wasm32::*;
-use std::ops::Range;
 
+use crate::WeightFormat;
 use crate::blocks::f16_le;
-use crate::kernels::Out;
-use crate::kernels::quantize::{Q16, Q16Row};
-use crate::{Weight, WeightFormat};
+use crate::kernels::quantize::Q16Row;
 
 /// A block's 32 values widened to i16, eight per vector.
 type Wide = [v128; 4];
@@ -67,7 +65,11 @@ fn hsum(v: v128) -> f32 {
 
 /// `R` rows of one format against one activation row.
 #[inline]
-fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_>) -> [f32; R] {
+pub(super) fn rows_dot<const R: usize>(
+    format: WeightFormat,
+    rows: [&[u8]; R],
+    x: Q16Row<'_>,
+) -> [f32; R] {
     let bytes = format.block_bytes();
     let blocks = rows[0].len() / bytes;
     let mut acc = [f32x4_splat(0.0); R];
@@ -94,33 +96,6 @@ fn rows_dot<const R: usize>(format: WeightFormat, rows: [&[u8]; R], x: Q16Row<'_
         }
     }
     std::array::from_fn(|r| hsum(acc[r]) + extra[r])
-}
-
-pub fn q16_rows(w: &Weight, rows: Range<usize>, x: &Q16, out: &Out) {
-    if !matches!(
-        w.format,
-        WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q8_0
-    ) {
-        // The K-quants: the portable code, which the compiler vectorizes for this target.
-        return super::scalar::q16_rows(w, rows, x, out);
-    }
-    let (all, rb) = (w.bytes(), w.row_bytes);
-    let row = |r: usize| &all[r * rb..(r + 1) * rb];
-    let mut r = rows.start;
-    while r < rows.end {
-        let n = if rows.end - r >= 4 { 4 } else { 1 };
-        for t in 0..x.rows {
-            if n == 4 {
-                let v = rows_dot::<4>(w.format, std::array::from_fn(|i| row(r + i)), x.row(t));
-                for (i, v) in v.into_iter().enumerate() {
-                    out.put(r + i, t, v);
-                }
-            } else {
-                out.put(r, t, rows_dot::<1>(w.format, [row(r)], x.row(t))[0]);
-            }
-        }
-        r += n;
-    }
 }
 
 #[inline]

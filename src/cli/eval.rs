@@ -125,7 +125,7 @@ fn run_gvtbench(args: GvtbenchArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.answers.jsonl")));
     let done = if args.resume {
-        real::read_answers(&out, &items)?
+        real::resume(&out, &items)?
     } else if out.exists() {
         anyhow::bail!(
             "{} exists: pass --resume to continue that run, or another --out",
@@ -135,17 +135,6 @@ fn run_gvtbench(args: GvtbenchArgs) -> anyhow::Result<()> {
         Default::default()
     };
     let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
-    if args.resume && out.exists() {
-        // A last line cut short by a stopped run goes; its question is asked again.
-        let text = std::fs::read(&out)?;
-        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if whole < text.len() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&out)?
-                .set_len(whole as u64)?;
-        }
-    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

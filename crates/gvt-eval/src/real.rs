@@ -4,7 +4,7 @@
 //!
 //! Every answer is written to a JSONL file as soon as it is known, one [`Answer`] per line,
 //! so that a run that stops (Ctrl-C, a crash, a lost machine) continues from the file where
-//! it left off ([`read_answers`]) and ends with the same answers as one that never stopped.
+//! it left off ([`resume`]) and ends with the same answers as one that never stopped.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -64,23 +64,26 @@ pub fn find_image(dir: &Path, image_id: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The answers already in `path` (a file an earlier run wrote), keyed by item index. A last
-/// line cut short by a stopped run is dropped, to be asked again; any other line that is
-/// not an answer to this file's item at its index is an error that names the line.
-pub fn read_answers(path: &Path, items: &[Item]) -> Result<HashMap<usize, Answer>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => {
-            return Err(Error::InvalidInput(format!(
-                "cannot read the answers in {}: {e}",
-                path.display()
-            )));
-        }
+/// The answers already in `path` (a file an earlier run wrote), keyed by item index, with
+/// the file made ready for more. A last line without its newline was cut short by a stopped
+/// run (an answer is written with its newline at once): it is cut off the file, to be asked
+/// again. Any other line that is not an answer to this file's item at its index is an error
+/// that names the line.
+pub fn resume(path: &Path, items: &[Item]) -> Result<HashMap<usize, Answer>> {
+    let cannot = |what: &str, e: &dyn std::fmt::Display| {
+        Error::InvalidInput(format!("cannot {what} {}: {e}", path.display()))
     };
-    let lines: Vec<&str> = text.lines().collect();
+    // Bytes first: the cut line may end inside a character.
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(cannot("read the answers in", &e)),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let text = std::str::from_utf8(&bytes[..whole])
+        .map_err(|e| cannot("read the answers (not UTF-8) in", &e))?;
     let mut answers = HashMap::new();
-    for (n, line) in lines.iter().enumerate() {
+    for (n, line) in text.lines().enumerate() {
         let bad = |why: String| {
             Error::InvalidInput(format!(
                 "{} line {}: {why}; it holds answers to another file or was edited (start \
@@ -89,12 +92,8 @@ pub fn read_answers(path: &Path, items: &[Item]) -> Result<HashMap<usize, Answer
                 n + 1
             ))
         };
-        let answer: Answer = match serde_json::from_str(line) {
-            Ok(answer) => answer,
-            // The line a stopped run was writing.
-            Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => break,
-            Err(e) => return Err(bad(format!("not an answer ({e})"))),
-        };
+        let answer: Answer =
+            serde_json::from_str(line).map_err(|e| bad(format!("not an answer ({e})")))?;
         match items.get(answer.index) {
             Some(item) if item.text_in == answer.question && item.image_id == answer.image_id => {
                 answers.insert(answer.index, answer);
@@ -102,6 +101,14 @@ pub fn read_answers(path: &Path, items: &[Item]) -> Result<HashMap<usize, Answer
             Some(_) => return Err(bad(format!("item {} asks something else", answer.index))),
             None => return Err(bad(format!("item {} is not in the file", answer.index))),
         }
+    }
+    // Only once every answer is known to be this file's.
+    if whole < bytes.len() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|file| file.set_len(whole as u64))
+            .map_err(|e| cannot("cut the unfinished last line off", &e))?;
     }
     Ok(answers)
 }

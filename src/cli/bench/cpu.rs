@@ -114,19 +114,21 @@ pub fn run(
     let prefill: Vec<f64> = warm.iter().map(|r| r.prefill_ms).collect();
     let decode: Vec<f64> = warm.iter().map(|r| r.decode_ms / steps).collect();
     let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    // (median, best) of a series of timings.
+    let spread = |v: &[f64]| (median(v.to_vec()), best(v));
+    let images: Vec<f64> = warm.iter().map(|r| r.image_ms).collect();
+    let (i_med, i_best) = spread(&images);
     let beside = |of: &dyn Fn(&Run) -> f64, ours: f64| match &burn {
         Some(burn) => format!(" (burn flex: {:.1} ms, {:.2}x)", of(burn), of(burn) / ours),
         None => String::new(),
     };
     if image.is_some() {
-        let images: Vec<f64> = warm.iter().map(|r| r.image_ms).collect();
-        let (i_med, i_best) = (median(images.clone()), best(&images));
         println!(
             "cpu image:   {i_med:.2} ms median, {i_best:.2} ms best{}",
             beside(&|r| r.image_ms, i_med)
         );
     }
-    let (p_med, p_best) = (median(prefill.clone()), best(&prefill));
+    let (p_med, p_best) = spread(&prefill);
     println!(
         "cpu prefill: {p_med:.1} ms median, {p_best:.1} ms best for {prompt} positions: \
          {:.0} positions/s median, {:.0} best{}",
@@ -134,7 +136,7 @@ pub fn run(
         1000.0 * prompt / p_best,
         beside(&|r| r.prefill_ms, p_med)
     );
-    let (d_med, d_best) = (median(decode.clone()), best(&decode));
+    let (d_med, d_best) = spread(&decode);
     let per_token = llm.bytes_per_token() as f64;
     println!(
         "cpu decode:  {:.1} tokens/s median, {:.1} best ({d_med:.2} ms/token); {:.1} MB of \
@@ -166,28 +168,32 @@ pub fn run(
         match vision {
             Some(model) => {
                 let peer = torch_bench(args, model)?;
+                let (image, prefill, decode) = (
+                    spread(&peer.image_ms),
+                    spread(&peer.prefill_ms),
+                    spread(&peer.decode_ms),
+                );
                 println!(
                     "pytorch:     image {:.2} ms median ({:.2} best), prefill {:.1} ms ({:.1}), \
                      decode {:.1} tokens/s ({:.1}) (torch {}, f32, eager, intra-op threads: {})",
-                    median(peer.image_ms.clone()),
-                    best(&peer.image_ms),
-                    median(peer.prefill_ms.clone()),
-                    best(&peer.prefill_ms),
-                    1000.0 / median(peer.decode_ms.clone()),
-                    1000.0 / best(&peer.decode_ms),
+                    image.0,
+                    image.1,
+                    prefill.0,
+                    prefill.1,
+                    1000.0 / decode.0,
+                    1000.0 / decode.1,
                     peer.version,
                     peer.threads
                 );
-                let image: Vec<f64> = warm.iter().map(|r| r.image_ms).collect();
                 println!(
                     "ratio:       image {:.2}x (best {:.2}x), prefill {:.2}x ({:.2}x), decode \
                      {:.2}x ({:.2}x) PyTorch's speed (median against median, best against best)",
-                    median(peer.image_ms.clone()) / median(image.clone()),
-                    best(&peer.image_ms) / best(&image),
-                    median(peer.prefill_ms.clone()) / p_med,
-                    best(&peer.prefill_ms) / p_best,
-                    median(peer.decode_ms.clone()) / d_med,
-                    best(&peer.decode_ms) / d_best,
+                    image.0 / i_med,
+                    image.1 / i_best,
+                    prefill.0 / p_med,
+                    prefill.1 / p_best,
+                    decode.0 / d_med,
+                    decode.1 / d_best,
                 );
             }
             None => {

@@ -150,14 +150,8 @@ pub async fn evaluate(
 /// (chosen by the scene's seed), existence (balanced across scenes), colour and position
 /// (only when unambiguous).
 fn questions_for(scene: &Scene, scene_seed: u64, generator: &mut QaGenerator) -> Vec<Qa> {
-    let present = scene.shapes_present();
     let mut out = Vec::with_capacity(4);
-    if !present.is_empty() {
-        out.push(Qa::count(
-            scene,
-            present[(scene_seed % present.len() as u64) as usize],
-        ));
-    }
+    out.extend(counted(scene, scene_seed).map(|shape| Qa::count(scene, shape)));
     for kind in [
         QuestionKind::Exist,
         QuestionKind::Color,
@@ -166,6 +160,12 @@ fn questions_for(scene: &Scene, scene_seed: u64, generator: &mut QaGenerator) ->
         out.extend(generator.ask(scene, kind));
     }
     out
+}
+
+/// The class a scene's counting question asks about: a present one, chosen by the seed.
+fn counted(scene: &Scene, scene_seed: u64) -> Option<Shape> {
+    let present = scene.shapes_present();
+    (!present.is_empty()).then(|| present[(scene_seed % present.len() as u64) as usize])
 }
 
 /// The paraphrase split's questions about `scene`: counting a present class and the
@@ -179,14 +179,10 @@ fn paraphrases_for(scene: &Scene, scene_seed: u64) -> Vec<Qa> {
         .collect();
     let variant = (scene_seed / 2) as usize;
     let mut out = Vec::with_capacity(2);
-    if !present.is_empty() {
-        let counted = present[(scene_seed % present.len() as u64) as usize];
-        out.push(Qa::count_paraphrased(scene, counted, variant));
-    }
-    let pick = |from: &[Shape]| {
-        from.get((scene_seed / 2) as usize % from.len().max(1))
-            .copied()
-    };
+    out.extend(
+        counted(scene, scene_seed).map(|shape| Qa::count_paraphrased(scene, shape, variant)),
+    );
+    let pick = |from: &[Shape]| from.get(variant % from.len().max(1)).copied();
     let asked = if scene_seed % 2 == 1 {
         pick(&absent).or_else(|| pick(&present))
     } else {

@@ -37,6 +37,7 @@
 
 pub mod dtype;
 pub mod error;
+mod kquant;
 pub mod quant;
 pub mod reader;
 pub mod value;
@@ -49,4 +50,4 @@ pub use dtype::GgmlType;
 pub use error::GgufError;
 pub use reader::{GgufBytes, GgufFile, TensorInfo, TensorView};
 pub use value::{Array, Metadata, StringArray, Value};
-pub use writer::GgufWriter;
+pub use writer::{GgufWriter, StreamWriter, TensorHeader};

@@ -198,39 +198,188 @@ impl GgufWriter {
 
     /// Encodes the file; the caller has validated the metadata.
     fn write_unchecked(&self, out: &mut impl Write) -> io::Result<()> {
+        let headers = self.tensors.iter().map(|t| TensorHeader {
+            name: t.name.clone(),
+            dims: t.dims.clone(),
+            dtype: t.dtype,
+        });
+        let headers: Vec<TensorHeader> = headers.collect();
         let alignment = alignment_of(&self.metadata).unwrap_or(DEFAULT_ALIGNMENT);
         let mut w = CountingWriter { out, written: 0 };
-
-        w.put(&MAGIC)?;
-        w.put(&GGUF_VERSION.to_le_bytes())?;
-        w.put(&(self.tensors.len() as u64).to_le_bytes())?;
-        w.put(&(self.metadata.len() as u64).to_le_bytes())?;
-
-        for (key, value) in self.metadata.iter() {
-            write_string(&mut w, key)?;
-            w.put(&value.type_id().to_le_bytes())?;
-            write_value(&mut w, value)?;
-        }
-
-        let mut offset = 0usize;
-        for t in &self.tensors {
-            write_string(&mut w, &t.name)?;
-            w.put(&(t.dims.len() as u32).to_le_bytes())?;
-            for d in &t.dims {
-                w.put(&d.to_le_bytes())?;
-            }
-            w.put(&t.dtype.id().to_le_bytes())?;
-            w.put(&(offset as u64).to_le_bytes())?;
-            offset = (offset + t.bytes.len()).next_multiple_of(alignment);
-        }
-
-        w.pad_to(alignment)?;
+        write_header(&mut w, &self.metadata, &headers, alignment)?;
         for t in &self.tensors {
             w.put(&t.bytes)?;
             w.pad_to(alignment)?;
         }
         Ok(())
     }
+}
+
+/// A tensor's entry in a file's header, for [`StreamWriter`]: its data comes later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorHeader {
+    pub name: String,
+    /// ggml order: `dims[0]` is the row length.
+    pub dims: Vec<u64>,
+    pub dtype: GgmlType,
+}
+
+impl TensorHeader {
+    /// The header of tensor `name` with row-major `shape`.
+    pub fn new(name: impl Into<String>, shape: &[usize], dtype: GgmlType) -> Self {
+        Self {
+            name: name.into(),
+            dims: shape.iter().rev().map(|&d| d as u64).collect(),
+            dtype,
+        }
+    }
+
+    /// Bytes of the tensor's data, after [`check`](Self::check).
+    fn n_bytes(&self) -> usize {
+        let n: u64 = self.dims.iter().product();
+        n as usize / self.dtype.block_size() * self.dtype.type_size()
+    }
+
+    /// Validates the dims for the dtype, naming the tensor.
+    fn check(&self) -> Result<usize, GgufError> {
+        let n_elements = check_dims(&self.name, &self.dims, self.dtype)?;
+        (n_elements / self.dtype.block_size())
+            .checked_mul(self.dtype.type_size())
+            .ok_or_else(|| invalid(&self.name, format!("dims {:?} overflow", self.dims)))
+    }
+}
+
+/// Writes a GGUF file whose tensors arrive one after another, so a converter holds one
+/// tensor (or one slice of rows) at a time, never the whole model.
+///
+/// The header is written up front from the declared [`TensorHeader`]s; each tensor's data
+/// must then arrive in that order through [`write`](Self::write), exactly as many bytes as
+/// its dims and dtype take.
+pub struct StreamWriter<W: Write> {
+    out: CountingWriter<W>,
+    alignment: usize,
+    tensors: Vec<(String, usize)>,
+    /// Index of the tensor being written and the bytes it has received.
+    current: usize,
+    received: usize,
+}
+
+impl<W: Write> StreamWriter<W> {
+    /// Validates `metadata` and `tensors` and writes the header to `out`.
+    pub fn new(metadata: &Metadata, tensors: &[TensorHeader], out: W) -> Result<Self, GgufError> {
+        let mut names = HashSet::new();
+        let mut sizes = Vec::with_capacity(tensors.len());
+        for t in tensors {
+            if !names.insert(t.name.as_str()) {
+                return Err(GgufError::DuplicateTensor {
+                    name: t.name.clone(),
+                });
+            }
+            sizes.push((t.name.clone(), t.check()?));
+        }
+        let check = GgufWriter {
+            metadata: metadata.clone(),
+            ..GgufWriter::default()
+        };
+        check.validate()?;
+        let alignment = alignment_of(metadata)?;
+        let mut out = CountingWriter { out, written: 0 };
+        write_header(&mut out, metadata, tensors, alignment).map_err(stream_error)?;
+        Ok(Self {
+            out,
+            alignment,
+            tensors: sizes,
+            current: 0,
+            received: 0,
+        })
+    }
+
+    /// Appends `bytes` to the current tensor's data; a tensor that is complete is padded
+    /// and the next one begins.
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), GgufError> {
+        while !bytes.is_empty() {
+            let Some(&(_, size)) = self.tensors.get(self.current) else {
+                return Err(invalid(
+                    "<after the last tensor>",
+                    format!("{} bytes more than the header declared", bytes.len()),
+                ));
+            };
+            let take = (size - self.received).min(bytes.len());
+            self.out.put(&bytes[..take]).map_err(stream_error)?;
+            self.received += take;
+            bytes = &bytes[take..];
+            self.next_if_complete()?;
+        }
+        Ok(())
+    }
+
+    /// Name of the tensor whose data is expected next.
+    pub fn current_tensor(&self) -> Option<&str> {
+        self.tensors
+            .get(self.current)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Checks that every declared tensor was written and hands back the output.
+    pub fn finish(mut self) -> Result<W, GgufError> {
+        // Zero-size tensors cannot exist (dims are checked), so only a missing write is left.
+        if let Some((name, size)) = self.tensors.get(self.current) {
+            return Err(invalid(
+                name,
+                format!("got {} of its {size} bytes of data", self.received),
+            ));
+        }
+        self.out.out.flush().map_err(stream_error)?;
+        Ok(self.out.out)
+    }
+
+    fn next_if_complete(&mut self) -> Result<(), GgufError> {
+        if self.received == self.tensors[self.current].1 {
+            self.current += 1;
+            self.received = 0;
+            self.out.pad_to(self.alignment).map_err(stream_error)?;
+        }
+        Ok(())
+    }
+}
+
+fn stream_error(reason: io::Error) -> GgufError {
+    GgufError::Io {
+        path: "<stream>".into(),
+        reason,
+    }
+}
+
+/// Writes everything before the tensor data: header, metadata, tensor infos, padding.
+fn write_header<W: Write>(
+    w: &mut CountingWriter<W>,
+    metadata: &Metadata,
+    tensors: &[TensorHeader],
+    alignment: usize,
+) -> io::Result<()> {
+    w.put(&MAGIC)?;
+    w.put(&GGUF_VERSION.to_le_bytes())?;
+    w.put(&(tensors.len() as u64).to_le_bytes())?;
+    w.put(&(metadata.len() as u64).to_le_bytes())?;
+
+    for (key, value) in metadata.iter() {
+        write_string(w, key)?;
+        w.put(&value.type_id().to_le_bytes())?;
+        write_value(w, value)?;
+    }
+
+    let mut offset = 0usize;
+    for t in tensors {
+        write_string(w, &t.name)?;
+        w.put(&(t.dims.len() as u32).to_le_bytes())?;
+        for d in &t.dims {
+            w.put(&d.to_le_bytes())?;
+        }
+        w.put(&t.dtype.id().to_le_bytes())?;
+        w.put(&(offset as u64).to_le_bytes())?;
+        offset = (offset + t.n_bytes()).next_multiple_of(alignment);
+    }
+    w.pad_to(alignment)
 }
 
 fn invalid(name: &str, reason: String) -> GgufError {
@@ -295,7 +444,7 @@ fn check_nesting(key: &str, array: &Array, depth: usize) -> Result<(), GgufError
     Ok(())
 }
 
-fn write_value<W: Write>(w: &mut CountingWriter<'_, W>, value: &Value) -> io::Result<()> {
+fn write_value<W: Write>(w: &mut CountingWriter<W>, value: &Value) -> io::Result<()> {
     match value {
         Value::U8(v) => w.put(&v.to_le_bytes()),
         Value::I8(v) => w.put(&v.to_le_bytes()),
@@ -313,7 +462,7 @@ fn write_value<W: Write>(w: &mut CountingWriter<'_, W>, value: &Value) -> io::Re
     }
 }
 
-fn write_array<W: Write>(w: &mut CountingWriter<'_, W>, array: &Array) -> io::Result<()> {
+fn write_array<W: Write>(w: &mut CountingWriter<W>, array: &Array) -> io::Result<()> {
     w.put(&array.element_type_id().to_le_bytes())?;
     w.put(&(array.len() as u64).to_le_bytes())?;
     // Elements are written without a type id; nested arrays carry their own element type
@@ -325,18 +474,18 @@ fn write_array<W: Write>(w: &mut CountingWriter<'_, W>, array: &Array) -> io::Re
     )
 }
 
-fn write_string<W: Write>(w: &mut CountingWriter<'_, W>, s: &str) -> io::Result<()> {
+fn write_string<W: Write>(w: &mut CountingWriter<W>, s: &str) -> io::Result<()> {
     w.put(&(s.len() as u64).to_le_bytes())?;
     w.put(s.as_bytes())
 }
 
 /// A writer that knows its position, for alignment padding.
-struct CountingWriter<'a, W: Write> {
-    out: &'a mut W,
+struct CountingWriter<W: Write> {
+    out: W,
     written: usize,
 }
 
-impl<W: Write> CountingWriter<'_, W> {
+impl<W: Write> CountingWriter<W> {
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)?;
         self.written += bytes.len();

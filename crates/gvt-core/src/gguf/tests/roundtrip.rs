@@ -255,13 +255,13 @@ fn writer_rejects_bad_tensors() {
     );
 
     let err = w
-        .add_tensor("t", &[1, 256], GgmlType::Q4_K, &[0.0; 256])
+        .add_tensor("t", &[1, 256], GgmlType::Q5_K, &[0.0; 256])
         .unwrap_err();
     assert!(
         matches!(
             err,
             GgufError::UnsupportedType {
-                dtype: GgmlType::Q4_K,
+                dtype: GgmlType::Q5_K,
                 ..
             }
         ),
@@ -546,4 +546,52 @@ fn symmetric_blocks_reproduce_dequantization() {
             .is_none()
     );
     assert!(symmetric_blocks(GgmlType::Q8_0, &[0; 10], 32).is_err());
+}
+
+/// Streaming the same tensors, in pieces of any size, gives the same bytes as building the
+/// file in memory; a short or long stream is refused, naming the tensor.
+#[test]
+fn stream_writer_equals_the_in_memory_writer() {
+    use crate::gguf::writer::{StreamWriter, TensorHeader};
+    let mut writer = GgufWriter::new();
+    writer.set("general.name", Value::from("stream"));
+    writer.set("general.alignment", Value::U32(64));
+    let a: Vec<f32> = (0..96).map(|i| i as f32 * 0.25 - 7.0).collect();
+    let b: Vec<f32> = (0..5).map(|i| i as f32).collect();
+    writer
+        .add_tensor("a", &[3, 32], GgmlType::Q8_0, &a)
+        .unwrap();
+    writer.add_tensor("b", &[5], GgmlType::F32, &b).unwrap();
+    let want = writer.try_to_bytes().unwrap();
+
+    let headers = [
+        TensorHeader::new("a", &[3, 32], GgmlType::Q8_0),
+        TensorHeader::new("b", &[5], GgmlType::F32),
+    ];
+    let data = [
+        quantize(GgmlType::Q8_0, &a).unwrap(),
+        quantize(GgmlType::F32, &b).unwrap(),
+    ]
+    .concat();
+    for piece in [1, 7, 34, data.len()] {
+        let mut stream = StreamWriter::new(writer.metadata(), &headers, Vec::new()).unwrap();
+        for chunk in data.chunks(piece) {
+            stream.write(chunk).unwrap();
+        }
+        assert_eq!(stream.finish().unwrap(), want, "pieces of {piece} bytes");
+    }
+
+    let mut short = StreamWriter::new(writer.metadata(), &headers, Vec::new()).unwrap();
+    short.write(&data[..102 + 4]).unwrap();
+    assert_eq!(short.current_tensor(), Some("b"));
+    let err = short.finish().unwrap_err().to_string();
+    assert!(
+        err.contains("'b'") && err.contains("4 of its 20 bytes"),
+        "{err}"
+    );
+    let mut long = StreamWriter::new(writer.metadata(), &headers, Vec::new()).unwrap();
+    let err = long.write(&[data.clone(), vec![0]].concat()).unwrap_err();
+    assert!(err.to_string().contains("1 bytes more"), "{err}");
+    let duplicate = [headers[0].clone(), headers[0].clone()];
+    assert!(StreamWriter::new(writer.metadata(), &duplicate, Vec::new()).is_err());
 }

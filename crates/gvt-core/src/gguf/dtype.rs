@@ -176,6 +176,8 @@ impl GgmlType {
                 | Self::Q5_0
                 | Self::Q5_1
                 | Self::Q8_0
+                | Self::Q4_K
+                | Self::Q6_K
         )
     }
 

@@ -7,8 +7,8 @@
 //!
 //! Dequantization: F32, F16, BF16, F64, I8, I16, I32, I64, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
 //! Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K. Quantization: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
-//! Q5_1, Q8_0. Operations are written in ggml's order with no fused multiply-add, so the
-//! results equal ggml's scalar code and llama.cpp's gguf-py.
+//! Q5_1, Q8_0, and Q4_K, Q6_K (in `kquant.rs`). Operations are written in ggml's order with
+//! no fused multiply-add, so the results equal ggml's scalar code and llama.cpp's gguf-py.
 
 use half::f16;
 
@@ -17,6 +17,7 @@ use gvt_cpu::blocks::{bf16_to_f32, f16_le};
 
 use super::dtype::GgmlType;
 use super::error::GgufError;
+use super::kquant;
 
 /// Dequantizes `n_elements` values of type `dtype` from `bytes` into a new vector.
 ///
@@ -134,6 +135,8 @@ pub fn quantize(dtype: GgmlType, values: &[f32]) -> Result<Vec<u8>, GgufError> {
         GgmlType::Q5_0 => quant_q5_0(values, &mut out),
         GgmlType::Q5_1 => quant_q5_1(values, &mut out),
         GgmlType::Q8_0 => quant_q8_0(values, &mut out),
+        GgmlType::Q4_K => kquant::quant_q4_k(values, &mut out),
+        GgmlType::Q6_K => kquant::quant_q6_k(values, &mut out),
         _ => return Err(unsupported),
     }
     Ok(out)
@@ -324,7 +327,7 @@ fn dequant_q8_k(bytes: &[u8], out: &mut [f32]) {
 
 /// The value with the largest magnitude (the first one on ties) and that magnitude.
 #[inline]
-fn signed_absmax(x: &[f32]) -> (f32, f32) {
+pub(super) fn signed_absmax(x: &[f32]) -> (f32, f32) {
     let mut amax = 0.0f32;
     let mut max = 0.0f32;
     for &v in x {

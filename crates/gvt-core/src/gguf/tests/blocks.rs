@@ -344,7 +344,7 @@ fn quantize_checks_lengths_and_types() {
         })
     ));
     assert!(matches!(
-        quantize(GgmlType::Q6_K, &[0.0; 256]),
+        quantize(GgmlType::Q5_K, &[0.0; 256]),
         Err(GgufError::UnsupportedType {
             operation: "quantize",
             ..

@@ -3,6 +3,7 @@
 
 mod blocks;
 mod json;
+mod kquants;
 mod memory;
 mod reference;
 mod robustness;

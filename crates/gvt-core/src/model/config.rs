@@ -370,44 +370,90 @@ impl GvtConfig {
     /// Writes the keys [`GvtConfig::from_gguf`] reads (architecture `gvt`, LLM keys under
     /// `llama.`), so a model written by this crate reads back with the same configuration.
     pub fn write_metadata(&self, md: &mut Metadata) {
-        let u = |n: usize| Value::U32(n as u32);
-        let f = |x: f64| Value::F32(x as f32);
         md.insert("general.architecture", "gvt".into());
         if let Some(v) = &self.vision {
-            let key = |k: &str| format!("gvt.vision.{k}");
-            md.insert(key("image_size"), u(v.image_size));
-            md.insert(key("patch_size"), u(v.patch_size));
-            md.insert(key("embedding_length"), u(v.width));
-            md.insert(key("block_count"), u(v.depth));
-            md.insert(key("head_count"), u(v.heads));
-            md.insert(key("feed_forward_length"), u(v.ffn_hidden));
-            md.insert(key("layer_norm_epsilon"), f(v.norm_eps));
-            md.insert(key("ln_vision_epsilon"), f(v.ln_vision_eps));
-            md.insert(key("rope_theta"), f(v.rope_theta));
-            let floats = |xs: &[f32]| Value::from(xs.to_vec());
-            md.insert(key("image_mean"), floats(&v.image_mean));
-            md.insert(key("image_std"), floats(&v.image_std));
+            v.write_metadata(md);
         }
         if let Some(r) = &self.resampler {
-            let key = |k: &str| format!("gvt.resampler.{k}");
-            md.insert(key("block_count"), u(r.depth));
-            md.insert(key("head_count"), u(r.heads));
-            md.insert(key("head_dim"), u(r.head_dim));
-            md.insert(key("latent_count"), u(r.latents));
-            md.insert(key("feed_forward_length"), u(r.ffn_hidden));
-            md.insert(key("layer_norm_epsilon"), f(r.norm_eps));
+            r.write_metadata(md);
         }
-        let l = &self.llm;
-        md.insert("llama.vocab_size", u(l.vocab_size));
-        md.insert("llama.embedding_length", u(l.width));
-        md.insert("llama.block_count", u(l.depth));
-        md.insert("llama.attention.head_count", u(l.heads));
-        md.insert("llama.attention.head_count_kv", u(l.kv_heads));
-        md.insert("llama.attention.key_length", u(l.head_dim));
-        md.insert("llama.feed_forward_length", u(l.ffn_hidden));
-        md.insert("llama.attention.layer_norm_rms_epsilon", f(l.rms_eps));
-        md.insert("llama.rope.freq_base", f(l.rope_base));
-        md.insert("llama.context_length", u(l.context_length));
+        self.llm.write_metadata(md, "llama");
+    }
+}
+
+fn u32_value(n: usize) -> Value {
+    Value::U32(n as u32)
+}
+
+fn f32_value(x: f64) -> Value {
+    Value::F32(x as f32)
+}
+
+impl VisionConfig {
+    /// "ViT 128px/16px patches, width 128 x 4 blocks".
+    pub fn summary(&self) -> String {
+        format!(
+            "ViT {}px/{}px patches, width {} x {} blocks",
+            self.image_size, self.patch_size, self.width, self.depth
+        )
+    }
+
+    /// Writes the `gvt.vision.*` keys [`VisionConfig::from_metadata`] reads.
+    pub fn write_metadata(&self, md: &mut Metadata) {
+        let (u, f) = (u32_value, f32_value);
+        let key = |k: &str| format!("gvt.vision.{k}");
+        md.insert(key("image_size"), u(self.image_size));
+        md.insert(key("patch_size"), u(self.patch_size));
+        md.insert(key("embedding_length"), u(self.width));
+        md.insert(key("block_count"), u(self.depth));
+        md.insert(key("head_count"), u(self.heads));
+        md.insert(key("feed_forward_length"), u(self.ffn_hidden));
+        md.insert(key("layer_norm_epsilon"), f(self.norm_eps));
+        md.insert(key("ln_vision_epsilon"), f(self.ln_vision_eps));
+        md.insert(key("rope_theta"), f(self.rope_theta));
+        md.insert(key("image_mean"), Value::from(self.image_mean.clone()));
+        md.insert(key("image_std"), Value::from(self.image_std.clone()));
+    }
+}
+
+impl ResamplerConfig {
+    /// "perceiver 128 x 2 layers, 32 latents".
+    pub fn summary(&self) -> String {
+        format!(
+            "perceiver {} x {} layers, {} latents",
+            self.width, self.depth, self.latents
+        )
+    }
+
+    /// Writes the `gvt.resampler.*` keys [`ResamplerConfig::from_metadata`] reads.
+    pub fn write_metadata(&self, md: &mut Metadata) {
+        let (u, f) = (u32_value, f32_value);
+        let key = |k: &str| format!("gvt.resampler.{k}");
+        md.insert(key("block_count"), u(self.depth));
+        md.insert(key("head_count"), u(self.heads));
+        md.insert(key("head_dim"), u(self.head_dim));
+        md.insert(key("latent_count"), u(self.latents));
+        md.insert(key("feed_forward_length"), u(self.ffn_hidden));
+        md.insert(key("layer_norm_epsilon"), f(self.norm_eps));
+    }
+}
+
+impl LlmConfig {
+    /// Writes llama.cpp's LLM keys under `prefix` (`llama` in a `gvt` file, the
+    /// architecture's name in a plain LLM file).
+    pub fn write_metadata(&self, md: &mut Metadata, prefix: &str) {
+        let (u, f) = (u32_value, f32_value);
+        let key = |k: &str| format!("{prefix}.{k}");
+        md.insert(key("vocab_size"), u(self.vocab_size));
+        md.insert(key("embedding_length"), u(self.width));
+        md.insert(key("block_count"), u(self.depth));
+        md.insert(key("attention.head_count"), u(self.heads));
+        md.insert(key("attention.head_count_kv"), u(self.kv_heads));
+        md.insert(key("attention.key_length"), u(self.head_dim));
+        md.insert(key("feed_forward_length"), u(self.ffn_hidden));
+        md.insert(key("attention.layer_norm_rms_epsilon"), f(self.rms_eps));
+        md.insert(key("rope.freq_base"), f(self.rope_base));
+        md.insert(key("context_length"), u(self.context_length));
     }
 }
 
@@ -429,18 +475,8 @@ impl GvtConfig {
     /// layers, 32 latents; LLM width 192 x 4 layers, vocab 444".
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(v) = &self.vision {
-            parts.push(format!(
-                "ViT {}px/{}px patches, width {} x {} blocks",
-                v.image_size, v.patch_size, v.width, v.depth
-            ));
-        }
-        if let Some(r) = &self.resampler {
-            parts.push(format!(
-                "perceiver {} x {} layers, {} latents",
-                r.width, r.depth, r.latents
-            ));
-        }
+        parts.extend(self.vision.as_ref().map(VisionConfig::summary));
+        parts.extend(self.resampler.as_ref().map(ResamplerConfig::summary));
         parts.push(format!(
             "LLM width {} x {} layers, vocab {}",
             self.llm.width, self.llm.depth, self.llm.vocab_size

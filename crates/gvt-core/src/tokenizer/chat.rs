@@ -13,6 +13,33 @@
 //! Known difference: minijinja's `tojson` escapes `<`, `>`, `&` and `'`, transformers' does
 //! not. Templates use it for tool definitions and tool calls, which this API does not pass.
 
+/// Vicuna v1.1's conversation format (FastChat's `vicuna_v1.1`), which GVT-7B's LLM was
+/// tuned with: the system sentence, then `USER: ... ASSISTANT:` turns. `gvt convert` writes
+/// it into GVT files; the text is the template transformers renders (see
+/// `tests/fixtures/tokenizer/chat_templates.json`).
+pub const VICUNA_V1_1: &str = r#"{% if messages[0]['role'] == 'system' %}
+    {% set system_message = messages[0]['content'] %}
+    {% set loop_messages = messages[1:] %}
+{% else %}
+    {% set system_message = "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions." %}
+    {% set loop_messages = messages %}
+{% endif %}
+{{- system_message + ' ' -}}
+{% for message in loop_messages %}
+    {% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}
+        {{- raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') -}}
+    {% endif %}
+    {% if message['role'] == 'user' %}
+        {{- 'USER: ' + message['content'] + ' ' -}}
+    {% else %}
+        {{- 'ASSISTANT: ' + message['content'] + eos_token -}}
+    {% endif %}
+{% endfor %}
+{% if add_generation_prompt %}
+    {{- 'ASSISTANT:' -}}
+{% endif %}
+"#;
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, Error, ErrorKind, Value, context};
 

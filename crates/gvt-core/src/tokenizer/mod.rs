@@ -14,7 +14,7 @@
 //! as plain text inside it ([`Tokenizer::encode_with_literal`]).
 
 mod bpe;
-mod chat;
+pub mod chat;
 mod pretokenize;
 mod spm;
 mod unicode;

@@ -1,9 +1,10 @@
 //! Command-line interface: `gvt` (the app), `gvt app`, `gvt ask`, `gvt eval`, `gvt probe`,
-//! `gvt train`, `gvt scene`, `gvt bench`, `gvt inspect`.
+//! `gvt train`, `gvt scene`, `gvt bench`, `gvt inspect`, `gvt convert`.
 
 mod app;
 mod ask;
 mod bench;
+mod convert;
 mod eval;
 mod inspect;
 mod load;
@@ -44,6 +45,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List a GGUF file's metadata and tensors.
     Inspect(inspect::InspectArgs),
+    /// Convert the official GVT checkpoint and a Hugging Face LLaMA (or a LLaMA GGUF) to
+    /// GGUF, optionally quantized.
+    Convert(convert::ConvertArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Convert(args)) => convert::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

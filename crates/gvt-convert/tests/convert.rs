@@ -1,0 +1,352 @@
+//! `gvt convert` end to end on `tests/fixtures/convert`, written by
+//! `tools/reference/make_convert_fixture.py`: a random GVT checkpoint in the official layout
+//! (Lightning nesting, bf16 storages), the same model's LLM as a Hugging Face folder
+//! (sharded f32 safetensors, a SentencePiece tokenizer trained by the `sentencepiece`
+//! package) and as a `pytorch_model.bin` in f16, and PyTorch's logits for one prompt.
+//! The converted files must give those logits, and the tokenizer sentencepiece's ids.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor};
+use gvt_convert::{Options, OutType};
+use gvt_core::gguf::{GgmlType, GgufFile};
+use gvt_core::model::{Gvt, Keep, KvCache};
+use gvt_core::tokenizer::Tokenizer;
+use gvt_testkit::{fixture, load, open_fixture, to_vec, values};
+
+fn options(checkpoint: bool, llm: Option<&str>, out_type: OutType) -> Options {
+    Options {
+        checkpoint: checkpoint.then(|| fixture("convert/gvt-checkpoint.ckpt")),
+        llm: llm.map(|l| fixture(&format!("convert/{l}"))),
+        out_type,
+        vision_heads: Some(2),
+        resampler_heads: Some(2),
+        name: None,
+        allow_unused: false,
+    }
+}
+
+fn name_path(name: &str) -> PathBuf {
+    temp(name)
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gvt-convert-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn convert(opts: &Options, name: &str) -> PathBuf {
+    let out = temp(name);
+    let plan = gvt_convert::plan(opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut last = (0, 0);
+    plan.write(&out, &mut |done, total, _| last = (done, total))
+        .unwrap();
+    assert_eq!(last.0, last.1, "progress ends at the total");
+    assert_eq!(last.1, plan.output_bytes());
+    out
+}
+
+/// All-position logits of the fixture's prompt, through burn's model on the CPU.
+fn logits(model: &Path, llm: Option<&Path>) -> Vec<f32> {
+    let device = Device::flex();
+    let model = GgufFile::open(model).unwrap();
+    let llm = llm.map(|l| GgufFile::open(l).unwrap());
+    let (gvt, cfg) = Gvt::from_gguf(&model, llm.as_ref(), &device, &mut |_| {}).unwrap();
+    let expected = open_fixture("convert/expected.gguf");
+    let pixels: Tensor<4> = load(&expected, "input.pixels", &device);
+    let visual = gvt.visual.as_ref().expect("a vision half");
+    let tokens = visual.forward(pixels, None);
+    let ids =
+        |name: &str| -> Vec<u32> { values(&expected, name).iter().map(|&v| v as u32).collect() };
+    let embeds = gvt.prompt_embeds(
+        &ids("input.prefix_ids"),
+        Some(tokens.embeds),
+        &ids("input.suffix_ids"),
+    );
+    let mut cache = KvCache::new(cfg.llm.depth);
+    let step = gvt.llm.forward(embeds, &mut cache, Keep::default());
+    to_vec(gvt.llm.logits(step.hidden))
+}
+
+/// Max |got - want| over max |want|.
+fn relative_error(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0f32, |m, w| m.max(w.abs()));
+    let worst = got
+        .iter()
+        .zip(want)
+        .fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+    worst / scale
+}
+
+fn reference_logits() -> Vec<f32> {
+    values(&open_fixture("convert/expected.gguf"), "out.logits")
+}
+
+#[test]
+fn f32_conversion_gives_pytorchs_logits() {
+    let out = convert(&options(true, Some("llama"), OutType::F32), "gvt-f32.gguf");
+    let file = GgufFile::open(&out).unwrap();
+    assert!(file.tensors.iter().all(|t| t.dtype == GgmlType::F32));
+    assert_eq!(
+        file.metadata.get_str("general.architecture").unwrap(),
+        "gvt"
+    );
+    let got = logits(&out, None);
+    gvt_testkit::assert_close("f32 logits", &got, &reference_logits(), 1e-4);
+}
+
+#[test]
+fn f16_conversion_of_the_pytorch_bin_is_within_a_percent() {
+    let out = convert(
+        &options(true, Some("llama-bin"), OutType::F16),
+        "gvt-f16.gguf",
+    );
+    let file = GgufFile::open(&out).unwrap();
+    let info = file.tensor_info("blk.0.attn_q.weight").unwrap();
+    assert_eq!(info.dtype, GgmlType::F16);
+    assert_eq!(
+        file.tensor_info("v.blk.0.norm1.weight").unwrap().dtype,
+        GgmlType::F32,
+        "norms stay f32"
+    );
+    let err = relative_error(&logits(&out, None), &reference_logits());
+    eprintln!("f16 relative error {err:.2e}");
+    assert!(err <= 1e-2, "f16 logits relative error {err}");
+}
+
+/// Quantized files hold the f32 conversion's values to within each format's error and
+/// run; a vision-only file plus an LLM GGUF, and the two merged, give the reference logits.
+#[test]
+fn quantized_split_and_merged_files_agree() {
+    let want = reference_logits();
+    let exact = GgufFile::open(&convert(
+        &options(true, Some("llama"), OutType::F32),
+        "exact.gguf",
+    ))
+    .unwrap();
+    // Max error over max |value| per tensor. Symmetric formats step by max/8 (Q4_0), max/16
+    // (Q5_0) or max/127 (Q8_0) and clip the largest positive value by up to one step; Q4_1
+    // steps by range/15. This model's 64-wide rows are not whole 256-blocks, so Q4_K falls
+    // back to Q5_0 and Q6_K to Q8_0.
+    for (out_type, bound) in [
+        (OutType::Q8_0, 0.008),
+        (OutType::Q4_0, 0.13),
+        (OutType::Q4_1, 0.07),
+        (OutType::Q4_K, 0.07),
+        (OutType::Q6_K, 0.008),
+    ] {
+        let name = format!("gvt-{out_type:?}.gguf");
+        let out = GgufFile::open(&convert(&options(true, Some("llama"), out_type), &name)).unwrap();
+        let mut quantized = 0;
+        for info in &out.tensors {
+            let got = out.tensor(&info.name).unwrap().to_f32().unwrap();
+            let want = exact.tensor(&info.name).unwrap().to_f32().unwrap();
+            let err = relative_error(&got, &want);
+            quantized += usize::from(info.dtype.is_quantized());
+            assert!(
+                err <= bound,
+                "{out_type:?} {} ({}): error {err}",
+                info.name,
+                info.dtype
+            );
+        }
+        assert!(
+            quantized >= 30,
+            "{out_type:?}: {quantized} tensors quantized"
+        );
+        let logits = logits(&name_path(&name), None);
+        assert!(logits.iter().all(|x| x.is_finite()), "{out_type:?} logits");
+    }
+
+    let vision = convert(&options(true, None, OutType::F32), "vision.gguf");
+    let llm = convert(&options(false, Some("llama"), OutType::F32), "llama.gguf");
+    let llm_file = GgufFile::open(&llm).unwrap();
+    assert_eq!(
+        llm_file.metadata.get_str("general.architecture").unwrap(),
+        "llama"
+    );
+    let vision_file = GgufFile::open(&vision).unwrap();
+    assert!(!vision_file.contains("token_embd.weight"));
+    let split = logits(&vision, Some(&llm));
+    gvt_testkit::assert_close("vision + llm files", &split, &want, 1e-4);
+
+    let mut merge = options(true, None, OutType::F32);
+    merge.llm = Some(llm.clone());
+    let merged = convert(&merge, "merged.gguf");
+    gvt_testkit::assert_close("merged file", &logits(&merged, None), &want, 1e-4);
+}
+
+#[test]
+fn the_tokenizer_gives_sentencepieces_ids() {
+    let out = convert(&options(false, Some("llama"), OutType::F16), "tok.gguf");
+    let file = GgufFile::open(&out).unwrap();
+    let tokenizer = Tokenizer::from_metadata(&file.metadata).unwrap();
+    #[derive(serde::Deserialize)]
+    struct Case {
+        text: String,
+        ids: Vec<u32>,
+    }
+    let text = std::fs::read_to_string(fixture("convert/spm_ids.json")).unwrap();
+    let cases: Vec<Case> = serde_json::from_str(&text).unwrap();
+    assert_eq!(cases.len(), 50);
+    for case in &cases {
+        assert_eq!(
+            tokenizer.encode_with_literal(&case.text, false, 0..case.text.len()),
+            case.ids,
+            "{:?}",
+            case.text
+        );
+    }
+    assert_eq!(
+        tokenizer.encode("a", true)[0],
+        1,
+        "BOS from tokenizer_config.json"
+    );
+}
+
+#[test]
+fn dry_run_plan_names_every_tensor_and_the_permutation() {
+    let plan = gvt_convert::plan(&options(true, Some("llama"), OutType::Q4_K)).unwrap();
+    let text = plan.describe();
+    assert!(text.contains("blk.0.attn_q.weight"), "{text}");
+    assert!(text.contains("rows permuted for RoPE, 4 heads"), "{text}");
+    assert!(text.contains("rows permuted for RoPE, 2 heads"), "{text}");
+    assert!(text.contains("`state_dict.model.`"), "{text}");
+    // 64-wide rows are not whole 256-blocks: Q4_K falls back to Q5_0, the head to Q8_0.
+    let dtype = |name: &str| {
+        plan.tensors
+            .iter()
+            .find(|t| t.header.name == name)
+            .unwrap()
+            .header
+            .dtype
+    };
+    assert_eq!(dtype("blk.0.ffn_up.weight"), GgmlType::Q5_0);
+    assert_eq!(dtype("output.weight"), GgmlType::Q8_0);
+    assert_eq!(dtype("v.patch_embd.weight"), GgmlType::F16);
+    assert_eq!(dtype("r.latents"), GgmlType::F32);
+}
+
+/// A safetensors tensor: name, shape, f32 bytes.
+type RawTensor = (String, Vec<usize>, Vec<u8>);
+
+#[test]
+fn wrong_inputs_are_refused_with_names() {
+    let err = |opts: &Options| gvt_convert::plan(opts).unwrap_err().to_string();
+
+    // Heads that do not divide the width.
+    let mut opts = options(true, None, OutType::F32);
+    opts.vision_heads = Some(3);
+    assert!(err(&opts).contains("--vision-heads"), "{}", err(&opts));
+
+    // An LLM folder given as the checkpoint.
+    let mut opts = options(false, None, OutType::F32);
+    opts.checkpoint = Some(fixture("convert/llama-bin/pytorch_model.bin"));
+    let e = err(&opts);
+    assert!(
+        e.contains("visual_encoder.patch_embed.proj.weight") && e.contains("pytorch_model.bin"),
+        "{e}"
+    );
+
+    // A folder with a tensor missing, an extra one, and one of the wrong shape.
+    let src = fixture("convert/llama");
+    let edit = |name: &str, change: &dyn Fn(&mut Vec<RawTensor>)| {
+        let dir = temp(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["config.json", "tokenizer.model", "tokenizer_config.json"] {
+            std::fs::copy(src.join(f), dir.join(f)).unwrap();
+        }
+        let mut tensors = Vec::new();
+        for shard in [
+            "model-00001-of-00002.safetensors",
+            "model-00002-of-00002.safetensors",
+        ] {
+            let bytes = std::fs::read(src.join(shard)).unwrap();
+            let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+            for (name, view) in st.tensors() {
+                tensors.push((name, view.shape().to_vec(), view.data().to_vec()));
+            }
+        }
+        change(&mut tensors);
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, s, d)| {
+                let view =
+                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d)
+                        .unwrap();
+                (n.clone(), view)
+            })
+            .collect();
+        safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
+        let mut opts = options(false, None, OutType::F32);
+        opts.llm = Some(dir);
+        opts
+    };
+    let missing = edit("missing", &|t| {
+        t.retain(|(n, _, _)| n != "model.layers.1.mlp.up_proj.weight")
+    });
+    let e = err(&missing);
+    assert!(
+        e.contains("missing") && e.contains("model.layers.1.mlp.up_proj.weight"),
+        "{e}"
+    );
+
+    let extra = edit("extra", &|t| {
+        t.push((
+            "model.layers.7.self_attn.q_proj.weight".into(),
+            vec![4],
+            vec![0; 16],
+        ));
+        t.push((
+            "model.layers.0.self_attn.rotary_emb.inv_freq".into(),
+            vec![4],
+            vec![0; 16],
+        ));
+    });
+    let e = err(&extra);
+    assert!(
+        e.contains("model.layers.7.self_attn.q_proj.weight") && e.contains("--allow-unused"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("inv_freq"),
+        "derived buffers are skipped quietly: {e}"
+    );
+    let mut allowed = extra;
+    allowed.allow_unused = true;
+    let plan = gvt_convert::plan(&allowed).unwrap();
+    assert!(
+        plan.notes.iter().any(|n| n.contains("inv_freq")),
+        "{:?}",
+        plan.notes
+    );
+
+    let reshaped = edit("reshaped", &|t| {
+        let norm = t
+            .iter_mut()
+            .find(|(n, _, _)| n == "model.norm.weight")
+            .unwrap();
+        norm.1 = vec![32];
+        norm.2.truncate(32 * 4);
+    });
+    let e = err(&reshaped);
+    assert!(
+        e.contains("model.norm.weight") && e.contains("[32]") && e.contains("[64]"),
+        "{e}"
+    );
+}
+
+/// Rows of q/k go from Hugging Face's rotate-half order to ggml's adjacent pairs:
+/// `W.reshape(n, 2, d/2, in).swapaxes(1, 2)` (docs/gguf-layout.md).
+#[test]
+fn permutation_matches_the_reshape() {
+    let (heads, head_dim) = (2, 6);
+    let rows = heads * head_dim;
+    let got: Vec<usize> = (0..rows)
+        .map(|r| gvt_convert::layout::permuted_row(r, rows, heads))
+        .collect();
+    // By hand: per head, [0, 3, 1, 4, 2, 5] (halves interleaved).
+    assert_eq!(got, [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]);
+}

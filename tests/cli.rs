@@ -785,3 +785,75 @@ fn eval_gvtbench_answers_a_folder_of_images_writes_every_answer_and_resumes() {
     assert_clean_error(&out, "line 1");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `gvt convert` on the official-layout fixture (tools/reference/make_convert_fixture.py):
+/// the plan, the file, `gvt ask` on it with an attention map, and clean refusals.
+#[test]
+fn convert_then_ask_runs_the_converted_model() {
+    let dir = temp_dir("convert");
+    let fixture = |p: &str| {
+        gvt_testkit::fixture(&format!("convert/{p}"))
+            .display()
+            .to_string()
+    };
+    let (checkpoint, llm) = (fixture("gvt-checkpoint.ckpt"), fixture("llama"));
+    let out_path = dir.join("gvt-q8.gguf");
+    let out = out_path.to_str().unwrap();
+    let convert = |extra: &[&str]| {
+        let mut args = vec![
+            "convert",
+            "--checkpoint",
+            &checkpoint,
+            "--llm",
+            &llm,
+            "--vision-heads",
+            "2",
+            "--resampler-heads",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        gvt(&args)
+    };
+
+    let plan = convert(&["--type", "q8_0", "--dry-run"]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("blk.1.attn_k.weight"), "{text}");
+    assert!(text.contains("97 tensors"), "{text}");
+    assert!(!out_path.exists(), "a dry run writes nothing");
+
+    let done = convert(&["--type", "q8_0", "--out", out]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("wrote"));
+    let again = convert(&["--type", "q8_0", "--out", out]);
+    assert_clean_error(&again, "--force");
+
+    let image_path = dir.join("square.png");
+    write_image(&image_path);
+    let map = dir.join("where.png");
+    let asked = gvt(&[
+        "ask",
+        "--model",
+        out,
+        "--device",
+        "cpu",
+        "--max-tokens",
+        "3",
+        image_path.to_str().unwrap(),
+        "How many circles?",
+        "--attention",
+        map.to_str().unwrap(),
+    ]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    assert!(map.exists());
+
+    assert_clean_error(
+        &gvt(&["convert", "--out", out, "--force"]),
+        "nothing to convert",
+    );
+    let missing = dir.join("no-such-folder");
+    assert_clean_error(
+        &gvt(&["convert", "--llm", missing.to_str().unwrap(), "--dry-run"]),
+        "no-such-folder",
+    );
+}

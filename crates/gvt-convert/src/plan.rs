@@ -497,26 +497,62 @@ fn write_tensor<W: std::io::Write>(
             let bytes = tensor.read()?;
             let row_len = t.shape.last().copied().unwrap_or(1);
             let rows = t.shape.iter().product::<usize>() / row_len;
-            let row_bytes = row_len * tensor.dtype.size();
             let chunk_rows = (CHUNK_VALUES / row_len).max(1);
-            let mut values = Vec::with_capacity(chunk_rows.min(rows) * row_len);
-            for start in (0..rows).step_by(chunk_rows) {
-                values.clear();
-                for row in start..(start + chunk_rows).min(rows) {
-                    let from = match permute_heads {
-                        Some(heads) => layout::permuted_row(row, rows, *heads),
-                        None => row,
-                    };
-                    let src = &bytes[from * row_bytes..(from + 1) * row_bytes];
-                    tensor.dtype.extend_f32(src, &mut values);
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Each core converts and quantizes its own slice of rows; slices are written in
+            // order, so the output does not depend on the number of cores.
+            for start in (0..rows).step_by(chunk_rows * threads) {
+                let slices = (0..threads)
+                    .map(|i| start + i * chunk_rows..(start + (i + 1) * chunk_rows).min(rows))
+                    .filter(|r| !r.is_empty());
+                let encoded: Vec<_> = std::thread::scope(|s| {
+                    let tasks: Vec<_> = slices
+                        .map(|r| {
+                            let (bytes, permute_heads) = (&bytes, *permute_heads);
+                            s.spawn(move || {
+                                encode_rows(tensor, bytes, r, rows, permute_heads, t.header.dtype)
+                            })
+                        })
+                        .collect();
+                    tasks
+                        .into_iter()
+                        .map(|task| task.join().expect("quantizing rows does not panic"))
+                        .collect()
+                });
+                for slice in encoded {
+                    let slice = slice?;
+                    w.write(&slice)?;
+                    written(slice.len() as u64);
                 }
-                let encoded = quantize(t.header.dtype, &values)?;
-                w.write(&encoded)?;
-                written(encoded.len() as u64);
             }
         }
     }
     Ok(())
+}
+
+/// Rows `range` of a source tensor (with the RoPE permutation when asked), as f32, encoded
+/// in `dtype`.
+fn encode_rows(
+    tensor: &SourceTensor,
+    bytes: &[u8],
+    range: std::ops::Range<usize>,
+    rows: usize,
+    permute_heads: Option<usize>,
+    dtype: GgmlType,
+) -> std::result::Result<Vec<u8>, gvt_core::gguf::GgufError> {
+    let row_bytes = bytes.len() / rows;
+    let mut values = Vec::with_capacity(range.len() * row_bytes / tensor.dtype.size());
+    for row in range {
+        let from = match permute_heads {
+            Some(heads) => layout::permuted_row(row, rows, heads),
+            None => row,
+        };
+        tensor.dtype.extend_f32(
+            &bytes[from * row_bytes..(from + 1) * row_bytes],
+            &mut values,
+        );
+    }
+    quantize(dtype, &values)
 }
 
 pub fn human_bytes(n: u64) -> String {

@@ -91,10 +91,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let out = args.out.expect("clap requires --out without --dry-run");
+    if out.is_dir() {
+        anyhow::bail!("--out {} is a folder; give a file name", out.display());
+    }
     if out.exists() && !args.force {
         anyhow::bail!("{} exists (--force overwrites it)", out.display());
     }
     eprintln!("{}", plan.summary);
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
     let bar = ProgressBar::new(plan.output_bytes()).with_style(
         ProgressStyle::with_template(
             "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
@@ -111,7 +117,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         "wrote {} ({} tensors, {}) in {:.1} s",
         out.display(),
         plan.tensors.len(),
-        gvt_convert::human_bytes(plan.output_bytes()),
+        gvt_core::model::Bytes(plan.output_bytes()),
         started.elapsed().as_secs_f64()
     );
     Ok(())

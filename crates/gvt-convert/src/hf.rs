@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use gvt_core::model::LlmConfig;
 
-use crate::sentencepiece::{Vocab, read_json};
+use crate::sentencepiece::{SpecialIds, TokenizerConfig, Vocab};
 use crate::source::Tensors;
-use crate::{ConvertError, Result};
+use crate::{ConvertError, Result, read_json};
 
 /// The `config.json` fields a LLaMA needs (`LlamaConfig` and Mistral's, which is the same).
 #[derive(Debug, serde::Deserialize)]
@@ -27,6 +27,10 @@ struct HfConfig {
     #[serde(default)]
     tie_word_embeddings: bool,
     rope_scaling: Option<serde_json::Value>,
+    // Vicuna's config names its special ids here; some configs give lists.
+    bos_token_id: Option<serde_json::Value>,
+    eos_token_id: Option<serde_json::Value>,
+    pad_token_id: Option<serde_json::Value>,
 }
 
 /// An opened LLaMA folder: its configuration, tokenizer and tensors (headers only).
@@ -40,7 +44,8 @@ pub struct HfLlama {
 }
 
 impl HfLlama {
-    pub fn open(dir: &Path) -> Result<Self> {
+    /// Opens `dir`; what is left out on the way goes to `notes`.
+    pub fn open(dir: &Path, notes: &mut Vec<String>) -> Result<Self> {
         let config_path = dir.join("config.json");
         let hf: HfConfig = read_json(&config_path)?;
         let model_type = hf.model_type.as_deref().unwrap_or("llama");
@@ -104,19 +109,37 @@ impl HfLlama {
                 })
                 .collect();
         }
-        let mut vocab = Vocab::from_hf_dir(dir)?;
-        vocab.fit_to(config.vocab_size)?;
-        #[derive(serde::Deserialize, Default)]
-        struct ChatTemplate {
-            chat_template: Option<serde_json::Value>,
-        }
-        let tokenizer_config = dir.join("tokenizer_config.json");
-        let chat_template = if tokenizer_config.exists() {
-            let t: ChatTemplate = read_json(&tokenizer_config)?;
-            t.chat_template.and_then(|v| v.as_str().map(str::to_string))
+        let tokenizer_path = dir.join("tokenizer_config.json");
+        let tokenizer_config: TokenizerConfig = if tokenizer_path.exists() {
+            read_json(&tokenizer_path)?
         } else {
-            None
+            TokenizerConfig::default()
         };
+        let id = |v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .and_then(|v| v.as_u64().or_else(|| v.get(0)?.as_u64()))
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        let ids = SpecialIds {
+            bos: id(&hf.bos_token_id),
+            eos: id(&hf.eos_token_id),
+            pad: id(&hf.pad_token_id),
+        };
+        let mut vocab = Vocab::from_hf_dir(dir, &tokenizer_config, ids, config.vocab_size, notes)?;
+        if vocab.tokens.len() > config.vocab_size {
+            return Err(ConvertError::Read {
+                file: dir.join("tokenizer.model"),
+                reason: format!(
+                    "{} tokens, but config.json's vocab_size is {}",
+                    vocab.tokens.len(),
+                    config.vocab_size
+                ),
+            });
+        }
+        vocab.fit_to(config.vocab_size);
+        let chat_template = tokenizer_config
+            .chat_template
+            .and_then(|v| v.as_str().map(str::to_string));
         Ok(Self {
             config,
             vocab,
@@ -145,7 +168,12 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
             let mut files = Vec::new();
             for shard in shards {
                 // Shards are file names beside the index, never paths elsewhere.
-                if shard.contains('/') || shard.contains('\\') || shard.starts_with('.') {
+                let mut parts = Path::new(&shard).components();
+                let one_name = matches!(
+                    (parts.next(), parts.next()),
+                    (Some(std::path::Component::Normal(_)), None)
+                );
+                if !one_name || shard.contains('\\') {
                     return Err(ConvertError::Read {
                         file: index_path,
                         reason: format!("shard `{shard}` is not a file name in the folder"),

@@ -55,24 +55,33 @@ pub fn vision(v: &VisionConfig, r: &ResamplerConfig, llm_width: usize) -> Vec<En
     use Role::*;
     let (d, f, p) = (v.width, v.ffn_hidden, v.patch_size);
     let mut out = Vec::new();
-    let mut add = |source: &str, gguf: &str, shape: &[usize], role| {
+    let add = |out: &mut Vec<Entry>, source: &str, gguf: &str, shape: &[usize], role| {
         out.push(entry(source.into(), gguf.into(), shape, role));
     };
     let ve = "visual_encoder";
     add(
+        &mut out,
         &format!("{ve}.patch_embed.proj.weight"),
         "v.patch_embd.weight",
         &[d, 3, p, p],
         Conv,
     );
     add(
+        &mut out,
         &format!("{ve}.patch_embed.proj.bias"),
         "v.patch_embd.bias",
         &[d],
         Small,
     );
-    add(&format!("{ve}.cls_token"), "v.cls_token", &[1, 1, d], Small);
     add(
+        &mut out,
+        &format!("{ve}.cls_token"),
+        "v.cls_token",
+        &[1, 1, d],
+        Small,
+    );
+    add(
+        &mut out,
         &format!("{ve}.pos_embed"),
         "v.pos_embd",
         &[1, 1 + v.grid() * v.grid(), d],
@@ -109,14 +118,29 @@ pub fn vision(v: &VisionConfig, r: &ResamplerConfig, llm_width: usize) -> Vec<En
             out.push(entry(s(src), g(dst), shape, role));
         }
     }
-    let mut add = |source: &str, gguf: &str, shape: &[usize], role| {
-        out.push(entry(source.into(), gguf.into(), shape, role));
-    };
-    add("ln_vision.weight", "v.ln_vision.weight", &[d], Small);
-    add("ln_vision.bias", "v.ln_vision.bias", &[d], Small);
+    add(
+        &mut out,
+        "ln_vision.weight",
+        "v.ln_vision.weight",
+        &[d],
+        Small,
+    );
+    add(&mut out, "ln_vision.bias", "v.ln_vision.bias", &[d], Small);
     let inner = r.heads * r.head_dim;
-    add("perceiver.latents", "r.latents", &[r.latents, d], Small);
-    add("perceiver.media_pos_emb", "r.media_pos", &[1, 1, d], Small);
+    add(
+        &mut out,
+        "perceiver.latents",
+        "r.latents",
+        &[r.latents, d],
+        Small,
+    );
+    add(
+        &mut out,
+        "perceiver.media_pos_emb",
+        "r.media_pos",
+        &[1, 1, d],
+        Small,
+    );
     for n in 0..r.depth {
         let pairs: &[Pair] = &[
             ("0.norm_media.weight", "norm_media.weight", &[d], Small),
@@ -140,13 +164,28 @@ pub fn vision(v: &VisionConfig, r: &ResamplerConfig, llm_width: usize) -> Vec<En
             ));
         }
     }
-    let mut add = |source: &str, gguf: &str, shape: &[usize], role| {
-        out.push(entry(source.into(), gguf.into(), shape, role));
-    };
-    add("perceiver.norm.weight", "r.norm.weight", &[d], Small);
-    add("perceiver.norm.bias", "r.norm.bias", &[d], Small);
-    add("llm_proj.weight", "mm.proj.weight", &[llm_width, d], Matrix);
-    add("llm_proj.bias", "mm.proj.bias", &[llm_width], Small);
+    add(
+        &mut out,
+        "perceiver.norm.weight",
+        "r.norm.weight",
+        &[d],
+        Small,
+    );
+    add(&mut out, "perceiver.norm.bias", "r.norm.bias", &[d], Small);
+    add(
+        &mut out,
+        "llm_proj.weight",
+        "mm.proj.weight",
+        &[llm_width, d],
+        Matrix,
+    );
+    add(
+        &mut out,
+        "llm_proj.bias",
+        "mm.proj.bias",
+        &[llm_width],
+        Small,
+    );
     out
 }
 
@@ -156,11 +195,13 @@ pub fn llama(l: &LlmConfig) -> Vec<Entry> {
     use Role::*;
     let (e, v, fl) = (l.width, l.vocab_size, l.ffn_hidden);
     let (q_rows, kv_rows) = (l.heads * l.head_dim, l.kv_heads * l.head_dim);
+    // A tied embedding is also the LM head, and is stored as one (as llama.cpp does).
+    let embedding = if l.tied_output { Output } else { Embedding };
     let mut out = vec![entry(
         "model.embed_tokens.weight".into(),
         "token_embd.weight".into(),
         &[v, e],
-        Embedding,
+        embedding,
     )];
     for n in 0..l.depth {
         let pairs: &[Pair] = &[
@@ -220,6 +261,9 @@ pub fn is_derived_buffer(name: &str) -> bool {
 /// Source row of output row `row` when a `[heads * head_dim, in]` weight is permuted from
 /// rotate-half to adjacent pairs: `W.reshape(heads, 2, head_dim/2, in).swapaxes(1, 2)`.
 pub fn permuted_row(row: usize, rows: usize, heads: usize) -> usize {
+    // The LLM's configuration is validated (heads divide the rows, head size even) before
+    // a plan exists.
+    debug_assert!(rows.is_multiple_of(heads) && (rows / heads).is_multiple_of(2));
     let head_dim = rows / heads;
     let half = head_dim / 2;
     let (head, within) = (row / head_dim, row % head_dim);

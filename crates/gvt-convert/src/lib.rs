@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use gvt_core::gguf::GgmlType;
 
-pub use plan::{Plan, PlannedTensor, human_bytes, plan};
+pub use plan::{Origin, Plan, PlannedTensor, plan};
 
 /// Why a conversion cannot go on; every message names the file, tensor or key.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +85,11 @@ impl OutType {
             }
             Role::Matrix | Role::Embedding | Role::Output => want,
         };
+        // Ends at F16, whose block is one value.
         while !row_len.is_multiple_of(dtype.block_size()) {
             dtype = match dtype {
                 GgmlType::Q4_K => GgmlType::Q5_0,
                 GgmlType::Q6_K => GgmlType::Q8_0,
-                GgmlType::F16 => GgmlType::F32,
                 _ => GgmlType::F16,
             };
         }
@@ -113,4 +113,33 @@ pub struct Options {
     pub name: Option<String>,
     /// List tensors the model does not use instead of refusing the checkpoint.
     pub allow_unused: bool,
+}
+
+/// Largest JSON or tokenizer file read whole (a LLaMA 3 `tokenizer.json` is 9 MB): checked
+/// before the bytes are read.
+const MAX_SMALL_FILE: u64 = 64 << 20;
+
+/// Reads a small file (configuration, tokenizer) whole, after checking its size.
+fn read_small(path: &std::path::Path) -> Result<Vec<u8>> {
+    let fail = |reason: String| ConvertError::Read {
+        file: path.to_path_buf(),
+        reason,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| fail(e.to_string()))?
+        .len();
+    if len > MAX_SMALL_FILE {
+        return Err(fail(format!(
+            "{len} bytes, more than the {MAX_SMALL_FILE} a configuration or tokenizer file may have"
+        )));
+    }
+    std::fs::read(path).map_err(|e| fail(e.to_string()))
+}
+
+/// Reads and parses a JSON file, naming it on failure.
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    serde_json::from_slice(&read_small(path)?).map_err(|e| ConvertError::Read {
+        file: path.to_path_buf(),
+        reason: format!("JSON: {e}"),
+    })
 }

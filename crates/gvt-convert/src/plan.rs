@@ -6,9 +6,9 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use gvt_core::gguf::quant::quantize;
-use gvt_core::gguf::{GgmlType, GgufFile, Metadata, StreamWriter, TensorHeader, Value};
-use gvt_core::model::{LlmConfig, ResamplerConfig, VisionConfig};
+use gvt_core::gguf::quant::{dequantize_into, quantize};
+use gvt_core::gguf::{GgmlType, GgufError, GgufFile, Metadata, StreamWriter, TensorHeader, Value};
+use gvt_core::model::{Bytes, LlmConfig, ResamplerConfig, VisionConfig};
 use gvt_core::tokenizer::chat::VICUNA_V1_1;
 
 use crate::checkpoint::Checkpoint;
@@ -19,7 +19,7 @@ use crate::{ConvertError, Options, Result};
 
 /// Where an output tensor's data comes from.
 #[derive(Debug, Clone)]
-pub enum From {
+pub enum Origin {
     /// A checkpoint tensor, converted (and for LLM q/k, its rows permuted).
     Source {
         tensor: SourceTensor,
@@ -39,21 +39,20 @@ pub struct PlannedTensor {
     pub header: TensorHeader,
     /// Row-major shape.
     pub shape: Vec<usize>,
-    pub from: From,
+    pub origin: Origin,
 }
 
 impl PlannedTensor {
     /// Bytes it takes in the output.
     pub fn out_bytes(&self) -> u64 {
-        let n: usize = self.shape.iter().product();
-        (n / self.header.dtype.block_size() * self.header.dtype.type_size()) as u64
+        self.header.n_bytes() as u64
     }
 
     /// Bytes read from the input for it.
     pub fn in_bytes(&self) -> u64 {
-        match &self.from {
-            From::Source { tensor, .. } => tensor.n_bytes() as u64,
-            From::Gguf { n_bytes, .. } => *n_bytes as u64,
+        match &self.origin {
+            Origin::Source { tensor, .. } => tensor.n_bytes() as u64,
+            Origin::Gguf { n_bytes, .. } => *n_bytes as u64,
         }
     }
 }
@@ -76,19 +75,22 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         .as_deref()
         .map(|p| Checkpoint::open(p, opts))
         .transpose()?;
+    let mut notes = Vec::new();
     let llm = match opts.llm.as_deref() {
         None => None,
-        Some(p) if p.is_dir() => Some(Llm::Hf(Box::new(HfLlama::open(p)?))),
-        Some(p) => Some(Llm::Gguf(open_gguf(p)?)),
+        Some(p) if p.is_dir() => Some(Llm::Hf(Box::new(HfLlama::open(p, &mut notes)?))),
+        Some(p) => Some(Llm::Gguf(open_gguf(p, opts, &mut notes)?)),
     };
     let mut metadata = Metadata::new();
     let mut tensors = Vec::new();
-    let mut notes = Vec::new();
     let name = opts.name.clone().unwrap_or_else(|| {
         let input = opts.checkpoint.as_deref().or(opts.llm.as_deref());
-        input
-            .and_then(Path::file_stem)
-            .map_or("converted".into(), |s| s.to_string_lossy().into_owned())
+        // A folder's whole name (`vicuna-7b-v1.1`), a file's without its extension.
+        let name = input.and_then(|p| match p.is_dir() {
+            true => p.file_name(),
+            false => p.file_stem(),
+        });
+        name.map_or("converted".into(), |s| s.to_string_lossy().into_owned())
     });
 
     let summary = match (&checkpoint, &llm) {
@@ -142,16 +144,13 @@ pub fn plan(opts: &Options) -> Result<Plan> {
     let mut summary = summary;
     match &llm {
         Some(Llm::Hf(hf)) => {
-            let prefix = "llama";
-            hf.config.write_metadata(&mut metadata, prefix);
+            hf.config.write_metadata(&mut metadata, "llama");
+            let c = &hf.config;
+            LlmConfig::from_metadata(&metadata, c.vocab_size, c.tied_output)
+                .map_err(|e| ConvertError::Invalid(format!("config.json: {e}")))?;
             hf.vocab.write_metadata(&mut metadata);
-            let template = if checkpoint.is_some() {
-                Some(VICUNA_V1_1.to_string())
-            } else {
-                hf.chat_template.clone()
-            };
-            if let Some(template) = template {
-                metadata.insert("tokenizer.chat_template", template.into());
+            if let Some(template) = &hf.chat_template {
+                metadata.insert("tokenizer.chat_template", template.as_str().into());
             }
             notes.push(format!("LLM weights from {} files", hf.files.len()));
             let entries = layout::llama(&hf.config);
@@ -159,15 +158,19 @@ pub fn plan(opts: &Options) -> Result<Plan> {
             push_summary(&mut summary, &hf.config);
         }
         Some(Llm::Gguf(g)) => {
+            // The LLM's keys move under `llama.`; its `general.*` keys stay, but for those
+            // that describe the file rather than the model.
+            const FILE_KEYS: [&str; 4] = ["architecture", "name", "alignment", "file_type"];
             for (key, value) in g.metadata.iter() {
                 if let Some(rest) = key.strip_prefix(&format!("{}.", g.arch)) {
                     metadata.insert(format!("llama.{rest}"), value.clone());
                 } else if key.starts_with("tokenizer.") {
                     metadata.insert(key, value.clone());
+                } else if let Some(rest) = key.strip_prefix("general.")
+                    && !FILE_KEYS.contains(&rest)
+                {
+                    metadata.insert(key, value.clone());
                 }
-            }
-            if metadata.get("tokenizer.chat_template").is_none() {
-                metadata.insert("tokenizer.chat_template", VICUNA_V1_1.into());
             }
             tensors.extend(g.tensors.iter().cloned());
             push_summary(&mut summary, &g.config);
@@ -175,6 +178,10 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         None => {
             summary.push_str("; vision only (give the LLM with `gvt ask --llm`)");
         }
+    }
+    if checkpoint.is_some() && llm.is_some() {
+        // GVT's LLM was tuned in Vicuna v1.1's conversation format, whatever the file says.
+        metadata.insert("tokenizer.chat_template", VICUNA_V1_1.into());
     }
     metadata.insert("general.name", name.into());
     metadata.insert(
@@ -222,30 +229,76 @@ struct GgufLlm {
     tensors: Vec<PlannedTensor>,
 }
 
-fn open_gguf(path: &Path) -> Result<GgufLlm> {
+fn open_gguf(path: &Path, opts: &Options, notes: &mut Vec<String>) -> Result<GgufLlm> {
+    let fail = |reason: String| ConvertError::Read {
+        file: path.to_path_buf(),
+        reason,
+    };
     let file = GgufFile::open(path)?;
-    let arch = file.metadata.get_str("general.architecture")?.to_string();
+    let md = &file.metadata;
+    let arch = md.get_str("general.architecture")?.to_string();
+    if arch == "gvt" {
+        return Err(fail("already a GVT file".into()));
+    }
+    let key = |k: &str| format!("{arch}.{k}");
+    if md.opt_u32("split.count")?.is_some_and(|n| n > 1) {
+        return Err(fail(
+            "one part of a split GGUF: merge the parts first (llama-gguf-split --merge)".into(),
+        ));
+    }
+    if md.opt_u32(&key("expert_count"))?.is_some_and(|n| n > 0) {
+        return Err(fail("a mixture of experts, not a dense LLaMA".into()));
+    }
+    if let Some(kind) = md.get(&key("rope.scaling.type")).and_then(|v| v.as_str())
+        && kind != "none"
+    {
+        return Err(fail(format!(
+            "RoPE scaling `{kind}` is not supported (plain RoPE only)"
+        )));
+    }
     let embd = file
         .tensor_info("token_embd.weight")
-        .ok_or_else(|| ConvertError::Read {
-            file: path.to_path_buf(),
-            reason: "no `token_embd.weight`: not an LLM".into(),
-        })?;
+        .ok_or_else(|| fail("no `token_embd.weight`: not an LLM".into()))?;
     let rows = embd.shape().first().copied().unwrap_or(0);
-    let config = LlmConfig::from_metadata(&file.metadata, rows, !file.contains("output.weight"))
-        .map_err(|e| ConvertError::Read {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    if file.metadata.get_str("general.architecture")? == "gvt" {
-        return Err(ConvertError::Read {
-            file: path.to_path_buf(),
-            reason: "already a GVT file".into(),
-        });
+    let config = LlmConfig::from_metadata(md, rows, !file.contains("output.weight"))
+        .map_err(|e| fail(e.to_string()))?;
+
+    // Its tensors must be the LLaMA layout's, with the shapes its metadata gives.
+    let expected = layout::llama(&config);
+    let mut missing = Vec::new();
+    for e in &expected {
+        match file.tensor_info(&e.gguf) {
+            None => missing.push(e.gguf.as_str()),
+            Some(t) if t.shape() != e.shape => {
+                return Err(fail(format!(
+                    "tensor `{}` has shape {:?}, but the metadata's sizes need {:?}",
+                    e.gguf,
+                    t.shape(),
+                    e.shape
+                )));
+            }
+            Some(_) => {}
+        }
     }
+    if !missing.is_empty() {
+        return Err(fail(format!(
+            "{} tensors missing, e.g. {}",
+            missing.len(),
+            quoted(&missing)
+        )));
+    }
+    let known: std::collections::HashSet<&str> = expected.iter().map(|e| e.gguf.as_str()).collect();
+    let unused: Vec<&str> = file
+        .tensors
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|n| !known.contains(n))
+        .collect();
+    report_unused(&unused, opts, notes)?;
     let tensors = file
         .tensors
         .iter()
+        .filter(|t| known.contains(t.name.as_str()))
         .map(|t| PlannedTensor {
             header: TensorHeader {
                 name: t.name.clone(),
@@ -253,7 +306,7 @@ fn open_gguf(path: &Path) -> Result<GgufLlm> {
                 dtype: t.dtype,
             },
             shape: t.shape(),
-            from: From::Gguf {
+            origin: Origin::Gguf {
                 file: path.to_path_buf(),
                 offset: (file.data_offset() as u64) + t.offset,
                 n_bytes: t.n_bytes(),
@@ -266,6 +319,25 @@ fn open_gguf(path: &Path) -> Result<GgufLlm> {
         config,
         tensors,
     })
+}
+
+/// Tensors the model does not use: an error naming them, or with `--allow-unused` a note.
+fn report_unused(unused: &[&str], opts: &Options, notes: &mut Vec<String>) -> Result<()> {
+    if unused.is_empty() {
+        return Ok(());
+    }
+    let what = format!(
+        "{} tensors the model does not use: {}",
+        unused.len(),
+        quoted(unused)
+    );
+    if !opts.allow_unused {
+        return Err(ConvertError::Invalid(format!(
+            "{what} (is this the right file? --allow-unused skips them)"
+        )));
+    }
+    notes.push(format!("skipped {what}"));
+    Ok(())
 }
 
 /// Pairs each expected entry with its source tensor, checking shapes; a missing tensor, a
@@ -283,6 +355,7 @@ fn match_entries(
             missing.push(e.source.as_str());
             continue;
         };
+        t.check_dtype()?;
         if t.shape != e.shape {
             return Err(ConvertError::Invalid(format!(
                 "tensor `{}` in {} has shape {:?}, but the model's configuration needs {:?}",
@@ -297,7 +370,7 @@ fn match_entries(
         out.push(PlannedTensor {
             header: TensorHeader::new(e.gguf.clone(), &e.shape, dtype),
             shape: e.shape.clone(),
-            from: From::Source {
+            origin: Origin::Source {
                 tensor: t.clone(),
                 permute_heads: e.permute_heads,
             },
@@ -390,8 +463,16 @@ impl Plan {
             file: path.to_path_buf(),
             reason,
         };
+        if path.is_dir() {
+            return Err(fail("is a folder".into()));
+        }
         let file = File::create(&partial).map_err(|e| fail(e.to_string()))?;
         let headers: Vec<TensorHeader> = self.tensors.iter().map(|t| t.header.clone()).collect();
+        // The writer's errors (a full disk, say) are about the output file: name it.
+        let named = |e: ConvertError| match e {
+            ConvertError::Gguf(GgufError::Io { reason, .. }) => fail(reason.to_string()),
+            other => other,
+        };
         let result = (|| {
             let out = BufWriter::with_capacity(1 << 20, file);
             let mut w = StreamWriter::new(&self.metadata, &headers, out)?;
@@ -404,16 +485,16 @@ impl Plan {
                     progress(done, total, name);
                 })?;
             }
-            w.finish()?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => std::fs::rename(&partial, path).map_err(|e| fail(e.to_string())),
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(e)
-            }
+            let out = w.finish()?;
+            let file = out.into_inner().map_err(|e| fail(e.error().to_string()))?;
+            file.sync_all().map_err(|e| fail(e.to_string()))?;
+            std::fs::rename(&partial, path).map_err(|e| fail(e.to_string()))
+        })()
+        .map_err(named);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
         }
+        result
     }
 
     /// The plan for people: one line per tensor, then totals (`gvt convert --dry-run`).
@@ -421,8 +502,8 @@ impl Plan {
         let mut s = String::new();
         let _ = writeln!(s, "model: {}", self.summary);
         for t in &self.tensors {
-            let (source, how) = match &t.from {
-                From::Source {
+            let (source, how) = match &t.origin {
+                Origin::Source {
                     tensor,
                     permute_heads,
                 } => {
@@ -432,7 +513,7 @@ impl Plan {
                     };
                     (format!("{} {}", tensor.name, tensor.dtype.name()), how)
                 }
-                From::Gguf { .. } => ("copied".to_string(), String::new()),
+                Origin::Gguf { .. } => ("copied".to_string(), String::new()),
             };
             let _ = writeln!(
                 s,
@@ -455,9 +536,9 @@ impl Plan {
             "{} tensors ({}), {} of tensor data; {} metadata keys; largest input tensor {}",
             self.tensors.len(),
             types.join(", "),
-            human_bytes(self.output_bytes()),
+            Bytes(self.output_bytes()),
             self.metadata.len(),
-            human_bytes(self.largest_input_tensor())
+            Bytes(self.largest_input_tensor())
         );
         s
     }
@@ -469,8 +550,8 @@ fn write_tensor<W: std::io::Write>(
     w: &mut StreamWriter<W>,
     written: &mut dyn FnMut(u64),
 ) -> Result<()> {
-    match &t.from {
-        From::Gguf {
+    match &t.origin {
+        Origin::Gguf {
             file,
             offset,
             n_bytes,
@@ -490,7 +571,7 @@ fn write_tensor<W: std::io::Write>(
                 at += n;
             }
         }
-        From::Source {
+        Origin::Source {
             tensor,
             permute_heads,
         } => {
@@ -540,28 +621,23 @@ fn encode_rows(
     permute_heads: Option<usize>,
     dtype: GgmlType,
 ) -> std::result::Result<Vec<u8>, gvt_core::gguf::GgufError> {
+    let source = tensor
+        .dtype
+        .ggml()
+        .expect("planned tensors have a float type");
     let row_bytes = bytes.len() / rows;
-    let mut values = Vec::with_capacity(range.len() * row_bytes / tensor.dtype.size());
-    for row in range {
+    let row_len = row_bytes / source.type_size();
+    let mut values = vec![0f32; range.len() * row_len];
+    for (row, out) in range.zip(values.chunks_exact_mut(row_len)) {
         let from = match permute_heads {
             Some(heads) => layout::permuted_row(row, rows, heads),
             None => row,
         };
-        tensor.dtype.extend_f32(
+        dequantize_into(
+            source,
             &bytes[from * row_bytes..(from + 1) * row_bytes],
-            &mut values,
-        );
+            out,
+        )?;
     }
     quantize(dtype, &values)
-}
-
-pub fn human_bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.2} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else {
-        format!("{:.1} KB", n / 1e3)
-    }
 }

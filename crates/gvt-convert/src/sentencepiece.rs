@@ -57,6 +57,7 @@ struct NormalizerSpec {
 }
 
 const TYPE_NORMAL: i32 = 1;
+const TYPE_CONTROL: i32 = 3;
 const TYPE_USER_DEFINED: i32 = 4;
 const TYPE_UNUSED: i32 = 5;
 const BPE: i32 = 2;
@@ -76,13 +77,33 @@ pub struct Vocab {
     pub add_space_prefix: bool,
 }
 
-/// `tokenizer_config.json`'s say on special tokens; every field is optional.
+/// `tokenizer_config.json`: special tokens, BOS/EOS policy, the chat template. Every field
+/// is optional.
 #[derive(Debug, Default, serde::Deserialize)]
-struct TokenizerConfig {
+pub struct TokenizerConfig {
     add_bos_token: Option<bool>,
     add_eos_token: Option<bool>,
+    bos_token: Option<TokenText>,
+    eos_token: Option<TokenText>,
     #[serde(default)]
     added_tokens_decoder: std::collections::BTreeMap<String, AddedToken>,
+    pub chat_template: Option<serde_json::Value>,
+}
+
+/// A special token as Hugging Face writes it: its text, or an object holding it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum TokenText {
+    Text(String),
+    Object { content: String },
+}
+
+impl TokenText {
+    fn text(&self) -> &str {
+        match self {
+            TokenText::Text(t) | TokenText::Object { content: t } => t,
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -92,46 +113,78 @@ struct AddedToken {
     special: bool,
 }
 
+/// Special token ids `config.json` sets, which take precedence over the tokenizer's.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpecialIds {
+    pub bos: Option<u32>,
+    pub eos: Option<u32>,
+    pub pad: Option<u32>,
+}
+
 impl Vocab {
-    /// Reads `dir/tokenizer.model` and, when present, `dir/tokenizer_config.json` and
-    /// `dir/added_tokens.json`.
-    pub fn from_hf_dir(dir: &Path) -> Result<Self> {
+    /// Reads `dir/tokenizer.model`, then adds the tokens of `dir/added_tokens.json` and of
+    /// `tokenizer_config.json` (in that order, as llama.cpp's converter does), and applies
+    /// the special ids. Tokens with ids past `vocab_size` (the embedding's rows) are left
+    /// out, as llama.cpp's converter leaves them; they are reported in `notes`.
+    pub fn from_hf_dir(
+        dir: &Path,
+        config: &TokenizerConfig,
+        ids: SpecialIds,
+        vocab_size: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<Self> {
         let model_path = dir.join("tokenizer.model");
-        let bytes = std::fs::read(&model_path).map_err(|e| ConvertError::Read {
-            file: model_path.clone(),
-            reason: format!("{e} (a LLaMA folder needs SentencePiece's tokenizer.model)"),
+        let bytes = crate::read_small(&model_path).map_err(|e| match e {
+            ConvertError::Read { file, reason } => ConvertError::Read {
+                file,
+                reason: format!("{reason} (a LLaMA folder needs SentencePiece's tokenizer.model)"),
+            },
+            other => other,
         })?;
         let mut vocab = Self::from_model_proto(&bytes).map_err(|reason| ConvertError::Read {
             file: model_path.clone(),
             reason,
         })?;
-        let config_path = dir.join("tokenizer_config.json");
-        if config_path.exists() {
-            let config: TokenizerConfig = read_json(&config_path)?;
-            vocab.add_bos = config.add_bos_token.unwrap_or(vocab.add_bos);
-            vocab.add_eos = config.add_eos_token.unwrap_or(vocab.add_eos);
-            let mut added: Vec<(u32, AddedToken)> = Vec::new();
-            for (id, token) in config.added_tokens_decoder {
-                let id = id.parse().map_err(|_| ConvertError::Read {
-                    file: config_path.clone(),
-                    reason: format!("added_tokens_decoder key `{id}` is not a token id"),
-                })?;
-                added.push((id, token));
-            }
-            vocab.add_tokens(added, &config_path)?;
-        }
         let added_path = dir.join("added_tokens.json");
+        let mut added: Vec<(u32, AddedToken)> = Vec::new();
         if added_path.exists() {
-            let added: std::collections::BTreeMap<String, u32> = read_json(&added_path)?;
-            let added = added.into_iter().map(|(content, id)| {
+            let map: std::collections::BTreeMap<String, u32> = crate::read_json(&added_path)?;
+            added.extend(map.into_iter().map(|(content, id)| {
                 let token = AddedToken {
                     content,
                     special: false,
                 };
                 (id, token)
-            });
-            vocab.add_tokens(added.collect(), &added_path)?;
+            }));
         }
+        for (id, token) in &config.added_tokens_decoder {
+            let id = id.parse().map_err(|_| ConvertError::Invalid(format!(
+                "tokenizer_config.json in {}: added_tokens_decoder key `{id}` is not a token id",
+                dir.display()
+            )))?;
+            let token = AddedToken {
+                content: token.content.clone(),
+                special: token.special,
+            };
+            added.push((id, token));
+        }
+        vocab.add_tokens(added, vocab_size, notes);
+        vocab.add_bos = config.add_bos_token.unwrap_or(vocab.add_bos);
+        vocab.add_eos = config.add_eos_token.unwrap_or(vocab.add_eos);
+        let by_text = |t: &Option<TokenText>| {
+            let text = t.as_ref()?.text();
+            vocab
+                .tokens
+                .iter()
+                .position(|p| p == text)
+                .map(|i| i as u32)
+        };
+        let (bos, eos) = (by_text(&config.bos_token), by_text(&config.eos_token));
+        let n = vocab.tokens.len() as u32;
+        let valid = |id: Option<u32>| id.filter(|&i| i < n);
+        vocab.bos = valid(ids.bos).or(bos).or(vocab.bos);
+        vocab.eos = valid(ids.eos).or(eos).or(vocab.eos);
+        vocab.pad = valid(ids.pad).or(vocab.pad);
         Ok(vocab)
     }
 
@@ -182,57 +235,46 @@ impl Vocab {
         })
     }
 
-    /// Adds tokens a Hugging Face config declares beyond the model's pieces; ids inside the
-    /// vocabulary must name the piece already there.
-    fn add_tokens(&mut self, mut added: Vec<(u32, AddedToken)>, file: &Path) -> Result<()> {
-        added.sort_by_key(|(id, _)| *id);
+    /// Adds tokens a Hugging Face config declares: one inside the vocabulary replaces the
+    /// piece there and takes the added token's type, one past it extends the vocabulary
+    /// (with `[PAD{i}]` tokens in any gap), one past `vocab_size` is left out.
+    fn add_tokens(
+        &mut self,
+        added: Vec<(u32, AddedToken)>,
+        vocab_size: usize,
+        notes: &mut Vec<String>,
+    ) {
         for (id, token) in added {
             let id = id as usize;
-            let kind = if token.special { 3 } else { TYPE_USER_DEFINED };
-            if let Some(existing) = self.tokens.get(id) {
-                if *existing != token.content {
-                    return Err(ConvertError::Read {
-                        file: file.to_path_buf(),
-                        reason: format!(
-                            "token {id} is {:?} there but {existing:?} in tokenizer.model",
-                            token.content
-                        ),
-                    });
-                }
-            } else if id == self.tokens.len() {
-                self.tokens.push(token.content);
-                self.scores.push(-1000.0);
-                self.types.push(kind);
-            } else {
-                return Err(ConvertError::Read {
-                    file: file.to_path_buf(),
-                    reason: format!(
-                        "added token {:?} has id {id}, past the {} tokens before it",
-                        token.content,
-                        self.tokens.len()
-                    ),
-                });
+            if id >= vocab_size {
+                notes.push(format!(
+                    "added token {:?} (id {id}) left out: the embedding has {vocab_size} rows",
+                    token.content
+                ));
+                continue;
             }
+            let kind = if token.special {
+                TYPE_CONTROL
+            } else {
+                TYPE_USER_DEFINED
+            };
+            if id >= self.tokens.len() {
+                self.fit_to(id + 1);
+            }
+            self.tokens[id] = token.content;
+            self.scores[id] = -1000.0;
+            self.types[id] = kind;
         }
-        Ok(())
     }
 
     /// Pads the vocabulary to `rows` tokens (an embedding table larger than the tokenizer,
-    /// as llama.cpp's converter does with `[PAD{i}]` tokens); more tokens than rows is an
-    /// error.
-    pub fn fit_to(&mut self, rows: usize) -> Result<()> {
-        if self.tokens.len() > rows {
-            return Err(ConvertError::Invalid(format!(
-                "the tokenizer has {} tokens but the embedding table only {rows} rows",
-                self.tokens.len()
-            )));
-        }
+    /// as llama.cpp's converter does with `[PAD{i}]` tokens).
+    pub fn fit_to(&mut self, rows: usize) {
         for i in self.tokens.len()..rows {
             self.tokens.push(format!("[PAD{i}]"));
             self.scores.push(-1000.0);
             self.types.push(TYPE_UNUSED);
         }
-        Ok(())
     }
 
     /// Writes llama.cpp's tokenizer keys.
@@ -266,16 +308,4 @@ impl Vocab {
             Value::Bool(self.add_space_prefix),
         );
     }
-}
-
-/// Reads and parses a JSON file, naming it on failure.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read(path).map_err(|e| ConvertError::Read {
-        file: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_slice(&text).map_err(|e| ConvertError::Read {
-        file: path.to_path_buf(),
-        reason: format!("JSON: {e}"),
-    })
 }

@@ -7,59 +7,46 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use half::{bf16, f16};
+use gvt_core::gguf::GgmlType;
 
 use crate::{ConvertError, Result};
 
-/// Element types a converter accepts: the float types checkpoints store weights in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Element types of checkpoint tensors. Weights must be one of the float types; any other
+/// type is refused only if the model uses the tensor (optimizer state, step counters and
+/// the like may be stored in anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceDtype {
     F32,
     F16,
     BF16,
+    /// What the file calls it, for the error.
+    Other(String),
 }
 
 impl SourceDtype {
-    pub fn size(self) -> usize {
+    /// The GGUF type with the same element encoding, for decoding through
+    /// [`gvt_core::gguf::quant`].
+    pub fn ggml(&self) -> Option<GgmlType> {
         match self {
-            SourceDtype::F32 => 4,
-            SourceDtype::F16 | SourceDtype::BF16 => 2,
+            SourceDtype::F32 => Some(GgmlType::F32),
+            SourceDtype::F16 => Some(GgmlType::F16),
+            SourceDtype::BF16 => Some(GgmlType::BF16),
+            SourceDtype::Other(_) => None,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             SourceDtype::F32 => "f32",
             SourceDtype::F16 => "f16",
             SourceDtype::BF16 => "bf16",
+            SourceDtype::Other(name) => name,
         }
     }
 
-    /// Appends `bytes` (little-endian values of this type) to `out` as f32.
-    pub fn extend_f32(self, bytes: &[u8], out: &mut Vec<f32>) {
-        match self {
-            SourceDtype::F32 => out.extend(
-                bytes
-                    .as_chunks::<4>()
-                    .0
-                    .iter()
-                    .map(|b| f32::from_le_bytes(*b)),
-            ),
-            SourceDtype::F16 => out.extend(
-                bytes
-                    .as_chunks::<2>()
-                    .0
-                    .iter()
-                    .map(|b| f16::from_le_bytes(*b).to_f32()),
-            ),
-            SourceDtype::BF16 => out.extend(
-                bytes
-                    .as_chunks::<2>()
-                    .0
-                    .iter()
-                    .map(|b| bf16::from_le_bytes(*b).to_f32()),
-            ),
-        }
+    /// Bytes per element; 0 for a type a converter does not read.
+    pub fn size(&self) -> usize {
+        self.ggml().map_or(0, GgmlType::type_size)
     }
 }
 
@@ -96,6 +83,18 @@ impl SourceTensor {
 
     pub fn n_bytes(&self) -> usize {
         self.n_elements() * self.dtype.size()
+    }
+
+    /// Refuses a tensor the model uses whose type is not a float type, naming it.
+    pub fn check_dtype(&self) -> Result<GgmlType> {
+        self.dtype.ggml().ok_or_else(|| {
+            ConvertError::Invalid(format!(
+                "tensor `{}` in {} has element type {}; weights must be f32, f16 or bf16",
+                self.name,
+                self.file.display(),
+                self.dtype.name()
+            ))
+        })
     }
 
     /// The tensor's bytes, little-endian, row-major.
@@ -164,9 +163,7 @@ impl Tensors {
                 T::F32 => SourceDtype::F32,
                 T::F16 => SourceDtype::F16,
                 T::BF16 => SourceDtype::BF16,
-                other => {
-                    return Err(unsupported_dtype(path, &name, &format!("{other:?}")));
-                }
+                other => SourceDtype::Other(format!("{other:?}")),
             };
             let shape = tensor.shape().to_vec();
             let (_, _, _, read) = tensor.into_parts();
@@ -220,7 +217,7 @@ impl Tensors {
                 T::F32 => SourceDtype::F32,
                 T::F16 => SourceDtype::F16,
                 T::BF16 => SourceDtype::BF16,
-                other => return Err(unsupported_dtype(path, &name, &format!("{other:?}"))),
+                other => SourceDtype::Other(format!("{other:?}")),
             };
             let (start, end) = info.data_offsets;
             let file = Arc::clone(&file);
@@ -256,13 +253,6 @@ impl Tensors {
             })
             .collect();
     }
-}
-
-fn unsupported_dtype(path: &Path, name: &str, dtype: &str) -> ConvertError {
-    ConvertError::Invalid(format!(
-        "tensor `{name}` in {} has element type {dtype}; weights must be f32, f16 or bf16",
-        path.display()
-    ))
 }
 
 #[cfg(unix)]

@@ -6,12 +6,14 @@
 //! The converted files must give those logits, and the tokenizer sentencepiece's ids.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor};
 use gvt_convert::{Options, OutType};
 use gvt_core::gguf::{GgmlType, GgufFile};
-use gvt_core::model::{Gvt, Keep, KvCache};
+use gvt_core::model::{Gvt, GvtConfig, Keep, KvCache};
 use gvt_core::tokenizer::Tokenizer;
+use gvt_cpu::llm::{LlmSession, Part};
 use gvt_testkit::{fixture, load, open_fixture, to_vec, values};
 
 fn options(checkpoint: bool, llm: Option<&str>, out_type: OutType) -> Options {
@@ -47,8 +49,17 @@ fn convert(opts: &Options, name: &str) -> PathBuf {
     out
 }
 
-/// All-position logits of the fixture's prompt, through burn's model on the CPU.
-fn logits(model: &Path, llm: Option<&Path>) -> Vec<f32> {
+/// The fixture's prompt ids around the image.
+fn prompt_ids() -> (Vec<u32>, Vec<u32>) {
+    let expected = open_fixture("convert/expected.gguf");
+    let ids =
+        |name: &str| -> Vec<u32> { values(&expected, name).iter().map(|&v| v as u32).collect() };
+    (ids("input.prefix_ids"), ids("input.suffix_ids"))
+}
+
+/// All-position logits of the fixture's prompt through burn's model on the CPU, and the
+/// visual tokens.
+fn run(model: &Path, llm: Option<&Path>) -> (Vec<f32>, Vec<f32>) {
     let device = Device::flex();
     let model = GgufFile::open(model).unwrap();
     let llm = llm.map(|l| GgufFile::open(l).unwrap());
@@ -57,16 +68,15 @@ fn logits(model: &Path, llm: Option<&Path>) -> Vec<f32> {
     let pixels: Tensor<4> = load(&expected, "input.pixels", &device);
     let visual = gvt.visual.as_ref().expect("a vision half");
     let tokens = visual.forward(pixels, None);
-    let ids =
-        |name: &str| -> Vec<u32> { values(&expected, name).iter().map(|&v| v as u32).collect() };
-    let embeds = gvt.prompt_embeds(
-        &ids("input.prefix_ids"),
-        Some(tokens.embeds),
-        &ids("input.suffix_ids"),
-    );
+    let (prefix, suffix) = prompt_ids();
+    let embeds = gvt.prompt_embeds(&prefix, Some(tokens.embeds.clone()), &suffix);
     let mut cache = KvCache::new(cfg.llm.depth);
     let step = gvt.llm.forward(embeds, &mut cache, Keep::default());
-    to_vec(gvt.llm.logits(step.hidden))
+    (to_vec(gvt.llm.logits(step.hidden)), to_vec(tokens.embeds))
+}
+
+fn logits(model: &Path, llm: Option<&Path>) -> Vec<f32> {
+    run(model, llm).0
 }
 
 /// Max |got - want| over max |want|.
@@ -93,8 +103,29 @@ fn f32_conversion_gives_pytorchs_logits() {
         file.metadata.get_str("general.architecture").unwrap(),
         "gvt"
     );
-    let got = logits(&out, None);
-    gvt_testkit::assert_close("f32 logits", &got, &reference_logits(), 1e-4);
+    let want = reference_logits();
+    let (got, visual) = run(&out, None);
+    gvt_testkit::assert_close("f32 logits", &got, &want, 1e-4);
+
+    // The CPU engine, which `gvt ask` answers with, on the same file: the last position.
+    let cfg = GvtConfig::from_gguf(&file, &file).unwrap();
+    let cpu = gvt_cpu::Cpu::new(Some(2));
+    let llm = Arc::new(gvt_core::engine::load_cpu_llm(&cpu, &file, &cfg.llm, &mut |_| {}).unwrap());
+    let mut session = LlmSession::new(llm, false, 64).unwrap();
+    let (prefix, suffix) = prompt_ids();
+    let parts = [
+        Part::Tokens(&prefix),
+        Part::Embeds(&visual),
+        Part::Tokens(&suffix),
+    ];
+    let last = session.prefill(&parts).unwrap().to_vec();
+    let vocab = cfg.llm.vocab_size;
+    gvt_testkit::assert_close(
+        "CPU engine logits",
+        &last,
+        &want[want.len() - vocab..],
+        1e-4,
+    );
 }
 
 #[test]
@@ -349,4 +380,101 @@ fn permutation_matches_the_reshape() {
         .collect();
     // By hand: per head, [0, 3, 1, 4, 2, 5] (halves interleaved).
     assert_eq!(got, [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]);
+}
+
+/// Hugging Face's added tokens and special ids reach the GGUF as llama.cpp's converter
+/// writes them: an added special token replaces the piece at its id as a control token,
+/// one past the embedding is left out (and said), config.json's ids win.
+#[test]
+fn added_tokens_and_special_ids_follow_the_hugging_face_files() {
+    let src = fixture("convert/llama");
+    let dir = temp("added-tokens");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    config["eos_token_id"] = 13.into();
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let tokenizer = serde_json::json!({
+        "add_bos_token": false,
+        "added_tokens_decoder": {
+            "511": {"content": "<image>", "special": true},
+            "600": {"content": "<video>", "special": true}
+        }
+    });
+    std::fs::write(dir.join("tokenizer_config.json"), tokenizer.to_string()).unwrap();
+    let mut opts = options(false, None, OutType::F32);
+    opts.llm = Some(dir);
+    let plan = gvt_convert::plan(&opts).unwrap();
+    let md = &plan.metadata;
+    let tokens = md.get_str_array("tokenizer.ggml.tokens").unwrap();
+    assert_eq!(tokens.len(), 512);
+    assert_eq!(tokens.get(511), Some("<image>"));
+    assert_eq!(
+        md.get_i32_array("tokenizer.ggml.token_type").unwrap()[511],
+        3
+    );
+    assert_eq!(md.get_u32("tokenizer.ggml.eos_token_id").unwrap(), 13);
+    assert!(!md.get_bool("tokenizer.ggml.add_bos_token").unwrap());
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("<video>") && n.contains("512 rows")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+/// A LLaMA GGUF merged with the checkpoint must hold the LLaMA layout: a stray tensor is
+/// refused by name (or skipped with --allow-unused), and its `general.*` keys that describe
+/// the model are kept.
+#[test]
+fn a_merged_gguf_must_hold_the_llama_layout() {
+    let llm = GgufFile::open(&convert(
+        &options(false, Some("llama"), OutType::F32),
+        "base.gguf",
+    ))
+    .unwrap();
+    let mut writer = gvt_core::gguf::GgufWriter::new();
+    for (key, value) in llm.metadata.iter() {
+        writer.set(key, value.clone());
+    }
+    writer.set("general.license", "apache-2.0".into());
+    for info in &llm.tensors {
+        let values = llm.tensor(&info.name).unwrap().to_f32().unwrap();
+        writer
+            .add_tensor(&info.name, &info.shape(), info.dtype, &values)
+            .unwrap();
+    }
+    writer
+        .add_tensor("mystery.weight", &[4], GgmlType::F32, &[0.0; 4])
+        .unwrap();
+    let path = temp("stray.gguf");
+    writer.write_to_path(&path).unwrap();
+
+    let mut opts = options(true, None, OutType::F32);
+    opts.llm = Some(path);
+    let e = gvt_convert::plan(&opts).unwrap_err().to_string();
+    assert!(
+        e.contains("mystery.weight") && e.contains("--allow-unused"),
+        "{e}"
+    );
+    opts.allow_unused = true;
+    let plan = gvt_convert::plan(&opts).unwrap();
+    assert!(
+        plan.tensors
+            .iter()
+            .all(|t| t.header.name != "mystery.weight")
+    );
+    assert_eq!(
+        plan.metadata.get_str("general.license").unwrap(),
+        "apache-2.0"
+    );
+    assert_eq!(
+        plan.metadata.get_str("general.architecture").unwrap(),
+        "gvt"
+    );
 }

@@ -130,18 +130,7 @@ impl GgufWriter {
     /// power of two of type u32 (llama.cpp insists on the type), and arrays nest at most
     /// [`MAX_ARRAY_NESTING`] deep.
     pub fn validate(&self) -> Result<(), GgufError> {
-        alignment_of(&self.metadata)?;
-        if let Some(value) = self.metadata.get(ALIGNMENT_KEY)
-            && !matches!(value, Value::U32(_))
-        {
-            return Err(GgufError::BadAlignment {
-                found: format!("{} {value} (it must have type u32)", value.describe_type()),
-            });
-        }
-        for (key, value) in self.metadata.iter() {
-            check_encodable(key, value)?;
-        }
-        Ok(())
+        validate_metadata(&self.metadata)
     }
 
     /// The whole file as bytes, or an error from [`validate`](Self::validate).
@@ -234,8 +223,8 @@ impl TensorHeader {
         }
     }
 
-    /// Bytes of the tensor's data, after [`check`](Self::check).
-    fn n_bytes(&self) -> usize {
+    /// Bytes of the tensor's data (for dims that [`StreamWriter::new`] accepts).
+    pub fn n_bytes(&self) -> usize {
         let n: u64 = self.dims.iter().product();
         n as usize / self.dtype.block_size() * self.dtype.type_size()
     }
@@ -277,11 +266,7 @@ impl<W: Write> StreamWriter<W> {
             }
             sizes.push((t.name.clone(), t.check()?));
         }
-        let check = GgufWriter {
-            metadata: metadata.clone(),
-            ..GgufWriter::default()
-        };
-        check.validate()?;
+        validate_metadata(metadata)?;
         let alignment = alignment_of(metadata)?;
         let mut out = CountingWriter { out, written: 0 };
         write_header(&mut out, metadata, tensors, alignment).map_err(stream_error)?;
@@ -380,6 +365,22 @@ fn write_header<W: Write>(
         offset = (offset + t.n_bytes()).next_multiple_of(alignment);
     }
     w.pad_to(alignment)
+}
+
+/// See [`GgufWriter::validate`].
+fn validate_metadata(metadata: &Metadata) -> Result<(), GgufError> {
+    alignment_of(metadata)?;
+    if let Some(value) = metadata.get(ALIGNMENT_KEY)
+        && !matches!(value, Value::U32(_))
+    {
+        return Err(GgufError::BadAlignment {
+            found: format!("{} {value} (it must have type u32)", value.describe_type()),
+        });
+    }
+    for (key, value) in metadata.iter() {
+        check_encodable(key, value)?;
+    }
+    Ok(())
 }
 
 fn invalid(name: &str, reason: String) -> GgufError {

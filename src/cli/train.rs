@@ -47,6 +47,11 @@ pub struct TrainArgs {
     /// conversation's questions counts it).
     #[arg(long, default_value_t = DEFAULT.crowded_share, conflicts_with = "resume")]
     crowded_share: f64,
+    /// Share of stage 2 questions asked in another training phrasing than the evaluation's
+    /// template ("Count the stars in the image.", "Is there a ring in the image?"); the
+    /// held-out phrasings of `gvt eval synthetic` are never asked.
+    #[arg(long, default_value_t = DEFAULT.paraphrase_share, conflicts_with = "resume")]
+    paraphrase_share: f64,
     /// Scenes per step.
     #[arg(long, default_value_t = DEFAULT.vision_batch, conflicts_with = "resume")]
     batch: usize,
@@ -81,6 +86,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if !(0.0..=1.0).contains(&args.paraphrase_share) {
+        bail!("--paraphrase-share must lie between 0 and 1");
+    }
     if !(0.0..=1.0).contains(&args.crowded_share) {
         bail!("--crowded-share must lie between 0 and 1");
     }
@@ -104,6 +112,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_vision_steps(args.vision_steps)
             .with_qa_steps(args.qa_steps.unwrap_or(DEFAULT.qa_steps))
             .with_crowded_share(args.crowded_share)
+            .with_paraphrase_share(args.paraphrase_share)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)
             .with_vision_batch(args.batch)

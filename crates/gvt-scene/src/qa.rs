@@ -92,6 +92,73 @@ pub const HELD_OUT_EXIST: [&str; 2] = [
     "Are any {} shown in the image?",
 ];
 
+/// The phrasings of each kind of question that training may use (`gvt train
+/// --paraphrase-share`). The first of each is the template evaluation asks (GVTBench's, for
+/// counting and existence); none is a held-out phrasing. Placeholders: `{plural}`, `{name}`
+/// (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows it).
+pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
+    match kind {
+        QuestionKind::Count => &[
+            "How many {plural} are there in the image?",
+            "Count the {plural} in the image.",
+            "What is the number of {plural} in the image?",
+            "How many {plural} can you see?",
+            "How many {plural} does the picture show?",
+        ],
+        QuestionKind::Exist => &[
+            "Does {name} exist in the image?",
+            "Is there {a} {name} in the image?",
+            "Are there any {plural} in the image?",
+            "Does the picture contain {a} {name}?",
+            "Do you see {a} {name}?",
+        ],
+        QuestionKind::ColorCount => &[
+            "How many {color} {plural} are there in the image?",
+            "Count the {color} {plural}.",
+            "What is the number of {color} {plural} in the image?",
+        ],
+        QuestionKind::Color => &[
+            "What color is the {name}?",
+            "What is the color of the {name}?",
+            "Which color does the {name} have?",
+        ],
+        QuestionKind::Position => &[
+            "Where is the {color} {name}?",
+            "In which part of the image is the {color} {name}?",
+            "Where can you find the {color} {name}?",
+        ],
+        QuestionKind::Describe => &[
+            DESCRIBE_QUESTION,
+            "Describe the image.",
+            "What does the image show?",
+        ],
+    }
+}
+
+/// `template` with its placeholders filled (see [`phrasings`]).
+pub(crate) fn fill(template: &str, shape: Option<Shape>, color: Option<Color>) -> String {
+    let mut out = template.to_string();
+    if let Some(shape) = shape {
+        out = out
+            .replace("{plural}", shape.plural())
+            .replace("{name}", shape.name());
+    }
+    if let Some(color) = color {
+        out = out.replace("{color}", color.name());
+    }
+    // The article agrees with the word after it.
+    while let Some(at) = out.find("{a} ") {
+        let next = out[at + 4..].chars().next().unwrap_or(' ');
+        let article = if "aeiou".contains(next.to_ascii_lowercase()) {
+            "an"
+        } else {
+            "a"
+        };
+        out.replace_range(at..at + 3, article);
+    }
+    out
+}
+
 /// One question about a scene and its exact answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Qa {
@@ -105,7 +172,7 @@ impl Qa {
     pub fn count(scene: &Scene, shape: Shape) -> Qa {
         Qa {
             kind: QuestionKind::Count,
-            question: format!("How many {} are there in the image?", shape.plural()),
+            question: fill(phrasings(QuestionKind::Count)[0], Some(shape), None),
             answer: scene.count(shape).to_string(),
         }
     }
@@ -114,7 +181,7 @@ impl Qa {
     pub fn exist(scene: &Scene, shape: Shape) -> Qa {
         Qa {
             kind: QuestionKind::Exist,
-            question: format!("Does {} exist in the image?", shape.name()),
+            question: fill(phrasings(QuestionKind::Exist)[0], Some(shape), None),
             answer: if scene.count(shape) > 0 { YES } else { NO }.to_string(),
         }
     }
@@ -123,10 +190,10 @@ impl Qa {
     pub fn color_count(scene: &Scene, color: Color, shape: Shape) -> Qa {
         Qa {
             kind: QuestionKind::ColorCount,
-            question: format!(
-                "How many {} {} are there in the image?",
-                color.name(),
-                shape.plural()
+            question: fill(
+                phrasings(QuestionKind::ColorCount)[0],
+                Some(shape),
+                Some(color),
             ),
             answer: scene.count((color, shape)).to_string(),
         }
@@ -137,7 +204,7 @@ impl Qa {
         let object = scene.unique(shape)?;
         Some(Qa {
             kind: QuestionKind::Color,
-            question: format!("What color is the {}?", shape.name()),
+            question: fill(phrasings(QuestionKind::Color)[0], Some(shape), None),
             answer: object.color.name().to_string(),
         })
     }
@@ -150,7 +217,11 @@ impl Qa {
             .filter(|o| o.position_is_clear())?;
         Some(Qa {
             kind: QuestionKind::Position,
-            question: format!("Where is the {} {}?", color.name(), shape.name()),
+            question: fill(
+                phrasings(QuestionKind::Position)[0],
+                Some(shape),
+                Some(color),
+            ),
             answer: object.position().word().to_string(),
         })
     }
@@ -320,6 +391,10 @@ pub struct QaGenerator {
     mix: Mix,
     yes: u64,
     no: u64,
+    /// Share of questions asked in another of [`phrasings`] than the template.
+    paraphrase_share: f32,
+    /// Its own stream, so that share 0 draws exactly what a generator without it draws.
+    phrasing_rng: Rng,
 }
 
 impl QaGenerator {
@@ -330,7 +405,17 @@ impl QaGenerator {
             mix,
             yes: 0,
             no: 0,
+            paraphrase_share: 0.0,
+            phrasing_rng: Rng::stream(seed, 0x9A7A),
         }
+    }
+
+    /// Asks `share` of the questions in one of the other [`phrasings`] of their kind (chosen
+    /// uniformly), with the same answer; the rest in the template. Training uses it to teach
+    /// the language rather than the template; evaluation keeps the templates.
+    pub fn with_paraphrase_share(mut self, share: f32) -> Self {
+        self.paraphrase_share = share.clamp(0.0, 1.0);
+        self
     }
 
     /// The existence answers given so far: (`Yes.`, `No.`).
@@ -343,15 +428,19 @@ impl QaGenerator {
     /// fewer than `n` come back only when the scene offers fewer.
     pub fn draw(&mut self, scene: &Scene, n: usize) -> Vec<Qa> {
         let mut out: Vec<Qa> = Vec::with_capacity(n);
+        let mut asked: Vec<String> = Vec::with_capacity(n);
         let attempts = 8 * n + 8;
         for _ in 0..attempts {
             if out.len() >= n {
                 break;
             }
             let Some(kind) = self.pick_kind() else { break };
-            if let Some(qa) = self.propose(scene, kind)
-                && !out.iter().any(|q| q.question == qa.question)
+            // Distinct in substance: one question is not asked twice in two phrasings.
+            if let Some(proposal) = self.propose(scene, kind)
+                && !asked.contains(&proposal.qa.question)
             {
+                asked.push(proposal.qa.question.clone());
+                let qa = self.rephrase(proposal);
                 self.record(&qa);
                 out.push(qa);
             }
@@ -361,7 +450,7 @@ impl QaGenerator {
 
     /// One question of `kind` about `scene`, or `None` if none can be asked.
     pub fn ask(&mut self, scene: &Scene, kind: QuestionKind) -> Option<Qa> {
-        let qa = self.propose(scene, kind)?;
+        let qa = self.propose(scene, kind).map(|q| self.rephrase(q))?;
         self.record(&qa);
         Some(qa)
     }
@@ -385,6 +474,20 @@ impl QaGenerator {
         None
     }
 
+    /// `proposal` in the phrasing the paraphrase share draws.
+    fn rephrase(&mut self, proposal: Proposal) -> Qa {
+        let Proposal { qa, shape, color } = proposal;
+        if self.paraphrase_share <= 0.0 || !self.phrasing_rng.chance(self.paraphrase_share) {
+            return qa;
+        }
+        let others = &phrasings(qa.kind)[1..];
+        let template = others[self.phrasing_rng.below(others.len())];
+        Qa {
+            question: fill(template, shape, color),
+            ..qa
+        }
+    }
+
     fn record(&mut self, qa: &Qa) {
         if qa.kind == QuestionKind::Exist {
             if qa.answer == YES {
@@ -395,7 +498,7 @@ impl QaGenerator {
         }
     }
 
-    fn propose(&mut self, scene: &Scene, kind: QuestionKind) -> Option<Qa> {
+    fn propose(&mut self, scene: &Scene, kind: QuestionKind) -> Option<Proposal> {
         let rng = &mut self.rng;
         match kind {
             QuestionKind::Count => {
@@ -405,7 +508,7 @@ impl QaGenerator {
                     false => None,
                 }
                 .or_else(|| rng.pick(&Shape::ALL))?;
-                Some(Qa::count(scene, shape))
+                Some(Proposal::of(Qa::count(scene, shape), shape, None))
             }
             QuestionKind::Exist => {
                 let present = scene.shapes_present();
@@ -426,7 +529,7 @@ impl QaGenerator {
                     (&absent, &present)
                 };
                 let shape = rng.pick(first).or_else(|| rng.pick(second))?;
-                Some(Qa::exist(scene, shape))
+                Some(Proposal::of(Qa::exist(scene, shape), shape, None))
             }
             QuestionKind::ColorCount => {
                 let present = pairs(scene, |_| true);
@@ -438,23 +541,47 @@ impl QaGenerator {
                     let color = rng.pick(&Color::ALL)?;
                     Some((color, rng.pick(&Shape::ALL)?))
                 })?;
-                Some(Qa::color_count(scene, color, shape))
+                let qa = Qa::color_count(scene, color, shape);
+                Some(Proposal::of(qa, shape, Some(color)))
             }
             QuestionKind::Color => {
                 let unique: Vec<Shape> = Shape::ALL
                     .into_iter()
                     .filter(|&s| scene.count(s) == 1)
                     .collect();
-                Qa::color_of(scene, rng.pick(&unique)?)
+                let shape = rng.pick(&unique)?;
+                Some(Proposal::of(Qa::color_of(scene, shape)?, shape, None))
             }
             QuestionKind::Position => {
                 let clear = pairs(scene, |o| {
                     scene.count((o.color, o.shape)) == 1 && o.position_is_clear()
                 });
                 let (color, shape) = rng.pick(&clear)?;
-                Qa::position_of(scene, color, shape)
+                let qa = Qa::position_of(scene, color, shape)?;
+                Some(Proposal::of(qa, shape, Some(color)))
             }
-            QuestionKind::Describe => Some(Qa::describe(scene)),
+            QuestionKind::Describe => Some(Proposal {
+                qa: Qa::describe(scene),
+                shape: None,
+                color: None,
+            }),
+        }
+    }
+}
+
+/// A question in its template, with what its other phrasings are filled with.
+struct Proposal {
+    qa: Qa,
+    shape: Option<Shape>,
+    color: Option<Color>,
+}
+
+impl Proposal {
+    fn of(qa: Qa, shape: Shape, color: Option<Color>) -> Self {
+        Proposal {
+            qa,
+            shape: Some(shape),
+            color,
         }
     }
 }

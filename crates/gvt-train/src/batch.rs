@@ -187,6 +187,8 @@ pub struct ConversationBuilder<'a> {
     next_turn: (String, String),
     end_of_answer: Vec<u32>,
     pad: u32,
+    /// See [`TrainConfig::paraphrase_share`](crate::TrainConfig::paraphrase_share).
+    paraphrase_share: f64,
 }
 
 impl<'a> ConversationBuilder<'a> {
@@ -213,7 +215,14 @@ impl<'a> ConversationBuilder<'a> {
             end_of_answer: vec![end],
             pad: end,
             tokenizer,
+            paraphrase_share: 0.0,
         })
+    }
+
+    /// Asks `share` of the questions in other training phrasings than the templates.
+    pub fn with_paraphrase_share(mut self, share: f64) -> Self {
+        self.paraphrase_share = share;
+        self
     }
 
     /// One conversation per scene with `questions` questions each (fewer when the scene
@@ -227,7 +236,8 @@ impl<'a> ConversationBuilder<'a> {
         qa_seed: u64,
         device: &Device,
     ) -> Conversations {
-        let mut generator = QaGenerator::new(qa_seed, Mix::default());
+        let mut generator = QaGenerator::new(qa_seed, Mix::default())
+            .with_paraphrase_share(self.paraphrase_share as f32);
         let mut rows: Vec<(Vec<u32>, Vec<bool>)> = Vec::with_capacity(scenes.len());
         for (i, scene) in scenes.iter().enumerate() {
             let lead = leads.get(i).cloned().flatten();
@@ -356,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_lead_question_is_asked_once_at_a_random_turn() {
-        let vocab = super::super::train_vocabulary(512).unwrap();
+        let vocab = super::super::train_vocabulary(512, 0.0).unwrap();
         let tokenizer = vocab.tokenizer().unwrap();
         let builder = ConversationBuilder::new(&tokenizer).unwrap();
         let device = Device::flex();
@@ -379,7 +389,7 @@ mod tests {
 
     #[test]
     fn conversations_use_the_inference_prompt_and_mask_all_but_answers() {
-        let vocab = super::super::train_vocabulary(512).unwrap();
+        let vocab = super::super::train_vocabulary(512, 0.0).unwrap();
         let tokenizer = vocab.tokenizer().unwrap();
         let device = Device::flex();
         let scene = Scene::random(4);
@@ -421,5 +431,41 @@ mod tests {
         let expected = format!("{}{IM_END}{}{IM_END}", qas[0].answer, qas[1].answer);
         assert_eq!(tokenizer.decode(&answered), expected);
         assert_eq!(conversations.answer_tokens, answered.len());
+    }
+
+    /// With a paraphrase share the conversations ask the same questions in other
+    /// phrasings, and the vocabulary learnt for such a run covers them.
+    #[test]
+    fn paraphrased_conversations_rephrase_the_questions() {
+        let vocab = super::super::train_vocabulary(512, 1.0).unwrap();
+        let tokenizer = vocab.tokenizer().unwrap();
+        let device = Device::flex();
+        let builder = ConversationBuilder::new(&tokenizer)
+            .unwrap()
+            .with_paraphrase_share(1.0);
+        let (mut templates, mut total) = (0, 0);
+        for seed in 0..20 {
+            let scene = Scene::random(seed);
+            let text = tokenizer.decode(&ints(
+                builder
+                    .build(std::slice::from_ref(&scene), &[], 4, seed, &device)
+                    .suffix,
+            ));
+            let plain = QaGenerator::new(seed, Mix::default()).draw(&scene, 4);
+            total += plain.len();
+            templates += plain
+                .iter()
+                .filter(|qa| text.contains(&qa.question))
+                .count();
+            for qa in &plain {
+                assert!(
+                    text.contains(&qa.answer),
+                    "{:?} missing from {text}",
+                    qa.answer
+                );
+            }
+        }
+        assert!(total > 40, "{total} questions");
+        assert_eq!(templates, 0, "every question rephrased");
     }
 }

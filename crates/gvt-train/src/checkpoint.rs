@@ -123,7 +123,7 @@ impl Trainer {
             })
             .collect();
 
-        let vocab = train_vocabulary(config.vocab_size)?;
+        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
         let model_config = GvtConfig::from_gguf(&file, &file)?;
         if model_config.llm.vocab_size != vocab.len() {
             return Err(Error::InvalidInput(

@@ -69,6 +69,11 @@ pub struct TrainConfig {
     /// conversation's questions counts the crowd.
     #[config(default = 0.25)]
     pub crowded_share: f64,
+    /// Share of stage 2 questions asked in another of their kind's training phrasings
+    /// ([`gvt_scene::qa::phrasings`]) than the evaluation's template, to teach the language
+    /// of the question rather than its template. The held-out phrasings are never asked.
+    #[config(default = 0.0)]
+    pub paraphrase_share: f64,
     /// Peak learning rate of stage 1.
     #[config(default = 2e-3)]
     pub vision_lr: f64,
@@ -192,7 +197,7 @@ pub struct Trainer {
 impl Trainer {
     /// A fresh run of the tiny preset on `device` (made differentiable here).
     pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
-        let vocab = train_vocabulary(config.vocab_size)?;
+        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
         let mut model_config = GvtConfig::preset(Preset::Tiny);
         model_config.llm.vocab_size = vocab.len();
         let device = device.clone().autodiff();
@@ -440,13 +445,15 @@ impl Trainer {
                     .forward(visual.vit.valid().forward(pixels.inner(), None))
                     .autodiff();
                 let qa_seed = scene_seed(self.config.seed, stage, step, usize::MAX >> 1);
-                let conversations = ConversationBuilder::new(&self.tokenizer)?.build(
-                    scenes,
-                    leads,
-                    self.config.questions_per_scene,
-                    qa_seed,
-                    &self.device,
-                );
+                let conversations = ConversationBuilder::new(&self.tokenizer)?
+                    .with_paraphrase_share(self.config.paraphrase_share)
+                    .build(
+                        scenes,
+                        leads,
+                        self.config.questions_per_scene,
+                        qa_seed,
+                        &self.device,
+                    );
                 let loss = qa_loss(&model.gvt, media, &conversations);
                 let grads = loss.backward();
                 (read_scalar(loss)?, grads)
@@ -551,10 +558,11 @@ fn build(
     Ok(TrainingModel { gvt, probe })
 }
 
-/// The vocabulary of every question and answer the generator can produce, plus the chat
-/// template's own words.
-pub fn train_vocabulary(vocab_size: usize) -> Result<TrainedVocab> {
-    let mut generator = QaGenerator::new(0x70C, Mix::default());
+/// The vocabulary of every question and answer the generator can produce (in every training
+/// phrasing when `paraphrase_share` is above 0), plus the chat template's own words.
+pub fn train_vocabulary(vocab_size: usize, paraphrase_share: f64) -> Result<TrainedVocab> {
+    let mut generator =
+        QaGenerator::new(0x70C, Mix::default()).with_paraphrase_share(paraphrase_share as f32);
     let mut corpus: Vec<String> = vec!["user\n".into(), "assistant\n".into(), "<Img></Img>".into()];
     for seed in Split::Train.seeds(0).take(20_000) {
         let scene = Scene::generate(seed, &SceneRequest::default())

@@ -444,10 +444,11 @@ fn held_out_phrasings_are_never_drawn_for_training() {
                 .map(|t| t.replace("{}", shape.plural()))
         })
         .collect();
-    let mut generator = QaGenerator::new(5, Mix::default());
+    let mut generators = [0.0, 0.5, 1.0]
+        .map(|share| QaGenerator::new(5, Mix::default()).with_paraphrase_share(share));
     for seed in 0..300 {
         let scene = Scene::generate(seed, &SceneRequest::default()).unwrap();
-        for qa in generator.draw(&scene, 6) {
+        for qa in generators.iter_mut().flat_map(|g| g.draw(&scene, 6)) {
             assert!(
                 !held_out.contains(&qa.question),
                 "trained on {:?}",
@@ -466,4 +467,95 @@ fn held_out_phrasings_are_never_drawn_for_training() {
             }
         }
     }
+}
+
+/// With a paraphrase share, training asks every phrasing of every kind, each with the
+/// template question's answer; with none, exactly the template questions.
+#[test]
+fn paraphrased_training_questions_keep_the_templates_answers() {
+    use crate::qa::phrasings;
+    use std::collections::HashSet;
+    let mut templates = QaGenerator::new(8, Mix::default());
+    let mut paraphrased = QaGenerator::new(8, Mix::default()).with_paraphrase_share(1.0);
+    let mut seen: HashSet<String> = HashSet::new();
+    for seed in 0..400 {
+        let scene = Scene::generate(seed, &SceneRequest::default()).unwrap();
+        for kind in QuestionKind::ALL {
+            let (Some(t), Some(p)) = (templates.ask(&scene, kind), paraphrased.ask(&scene, kind))
+            else {
+                continue;
+            };
+            assert_eq!(
+                (t.kind, &t.answer),
+                (p.kind, &p.answer),
+                "{:?} / {:?}",
+                t.question,
+                p.question
+            );
+            assert_ne!(t.question, p.question, "share 1 always rephrases");
+            let matching: Vec<usize> = (0..phrasings(kind).len())
+                .filter(|&i| fits(phrasings(kind)[i], &p.question))
+                .collect();
+            assert_eq!(
+                matching.len(),
+                1,
+                "{:?} fits phrasings {matching:?}",
+                p.question
+            );
+            seen.insert(format!("{kind:?} {}", matching[0]));
+        }
+    }
+    for kind in QuestionKind::ALL {
+        for i in 1..phrasings(kind).len() {
+            assert!(
+                seen.contains(&format!("{kind:?} {i}")),
+                "{kind:?} phrasing {i} never asked"
+            );
+        }
+    }
+    // Articles agree with what follows; the template is GVTBench's.
+    let scene = Scene::generate(1, &SceneRequest::default()).unwrap();
+    assert_eq!(
+        Qa::exist(&scene, Shape::Ring).question,
+        "Does ring exist in the image?"
+    );
+    assert_eq!(
+        crate::qa::fill("Is there {a} {color} star?", None, Some(Color::Orange)),
+        "Is there an orange star?"
+    );
+    assert_eq!(
+        crate::qa::fill("Is there {a} {name}?", Some(Shape::Heart), None),
+        "Is there a heart?"
+    );
+}
+
+/// Whether `text` is `template` with its placeholders filled: its literal pieces, in order,
+/// from the first character to the last.
+fn fits(template: &str, text: &str) -> bool {
+    let pieces: Vec<&str> = template
+        .split('{')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                part.split_once('}').map_or(part, |(_, rest)| rest)
+            }
+        })
+        .collect();
+    if pieces.len() == 1 {
+        return text == template;
+    }
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if !text.starts_with(first) || !text.ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }

@@ -47,6 +47,10 @@ pub struct TrainArgs {
     /// conversation's questions counts it).
     #[arg(long, default_value_t = DEFAULT.crowded_share, conflicts_with = "resume")]
     crowded_share: f64,
+    /// How many objects of the repeated shape a crowded scene holds, drawn uniformly: `2-5`,
+    /// or `0-9` to ask every count equally often.
+    #[arg(long, value_name = "MIN-MAX", default_value = "2-5", value_parser = crowd_range, conflicts_with = "resume")]
+    crowd: (usize, usize),
     /// Share of stage 2 questions asked in another training phrasing than the evaluation's
     /// template ("Count the stars in the image.", "Is there a ring in the image?"); the
     /// held-out phrasings of `gvt eval synthetic` are never asked.
@@ -113,6 +117,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_qa_steps(args.qa_steps.unwrap_or(DEFAULT.qa_steps))
             .with_crowded_share(args.crowded_share)
             .with_paraphrase_share(args.paraphrase_share)
+            .with_crowd_min(args.crowd.0)
+            .with_crowd_max(args.crowd.1)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)
             .with_vision_batch(args.batch)
@@ -223,4 +229,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         print!("{}", report.to_table());
     }
     Ok(())
+}
+
+/// `--crowd MIN-MAX`: 0 <= MIN <= MAX <= 9.
+fn crowd_range(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+    match parsed {
+        Some((min, max)) if min <= max && max <= 9 => Ok((min, max)),
+        _ => Err(format!("`{text}` is not MIN-MAX with 0 <= MIN <= MAX <= 9")),
+    }
 }

@@ -50,7 +50,8 @@ pub fn scene_seed(seed: u64, stage: Stage, step: usize, index: usize) -> u64 {
     candidate
 }
 
-/// Fewest and most objects of the one repeated shape in a crowded training scene.
+/// Fewest and most objects of the one repeated shape in a crowded training scene, by
+/// default (`TrainConfig::crowd_min`/`crowd_max`).
 pub const CROWD: std::ops::RangeInclusive<usize> = 2..=5;
 
 /// A training scene, and the question a stage 2 conversation about it must include, if any.
@@ -62,10 +63,15 @@ pub struct TrainingScene {
 
 impl TrainingScene {
     /// The training scene of `scene_seed`. With probability `crowded_share` it is crowded:
-    /// one shape appears [`CROWD`] times among other random objects, and the conversation
-    /// counts it. Random scenes rarely hold more than two objects of a shape, so
-    /// without these a model learns that "one" or "two" is nearly always the answer.
-    pub fn draw(scene_seed: u64, crowded_share: f64) -> Result<TrainingScene> {
+    /// one shape appears `crowd` times (uniformly, [`CROWD`] by default) among other random
+    /// objects, and the conversation counts it. Random scenes rarely hold more than two
+    /// objects of a shape, so without these a model learns that "one" or "two" is nearly
+    /// always the answer; a crowd of 0-9 balances every count a question can have.
+    pub fn draw(
+        scene_seed: u64,
+        crowded_share: f64,
+        crowd: std::ops::RangeInclusive<usize>,
+    ) -> Result<TrainingScene> {
         let mut rng = Rng::stream(scene_seed, 0xC40D);
         if !rng.chance(crowded_share as f32) {
             return Ok(TrainingScene {
@@ -74,7 +80,8 @@ impl TrainingScene {
             });
         }
         let shape = Shape::ALL[rng.below(Shape::ALL.len())];
-        let n = CROWD.start() + rng.below(CROWD.end() - CROWD.start() + 1);
+        let (low, high) = (*crowd.start(), (*crowd.end()).max(*crowd.start()));
+        let n = low + rng.below(high - low + 1);
         let scene = Scene::generate(scene_seed, &SceneRequest::new().exactly(shape, n))
             .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
         Ok(TrainingScene {
@@ -345,8 +352,13 @@ mod tests {
     fn crowded_scenes_repeat_one_shape_and_ask_to_count_it() {
         let mut crowded = 0;
         for seed in Split::Train.seeds(0).take(200) {
-            assert!(TrainingScene::draw(seed, 0.0).unwrap().lead.is_none());
-            let drawn = TrainingScene::draw(seed, 0.25).unwrap();
+            assert!(
+                TrainingScene::draw(seed, 0.0, CROWD)
+                    .unwrap()
+                    .lead
+                    .is_none()
+            );
+            let drawn = TrainingScene::draw(seed, 0.25, CROWD).unwrap();
             let Some(lead) = drawn.lead else {
                 assert_eq!(drawn.scene, Scene::random(seed));
                 continue;
@@ -364,6 +376,28 @@ mod tests {
         assert!((30..=70).contains(&crowded), "{crowded} of 200 crowded");
     }
 
+    /// A crowd of 0-9 asks every count about equally often, with exact answers, up to
+    /// scenes of nine objects of one shape.
+    #[test]
+    fn crowds_of_zero_to_nine_balance_the_counts() {
+        let mut per_count = [0usize; 10];
+        for seed in Split::Train.seeds(0).take(600) {
+            let drawn = TrainingScene::draw(seed, 1.0, 0..=9).unwrap();
+            let lead = drawn.lead.unwrap();
+            let shape = Shape::ALL
+                .into_iter()
+                .find(|s| lead.question.contains(s.plural()))
+                .unwrap();
+            let n = drawn.scene.count(shape);
+            assert_eq!(lead.answer, n.to_string());
+            per_count[n] += 1;
+        }
+        assert!(
+            per_count.iter().all(|&c| (35..=90).contains(&c)),
+            "{per_count:?}"
+        );
+    }
+
     #[test]
     fn a_lead_question_is_asked_once_at_a_random_turn() {
         let vocab = super::super::train_vocabulary(512, 0.0).unwrap();
@@ -371,7 +405,7 @@ mod tests {
         let builder = ConversationBuilder::new(&tokenizer).unwrap();
         let device = Device::flex();
         let mut turns = std::collections::BTreeSet::new();
-        let crowded = (0..).map(|seed| TrainingScene::draw(seed, 1.0).unwrap());
+        let crowded = (0..).map(|seed| TrainingScene::draw(seed, 1.0, CROWD).unwrap());
         for (qa_seed, drawn) in (0..).zip(crowded.filter(|d| d.scene.objects.len() > 4).take(12)) {
             let lead = drawn.lead.clone().unwrap();
             let scenes = std::slice::from_ref(&drawn.scene);

@@ -69,6 +69,13 @@ pub struct TrainConfig {
     /// conversation's questions counts the crowd.
     #[config(default = 0.25)]
     pub crowded_share: f64,
+    /// Fewest objects of the repeated shape in a crowded scene.
+    #[config(default = 2)]
+    pub crowd_min: usize,
+    /// Most objects of the repeated shape in a crowded scene (at most 9, the most a scene
+    /// holds).
+    #[config(default = 5)]
+    pub crowd_max: usize,
     /// Share of stage 2 questions asked in another of their kind's training phrasings
     /// ([`gvt_scene::qa::phrasings`]) than the evaluation's template, to teach the language
     /// of the question rather than its template. The held-out phrasings are never asked.
@@ -398,7 +405,10 @@ impl Trainer {
         let seeds =
             (0..self.batch_size(stage)).map(|i| scene_seed(self.config.seed, stage, step, i));
         let drawn = seeds
-            .map(|seed| TrainingScene::draw(seed, self.config.crowded_share))
+            .map(|seed| {
+                let crowd = self.config.crowd_min..=self.config.crowd_max;
+                TrainingScene::draw(seed, self.config.crowded_share, crowd)
+            })
             .collect::<Result<Vec<_>>>()?;
         let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =
             drawn.into_iter().map(|d| (d.scene, d.lead)).unzip();

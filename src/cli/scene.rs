@@ -30,6 +30,10 @@ pub struct SceneArgs {
     /// Background: plain, gradient, textured or speckled (random by default).
     #[arg(long, value_name = "KIND", value_parser = parse_background)]
     background: Option<BackgroundKind>,
+    /// Draw it in a varied style, as `gvt train --varied-style-share` does: other shape
+    /// proportions, hard or smooth edges, maybe outlines, sometimes on white.
+    #[arg(long)]
+    varied: bool,
 }
 
 impl SceneArgs {
@@ -40,6 +44,7 @@ impl SceneArgs {
         }
         request.constraints.clone_from(&self.require);
         request.background = self.background;
+        request.varied_style = self.varied;
         request
     }
 }

@@ -51,6 +51,10 @@ pub struct TrainArgs {
     /// or `0-9` to ask every count equally often.
     #[arg(long, value_name = "MIN-MAX", default_value = "2-5", value_parser = crowd_range, conflicts_with = "resume")]
     crowd: (usize, usize),
+    /// Share of scenes drawn in a varied style (other shape proportions, hard edges,
+    /// outlines, white backgrounds), in both stages.
+    #[arg(long, default_value_t = DEFAULT.varied_style_share, conflicts_with = "resume")]
+    varied_style_share: f64,
     /// Share of stage 2 questions asked in another training phrasing than the evaluation's
     /// template ("Count the stars in the image.", "Is there a ring in the image?"); the
     /// held-out phrasings of `gvt eval synthetic` are never asked.
@@ -90,8 +94,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    if !(0.0..=1.0).contains(&args.paraphrase_share) {
-        bail!("--paraphrase-share must lie between 0 and 1");
+    for (flag, share) in [
+        ("--paraphrase-share", args.paraphrase_share),
+        ("--varied-style-share", args.varied_style_share),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            bail!("{flag} must lie between 0 and 1");
+        }
     }
     if !(0.0..=1.0).contains(&args.crowded_share) {
         bail!("--crowded-share must lie between 0 and 1");
@@ -117,6 +126,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_qa_steps(args.qa_steps.unwrap_or(DEFAULT.qa_steps))
             .with_crowded_share(args.crowded_share)
             .with_paraphrase_share(args.paraphrase_share)
+            .with_varied_style_share(args.varied_style_share)
             .with_crowd_min(args.crowd.0)
             .with_crowd_max(args.crowd.1)
             .with_vision_lr(args.vision_lr)

@@ -74,7 +74,11 @@ impl Scene {
                     let y = ((py * SAMPLES + sy) as f32 + 0.5) * step;
                     for sx in 0..SAMPLES {
                         let x = ((px * SAMPLES + sx) as f32 + 0.5) * step;
-                        if let Some(top) = self.objects.iter().rposition(|o| o.covers([x, y])) {
+                        if let Some(top) = self
+                            .objects
+                            .iter()
+                            .rposition(|o| o.covers_in([x, y], &self.style.forms))
+                        {
                             covered[top] += 1;
                         }
                     }
@@ -110,15 +114,20 @@ impl PatchLabels {
 }
 
 impl Object {
-    /// Whether the normalised point lies inside the shape.
-    pub fn covers(&self, [x, y]: [f32; 2]) -> bool {
+    /// Whether the normalised point lies inside the shape (classic proportions).
+    pub fn covers(&self, point: [f32; 2]) -> bool {
+        self.covers_in(point, &crate::Forms::default())
+    }
+
+    /// Whether the normalised point lies inside the shape drawn with `forms`.
+    pub fn covers_in(&self, [x, y]: [f32; 2], forms: &crate::Forms) -> bool {
         let half = 0.5 * self.side();
         if half <= 0.0 {
             return false;
         }
         let u = (x - self.center[0]) / half;
         let v = (y - self.center[1]) / half;
-        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains(u, v)
+        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains_in(u, v, forms)
     }
 }
 

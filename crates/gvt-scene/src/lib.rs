@@ -47,6 +47,7 @@ pub mod qa;
 mod render;
 mod request;
 mod shapes;
+mod style;
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,7 @@ pub use labels::PatchLabels;
 pub use render::{Background, BackgroundKind, GradientDirection, MAX_RENDER_SIDE};
 pub use request::{Constraint, Filter, MAX_CONSTRAINTS, SceneRequest};
 pub use shapes::Shape;
+pub use style::{Forms, Style};
 
 /// Most objects in one scene (GVTBench's OC answers run from 1 to 9).
 pub const MAX_OBJECTS: usize = 9;
@@ -312,6 +314,9 @@ pub struct Scene {
     /// The seed it was generated from.
     pub seed: u64,
     pub background: Background,
+    /// How the objects are drawn: the classic style unless the request asked for a varied
+    /// one.
+    pub style: Style,
     /// Objects in painting order (later ones are drawn over earlier ones).
     pub objects: Vec<Object>,
 }
@@ -367,6 +372,7 @@ pub enum SceneError {
 const STREAM_BACKGROUND: u64 = 1;
 const STREAM_OBJECTS: u64 = 2;
 const STREAM_LAYOUT: u64 = 3;
+const STREAM_STYLE: u64 = 4;
 
 /// Random placements tried per object before the layout starts over.
 const PLACEMENT_TRIES: usize = 200;
@@ -380,7 +386,12 @@ impl Scene {
     /// with different object constraints keeps its background.
     pub fn generate(seed: u64, request: &SceneRequest) -> Result<Scene, SceneError> {
         let cells = request.draw_objects(&mut Rng::stream(seed, STREAM_OBJECTS))?;
-        Ok(Scene::assemble(seed, request.background, &cells))
+        let mut scene = Scene::assemble(seed, request.background, &cells);
+        if request.varied_style {
+            let rng = &mut Rng::stream(seed, STREAM_STYLE);
+            (scene.style, scene.background) = Style::random(rng, scene.background);
+        }
+        Ok(scene)
     }
 
     /// The scene of `seed` under the default request: 0 to 9 random objects (uniform count),
@@ -397,6 +408,7 @@ impl Scene {
         Scene {
             seed,
             background,
+            style: Style::default(),
             objects,
         }
     }

@@ -14,7 +14,7 @@
 
 use image::RgbImage;
 
-use super::{Object, Rng, Scene, SceneError, mix64};
+use super::{Object, Rng, Scene, SceneError, Style, mix64};
 
 /// Largest render side accepted by [`Scene::render`].
 pub const MAX_RENDER_SIDE: u32 = 4096;
@@ -24,6 +24,8 @@ const SUPERSAMPLE: usize = 4;
 /// Pixels whose centre is farther than this (in pixels) from the outline are not
 /// supersampled: the farthest sample is `0.375 * sqrt(2) = 0.53` px from the centre.
 const EDGE_BAND_PX: f32 = 0.6;
+/// The outline's colour: the fill's, this much darker.
+const OUTLINE_SHADE: f32 = 0.55;
 
 /// Kinds of background, named as in the descriptions ("on a gradient background").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -280,14 +282,14 @@ impl Scene {
             pixel.0 = c.map(to_u8);
         }
         for object in &self.objects {
-            paint_object(image, object, paint(object), side);
+            paint_object(image, object, paint(object), side, &self.style);
         }
         Ok(())
     }
 }
 
-/// Blends `object`, in `rgb`, over the pixels of its box.
-fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32) {
+/// Blends `object`, in `rgb`, over the pixels of its box, drawn in `style`.
+fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, style: &Style) {
     let [x0, y0, x1, y1] = object.bbox_px(side);
     let s = side as f32;
     let half = 0.5 * object.side();
@@ -302,13 +304,23 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32) 
     let step = 1.0 / (half * s);
     let px_per_unit = half * s;
     let color = rgb.map(f32::from);
+    let shade = color.map(|c| c * OUTLINE_SHADE);
+    // The outline's width in pixels of this render.
+    let outline = style.outline * s / 128.0;
+    let forms = &style.forms;
     let sub = 1.0 / SUPERSAMPLE as f32;
     for py in y0..y1 {
         let v = ((py as f32 + 0.5) / s - cy) / half;
         for px in x0..x1 {
             let u = ((px as f32 + 0.5) / s - cx) / half;
-            let d = object.shape.sdf(u, v) * px_per_unit;
-            let coverage = if d >= EDGE_BAND_PX {
+            let d = object.shape.sdf_in(u, v, forms) * px_per_unit;
+            let coverage = if !style.antialias {
+                // Hard edges: the pixel is in when its centre is.
+                if d > 0.0 {
+                    continue;
+                }
+                1.0
+            } else if d >= EDGE_BAND_PX {
                 continue;
             } else if d <= -EDGE_BAND_PX {
                 1.0
@@ -318,7 +330,7 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32) 
                     let sv = v + ((sy as f32 + 0.5) * sub - 0.5) * step;
                     for sx in 0..SUPERSAMPLE {
                         let su = u + ((sx as f32 + 0.5) * sub - 0.5) * step;
-                        inside += usize::from(object.shape.contains(su, sv));
+                        inside += usize::from(object.shape.contains_in(su, sv, forms));
                     }
                 }
                 if inside == 0 {
@@ -326,8 +338,14 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32) 
                 }
                 inside as f32 / (SUPERSAMPLE * SUPERSAMPLE) as f32
             };
+            // The outline band lies inside the shape, within `outline` of its edge.
+            let fill = if outline > 0.0 && d > -outline {
+                &shade
+            } else {
+                &color
+            };
             let pixel = image.get_pixel_mut(px, py);
-            for (channel, &target) in pixel.0.iter_mut().zip(&color) {
+            for (channel, &target) in pixel.0.iter_mut().zip(fill) {
                 let old = f32::from(*channel);
                 *channel = to_u8(old + (target - old) * coverage);
             }

@@ -254,6 +254,9 @@ pub struct SceneRequest {
     pub constraints: Vec<Constraint>,
     /// The background kind, or `None` for a random one.
     pub background: Option<BackgroundKind>,
+    /// Draw the scene in a varied [`crate::Style`] (its own random stream: the objects and
+    /// layout are those of the classic scene of the same seed), and on white for some seeds.
+    pub varied_style: bool,
 }
 
 impl Default for SceneRequest {
@@ -263,6 +266,7 @@ impl Default for SceneRequest {
             max_objects: MAX_OBJECTS,
             constraints: Vec::new(),
             background: None,
+            varied_style: false,
         }
     }
 }
@@ -271,6 +275,12 @@ impl SceneRequest {
     /// The default request.
     pub fn new() -> Self {
         SceneRequest::default()
+    }
+
+    /// Asks for a varied drawing style (see [`SceneRequest::varied_style`]).
+    pub fn varied(mut self) -> Self {
+        self.varied_style = true;
+        self
     }
 
     /// Between `min` and `max` objects in all (`objects(n, n)` for exactly `n`).

@@ -11,6 +11,7 @@
 //! and the star's vertices are constants rather than `sin`/`cos` results, so renders are
 //! bit-identical on every platform, wasm included.
 
+use crate::style::Forms;
 /// Shape classes of the generated scenes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Shape {
@@ -81,17 +82,24 @@ impl Shape {
             .find(|s| name.eq_ignore_ascii_case(s.name()) || name.eq_ignore_ascii_case(s.plural()))
     }
 
-    /// Signed distance from the local point `(u, v)` to the outline (box `[-1, 1]^2`):
-    /// negative inside; `|sdf|` is at most the true distance, exact for most shapes.
+    /// Signed distance from the local point `(u, v)` to the outline (box `[-1, 1]^2`) in the
+    /// classic proportions: negative inside; `|sdf|` is at most the true distance, exact for
+    /// most shapes.
     pub fn sdf(self, u: f32, v: f32) -> f32 {
+        self.sdf_in(u, v, &Forms::default())
+    }
+
+    /// [`Shape::sdf`] with the proportions of `forms`.
+    pub fn sdf_in(self, u: f32, v: f32, forms: &Forms) -> f32 {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
             Shape::Triangle => polygon_sdf(u, v, &TRIANGLE),
-            Shape::Star => polygon_sdf(u, v, &STAR),
+            Shape::Star => polygon_sdf(u, v, &forms.star),
             // Union of two bars: exact outside, an under-estimate of the depth inside.
             Shape::Cross => {
-                rect_sdf(u, v, 1.0, CROSS_HALF_WIDTH).min(rect_sdf(u, v, CROSS_HALF_WIDTH, 1.0))
+                let w = forms.cross_half_width;
+                rect_sdf(u, v, 1.0, w).min(rect_sdf(u, v, w, 1.0))
             }
             // Two lobes and the point below them; same union rule as the cross.
             Shape::Heart => {
@@ -101,10 +109,19 @@ impl Shape {
             }
             // Distance to the nearest edge line: exact inside and beside the edges, an
             // under-estimate beyond the corners.
-            Shape::Diamond => (u.abs() + v.abs() - 1.0) * std::f32::consts::FRAC_1_SQRT_2,
+            Shape::Diamond if forms.diamond_width == 1.0 => {
+                (u.abs() + v.abs() - 1.0) * std::f32::consts::FRAC_1_SQRT_2
+            }
+            // Half width `a`, half height 1: the distance to the edge lines scaled by the
+            // edge's normal, `a / sqrt(1 + a^2)`.
+            Shape::Diamond => {
+                let a = forms.diamond_width;
+                (u.abs() / a + v.abs() - 1.0) * (a / (1.0 + a * a).sqrt())
+            }
             Shape::Ring => {
-                let mid = 0.5 * (1.0 + RING_INNER);
-                ((u * u + v * v).sqrt() - mid).abs() - 0.5 * (1.0 - RING_INNER)
+                let inner = forms.ring_inner;
+                let mid = 0.5 * (1.0 + inner);
+                ((u * u + v * v).sqrt() - mid).abs() - 0.5 * (1.0 - inner)
             }
         }
     }
@@ -113,12 +130,19 @@ impl Shape {
     pub fn contains(self, u: f32, v: f32) -> bool {
         self.sdf(u, v) <= 0.0
     }
+
+    /// [`Shape::contains`] with the proportions of `forms`.
+    pub fn contains_in(self, u: f32, v: f32, forms: &Forms) -> bool {
+        self.sdf_in(u, v, forms) <= 0.0
+    }
 }
 
-/// Inner radius of the ring, relative to its outer radius.
-const RING_INNER: f32 = 0.5;
+/// Inner radius of the ring, relative to its outer radius (classic style).
+pub(crate) const RING_INNER: f32 = 0.5;
 /// Half the width of each bar of the cross, relative to the half side of its box.
-const CROSS_HALF_WIDTH: f32 = 0.3;
+pub(crate) const CROSS_HALF_WIDTH: f32 = 0.3;
+/// Inner radius of the star, relative to its outer one.
+pub(crate) const STAR_INNER: f32 = 0.45;
 
 /// Apex up, base along the bottom of the box.
 const TRIANGLE: [[f32; 2]; 3] = [[0.0, -1.0], [1.0, 1.0], [-1.0, 1.0]];

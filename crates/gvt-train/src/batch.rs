@@ -72,17 +72,32 @@ impl TrainingScene {
         crowded_share: f64,
         crowd: std::ops::RangeInclusive<usize>,
     ) -> Result<TrainingScene> {
+        Self::draw_styled(scene_seed, crowded_share, crowd, 0.0)
+    }
+
+    /// [`TrainingScene::draw`], with `varied_share` of the scenes drawn in a varied style
+    /// (other proportions, hard edges, outlines, white backgrounds: [`gvt_scene::Style`]),
+    /// decided on a stream of its own so that a share of 0 draws the classic scenes.
+    pub fn draw_styled(
+        scene_seed: u64,
+        crowded_share: f64,
+        crowd: std::ops::RangeInclusive<usize>,
+        varied_share: f64,
+    ) -> Result<TrainingScene> {
+        let varied =
+            varied_share > 0.0 && Rng::stream(scene_seed, 0x57E1).chance(varied_share as f32);
+        let mut request = SceneRequest::new();
+        request.varied_style = varied;
         let mut rng = Rng::stream(scene_seed, 0xC40D);
         if !rng.chance(crowded_share as f32) {
-            return Ok(TrainingScene {
-                scene: Scene::random(scene_seed),
-                lead: None,
-            });
+            let scene = Scene::generate(scene_seed, &request)
+                .map_err(|e| Error::Execution(format!("drawing a scene: {e}")))?;
+            return Ok(TrainingScene { scene, lead: None });
         }
         let shape = Shape::ALL[rng.below(Shape::ALL.len())];
         let (low, high) = (*crowd.start(), (*crowd.end()).max(*crowd.start()));
         let n = low + rng.below(high - low + 1);
-        let scene = Scene::generate(scene_seed, &SceneRequest::new().exactly(shape, n))
+        let scene = Scene::generate(scene_seed, &request.exactly(shape, n))
             .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
         Ok(TrainingScene {
             lead: Some(Qa::count(&scene, shape)),
@@ -374,6 +389,22 @@ mod tests {
             assert_eq!(lead.answer, n.to_string());
         }
         assert!((30..=70).contains(&crowded), "{crowded} of 200 crowded");
+    }
+
+    /// A varied share draws the same objects in other styles; 0 draws the classic scenes.
+    #[test]
+    fn varied_scenes_are_the_classic_ones_in_another_style() {
+        let mut varied = 0;
+        for seed in Split::Train.seeds(0).take(200) {
+            let classic = TrainingScene::draw(seed, 0.25, CROWD).unwrap();
+            let same = TrainingScene::draw_styled(seed, 0.25, CROWD, 0.0).unwrap();
+            assert_eq!(same.scene, classic.scene);
+            let styled = TrainingScene::draw_styled(seed, 0.25, CROWD, 0.5).unwrap();
+            assert_eq!(styled.scene.objects, classic.scene.objects);
+            assert_eq!(styled.lead, classic.lead);
+            varied += usize::from(styled.scene.style != gvt_scene::Style::default());
+        }
+        assert!((70..=130).contains(&varied), "{varied} of 200 varied");
     }
 
     /// A crowd of 0-9 asks every count about equally often, with exact answers, up to

@@ -76,6 +76,10 @@ pub struct TrainConfig {
     /// holds).
     #[config(default = 5)]
     pub crowd_max: usize,
+    /// Share of scenes (both stages) drawn in a varied style: other shape proportions, hard
+    /// edges, outlines, white backgrounds ([`gvt_scene::Style`]).
+    #[config(default = 0.0)]
+    pub varied_style_share: f64,
     /// Share of stage 2 questions asked in another of their kind's training phrasings
     /// ([`gvt_scene::qa::phrasings`]) than the evaluation's template, to teach the language
     /// of the question rather than its template. The held-out phrasings are never asked.
@@ -407,7 +411,8 @@ impl Trainer {
         let drawn = seeds
             .map(|seed| {
                 let crowd = self.config.crowd_min..=self.config.crowd_max;
-                TrainingScene::draw(seed, self.config.crowded_share, crowd)
+                let c = &self.config;
+                TrainingScene::draw_styled(seed, c.crowded_share, crowd, c.varied_style_share)
             })
             .collect::<Result<Vec<_>>>()?;
         let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =

@@ -2,3 +2,4 @@
 
 mod generation;
 mod questions;
+mod style;

@@ -76,6 +76,7 @@ fn templates_match_gvtbench_excerpts() {
     assert_eq!(check_against(OC_EXCERPT, MCI_EXCERPT), 6);
     // The class name is singular in MCI, plural in OC; answers are digits and "Yes."/"No.".
     let scene = Scene {
+        style: crate::Style::default(),
         seed: 0,
         background: Background::Plain {
             color: [200, 200, 200],
@@ -245,6 +246,7 @@ fn existence_answers_are_balanced() {
 #[test]
 fn colour_and_position_questions_only_when_unambiguous() {
     let two_stars = Scene {
+        style: crate::Style::default(),
         seed: 0,
         background: Background::Plain {
             color: [40, 40, 40],
@@ -305,6 +307,7 @@ fn colour_and_position_questions_only_when_unambiguous() {
 #[test]
 fn descriptions_have_fixed_wording() {
     let mut scene = Scene {
+        style: crate::Style::default(),
         seed: 0,
         background: Background::Gradient {
             from: [30, 30, 30],

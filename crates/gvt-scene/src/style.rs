@@ -1,0 +1,152 @@
+//! How a scene is drawn beyond what it holds: the shapes' proportions, hard or smooth edges,
+//! an outline. [`Style::default`] is the classic look every model so far was trained and
+//! tested on; a varied style, drawn per scene when a request asks for one
+//! ([`crate::SceneRequest::varied_style`]), shows a model other drawing styles with the same
+//! exact ground truth (labels and answers follow the drawn outlines).
+
+use gvt_core::rng::Rng;
+
+use crate::render::Background;
+use crate::shapes::{CROSS_HALF_WIDTH, RING_INNER, STAR, STAR_INNER};
+
+/// Proportions of the shapes whose form is not fixed by their box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forms {
+    /// Inner radius of the star's five-point outline, relative to the outer one.
+    pub star_inner: f32,
+    /// Inner radius of the ring, relative to its outer radius.
+    pub ring_inner: f32,
+    /// Half the width of each bar of the cross, relative to the half side of its box.
+    pub cross_half_width: f32,
+    /// The diamond's width over its height (at most 1: it always spans its box's height).
+    pub diamond_width: f32,
+    /// The star's vertices, computed once from `star_inner`.
+    pub(crate) star: [[f32; 2]; 10],
+}
+
+impl Default for Forms {
+    fn default() -> Self {
+        Forms {
+            star_inner: STAR_INNER,
+            ring_inner: RING_INNER,
+            cross_half_width: CROSS_HALF_WIDTH,
+            diamond_width: 1.0,
+            star: STAR,
+        }
+    }
+}
+
+impl Forms {
+    /// Forms with these proportions.
+    pub fn new(
+        star_inner: f32,
+        ring_inner: f32,
+        cross_half_width: f32,
+        diamond_width: f32,
+    ) -> Self {
+        let star = if star_inner == STAR_INNER {
+            STAR
+        } else {
+            star_vertices(star_inner)
+        };
+        Forms {
+            star_inner,
+            ring_inner,
+            cross_half_width,
+            diamond_width,
+            star,
+        }
+    }
+}
+
+/// Unit vectors at `-90 + 36k` degrees, `k = 0..10`: the star's vertex directions, as
+/// constants so that varied stars, like the classic one, render bit-identically everywhere
+/// (no `sin`/`cos` at run time).
+const STAR_DIRECTIONS: [[f32; 2]; 10] = [
+    [0.0, -1.0],
+    [0.587_785_25, -0.809_017],
+    [0.951_056_5, -0.309_017],
+    [0.951_056_5, 0.309_017],
+    [0.587_785_25, 0.809_017],
+    [0.0, 1.0],
+    [-0.587_785_25, 0.809_017],
+    [-0.951_056_5, 0.309_017],
+    [-0.951_056_5, -0.309_017],
+    [-0.587_785_25, -0.809_017],
+];
+/// cos 18° and sin 54°: the outer points' extent, which the box is stretched to.
+const COS_18: f32 = 0.951_056_5;
+const SIN_54: f32 = 0.809_017;
+
+/// The vertices of a regular five-pointed star with inner radius `inner` (point up), mapped
+/// so that its outer points touch all four sides of the box `[-1, 1]^2`: radius 1 (even
+/// `k`) or `inner` (odd `k`) along [`STAR_DIRECTIONS`], then `x / cos 18°` and
+/// `(y + (1 - sin 54°) / 2) / ((1 + sin 54°) / 2)`.
+pub(crate) fn star_vertices(inner: f32) -> [[f32; 2]; 10] {
+    std::array::from_fn(|k| {
+        let r = if k % 2 == 0 { 1.0 } else { inner };
+        let [x, y] = STAR_DIRECTIONS[k].map(|c| r * c);
+        [
+            x / COS_18,
+            (y + (1.0 - SIN_54) / 2.0) / ((1.0 + SIN_54) / 2.0),
+        ]
+    })
+}
+
+/// How a scene is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Style {
+    pub forms: Forms,
+    /// Smooth (anti-aliased) edges; hard ones otherwise, a pixel in when its centre is.
+    pub antialias: bool,
+    /// Width of an outline in a darker shade of each shape's colour, in pixels of a
+    /// 128-pixel render (it scales with the render); 0 for none. The outline lies inside the
+    /// shape, so the shape's extent and the ground truth are the same with or without it.
+    pub outline: f32,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            forms: Forms::default(),
+            antialias: true,
+            outline: 0.0,
+        }
+    }
+}
+
+/// Share of varied scenes drawn on white.
+const WHITE_SHARE: f32 = 0.3;
+
+impl Style {
+    /// A varied style: proportions over the ranges other drawing programs use, hard edges
+    /// half the time, an outline a third of the time; and, on white for
+    /// [`WHITE_SHARE`] of the scenes, the background to use instead of `background`.
+    pub fn random(rng: &mut Rng, background: Background) -> (Style, Background) {
+        let forms = Forms::new(
+            rng.range_f32(0.32, 0.58),
+            rng.range_f32(0.3, 0.75),
+            rng.range_f32(0.18, 0.45),
+            rng.range_f32(0.65, 1.0),
+        );
+        let antialias = rng.chance(0.5);
+        let outline = if rng.chance(1.0 / 3.0) {
+            rng.range_f32(1.0, 2.0)
+        } else {
+            0.0
+        };
+        let background = if rng.chance(WHITE_SHARE) {
+            Background::Plain {
+                color: [255, 255, 255],
+            }
+        } else {
+            background
+        };
+        let style = Style {
+            forms,
+            antialias,
+            outline,
+        };
+        (style, background)
+    }
+}

@@ -89,8 +89,18 @@ impl Shape {
         self.sdf_in(u, v, &Forms::default())
     }
 
-    /// [`Shape::sdf`] with the proportions of `forms`.
+    /// [`Shape::sdf`] with the proportions of `forms`, squashed as `forms.squash` says.
     pub fn sdf_in(self, u: f32, v: f32, forms: &Forms) -> f32 {
+        let [sx, sy] = forms.squash;
+        if sx == 1.0 && sy == 1.0 {
+            return self.unsquashed_sdf(u, v, forms);
+        }
+        // A squashed shape is the shape in stretched coordinates; scaling the distance by the
+        // smaller factor keeps it a lower bound of the true one.
+        self.unsquashed_sdf(u / sx, v / sy, forms) * sx.min(sy)
+    }
+
+    fn unsquashed_sdf(self, u: f32, v: f32, forms: &Forms) -> f32 {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),

@@ -20,6 +20,10 @@ pub struct Forms {
     pub cross_half_width: f32,
     /// The diamond's width over its height (at most 1: it always spans its box's height).
     pub diamond_width: f32,
+    /// Every shape's extent along x and along y, relative to its box: below 1 on one axis
+    /// when the picture was drawn on a non-square canvas and stretched to a square, as
+    /// `gvt_core::preprocess` stretches a photo.
+    pub squash: [f32; 2],
     /// The star's vertices, computed once from `star_inner`.
     pub(crate) star: [[f32; 2]; 10],
 }
@@ -31,6 +35,7 @@ impl Default for Forms {
             ring_inner: RING_INNER,
             cross_half_width: CROSS_HALF_WIDTH,
             diamond_width: 1.0,
+            squash: [1.0, 1.0],
             star: STAR,
         }
     }
@@ -54,6 +59,7 @@ impl Forms {
             ring_inner,
             cross_half_width,
             diamond_width,
+            squash: [1.0, 1.0],
             star,
         }
     }
@@ -119,16 +125,25 @@ impl Default for Style {
 const WHITE_SHARE: f32 = 0.3;
 
 impl Style {
-    /// A varied style: proportions over the ranges other drawing programs use, hard edges
-    /// half the time, an outline a third of the time; and, on white for
-    /// [`WHITE_SHARE`] of the scenes, the background to use instead of `background`.
+    /// A varied style: proportions over the ranges other drawing programs use, half the
+    /// scenes squashed along one axis (a canvas up to 2:1 stretched to a square), hard edges
+    /// half the time, an outline a third of the time; and, on white for [`WHITE_SHARE`] of
+    /// the scenes, the background to use instead of `background`.
     pub fn random(rng: &mut Rng, background: Background) -> (Style, Background) {
-        let forms = Forms::new(
+        let mut forms = Forms::new(
             rng.range_f32(0.32, 0.58),
             rng.range_f32(0.3, 0.75),
             rng.range_f32(0.18, 0.45),
             rng.range_f32(0.65, 1.0),
         );
+        if rng.chance(0.5) {
+            let factor = rng.range_f32(0.5, 0.95);
+            forms.squash = if rng.chance(0.5) {
+                [factor, 1.0]
+            } else {
+                [1.0, factor]
+            };
+        }
         let antialias = rng.chance(0.5);
         let outline = if rng.chance(1.0 / 3.0) {
             rng.range_f32(1.0, 2.0)

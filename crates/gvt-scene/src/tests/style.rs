@@ -45,6 +45,11 @@ fn varied_scenes_keep_the_classic_objects_in_another_style() {
     assert!((70..=130).contains(&hard), "{hard} of 200 with hard edges");
     assert!((40..=100).contains(&outlined), "{outlined} of 200 outlined");
     assert!((35..=95).contains(&white), "{white} of 200 on white");
+    let squashed = styles
+        .iter()
+        .filter(|s| s.forms.squash != [1.0, 1.0])
+        .count();
+    assert!((70..=130).contains(&squashed), "{squashed} of 200 squashed");
     let rings: Vec<f32> = styles.iter().map(|s| s.forms.ring_inner).collect();
     assert!(rings.iter().any(|&r| r < 0.4) && rings.iter().any(|&r| r > 0.65));
 }

@@ -341,11 +341,10 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .collect();
     let field = |row: &Value, key: &str| row.get(key).unwrap().clone();
-    let text = |row, key| field(row, key).as_str().unwrap().to_owned();
     for row in &rows {
         let seed = field(row, "scene_seed").as_u64().unwrap();
         assert_eq!(Split::of(seed), Split::Validation, "scene {seed}");
-        assert!(!text(row, "question").is_empty() && !text(row, "truth").is_empty());
+        assert!(!text_of(row, "question").is_empty() && !text_of(row, "truth").is_empty());
     }
     // The samples are the report's: as many existence questions as MCI's n, as many right,
     // in the template's wording and in the held-out one.
@@ -357,7 +356,7 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
             .unwrap();
         let exist: Vec<_> = rows
             .iter()
-            .filter(|r| text(r, "kind") == "exist")
+            .filter(|r| text_of(r, "kind") == "exist")
             .filter(|r| field(r, "paraphrased") == Value::Bool(paraphrased))
             .collect();
         assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
@@ -371,6 +370,35 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         &gvt(&["eval", "synthetic", "--n", "1", "--split", "train"]),
         "invalid value 'train'",
     );
+
+    // --varied draws the same scenes otherwise: the same questions and truths.
+    let varied = dir.join("varied.jsonl");
+    let out = gvt(&[
+        "eval",
+        "synthetic",
+        "--n",
+        "6",
+        "--split",
+        "validation",
+        "--device",
+        "cpu",
+        "--varied",
+        "--samples",
+        varied.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let asked = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .map(|row| (text_of(&row, "question"), text_of(&row, "truth")))
+            .collect()
+    };
+    let varied = std::fs::read_to_string(&varied).unwrap();
+    assert_eq!(asked(&varied), asked(&lines));
+}
+
+fn text_of(row: &Value, key: &str) -> String {
+    row.get(key).unwrap().as_str().unwrap().to_owned()
 }
 
 #[test]

@@ -85,6 +85,10 @@ struct SyntheticArgs {
     /// file, one JSON object per line (for error analysis).
     #[arg(long, value_name = "FILE.jsonl")]
     samples: Option<PathBuf>,
+    /// Draw the scenes in varied styles (other proportions, hard edges, outlines, white
+    /// backgrounds, squashed canvases): the same objects and questions as without it.
+    #[arg(long)]
+    varied: bool,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
 }
@@ -211,11 +215,14 @@ fn run_synthetic(args: SyntheticArgs) -> anyhow::Result<()> {
     }
     let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
     let bar = progress(args.n, "scenes");
-    let (report, samples) = pollster::block_on(synthetic::evaluate(
+    let mut request = gvt_scene::SceneRequest::default();
+    request.varied_style = args.varied;
+    let (report, samples) = pollster::block_on(synthetic::evaluate_scenes(
         &pipeline,
         args.split,
         args.n,
         args.seed,
+        &request,
         &CancelFlag::default(),
         &mut |done, _| bar.set_position(done as u64),
     ))?;

@@ -94,6 +94,21 @@ pub async fn evaluate(
     cancel: &CancelFlag,
     on_progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Report, Vec<Sample>)> {
+    let request = SceneRequest::default();
+    evaluate_scenes(pipeline, split, n, seed, &request, cancel, on_progress).await
+}
+
+/// [`evaluate`] on scenes generated under `request` (for instance in a varied drawing
+/// style: the same objects, questions and answers, drawn otherwise).
+pub async fn evaluate_scenes(
+    pipeline: &Pipeline,
+    split: Split,
+    n: usize,
+    seed: u64,
+    request: &SceneRequest,
+    cancel: &CancelFlag,
+    on_progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Report, Vec<Sample>)> {
     let side = pipeline
         .config
         .vision
@@ -112,8 +127,8 @@ pub async fn evaluate(
         if cancel.is_cancelled() {
             break;
         }
-        let scene = Scene::generate(scene_seed, &SceneRequest::default())
-            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let scene =
+            Scene::generate(scene_seed, request).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let image = DynamicImage::ImageRgb8(
             scene
                 .render(side)

@@ -165,6 +165,10 @@ fn scenes_drawn_by_another_renderer_stay_above_the_floor() {
         let report = real::report(task, &items, &outcome.answers, "pil-scenes").unwrap();
         eprint!("{}", report.to_table());
         let got = accuracy(&report, task.name());
-        assert!(got >= floor, "{}: {got:.3} is under the floor {floor}", task.name());
+        assert!(
+            got >= floor,
+            "{}: {got:.3} is under the floor {floor}",
+            task.name()
+        );
     }
 }

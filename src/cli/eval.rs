@@ -215,8 +215,10 @@ fn run_synthetic(args: SyntheticArgs) -> anyhow::Result<()> {
     }
     let pipeline = super::load::pipeline(args.model.as_ref(), args.llm.as_ref(), args.device)?;
     let bar = progress(args.n, "scenes");
-    let mut request = gvt_scene::SceneRequest::default();
-    request.varied_style = args.varied;
+    let request = gvt_scene::SceneRequest {
+        varied_style: args.varied,
+        ..Default::default()
+    };
     let (report, samples) = pollster::block_on(synthetic::evaluate_scenes(
         &pipeline,
         args.split,

@@ -38,6 +38,17 @@ fn temp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A copy of the fixture's LLaMA folder to edit.
+fn llama_copy(name: &str) -> PathBuf {
+    let dir = temp(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(fixture("convert/llama")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
 fn convert(opts: &Options, name: &str) -> PathBuf {
     let out = temp(name);
     let plan = gvt_convert::plan(opts).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -388,12 +399,7 @@ fn permutation_matches_the_reshape() {
 #[test]
 fn added_tokens_and_special_ids_follow_the_hugging_face_files() {
     let src = fixture("convert/llama");
-    let dir = temp("added-tokens");
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
+    let dir = llama_copy("added-tokens");
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
     config["eos_token_id"] = 13.into();
@@ -477,4 +483,64 @@ fn a_merged_gguf_must_hold_the_llama_layout() {
         plan.metadata.get_str("general.architecture").unwrap(),
         "gvt"
     );
+}
+
+/// Cut-off or corrupted inputs give errors naming the file, never a panic: every prefix
+/// length class of the checkpoint and of a safetensors shard, and a tokenizer.model of
+/// garbage.
+#[test]
+fn truncated_and_corrupt_inputs_are_errors() {
+    let ckpt = std::fs::read(fixture("convert/gvt-checkpoint.ckpt")).unwrap();
+    for len in [
+        0,
+        10,
+        100,
+        1000,
+        ckpt.len() / 2,
+        ckpt.len() - 100,
+        ckpt.len() - 1,
+    ] {
+        let path = temp(&format!("cut-{len}.ckpt"));
+        std::fs::write(&path, &ckpt[..len]).unwrap();
+        let mut opts = options(true, None, OutType::F32);
+        opts.checkpoint = Some(path.clone());
+        // Opening may succeed when only tensor data is cut: then writing must fail.
+        let result = gvt_convert::plan(&opts)
+            .and_then(|plan| plan.write(&temp(&format!("cut-{len}.gguf")), &mut |_, _, _| {}));
+        let e = result.expect_err("a cut checkpoint converts").to_string();
+        assert!(e.contains(&format!("cut-{len}.ckpt")), "{len}: {e}");
+    }
+
+    let src = fixture("convert/llama");
+    let shard = std::fs::read(src.join("model-00001-of-00002.safetensors")).unwrap();
+    for (name, bytes) in [
+        ("short", shard[..shard.len() - 4].to_vec()),
+        ("header", {
+            let mut b = shard.clone();
+            b[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+            b
+        }),
+        ("json", {
+            let mut b = shard.clone();
+            b[8] = b'!';
+            b
+        }),
+    ] {
+        let dir = llama_copy(&format!("bad-shard-{name}"));
+        std::fs::write(dir.join("model-00001-of-00002.safetensors"), bytes).unwrap();
+        let mut opts = options(false, None, OutType::F32);
+        opts.llm = Some(dir);
+        let e = gvt_convert::plan(&opts).unwrap_err().to_string();
+        assert!(
+            e.contains("model-00001-of-00002.safetensors"),
+            "{name}: {e}"
+        );
+    }
+
+    let dir = llama_copy("bad-tokenizer");
+    std::fs::write(dir.join("tokenizer.model"), b"\xff\xff\xff not a protobuf").unwrap();
+    let mut opts = options(false, None, OutType::F32);
+    opts.llm = Some(dir);
+    let e = gvt_convert::plan(&opts).unwrap_err().to_string();
+    assert!(e.contains("tokenizer.model"), "{e}");
 }

@@ -23,7 +23,7 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "OUT.gguf", required_unless_present = "dry_run")]
     out: Option<PathBuf>,
     /// Storage type of the weight matrices; norms, biases and tables stay f32.
-    #[arg(long = "type", value_enum, default_value_t = TypeArg::F16)]
+    #[arg(long = "type", value_name = "TYPE", value_enum, default_value_t = TypeArg::F16)]
     out_type: TypeArg,
     /// Heads of the ViT (default: width / 64, as every EVA-02 size).
     #[arg(long, value_name = "N")]

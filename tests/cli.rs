@@ -320,19 +320,18 @@ fn eval_synthetic_scores_held_out_scenes() {
 fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
     let dir = temp_dir("eval-samples");
     let samples = dir.join("samples.jsonl");
-    let out = gvt(&[
-        "eval",
-        "synthetic",
-        "--n",
-        "6",
-        "--split",
-        "validation",
-        "--device",
-        "cpu",
-        "--json",
-        "--samples",
-        samples.to_str().unwrap(),
-    ]);
+    let eval = |extra: &str, samples: &std::path::Path| {
+        let args = ["eval", "synthetic", "--n", "6", "--split", "validation"];
+        let rest = [
+            "--device",
+            "cpu",
+            extra,
+            "--samples",
+            samples.to_str().unwrap(),
+        ];
+        gvt(&[&args[..], &rest[..]].concat())
+    };
+    let out = eval("--json", &samples);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines = std::fs::read_to_string(&samples).unwrap();
@@ -373,19 +372,7 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
 
     // --varied draws the same scenes otherwise: the same questions and truths.
     let varied = dir.join("varied.jsonl");
-    let out = gvt(&[
-        "eval",
-        "synthetic",
-        "--n",
-        "6",
-        "--split",
-        "validation",
-        "--device",
-        "cpu",
-        "--varied",
-        "--samples",
-        varied.to_str().unwrap(),
-    ]);
+    let out = eval("--varied", &varied);
     assert!(out.status.success(), "{}", stderr(&out));
     let asked = |text: &str| -> Vec<(String, String)> {
         text.lines()

@@ -19,6 +19,10 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gvt-cli-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -370,10 +374,21 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         "invalid value 'train'",
     );
 
-    // --varied draws the same scenes otherwise: the same questions and truths.
+    // --varied draws the same scenes otherwise: the same questions and truths, on other
+    // pictures (`gvt scene --varied` draws the scene of the same seed differently).
     let varied = dir.join("varied.jsonl");
     let out = eval("--varied", &varied);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("varied style"), "{}", stdout(&out));
+    let png = |varied: bool| {
+        let path = dir.join(format!("scene-{varied}.png"));
+        let mut args = vec!["scene", path.to_str().unwrap(), "--seed", "3"];
+        args.extend(varied.then_some("--varied"));
+        let out = gvt(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read(&path).unwrap()
+    };
+    assert_ne!(png(true), png(false));
     let asked = |text: &str| -> Vec<(String, String)> {
         text.lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap())

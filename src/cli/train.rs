@@ -18,6 +18,9 @@ const LOG_EVERY: usize = 50;
 /// The documented recipe: the flags' defaults are [`TrainConfig`]'s, so they cannot drift
 /// apart.
 static DEFAULT: std::sync::LazyLock<TrainConfig> = std::sync::LazyLock::new(TrainConfig::new);
+/// `--crowd`'s default, from the config's.
+static DEFAULT_CROWD: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{}-{}", DEFAULT.crowd_min, DEFAULT.crowd_max));
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -43,13 +46,13 @@ pub struct TrainArgs {
     /// recomputed for it, so lengthening a finished run restarts it warm.
     #[arg(long, value_name = "N")]
     qa_steps: Option<usize>,
-    /// Share of scenes that are crowded: one shape 2 to 5 times (in stage 2, one of the
-    /// conversation's questions counts it).
+    /// Share of scenes that are crowded: one shape repeated as often as --crowd says (in
+    /// stage 2, one of the conversation's questions counts it).
     #[arg(long, default_value_t = DEFAULT.crowded_share, conflicts_with = "resume")]
     crowded_share: f64,
-    /// How many objects of the repeated shape a crowded scene holds, drawn uniformly: `2-5`,
-    /// or `0-9` to ask every count equally often.
-    #[arg(long, value_name = "MIN-MAX", default_value = "2-5", value_parser = crowd_range, conflicts_with = "resume")]
+    /// How many objects of the repeated shape a crowded scene holds, drawn uniformly; `0-9`
+    /// asks every count equally often.
+    #[arg(long, value_name = "MIN-MAX", default_value = DEFAULT_CROWD.as_str(), value_parser = crowd_range, conflicts_with = "resume")]
     crowd: (usize, usize),
     /// Share of scenes drawn in a varied style (other shape proportions, hard edges,
     /// outlines, white backgrounds), in both stages.

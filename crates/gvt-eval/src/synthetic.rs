@@ -156,7 +156,15 @@ pub async fn evaluate_scenes(
         }
         on_progress(done + 1, n);
     }
-    let title = format!("synthetic {} scenes (n={n}, seed={seed})", split.name());
+    let style = if request.varied_style {
+        ", varied style"
+    } else {
+        ""
+    };
+    let title = format!(
+        "synthetic {} scenes (n={n}, seed={seed}{style})",
+        split.name()
+    );
     let report = score(&samples, &title);
     Ok((report, samples))
 }

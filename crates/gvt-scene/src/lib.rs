@@ -18,7 +18,8 @@
 //!   each seed to a held-out split ([`qa::Split`]).
 //!
 //! Design choices that keep the labels exact:
-//! - every shape touches the four sides of its square box, so the box is tight;
+//! - every shape is centred in its square box and, in the classic style, touches its four
+//!   sides, so the box is tight (a varied style may draw it narrower along one axis);
 //! - objects stay [`EDGE_MARGIN`] inside the image; objects of different colours may overlap,
 //!   but by at most [`MAX_OVERLAP`] of the smaller box, and objects of the same colour never
 //!   touch (two same-coloured squares side by side would read as one rectangle), so a person
@@ -389,7 +390,8 @@ impl Scene {
         let mut scene = Scene::assemble(seed, request.background, &cells);
         if request.varied_style {
             let rng = &mut Rng::stream(seed, STREAM_STYLE);
-            (scene.style, scene.background) = Style::random(rng, scene.background);
+            (scene.style, scene.background) =
+                Style::random(rng, scene.background, request.background);
         }
         Ok(scene)
     }

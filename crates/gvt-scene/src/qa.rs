@@ -89,37 +89,37 @@ pub const HELD_OUT_COUNT: [&str; 2] = [
 /// plural), answered "Yes." or "No." like [`Qa::exist`].
 pub const HELD_OUT_EXIST: [&str; 2] = [
     "Can you see any {} in this picture?",
-    "Are any {} shown in the image?",
+    "Are any {} shown in this picture?",
 ];
 
 /// The phrasings of each kind of question that training may use (`gvt train
 /// --paraphrase-share`). The first of each is the template evaluation asks (GVTBench's, for
-/// counting and existence); none is a held-out phrasing. Placeholders: `{plural}`, `{name}`
+/// counting and existence); the others share no three-word sequence with a held-out
+/// phrasing, so the paraphrase split asks in words training never used. Placeholders: `{plural}`, `{name}`
 /// (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows it).
 pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
     match kind {
         QuestionKind::Count => &[
             "How many {plural} are there in the image?",
             "Count the {plural} in the image.",
-            "What is the number of {plural} in the image?",
-            "How many {plural} can you see?",
-            "How many {plural} does the picture show?",
+            "Give the count of {plural} shown.",
+            "Count every {name} you find.",
         ],
         QuestionKind::Exist => &[
             "Does {name} exist in the image?",
             "Is there {a} {name} in the image?",
-            "Are there any {plural} in the image?",
+            "Is {a} {name} present?",
             "Does the picture contain {a} {name}?",
             "Do you see {a} {name}?",
         ],
         QuestionKind::ColorCount => &[
             "How many {color} {plural} are there in the image?",
             "Count the {color} {plural}.",
-            "What is the number of {color} {plural} in the image?",
+            "Give the count of {color} {plural}.",
         ],
         QuestionKind::Color => &[
             "What color is the {name}?",
-            "What is the color of the {name}?",
+            "Which color is the {name}?",
             "Which color does the {name} have?",
         ],
         QuestionKind::Position => &[
@@ -136,7 +136,7 @@ pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
 }
 
 /// `template` with its placeholders filled (see [`phrasings`]).
-pub(crate) fn fill(template: &str, shape: Option<Shape>, color: Option<Color>) -> String {
+pub fn fill(template: &str, shape: Option<Shape>, color: Option<Color>) -> String {
     let mut out = template.to_string();
     if let Some(shape) = shape {
         out = out
@@ -427,22 +427,43 @@ impl QaGenerator {
     /// be asked about this scene (a colour question with no unique shape...) are redrawn, so
     /// fewer than `n` come back only when the scene offers fewer.
     pub fn draw(&mut self, scene: &Scene, n: usize) -> Vec<Qa> {
-        let mut out: Vec<Qa> = Vec::with_capacity(n);
-        let mut asked: Vec<String> = Vec::with_capacity(n);
+        let proposals = self.propose_distinct(scene, n);
+        proposals.into_iter().map(|p| self.rephrase(p)).collect()
+    }
+
+    /// Up to `n` distinct questions about `scene` of which the first counts `shape`; the
+    /// others never ask that again, in any phrasing. Every question, the first included, is
+    /// phrased as the paraphrase share draws.
+    pub fn draw_counting(&mut self, scene: &Scene, shape: Shape, n: usize) -> Vec<Qa> {
+        let lead = Proposal::of(Qa::count(scene, shape), shape, None);
+        // Drawn as `draw` draws, and then the repeat dropped, so that with no paraphrase
+        // share the questions are those a generator drew before this method existed.
+        let others: Vec<Proposal> = self
+            .propose_distinct(scene, n)
+            .into_iter()
+            .filter(|p| p.qa.question != lead.qa.question)
+            .take(n.saturating_sub(1))
+            .collect();
+        let mut out = vec![self.rephrase(lead)];
+        out.extend(others.into_iter().map(|p| self.rephrase(p)));
+        out
+    }
+
+    /// Up to `n` proposals with distinct template questions (one question is not asked twice
+    /// in two phrasings), recorded in the existence tally.
+    fn propose_distinct(&mut self, scene: &Scene, n: usize) -> Vec<Proposal> {
+        let mut out: Vec<Proposal> = Vec::with_capacity(n);
         let attempts = 8 * n + 8;
         for _ in 0..attempts {
             if out.len() >= n {
                 break;
             }
             let Some(kind) = self.pick_kind() else { break };
-            // Distinct in substance: one question is not asked twice in two phrasings.
             if let Some(proposal) = self.propose(scene, kind)
-                && !asked.contains(&proposal.qa.question)
+                && !out.iter().any(|p| p.qa.question == proposal.qa.question)
             {
-                asked.push(proposal.qa.question.clone());
-                let qa = self.rephrase(proposal);
-                self.record(&qa);
-                out.push(qa);
+                self.record(&proposal.qa);
+                out.push(proposal);
             }
         }
         out

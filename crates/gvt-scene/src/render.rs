@@ -26,6 +26,9 @@ const SUPERSAMPLE: usize = 4;
 const EDGE_BAND_PX: f32 = 0.6;
 /// The outline's colour: the fill's, this much darker.
 const OUTLINE_SHADE: f32 = 0.55;
+/// Outlines thinner than this (in pixels of the render) are not drawn: they would only tint
+/// the edge.
+const MIN_OUTLINE_PX: f32 = 0.75;
 
 /// Kinds of background, named as in the descriptions ("on a gradient background").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,6 +121,17 @@ impl Background {
             Background::Texture { .. } => BackgroundKind::Texture,
             Background::Speckle { .. } => BackgroundKind::Speckle,
         }
+    }
+
+    /// Whether this is a light background (the light family or white), where a darker
+    /// outline stands out; dark ones are at most 85 + 20 per channel.
+    pub fn is_light(&self) -> bool {
+        let tone = match self {
+            Background::Plain { color } => color,
+            Background::Gradient { from, .. } => from,
+            Background::Texture { base, .. } | Background::Speckle { base, .. } => base,
+        };
+        tone.iter().map(|&c| u32::from(c)).sum::<u32>() >= 3 * 128
     }
 
     /// A random background of `kind` (or of a uniformly drawn kind).
@@ -305,9 +319,16 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, 
     let px_per_unit = half * s;
     let color = rgb.map(f32::from);
     let shade = color.map(|c| c * OUTLINE_SHADE);
-    // The outline's width in pixels of this render.
-    let outline = style.outline * s / 128.0;
     let forms = &style.forms;
+    // The outline's width in pixels of this render, at most a third of the shape's thinnest
+    // part so that its fill colour always shows; none when that leaves under MIN_OUTLINE_PX.
+    let outline =
+        (style.outline * s / 128.0).min(object.shape.stroke_in(forms) * px_per_unit / 3.0);
+    let outline = if outline < MIN_OUTLINE_PX {
+        0.0
+    } else {
+        outline
+    };
     let sub = 1.0 / SUPERSAMPLE as f32;
     for py in y0..y1 {
         let v = ((py as f32 + 0.5) / s - cy) / half;

@@ -1,8 +1,9 @@
 //! The eight shape classes and their exact geometry.
 //!
 //! Every shape lives in a local frame where its bounding box is the square `[-1, 1]^2`
-//! (x right, y down) and touches all four sides of it, so an object's bounding box is exactly
-//! the square it was placed in. A shape is given by a signed distance `sdf(u, v)`: negative
+//! (x right, y down). In the classic proportions it touches all four sides of it, so an
+//! object's bounding box is exactly the square it was placed in; varied forms (see
+//! [`Forms`]) may leave it narrower along one axis, centred in the same square. A shape is given by a signed distance `sdf(u, v)`: negative
 //! inside, and its magnitude never exceeds the true distance to the outline. The rasteriser
 //! uses that bound to fill pixels far from the outline in one step and to supersample only the
 //! pixels an edge may cross.
@@ -105,7 +106,7 @@ impl Shape {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
             Shape::Triangle => polygon_sdf(u, v, &TRIANGLE),
-            Shape::Star => polygon_sdf(u, v, &forms.star),
+            Shape::Star => polygon_sdf(u, v, &forms.star()),
             // Union of two bars: exact outside, an under-estimate of the depth inside.
             Shape::Cross => {
                 let w = forms.cross_half_width;
@@ -134,6 +135,28 @@ impl Shape {
                 ((u * u + v * v).sqrt() - mid).abs() - 0.5 * (1.0 - inner)
             }
         }
+    }
+
+    /// Width of the shape's thinnest part in local units (the box is 2 wide): the diameter
+    /// of the largest disc that fits inside it, or for the ring and the cross the width of
+    /// the band or bar. A lower bound for the star and the triangle.
+    pub fn stroke_in(self, forms: &Forms) -> f32 {
+        let width = match self {
+            Shape::Circle | Shape::Square => 2.0,
+            // Base 2, height 2: the incircle's radius is twice the area over the perimeter.
+            Shape::Triangle => 4.0 / (2.0 + 2.0 * 5f32.sqrt()) * 2.0,
+            // The star's incircle touches its edges inside the inner vertices.
+            Shape::Star => 1.6 * forms.star_inner,
+            Shape::Cross => 2.0 * forms.cross_half_width,
+            // Each lobe is a disc of radius 0.5.
+            Shape::Heart => 1.0,
+            Shape::Diamond => {
+                let a = forms.diamond_width;
+                2.0 * a / (1.0 + a * a).sqrt()
+            }
+            Shape::Ring => 1.0 - forms.ring_inner,
+        };
+        width * forms.squash[0].min(forms.squash[1])
     }
 
     /// Whether the local point `(u, v)` is inside the shape.

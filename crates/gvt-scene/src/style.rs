@@ -6,7 +6,7 @@
 
 use gvt_core::rng::Rng;
 
-use crate::render::Background;
+use crate::render::{Background, BackgroundKind};
 use crate::shapes::{CROSS_HALF_WIDTH, RING_INNER, STAR, STAR_INNER};
 
 /// Proportions of the shapes whose form is not fixed by their box.
@@ -24,8 +24,6 @@ pub struct Forms {
     /// when the picture was drawn on a non-square canvas and stretched to a square, as
     /// `gvt_core::preprocess` stretches a photo.
     pub squash: [f32; 2],
-    /// The star's vertices, computed once from `star_inner`.
-    pub(crate) star: [[f32; 2]; 10],
 }
 
 impl Default for Forms {
@@ -36,7 +34,6 @@ impl Default for Forms {
             cross_half_width: CROSS_HALF_WIDTH,
             diamond_width: 1.0,
             squash: [1.0, 1.0],
-            star: STAR,
         }
     }
 }
@@ -49,18 +46,22 @@ impl Forms {
         cross_half_width: f32,
         diamond_width: f32,
     ) -> Self {
-        let star = if star_inner == STAR_INNER {
-            STAR
-        } else {
-            star_vertices(star_inner)
-        };
         Forms {
             star_inner,
             ring_inner,
             cross_half_width,
             diamond_width,
             squash: [1.0, 1.0],
-            star,
+        }
+    }
+
+    /// The star's vertices: the classic constants for the classic radius, so classic renders
+    /// stay bit-identical.
+    pub(crate) fn star(&self) -> [[f32; 2]; 10] {
+        if self.star_inner == STAR_INNER {
+            STAR
+        } else {
+            star_vertices(self.star_inner)
         }
     }
 }
@@ -127,9 +128,15 @@ const WHITE_SHARE: f32 = 0.3;
 impl Style {
     /// A varied style: proportions over the ranges other drawing programs use, half the
     /// scenes squashed along one axis (a canvas up to 2:1 stretched to a square), hard edges
-    /// half the time, an outline a third of the time; and, on white for [`WHITE_SHARE`] of
-    /// the scenes, the background to use instead of `background`.
-    pub fn random(rng: &mut Rng, background: Background) -> (Style, Background) {
+    /// half the time, an outline a third of the time on light backgrounds (on dark ones the
+    /// darker shade would fade into the background); and the background to draw on: white
+    /// for [`WHITE_SHARE`] of the scenes unless the request named a kind other than plain
+    /// (`kind`), `background` otherwise.
+    pub fn random(
+        rng: &mut Rng,
+        background: Background,
+        kind: Option<BackgroundKind>,
+    ) -> (Style, Background) {
         let mut forms = Forms::new(
             rng.range_f32(0.32, 0.58),
             rng.range_f32(0.3, 0.75),
@@ -150,13 +157,15 @@ impl Style {
         } else {
             0.0
         };
-        let background = if rng.chance(WHITE_SHARE) {
+        let white = rng.chance(WHITE_SHARE);
+        let background = if white && matches!(kind, None | Some(BackgroundKind::Plain)) {
             Background::Plain {
                 color: [255, 255, 255],
             }
         } else {
             background
         };
+        let outline = if background.is_light() { outline } else { 0.0 };
         let style = Style {
             forms,
             antialias,

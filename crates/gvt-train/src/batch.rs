@@ -54,11 +54,12 @@ pub fn scene_seed(seed: u64, stage: Stage, step: usize, index: usize) -> u64 {
 /// default (`TrainConfig::crowd_min`/`crowd_max`).
 pub const CROWD: std::ops::RangeInclusive<usize> = 2..=5;
 
-/// A training scene, and the question a stage 2 conversation about it must include, if any.
+/// A training scene, and the shape a stage 2 conversation about it must count, if any.
 #[derive(Debug, Clone)]
 pub struct TrainingScene {
     pub scene: Scene,
-    pub lead: Option<Qa>,
+    /// The crowd's shape: one question of the conversation counts it.
+    pub counted: Option<Shape>,
 }
 
 impl TrainingScene {
@@ -92,7 +93,10 @@ impl TrainingScene {
         if !rng.chance(crowded_share as f32) {
             let scene = Scene::generate(scene_seed, &request)
                 .map_err(|e| Error::Execution(format!("drawing a scene: {e}")))?;
-            return Ok(TrainingScene { scene, lead: None });
+            return Ok(TrainingScene {
+                scene,
+                counted: None,
+            });
         }
         let shape = Shape::ALL[rng.below(Shape::ALL.len())];
         let (low, high) = (*crowd.start(), (*crowd.end()).max(*crowd.start()));
@@ -100,8 +104,8 @@ impl TrainingScene {
         let scene = Scene::generate(scene_seed, &request.exactly(shape, n))
             .map_err(|e| Error::Execution(format!("drawing a crowded scene: {e}")))?;
         Ok(TrainingScene {
-            lead: Some(Qa::count(&scene, shape)),
             scene,
+            counted: Some(shape),
         })
     }
 }
@@ -248,12 +252,12 @@ impl<'a> ConversationBuilder<'a> {
     }
 
     /// One conversation per scene with `questions` questions each (fewer when the scene
-    /// offers fewer), drawn by a generator seeded with `qa_seed`. `leads[i]`, when given,
-    /// is one of scene `i`'s questions, at a random turn.
+    /// offers fewer), drawn by a generator seeded with `qa_seed`. When `counted[i]` names a
+    /// shape, one of scene `i`'s questions counts it, at a random turn.
     pub fn build(
         &self,
         scenes: &[Scene],
-        leads: &[Option<Qa>],
+        counted: &[Option<Shape>],
         questions: usize,
         qa_seed: u64,
         device: &Device,
@@ -262,19 +266,18 @@ impl<'a> ConversationBuilder<'a> {
             .with_paraphrase_share(self.paraphrase_share as f32);
         let mut rows: Vec<(Vec<u32>, Vec<bool>)> = Vec::with_capacity(scenes.len());
         for (i, scene) in scenes.iter().enumerate() {
-            let lead = leads.get(i).cloned().flatten();
-            let mut qas: Vec<Qa> = generator
-                .draw(scene, questions)
-                .into_iter()
-                .filter(|qa| Some(qa) != lead.as_ref())
-                .take(questions.saturating_sub(usize::from(lead.is_some())))
-                .collect();
-            if let Some(lead) = lead {
-                // At a random turn: always first, it would teach that a first question
-                // about counting comes from a crowded scene.
-                let turn = mix64(qa_seed ^ mix64(i as u64)) % (qas.len() as u64 + 1);
-                qas.insert(turn as usize, lead);
-            }
+            let qas: Vec<Qa> = match counted.get(i).copied().flatten() {
+                None => generator.draw(scene, questions),
+                Some(shape) => {
+                    let mut qas = generator.draw_counting(scene, shape, questions);
+                    // At a random turn: always first, it would teach that a first question
+                    // about counting comes from a crowded scene.
+                    let lead = qas.remove(0);
+                    let turn = mix64(qa_seed ^ mix64(i as u64)) % (qas.len() as u64 + 1);
+                    qas.insert(turn as usize, lead);
+                    qas
+                }
+            };
             let mut ids = Vec::new();
             let mut answer = Vec::new();
             for (turn, qa) in qas.iter().enumerate() {
@@ -367,26 +370,16 @@ mod tests {
     fn crowded_scenes_repeat_one_shape_and_ask_to_count_it() {
         let mut crowded = 0;
         for seed in Split::Train.seeds(0).take(200) {
-            assert!(
-                TrainingScene::draw(seed, 0.0, CROWD)
-                    .unwrap()
-                    .lead
-                    .is_none()
-            );
+            let plain = TrainingScene::draw(seed, 0.0, CROWD).unwrap();
+            assert!(plain.counted.is_none());
             let drawn = TrainingScene::draw(seed, 0.25, CROWD).unwrap();
-            let Some(lead) = drawn.lead else {
+            let Some(shape) = drawn.counted else {
                 assert_eq!(drawn.scene, Scene::random(seed));
                 continue;
             };
             crowded += 1;
-            assert_eq!(lead.kind, QuestionKind::Count);
-            let shape = Shape::ALL
-                .into_iter()
-                .find(|s| lead.question.contains(s.plural()))
-                .unwrap();
             let n = drawn.scene.count(shape);
             assert!(CROWD.contains(&n), "{n} {}", shape.plural());
-            assert_eq!(lead.answer, n.to_string());
         }
         assert!((30..=70).contains(&crowded), "{crowded} of 200 crowded");
     }
@@ -401,7 +394,7 @@ mod tests {
             assert_eq!(same.scene, classic.scene);
             let styled = TrainingScene::draw_styled(seed, 0.25, CROWD, 0.5).unwrap();
             assert_eq!(styled.scene.objects, classic.scene.objects);
-            assert_eq!(styled.lead, classic.lead);
+            assert_eq!(styled.counted, classic.counted);
             varied += usize::from(styled.scene.style != gvt_scene::Style::default());
         }
         assert!((70..=130).contains(&varied), "{varied} of 200 varied");
@@ -414,13 +407,7 @@ mod tests {
         let mut per_count = [0usize; 10];
         for seed in Split::Train.seeds(0).take(600) {
             let drawn = TrainingScene::draw(seed, 1.0, 0..=9).unwrap();
-            let lead = drawn.lead.unwrap();
-            let shape = Shape::ALL
-                .into_iter()
-                .find(|s| lead.question.contains(s.plural()))
-                .unwrap();
-            let n = drawn.scene.count(shape);
-            assert_eq!(lead.answer, n.to_string());
+            let n = drawn.scene.count(drawn.counted.unwrap());
             per_count[n] += 1;
         }
         assert!(
@@ -430,26 +417,54 @@ mod tests {
     }
 
     #[test]
-    fn a_lead_question_is_asked_once_at_a_random_turn() {
-        let vocab = super::super::train_vocabulary(512, 0.0).unwrap();
+    fn a_counted_shape_is_asked_once_at_a_random_turn_in_any_phrasing() {
+        use gvt_scene::qa::phrasings;
+        let vocab = super::super::train_vocabulary(512, 1.0).unwrap();
         let tokenizer = vocab.tokenizer().unwrap();
-        let builder = ConversationBuilder::new(&tokenizer).unwrap();
         let device = Device::flex();
-        let mut turns = std::collections::BTreeSet::new();
         let crowded = (0..).map(|seed| TrainingScene::draw(seed, 1.0, CROWD).unwrap());
-        for (qa_seed, drawn) in (0..).zip(crowded.filter(|d| d.scene.objects.len() > 4).take(12)) {
-            let lead = drawn.lead.clone().unwrap();
-            let scenes = std::slice::from_ref(&drawn.scene);
-            let leads = std::slice::from_ref(&drawn.lead);
-            let text = tokenizer.decode(&ints(
-                builder.build(scenes, leads, 4, qa_seed, &device).suffix,
-            ));
-            assert_eq!(text.matches(&lead.question).count(), 1, "{text}");
-            assert_eq!(text.matches("assistant\n").count(), 4, "four turns: {text}");
-            let at = text.find(&lead.question).unwrap();
-            turns.insert(text[..at].matches("assistant\n").count());
+        let crowded: Vec<TrainingScene> = crowded
+            .filter(|d| d.scene.objects.len() > 4)
+            .take(40)
+            .collect();
+        for share in [0.0, 0.5] {
+            let builder = ConversationBuilder::new(&tokenizer)
+                .unwrap()
+                .with_paraphrase_share(share);
+            let mut turns = std::collections::BTreeSet::new();
+            let mut reworded = 0;
+            for (qa_seed, drawn) in (0..).zip(&crowded) {
+                let shape = drawn.counted.unwrap();
+                let scenes = std::slice::from_ref(&drawn.scene);
+                let text = tokenizer.decode(&ints(
+                    builder
+                        .build(scenes, &[Some(shape)], 4, qa_seed, &device)
+                        .suffix,
+                ));
+                assert_eq!(text.matches("assistant\n").count(), 4, "four turns: {text}");
+                // Every wording of the count of this shape, in all: exactly one is asked.
+                let wordings: Vec<String> = phrasings(QuestionKind::Count)
+                    .iter()
+                    .map(|t| gvt_scene::qa::fill(t, Some(shape), None))
+                    .collect();
+                let asked: Vec<&String> = wordings.iter().filter(|w| text.contains(*w)).collect();
+                assert_eq!(asked.len(), 1, "share {share}: {asked:?} in {text}");
+                assert_eq!(text.matches(asked[0].as_str()).count(), 1, "{text}");
+                reworded += usize::from(*asked[0] != wordings[0]);
+                let at = text.find(asked[0].as_str()).unwrap();
+                turns.insert(text[..at].matches("assistant\n").count());
+            }
+            assert!(
+                turns.len() >= 3,
+                "share {share}: the count's turns: {turns:?}"
+            );
+            // Rephrased at the share, like any other question.
+            if share == 0.0 {
+                assert_eq!(reworded, 0);
+            } else {
+                assert!((8..=32).contains(&reworded), "{reworded} of 40 reworded");
+            }
         }
-        assert!(turns.len() >= 3, "the lead's turns: {turns:?}");
     }
 
     #[test]

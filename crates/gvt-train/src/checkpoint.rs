@@ -69,13 +69,7 @@ impl Trainer {
 
     /// Continues the run saved in `dir` on `device`.
     pub fn resume(dir: &Path, device: &Device) -> Result<Self> {
-        let config_path = dir.join(CONFIG_FILE);
-        let config = TrainConfig::load(&config_path).map_err(|e| {
-            Error::InvalidInput(format!(
-                "{} is not a training config: {e}",
-                config_path.display()
-            ))
-        })?;
+        let config = load_config(&dir.join(CONFIG_FILE))?;
         let file = GgufFile::open(&dir.join(MODEL_FILE))?;
         let md = &file.metadata;
         let stage = match md.get_str(KEY_STAGE)? {
@@ -145,5 +139,75 @@ impl Trainer {
             trainer.optimizer = Some(optimizer);
         }
         Ok(trainer)
+    }
+}
+
+/// The training config saved at `path`. Settings the file lacks (it was written before
+/// they existed) take their defaults, which are what that run trained with; a setting this
+/// version does not know is refused by name.
+pub(crate) fn load_config(path: &Path) -> Result<TrainConfig> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        Error::InvalidInput(format!("{} is not a training config: {e}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let saved: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(&e))?;
+    let serde_json::Value::Object(saved) = saved else {
+        return Err(invalid(&"not a JSON object"));
+    };
+    let mut merged = serde_json::to_value(TrainConfig::new()).map_err(|e| invalid(&e))?;
+    let fields = merged
+        .as_object_mut()
+        .expect("a config serialises to an object");
+    for (key, value) in saved {
+        if !fields.contains_key(&key) {
+            return Err(invalid(&format!("unknown setting `{key}`")));
+        }
+        fields.insert(key, value);
+    }
+    serde_json::from_value(merged).map_err(|e| invalid(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run saved before the recipe settings of the second generation resumes with their
+    /// defaults; unknown settings and broken files are refused with the file's name.
+    #[test]
+    fn configs_from_before_a_setting_existed_load_with_its_default() {
+        let dir = std::env::temp_dir().join(format!("gvt-train-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CONFIG_FILE);
+        let config = TrainConfig::new().with_seed(7).with_qa_steps(40);
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(&config).unwrap() else {
+            unreachable!("a config is an object")
+        };
+        for newer in [
+            "crowd_min",
+            "crowd_max",
+            "varied_style_share",
+            "paraphrase_share",
+        ] {
+            assert!(fields.remove(newer).is_some(), "{newer}");
+        }
+        let write = |fields: &serde_json::Map<String, serde_json::Value>| {
+            std::fs::write(&path, serde_json::Value::Object(fields.clone()).to_string()).unwrap()
+        };
+        write(&fields);
+        assert_eq!(load_config(&path).unwrap(), config);
+
+        fields.insert("crowd_maximum".into(), 9.into());
+        write(&fields);
+        let err = load_config(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("crowd_maximum") && err.contains("train.json"),
+            "{err}"
+        );
+        for broken in ["[1, 2]", "{\"seed\": \"two\"}", "{"] {
+            std::fs::write(&path, broken).unwrap();
+            let err = load_config(&path).unwrap_err().to_string();
+            assert!(err.contains("train.json"), "{broken}: {err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

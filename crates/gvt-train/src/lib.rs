@@ -39,8 +39,8 @@ use gvt_core::tokenizer::Tokenizer;
 use gvt_core::{Error, Result};
 use gvt_eval::report::Report;
 use gvt_eval::synthetic;
-use gvt_scene::qa::{Mix, Qa, QaGenerator, Split};
-use gvt_scene::{Scene, SceneRequest};
+use gvt_scene::qa::{Mix, QaGenerator, Split};
+use gvt_scene::{Scene, SceneRequest, Shape};
 
 /// Hyper-parameters of a training run (saved next to its checkpoints).
 #[derive(Config, Debug, PartialEq)]
@@ -415,18 +415,18 @@ impl Trainer {
                 TrainingScene::draw_styled(seed, c.crowded_share, crowd, c.varied_style_share)
             })
             .collect::<Result<Vec<_>>>()?;
-        let (scenes, leads): (Vec<Scene>, Vec<Option<Qa>>) =
-            drawn.into_iter().map(|d| (d.scene, d.lead)).unzip();
+        let (scenes, counted): (Vec<Scene>, Vec<Option<Shape>>) =
+            drawn.into_iter().map(|d| (d.scene, d.counted)).unzip();
         match stage {
             // The probe's targets cover every object; no question leads.
             Stage::Vision => self.step_on(&scenes, &[]),
-            Stage::Qa => self.step_on(&scenes, &leads),
+            Stage::Qa => self.step_on(&scenes, &counted),
         }
     }
 
     /// One optimizer step of the current stage on `scenes` (tests use a fixed batch);
-    /// stage 2 conversations open with `leads[i]` where given.
-    pub fn step_on(&mut self, scenes: &[Scene], leads: &[Option<Qa>]) -> Result<StepReport> {
+    /// stage 2 conversations count `counted[i]` where given.
+    pub fn step_on(&mut self, scenes: &[Scene], counted: &[Option<Shape>]) -> Result<StepReport> {
         let Position { stage, step } = self.position;
         let batch_size = scenes.len();
         let started = web_time::Instant::now();
@@ -464,7 +464,7 @@ impl Trainer {
                     .with_paraphrase_share(self.config.paraphrase_share)
                     .build(
                         scenes,
-                        leads,
+                        counted,
                         self.config.questions_per_scene,
                         qa_seed,
                         &self.device,

@@ -2,21 +2,12 @@
 
 use image::RgbImage;
 
+use super::fnv;
 use crate::{
     Background, BackgroundKind, Color, Constraint, EDGE_MARGIN, Filter, MAX_OBJECTS, MAX_OVERLAP,
     MIN_BACKGROUND_DISTANCE, Object, Position, Rng, SAME_COLOR_GAP, SIZE_JITTER, Scene, SceneError,
     SceneRequest, Shape, Size, overlap_area,
 };
-
-/// FNV-1a of the pixels.
-fn fnv(image: &RgbImage) -> u64 {
-    image
-        .as_raw()
-        .iter()
-        .fold(0xCBF2_9CE4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
-        })
-}
 
 fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     a.iter()

@@ -472,6 +472,41 @@ fn held_out_phrasings_are_never_drawn_for_training() {
     }
 }
 
+/// Training's extra wordings share no three-word sequence with a held-out phrasing (only
+/// the evaluation templates, asked in both splits, may), so a paraphrased question is new
+/// wording and not a near-twin of one trained on.
+#[test]
+fn training_wordings_share_no_three_words_with_held_out_ones() {
+    use crate::qa::{HELD_OUT_COUNT, HELD_OUT_EXIST, fill, phrasings};
+    fn trigrams(text: &str) -> Vec<String> {
+        let words: Vec<String> = text
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .collect();
+        words.windows(3).map(|w| w.join(" ")).collect()
+    }
+    let shape = Shape::Star;
+    let held_out: Vec<String> = HELD_OUT_COUNT
+        .iter()
+        .chain(&HELD_OUT_EXIST)
+        .flat_map(|t| trigrams(&t.replace("{}", shape.plural())))
+        .collect();
+    for kind in QuestionKind::ALL {
+        for template in &phrasings(kind)[1..] {
+            let text = fill(template, Some(shape), Some(Color::Red));
+            for gram in trigrams(&text) {
+                assert!(!held_out.contains(&gram), "{text:?} shares {gram:?}");
+            }
+        }
+    }
+    // The check catches a near-twin.
+    let twin = trigrams("What is the number of stars in the image?");
+    assert!(twin.iter().any(|gram| held_out.contains(gram)));
+}
+
 /// With a paraphrase share, training asks every phrasing of every kind, each with the
 /// template question's answer; with none, exactly the template questions.
 #[test]

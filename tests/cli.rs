@@ -352,7 +352,7 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
     // The samples are the report's: as many existence questions as MCI's n, as many right,
     // in the template's wording and in the held-out one.
     let tasks = report.get("tasks").unwrap().as_array().unwrap();
-    for (name, paraphrased) in [("MCI", false), ("MCI, paraphrased", true)] {
+    for (name, set) in [("MCI", "template"), ("MCI, paraphrased", "paraphrased")] {
         let mci = tasks
             .iter()
             .find(|t| t.get("name").unwrap().as_str() == Some(name))
@@ -360,7 +360,7 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
         let exist: Vec<_> = rows
             .iter()
             .filter(|r| text_of(r, "kind") == "exist")
-            .filter(|r| field(r, "paraphrased") == Value::Bool(paraphrased))
+            .filter(|r| text_of(r, "set") == set)
             .collect();
         assert_eq!(exist.len() as u64, mci.get("n").unwrap().as_u64().unwrap());
         let right = exist
@@ -369,6 +369,13 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
             .count();
         assert_eq!(right as u64, mci.get("correct").unwrap().as_u64().unwrap());
     }
+    // One balanced counting scene per seed, its count cycling from 0.
+    let counts: Vec<String> = rows
+        .iter()
+        .filter(|r| text_of(r, "set") == "counts")
+        .map(|r| text_of(r, "truth"))
+        .collect();
+    assert_eq!(counts, ["0", "1", "2", "3", "4", "5"]);
     assert_clean_error(
         &gvt(&["eval", "synthetic", "--n", "1", "--split", "train"]),
         "invalid value 'train'",
@@ -382,13 +389,20 @@ fn eval_synthetic_writes_every_sample_of_the_chosen_split() {
     assert!(stdout(&out).contains("varied style"), "{}", stdout(&out));
     let png = |varied: bool| {
         let path = dir.join(format!("scene-{varied}.png"));
-        let mut args = vec!["scene", path.to_str().unwrap(), "--seed", "3"];
+        let mut args = vec![
+            "scene",
+            path.to_str().unwrap(),
+            "--seed",
+            "3",
+            "--objects",
+            "6",
+        ];
         args.extend(varied.then_some("--varied"));
         let out = gvt(&args);
         assert!(out.status.success(), "{}", stderr(&out));
         std::fs::read(&path).unwrap()
     };
-    assert_ne!(png(true), png(false));
+    assert!(png(true) != png(false), "--varied drew the classic picture");
     let asked = |text: &str| -> Vec<(String, String)> {
         text.lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap())

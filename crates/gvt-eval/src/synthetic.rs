@@ -30,9 +30,8 @@ pub struct Sample {
     pub scene_seed: u64,
     pub objects: usize,
     pub qa: Qa,
-    /// Asked in a held-out phrasing ([`gvt_scene::qa::HELD_OUT_COUNT`], `HELD_OUT_EXIST`)
-    /// rather than the benchmark's template.
-    pub paraphrased: bool,
+    /// The set of questions it belongs to.
+    pub set: QuestionSet,
     /// The model's answer after GVT's post-processing (cut at the first period).
     pub answer: String,
 }
@@ -65,8 +64,34 @@ pub fn is_correct(qa: &Qa, answer: &str) -> bool {
     }
 }
 
-/// A JSON object: scene seed, object count, question kind, question, ground truth, the
-/// model's answer and whether it is right. By hand rather than derived: the members flatten
+/// The three sets of questions an evaluation asks, scored apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionSet {
+    /// GVTBench's questions in its templates (counting a present class, existence) and
+    /// colour and position, about the split's random scenes.
+    Template,
+    /// Counting and existence about the same scenes in a held-out phrasing
+    /// ([`gvt_scene::qa::HELD_OUT_COUNT`], `HELD_OUT_EXIST`) rather than the template.
+    Paraphrased,
+    /// Counting, in the template, about a second scene per seed drawn with exactly `k` of
+    /// the asked class, `k` cycling through 0-9: every count equally often, which random
+    /// scenes (mostly one or two of a class) do not give.
+    Counts,
+}
+
+impl QuestionSet {
+    /// "template", "paraphrased" or "counts", as in the samples' JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuestionSet::Template => "template",
+            QuestionSet::Paraphrased => "paraphrased",
+            QuestionSet::Counts => "counts",
+        }
+    }
+}
+
+/// A JSON object: scene seed, object count, question kind, question, its set, ground truth,
+/// the model's answer and whether it is right. By hand rather than derived: the members flatten
 /// the question and add its correctness.
 impl Serialize for Sample {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -75,7 +100,7 @@ impl Serialize for Sample {
         sample.serialize_field("objects", &self.objects)?;
         sample.serialize_field("kind", self.qa.kind.name())?;
         sample.serialize_field("question", &self.qa.question)?;
-        sample.serialize_field("paraphrased", &self.paraphrased)?;
+        sample.serialize_field("set", self.set.name())?;
         sample.serialize_field("truth", &self.qa.answer)?;
         sample.serialize_field("answer", &self.answer)?;
         sample.serialize_field("correct", &self.is_correct())?;
@@ -84,8 +109,9 @@ impl Serialize for Sample {
 }
 
 /// Evaluates `pipeline` on `n` scenes of `split` (the test split for reported scores, the
-/// validation split while training) starting from `seed`. `on_progress(done, n)` is called
-/// after each scene. Returns the report and every sample.
+/// validation split while training) starting from `seed`, and on a second scene per seed
+/// for the balanced counting table ([`QuestionSet::Counts`]). `on_progress(done, n)` is
+/// called after each seed. Returns the report and every sample.
 pub async fn evaluate(
     pipeline: &Pipeline,
     split: Split,
@@ -117,43 +143,44 @@ pub async fn evaluate_scenes(
         .ok_or_else(|| {
             Error::InvalidInput("synthetic evaluation needs a model with a vision tower".into())
         })?;
-    let options = GenerateOptions {
-        max_new_tokens: MAX_ANSWER_TOKENS,
-        ..Default::default()
-    };
     let mut questions = QaGenerator::new(seed, Mix::default());
     let mut samples = Vec::new();
     for (done, scene_seed) in split.seeds(seed).take(n).enumerate() {
         if cancel.is_cancelled() {
             break;
         }
-        let scene =
-            Scene::generate(scene_seed, request).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let image = DynamicImage::ImageRgb8(
-            scene
-                .render(side)
-                .map_err(|e| Error::InvalidInput(e.to_string()))?,
-        );
+        let scene = draw(scene_seed, request)?;
         let asked = questions_for(&scene, scene_seed, &mut questions)
             .into_iter()
-            .map(|qa| (qa, false))
+            .map(|qa| (qa, QuestionSet::Template))
             .chain(
                 paraphrases_for(&scene, scene_seed)
                     .into_iter()
-                    .map(|qa| (qa, true)),
+                    .map(|qa| (qa, QuestionSet::Paraphrased)),
             );
-        for (qa, paraphrased) in asked {
-            let answer = pipeline
-                .ask(Some(&image), &qa.question, &options, cancel, &mut |_| {})
-                .await?;
-            samples.push(Sample {
-                scene_seed,
-                objects: scene.objects.len(),
-                answer: postprocess_generation(&answer.text),
-                qa,
-                paraphrased,
-            });
-        }
+        ask(
+            pipeline,
+            &scene,
+            scene_seed,
+            side,
+            asked,
+            cancel,
+            &mut samples,
+        )
+        .await?;
+        let (shape, count) = balanced_count(done);
+        let crowd = draw(scene_seed, &request.clone().exactly(shape, count))?;
+        let asked = [(Qa::count(&crowd, shape), QuestionSet::Counts)];
+        ask(
+            pipeline,
+            &crowd,
+            scene_seed,
+            side,
+            asked,
+            cancel,
+            &mut samples,
+        )
+        .await?;
         on_progress(done + 1, n);
     }
     let style = if request.varied_style {
@@ -167,6 +194,52 @@ pub async fn evaluate_scenes(
     );
     let report = score(&samples, &title);
     Ok((report, samples))
+}
+
+/// The scene of `seed` under `request`.
+fn draw(seed: u64, request: &SceneRequest) -> Result<Scene> {
+    Scene::generate(seed, request).map_err(|e| Error::InvalidInput(e.to_string()))
+}
+
+/// Asks `pipeline` each question about `scene`, rendered at `side` pixels, into `samples`.
+async fn ask(
+    pipeline: &Pipeline,
+    scene: &Scene,
+    scene_seed: u64,
+    side: u32,
+    questions: impl IntoIterator<Item = (Qa, QuestionSet)>,
+    cancel: &CancelFlag,
+    samples: &mut Vec<Sample>,
+) -> Result<()> {
+    let options = GenerateOptions {
+        max_new_tokens: MAX_ANSWER_TOKENS,
+        ..Default::default()
+    };
+    let image = DynamicImage::ImageRgb8(
+        scene
+            .render(side)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?,
+    );
+    for (qa, set) in questions {
+        let answer = pipeline
+            .ask(Some(&image), &qa.question, &options, cancel, &mut |_| {})
+            .await?;
+        samples.push(Sample {
+            scene_seed,
+            objects: scene.objects.len(),
+            answer: postprocess_generation(&answer.text),
+            qa,
+            set,
+        });
+    }
+    Ok(())
+}
+
+/// The class and count of the [`QuestionSet::Counts`] scene for the `index`-th seed: the
+/// count cycles through 0-9 and the class through [`Shape::ALL`] every ten seeds, so every
+/// (class, count) pair comes once in 80 seeds.
+fn balanced_count(index: usize) -> (Shape, usize) {
+    (Shape::ALL[(index / 10) % Shape::ALL.len()], index % 10)
 }
 
 /// One question of each kind that can be asked about `scene`: counting a present class
@@ -220,38 +293,39 @@ fn paraphrases_for(scene: &Scene, scene_seed: u64) -> Vec<Qa> {
 /// Scores samples with GVTBench's rules: OC (accuracy, MAE, RMSE by `gt // 3`), MCI (the
 /// yes/no rule, bins by number of objects), colour and position (exact match).
 pub fn score(samples: &[Sample], title: &str) -> Report {
-    let of = |kind: QuestionKind, paraphrased: bool| {
+    let of = |kind: QuestionKind, set: QuestionSet| {
         samples
             .iter()
-            .filter(move |s| s.qa.kind == kind && s.paraphrased == paraphrased)
+            .filter(move |s| s.qa.kind == kind && s.set == set)
     };
-    let counting = |paraphrased| {
+    let counting = |set| {
         CountingMetrics::from_pairs(
-            of(QuestionKind::Count, paraphrased)
+            of(QuestionKind::Count, set)
                 .map(|s| (parse_count(&s.qa.answer), parse_count(&s.answer))),
         )
     };
-    let identification = |paraphrased| {
+    let identification = |set| {
         IdentificationMetrics::from_outcomes(
-            of(QuestionKind::Exist, paraphrased).map(|s| (s.objects as u32, s.is_correct())),
+            of(QuestionKind::Exist, set).map(|s| (s.objects as u32, s.is_correct())),
         )
     };
+    let accuracy = |kind| {
+        AccuracyMetrics::from_outcomes(of(kind, QuestionSet::Template).map(Sample::is_correct))
+    };
+    let has = |set| samples.iter().any(|s| s.set == set);
     let mut report = Report::new(title);
-    report.push("OC", counting(false));
-    report.push("MCI", identification(false));
-    report.push(
-        "color",
-        AccuracyMetrics::from_outcomes(of(QuestionKind::Color, false).map(Sample::is_correct)),
-    );
-    report.push(
-        "position",
-        AccuracyMetrics::from_outcomes(of(QuestionKind::Position, false).map(Sample::is_correct)),
-    );
+    report.push("OC", counting(QuestionSet::Template));
+    report.push("MCI", identification(QuestionSet::Template));
+    report.push("color", accuracy(QuestionKind::Color));
+    report.push("position", accuracy(QuestionKind::Position));
     // The same tasks in held-out phrasings: close to the template scores when the model
     // understands the question rather than its wording.
-    if samples.iter().any(|s| s.paraphrased) {
-        report.push("OC, paraphrased", counting(true));
-        report.push("MCI, paraphrased", identification(true));
+    if has(QuestionSet::Paraphrased) {
+        report.push("OC, paraphrased", counting(QuestionSet::Paraphrased));
+        report.push("MCI, paraphrased", identification(QuestionSet::Paraphrased));
+    }
+    if has(QuestionSet::Counts) {
+        report.push("OC, counts 0-9", counting(QuestionSet::Counts));
     }
     report
 }
@@ -270,7 +344,7 @@ mod tests {
                 answer: truth.into(),
             },
             answer: answer.into(),
-            paraphrased: false,
+            set: QuestionSet::Template,
         }
     }
 
@@ -304,7 +378,7 @@ mod tests {
             s.to_json_line(),
             concat!(
                 r#"{"scene_seed":18446744073709551615,"objects":5,"kind":"count","#,
-                r#""question":"How many stars are there in the image?","paraphrased":false,"#,
+                r#""question":"How many stars are there in the image?","set":"template","#,
                 r#""truth":"3","#,
                 r#""answer":"There are 3 \"stars\"","correct":true}"#
             )
@@ -331,10 +405,17 @@ mod tests {
     }
 
     #[test]
-    fn paraphrased_samples_are_scored_apart() {
+    fn each_set_is_scored_apart() {
         let mut paraphrased = sample(QuestionKind::Count, "2", "5", 3);
-        paraphrased.paraphrased = true;
-        let samples = vec![sample(QuestionKind::Count, "2", "2", 3), paraphrased];
+        paraphrased.set = QuestionSet::Paraphrased;
+        let mut counts: Vec<Sample> = (0..10)
+            .map(|k| sample(QuestionKind::Count, &k.to_string(), "3", k))
+            .collect();
+        for s in &mut counts {
+            s.set = QuestionSet::Counts;
+        }
+        let mut samples = vec![sample(QuestionKind::Count, "2", "2", 3), paraphrased];
+        samples.extend(counts);
         let report = score(&samples, "t");
         let names: Vec<&str> = report.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
@@ -345,11 +426,32 @@ mod tests {
                 "color",
                 "position",
                 "OC, paraphrased",
-                "MCI, paraphrased"
+                "MCI, paraphrased",
+                "OC, counts 0-9"
             ]
         );
         assert_eq!(report.entries[0].metrics.accuracy(), 1.0);
         assert_eq!(report.entries[4].metrics.accuracy(), 0.0);
+        // One of ten right, and a row per true count 0-9 in the table and the JSON.
+        assert_eq!(report.entries[6].metrics.accuracy(), 0.1);
+        let table = report.to_table();
+        for k in 0..10 {
+            assert!(table.contains(&format!("  count {k} ")), "{table}");
+        }
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let text = json.to_string();
+        assert!(text.contains("OC, counts 0-9"), "{text}");
+    }
+
+    /// Every (class, count) pair comes once in 80 seeds; counts 0-9 equally often.
+    #[test]
+    fn balanced_counts_cover_every_class_and_count() {
+        let pairs: std::collections::BTreeSet<(Shape, usize)> =
+            (0..80).map(balanced_count).collect();
+        assert_eq!(pairs.len(), 80);
+        let mut per_count = [0; 10];
+        (0..2000).for_each(|i| per_count[balanced_count(i).1] += 1);
+        assert_eq!(per_count, [200; 10]);
     }
 
     #[test]

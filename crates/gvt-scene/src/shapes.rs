@@ -105,7 +105,11 @@ impl Shape {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
-            Shape::Triangle => polygon_sdf(u, v, &TRIANGLE),
+            Shape::Triangle if forms.triangle_width == 1.0 => polygon_sdf(u, v, &TRIANGLE),
+            Shape::Triangle => {
+                let a = forms.triangle_width;
+                polygon_sdf(u, v, &[[0.0, -1.0], [a, 1.0], [-a, 1.0]])
+            }
             Shape::Star => polygon_sdf(u, v, &forms.star()),
             // Union of two bars: exact outside, an under-estimate of the depth inside.
             Shape::Cross => {
@@ -143,8 +147,11 @@ impl Shape {
     pub fn stroke_in(self, forms: &Forms) -> f32 {
         let width = match self {
             Shape::Circle | Shape::Square => 2.0,
-            // Base 2, height 2: the incircle's radius is twice the area over the perimeter.
-            Shape::Triangle => 4.0 / (2.0 + 2.0 * 5f32.sqrt()) * 2.0,
+            // Base 2a, height 2: the incircle's radius is the area over the half perimeter.
+            Shape::Triangle => {
+                let a = forms.triangle_width;
+                2.0 * 2.0 * a / (a + (a * a + 4.0).sqrt())
+            }
             // The star's incircle touches its edges inside the inner vertices.
             Shape::Star => 1.6 * forms.star_inner,
             Shape::Cross => 2.0 * forms.cross_half_width,

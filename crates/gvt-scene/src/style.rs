@@ -20,6 +20,8 @@ pub struct Forms {
     pub cross_half_width: f32,
     /// The diamond's width over its height (at most 1: it always spans its box's height).
     pub diamond_width: f32,
+    /// The triangle's base over its height (at most 1: it always spans its box's height).
+    pub triangle_width: f32,
     /// Every shape's extent along x and along y, relative to its box: below 1 on one axis
     /// when the picture was drawn on a non-square canvas and stretched to a square, as
     /// `gvt_core::preprocess` stretches a photo.
@@ -33,28 +35,13 @@ impl Default for Forms {
             ring_inner: RING_INNER,
             cross_half_width: CROSS_HALF_WIDTH,
             diamond_width: 1.0,
+            triangle_width: 1.0,
             squash: [1.0, 1.0],
         }
     }
 }
 
 impl Forms {
-    /// Forms with these proportions.
-    pub fn new(
-        star_inner: f32,
-        ring_inner: f32,
-        cross_half_width: f32,
-        diamond_width: f32,
-    ) -> Self {
-        Forms {
-            star_inner,
-            ring_inner,
-            cross_half_width,
-            diamond_width,
-            squash: [1.0, 1.0],
-        }
-    }
-
     /// The star's vertices: the classic constants for the classic radius, so classic renders
     /// stay bit-identical.
     pub(crate) fn star(&self) -> [[f32; 2]; 10] {
@@ -137,12 +124,14 @@ impl Style {
         background: Background,
         kind: Option<BackgroundKind>,
     ) -> (Style, Background) {
-        let mut forms = Forms::new(
-            rng.range_f32(0.32, 0.58),
-            rng.range_f32(0.3, 0.75),
-            rng.range_f32(0.18, 0.45),
-            rng.range_f32(0.65, 1.0),
-        );
+        let mut forms = Forms {
+            star_inner: rng.range_f32(0.32, 0.58),
+            ring_inner: rng.range_f32(0.3, 0.75),
+            cross_half_width: rng.range_f32(0.18, 0.45),
+            diamond_width: rng.range_f32(0.65, 1.0),
+            triangle_width: rng.range_f32(0.7, 1.0),
+            squash: [1.0, 1.0],
+        };
         if rng.chance(0.5) {
             let factor = rng.range_f32(0.5, 0.95);
             forms.squash = if rng.chance(0.5) {

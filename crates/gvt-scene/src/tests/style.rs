@@ -10,8 +10,16 @@ use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 /// Forms over the corners of the varied ranges, squashed and not.
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
-    for (star, ring, cross, diamond) in [(0.32, 0.75, 0.18, 0.65), (0.58, 0.3, 0.45, 0.8)] {
-        let forms = Forms::new(star, ring, cross, diamond);
+    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 0.8, 0.9)];
+    for (star_inner, ring_inner, cross_half_width, diamond_width, triangle_width) in corners {
+        let forms = Forms {
+            star_inner,
+            ring_inner,
+            cross_half_width,
+            diamond_width,
+            triangle_width,
+            squash: [1.0, 1.0],
+        };
         all.push(forms);
         for squash in [[0.5, 1.0], [1.0, 0.7]] {
             all.push(Forms { squash, ..forms });
@@ -142,24 +150,24 @@ fn renders_match_their_golden_hashes() {
         let scene = Scene::generate(seed, &request).unwrap();
         fnv(&scene.render(128).unwrap())
     };
-    // Nine objects, outlined and squashed: with hard edges (seed 5), smooth ones (24).
+    // Nine objects, outlined and squashed: with hard edges (seed 18), smooth ones (5).
     let nine = SceneRequest::default().objects(9, 9);
-    for seed in [5, 24] {
+    for seed in [18, 5] {
         let style = Scene::generate(seed, &nine.clone().varied()).unwrap().style;
         assert!(style.outline > 0.0 && style.forms.squash != [1.0, 1.0]);
-        assert_eq!(style.antialias, seed == 24);
+        assert_eq!(style.antialias, seed == 5);
     }
     let got = [
         hash(5, nine.clone()),
-        hash(5, nine.clone().varied()),
-        hash(24, nine.varied()),
+        hash(18, nine.clone().varied()),
+        hash(5, nine.varied()),
     ];
     assert_eq!(
         got,
         [
             0x2A6B_6B09_5DD3_AF52,
-            0xF8AD_66B2_3500_FAD7,
-            0x4559_FCD5_2D44_83AF
+            0xCFD4_F4F0_04A3_CA74,
+            0xDE8C_A83F_E0C4_C2CC
         ],
         "{got:#018X?}"
     );

@@ -68,7 +68,9 @@ struct SyntheticArgs {
     /// An LLM GGUF.
     #[arg(long, value_name = "L.gguf")]
     llm: Option<PathBuf>,
-    /// Number of scenes (each gets up to four questions).
+    /// Number of scenes (each gets up to six questions: four in the templates, counting
+    /// and existence again in held-out phrasings), plus one scene per seed with exactly
+    /// 0-9 of a shape for the per-count table.
     #[arg(long, default_value_t = 2000)]
     n: usize,
     /// First seed; scenes are the split's seeds from here on.

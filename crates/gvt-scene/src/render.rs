@@ -320,10 +320,11 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, 
     let color = rgb.map(f32::from);
     let shade = color.map(|c| c * OUTLINE_SHADE);
     let forms = &style.forms;
-    // The outline's width in pixels of this render, at most a third of the shape's thinnest
-    // part so that its fill colour always shows; none when that leaves under MIN_OUTLINE_PX.
+    // The outline's width in pixels of this render, at most a third of the shape's core
+    // (the largest disc inside it, the ring's band, the cross's bar) so that its fill colour
+    // always shows there; none when that leaves under MIN_OUTLINE_PX.
     let outline =
-        (style.outline * s / 128.0).min(object.shape.stroke_in(forms) * px_per_unit / 3.0);
+        (style.outline * s / 128.0).min(object.shape.core_width_in(forms) * px_per_unit / 3.0);
     let outline = if outline < MIN_OUTLINE_PX {
         0.0
     } else {

@@ -141,10 +141,12 @@ impl Shape {
         }
     }
 
-    /// Width of the shape's thinnest part in local units (the box is 2 wide): the diameter
-    /// of the largest disc that fits inside it, or for the ring and the cross the width of
-    /// the band or bar. A lower bound for the star and the triangle.
-    pub fn stroke_in(self, forms: &Forms) -> f32 {
+    /// Width of the shape's core in local units (the box is 2 wide): the diameter of the
+    /// largest disc that fits inside it, which for the ring and the cross is the width of
+    /// the band or bar. A cautious bound for the star (the disc reaches the inner vertices,
+    /// radius `star_inner` before the stretch) and the heart (a lobe's disc); exact for the
+    /// others.
+    pub fn core_width_in(self, forms: &Forms) -> f32 {
         let width = match self {
             Shape::Circle | Shape::Square => 2.0,
             // Base 2a, height 2: the incircle's radius is the area over the half perimeter.
@@ -152,7 +154,6 @@ impl Shape {
                 let a = forms.triangle_width;
                 2.0 * 2.0 * a / (a + (a * a + 4.0).sqrt())
             }
-            // The star's incircle touches its edges inside the inner vertices.
             Shape::Star => 1.6 * forms.star_inner,
             Shape::Cross => 2.0 * forms.cross_half_width,
             // Each lobe is a disc of radius 0.5.

@@ -12,9 +12,10 @@ use burn::module::ParamId;
 use burn::tensor::Device;
 
 use super::{Position, Stage, TrainConfig, Trainer, build, train_vocabulary};
-use gvt_core::gguf::{Array, GgufFile, GgufWriter, Value};
+use gvt_core::gguf::{Array, GgufFile, GgufWriter, Metadata, Value};
 use gvt_core::model::export::ParamValues;
 use gvt_core::model::{GgufSource, GvtConfig, Named, ParamName, WeightFormat};
+use gvt_core::tokenizer::{KEY_MERGES, KEY_TOKENS};
 use gvt_core::{Error, Result};
 
 const MODEL_FILE: &str = "checkpoint.gguf";
@@ -117,12 +118,20 @@ impl Trainer {
             })
             .collect();
 
+        // The vocabulary is learnt again from the run's settings; a checkpoint whose tokens
+        // or merges differ (the training phrasings changed since) would resume with its
+        // embeddings under the wrong ids.
         let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
+        let mut rebuilt = Metadata::new();
+        vocab.write_metadata(&mut rebuilt);
         let model_config = GvtConfig::from_gguf(&file, &file)?;
-        if model_config.llm.vocab_size != vocab.len() {
-            return Err(Error::InvalidInput(
-                "the checkpoint's vocabulary differs from the one this version trains".into(),
-            ));
+        let same = [KEY_TOKENS, KEY_MERGES].map(|key| rebuilt.get(key) == md.get(key));
+        if model_config.llm.vocab_size != vocab.len() || same != [true, true] {
+            return Err(Error::InvalidInput(format!(
+                "the vocabulary of {} differs from the one this version learns for its \
+                 settings: resume it with the version that started it",
+                dir.join(MODEL_FILE).display()
+            )));
         }
         let device = device.clone().autodiff();
         let mut src = Named::new(GgufSource::new(&file, &device).dequantized()).with_ids(&previous);
@@ -142,9 +151,20 @@ impl Trainer {
     }
 }
 
-/// The training config saved at `path`. Settings the file lacks (it was written before
-/// they existed) take their defaults, which are what that run trained with; a setting this
-/// version does not know is refused by name.
+/// Settings added to [`TrainConfig`] after runs were first saved, with the value a run
+/// saved before them trained with (not always today's default: runs before crowded scenes
+/// had none).
+const ADDED_SETTINGS: [(&str, f64); 5] = [
+    ("crowded_share", 0.0),
+    ("crowd_min", 2.0),
+    ("crowd_max", 5.0),
+    ("varied_style_share", 0.0),
+    ("paraphrase_share", 0.0),
+];
+
+/// The training config saved at `path`. A setting the file lacks (it was written before
+/// the setting existed) takes the value that run trained with ([`ADDED_SETTINGS`], else the
+/// default); a setting this version does not know is refused by name.
 pub(crate) fn load_config(path: &Path) -> Result<TrainConfig> {
     let invalid = |e: &dyn std::fmt::Display| {
         Error::InvalidInput(format!("{} is not a training config: {e}", path.display()))
@@ -158,6 +178,13 @@ pub(crate) fn load_config(path: &Path) -> Result<TrainConfig> {
     let fields = merged
         .as_object_mut()
         .expect("a config serialises to an object");
+    for (key, value) in ADDED_SETTINGS {
+        let value = match fields.get(key) {
+            Some(serde_json::Value::Number(n)) if n.is_u64() => (value as u64).into(),
+            _ => value.into(),
+        };
+        fields.insert(key.to_owned(), value);
+    }
     for (key, value) in saved {
         if !fields.contains_key(&key) {
             return Err(invalid(&format!("unknown setting `{key}`")));
@@ -195,6 +222,14 @@ mod tests {
         };
         write(&fields);
         assert_eq!(load_config(&path).unwrap(), config);
+        // A run from before crowded scenes trained without them.
+        fields.remove("crowded_share");
+        write(&fields);
+        let crowdless = TrainConfig {
+            crowded_share: 0.0,
+            ..config.clone()
+        };
+        assert_eq!(load_config(&path).unwrap(), crowdless);
 
         fields.insert("crowd_maximum".into(), 9.into());
         write(&fields);

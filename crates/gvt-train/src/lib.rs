@@ -64,7 +64,8 @@ pub struct TrainConfig {
     /// Questions per scene in a stage 2 conversation.
     #[config(default = 4)]
     pub questions_per_scene: usize,
-    /// Share of scenes that are crowded, one shape 2 to 5 times ([`batch::TrainingScene::draw`]):
+    /// Share of scenes that are crowded, one shape `crowd_min` to `crowd_max` times
+    /// ([`batch::TrainingScene::draw`]):
     /// in stage 1 they teach the tokens counts above two, in stage 2 one of the
     /// conversation's questions counts the crowd.
     #[config(default = 0.25)]

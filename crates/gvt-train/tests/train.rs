@@ -86,12 +86,15 @@ fn losses(trainer: &mut Trainer, dir: Option<&std::path::Path>) -> Vec<f32> {
 #[test]
 fn a_resumed_run_continues_exactly() {
     let device = Device::flex();
-    let mut straight = Trainer::new(small_run(5), &device).unwrap();
+    // A vocabulary small enough to fill up whatever the phrasings, so that only its tokens
+    // tell runs with other phrasings apart (below).
+    let run = || small_run(5).with_vocab_size(320);
+    let mut straight = Trainer::new(run(), &device).unwrap();
     let all = losses(&mut straight, None);
     assert_eq!(all.len(), 5);
 
     let dir = std::env::temp_dir().join(format!("gvt-train-resume-{}", std::process::id()));
-    let mut first = Trainer::new(small_run(5), &device).unwrap();
+    let mut first = Trainer::new(run(), &device).unwrap();
     first.step().unwrap();
     first.step().unwrap();
     first.save(&dir).unwrap();
@@ -114,6 +117,20 @@ fn a_resumed_run_continues_exactly() {
     // The final checkpoint is a model file like any other.
     let checkpoint = GgufFile::open(&dir.join("checkpoint.gguf")).unwrap();
     Pipeline::load(&checkpoint, None, ComputeDevice::cpu(), &mut |_, _| {}).unwrap();
+
+    // A run whose vocabulary this version would learn differently (here: its settings say
+    // other phrasings, as when the training phrasings change) is refused, not resumed with
+    // its embeddings under other tokens.
+    let config = dir.join("train.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\"paraphrase_share\": 0.0"), "{text}");
+    let other = text.replace("\"paraphrase_share\": 0.0", "\"paraphrase_share\": 0.5");
+    std::fs::write(&config, other).unwrap();
+    let err = Trainer::resume(&dir, &device).err().unwrap().to_string();
+    assert!(
+        err.contains("vocabulary") && err.contains("checkpoint.gguf"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -63,10 +63,10 @@ fn sdf_never_exceeds_the_true_distance() {
     }
 }
 
-/// `stroke_in` is the width of the thinnest part: twice the deepest point's depth, up to
-/// the star's and triangle's conservative bounds.
+/// `core_width_in` is twice the depth of the deepest inside point, up to the star's and
+/// heart's cautious bounds.
 #[test]
-fn stroke_is_twice_the_deepest_inside_point() {
+fn core_width_is_twice_the_deepest_inside_point() {
     const N: usize = 401;
     for forms in forms_to_test() {
         for shape in Shape::ALL {
@@ -76,10 +76,15 @@ fn stroke_is_twice_the_deepest_inside_point() {
                     -shape.sdf_in(u, v, &forms)
                 })
                 .fold(0f32, f32::max);
-            let stroke = shape.stroke_in(&forms);
+            let width = shape.core_width_in(&forms);
+            // Exact but for the star's and heart's cautious bounds.
+            let low = match shape {
+                Shape::Star | Shape::Heart => 1.2,
+                _ => 1.97,
+            };
             assert!(
-                stroke <= 2.0 * deepest + 0.01 && stroke >= 1.2 * deepest,
-                "{shape:?} {forms:?}: stroke {stroke}, deepest point {deepest}"
+                width <= 2.0 * deepest + 0.01 && width >= low * deepest,
+                "{shape:?} {forms:?}: core width {width}, deepest point {deepest}"
             );
         }
     }
@@ -95,6 +100,7 @@ fn outlined_objects_still_show_their_fill() {
         if scene.style.outline == 0.0 {
             continue;
         }
+        // On a dark background the darker outline would fade into it.
         assert!(scene.background.is_light(), "seed {seed}: outlined on dark");
         outlined += 1;
         let forms = &scene.style.forms;
@@ -128,6 +134,29 @@ fn outlined_objects_still_show_their_fill() {
         }
     }
     assert!(outlined > 60, "only {outlined} of 400 scenes outlined");
+}
+
+/// `is_light` tells the light family (and white) from the dark one, by what is drawn.
+#[test]
+fn light_backgrounds_are_the_light_family() {
+    let mut rng = Rng::new(3);
+    let mut light = 0;
+    for _ in 0..400 {
+        let background = Background::random(&mut rng, None);
+        let mean = (0..64)
+            .map(|i| background.color_at((i % 8) as f32 / 8.0 + 0.06, (i / 8) as f32 / 8.0 + 0.06))
+            .map(|c| c.iter().sum::<f32>() / 3.0)
+            .sum::<f32>()
+            / 64.0;
+        assert_eq!(
+            background.is_light(),
+            mean > 128.0,
+            "{background:?}: mean {mean}"
+        );
+        light += usize::from(mean > 128.0);
+    }
+    assert!((150..=250).contains(&light), "{light} of 400 light");
+    assert!(Background::Plain { color: [255; 3] }.is_light());
 }
 
 /// The white background replaces only a random or plain one: a requested kind is kept.

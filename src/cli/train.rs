@@ -66,6 +66,10 @@ pub struct TrainArgs {
     /// Scenes per step.
     #[arg(long, default_value_t = DEFAULT.vision_batch, conflicts_with = "resume")]
     batch: usize,
+    /// Side of the model's input image in pixels, a multiple of its 16-pixel patches from
+    /// 64 to 256: larger sides give small objects more patches, at a cost in speed.
+    #[arg(long, value_name = "PX", default_value_t = DEFAULT.image_size, conflicts_with = "resume")]
+    image_size: usize,
     /// Peak learning rate of stage 1.
     #[arg(long, default_value_t = DEFAULT.vision_lr, conflicts_with = "resume")]
     vision_lr: f64,
@@ -132,6 +136,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_varied_style_share(args.varied_style_share)
             .with_crowd_min(args.crowd.0)
             .with_crowd_max(args.crowd.1)
+            .with_image_size(args.image_size)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)
             .with_vision_batch(args.batch)

@@ -109,12 +109,21 @@ pub struct TrainConfig {
     /// Largest vocabulary the tokenizer may learn.
     #[config(default = 512)]
     pub vocab_size: usize,
+    /// Side of the square input image in pixels: the tiny preset's 128 (an 8 x 8 grid of
+    /// 16-pixel patches), or another multiple of the patch side ([`IMAGE_SIZES`]) for more
+    /// patches per object.
+    #[config(default = 128)]
+    pub image_size: usize,
     /// Seconds the whole run may take: after [`CALIBRATION_STEPS`] steps both stages'
     /// step counts are scaled (keeping their ratio) to fit, and written back here so the
     /// run can be reproduced with fixed counts.
     #[config(default = "None")]
     pub time_budget_s: Option<f64>,
 }
+
+/// Image sides training accepts: multiples of the tiny preset's 16-pixel patch from 64 to
+/// 256 (4 x 4 to 16 x 16 patches).
+pub const IMAGE_SIZES: std::ops::RangeInclusive<usize> = 64..=256;
 
 /// Steps timed before a time budget rescales the run (the first few, which compile
 /// kernels, are left out).
@@ -207,10 +216,22 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A fresh run of the tiny preset on `device` (made differentiable here).
+    /// A fresh run of the tiny preset (at the config's image size) on `device` (made
+    /// differentiable here).
     pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
-        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
         let mut model_config = GvtConfig::preset(Preset::Tiny);
+        let vision = model_config.vision.as_mut().expect("the tiny preset sees");
+        if !IMAGE_SIZES.contains(&config.image_size)
+            || !config.image_size.is_multiple_of(vision.patch_size)
+        {
+            return Err(Error::InvalidInput(format!(
+                "an image size of {} px: training takes {IMAGE_SIZES:?} (multiples of the {}-px \
+                 patch)",
+                config.image_size, vision.patch_size
+            )));
+        }
+        vision.image_size = config.image_size;
+        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
         model_config.llm.vocab_size = vocab.len();
         let device = device.clone().autodiff();
         let mut src = Named::new(InitSource::new(&device, config.seed));

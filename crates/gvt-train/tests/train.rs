@@ -49,7 +49,8 @@ fn logits(model: &Gvt, pipeline_like: &Pipeline, scene: &Scene) -> Vec<f32> {
 #[test]
 fn exported_gguf_answers_like_the_model_in_memory() {
     let device = Device::flex();
-    let mut trainer = Trainer::new(small_run(3), &device).unwrap();
+    // At another image size than the preset's: the file says it, and the pipeline sees it.
+    let mut trainer = Trainer::new(small_run(3).with_image_size(96), &device).unwrap();
     // A couple of steps so that no parameter is still at its initial constant.
     trainer.step().unwrap();
     let file = GgufFile::from_bytes(trainer.export(WeightFormat::F32).unwrap().to_bytes()).unwrap();
@@ -58,6 +59,7 @@ fn exported_gguf_answers_like_the_model_in_memory() {
         "the stage 1 probe stays out of exported models"
     );
     let pipeline = Pipeline::load(&file, None, ComputeDevice::flex(), &mut |_, _| {}).unwrap();
+    assert_eq!(pipeline.config.vision.as_ref().unwrap().image_size, 96);
     let scene = Scene::random(11);
     let in_memory = logits(&trainer.model().gvt.valid(), &pipeline, &scene);
     let exported = logits(pipeline.model.burn().unwrap(), &pipeline, &scene);
@@ -132,6 +134,17 @@ fn a_resumed_run_continues_exactly() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn image_sizes_that_are_not_whole_patches_are_refused() {
+    for size in [100, 48, 272] {
+        let err = Trainer::new(small_run(1).with_image_size(size), &Device::flex())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(&format!("{size} px")), "{err}");
+    }
 }
 
 #[test]

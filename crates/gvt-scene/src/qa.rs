@@ -95,7 +95,9 @@ pub const HELD_OUT_EXIST: [&str; 2] = [
 /// The phrasings of each kind of question that training may use (`gvt train
 /// --paraphrase-share`). The first of each is the template evaluation asks (GVTBench's, for
 /// counting and existence); the others share no three-word sequence with a held-out
-/// phrasing, so the paraphrase split asks in words training never used. Placeholders: `{plural}`, `{name}`
+/// phrasing, so the paraphrase split asks in words training never used. Between them they
+/// open with every word a held-out phrasing opens with ("Tell", "What", "Can", "Are"), so
+/// that the first word alone does not tell a count from a yes-or-no question. Placeholders: `{plural}`, `{name}`
 /// (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows it).
 pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
     match kind {
@@ -104,11 +106,15 @@ pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
             "Count the {plural} in the image.",
             "Give the count of {plural} shown.",
             "Count every {name} you find.",
+            "Tell me the count of {plural}.",
+            "What count of {plural} is in the image?",
         ],
         QuestionKind::Exist => &[
             "Does {name} exist in the image?",
             "Is there {a} {name} in the image?",
             "Is {a} {name} present?",
+            "Are there {plural} in the image?",
+            "Can {a} {name} be found in the image?",
             "Does the picture contain {a} {name}?",
             "Do you see {a} {name}?",
         ],

@@ -507,6 +507,20 @@ fn training_wordings_share_no_three_words_with_held_out_ones() {
             }
         }
     }
+    // Every held-out phrasing's first word opens a training phrasing of its kind.
+    let first = |t: &str| t.split_whitespace().next().unwrap().to_owned();
+    for (kind, held) in [
+        (QuestionKind::Count, &HELD_OUT_COUNT),
+        (QuestionKind::Exist, &HELD_OUT_EXIST),
+    ] {
+        let openings: Vec<String> = phrasings(kind).iter().map(|t| first(t)).collect();
+        for template in held {
+            assert!(
+                openings.contains(&first(template)),
+                "{template:?} vs {openings:?}"
+            );
+        }
+    }
     // The check catches a near-twin.
     let twin = trigrams("What is the number of stars in the image?");
     assert!(twin.iter().any(|gram| held_out.contains(gram)));

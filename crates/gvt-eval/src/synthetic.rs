@@ -150,37 +150,30 @@ pub async fn evaluate_scenes(
             break;
         }
         let scene = draw(scene_seed, request)?;
-        let asked = questions_for(&scene, scene_seed, &mut questions)
+        let asked: Vec<(Qa, QuestionSet)> = questions_for(&scene, scene_seed, &mut questions)
             .into_iter()
             .map(|qa| (qa, QuestionSet::Template))
             .chain(
                 paraphrases_for(&scene, scene_seed)
                     .into_iter()
                     .map(|qa| (qa, QuestionSet::Paraphrased)),
-            );
-        ask(
-            pipeline,
-            &scene,
-            scene_seed,
-            side,
-            asked,
-            cancel,
-            &mut samples,
-        )
-        .await?;
+            )
+            .collect();
         let (shape, count) = balanced_count(done);
         let crowd = draw(scene_seed, &request.clone().exactly(shape, count))?;
-        let asked = [(Qa::count(&crowd, shape), QuestionSet::Counts)];
-        ask(
-            pipeline,
-            &crowd,
-            scene_seed,
-            side,
-            asked,
-            cancel,
-            &mut samples,
-        )
-        .await?;
+        let counted = vec![(Qa::count(&crowd, shape), QuestionSet::Counts)];
+        for (scene, asked) in [(scene, asked), (crowd, counted)] {
+            ask(
+                pipeline,
+                &scene,
+                scene_seed,
+                side,
+                asked,
+                cancel,
+                &mut samples,
+            )
+            .await?;
+        }
         on_progress(done + 1, n);
     }
     let style = if request.varied_style {

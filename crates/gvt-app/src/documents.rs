@@ -254,6 +254,28 @@ pub const SAMPLES: &[Sample] = &[
         make: || scene_sample("A crowd of shapes", 13, &SceneRequest::new().objects(8, 9)),
     },
     Sample {
+        name: "Nine stars",
+        make: || {
+            scene_sample(
+                "Nine stars",
+                18,
+                &SceneRequest::new().objects(9, 9).exactly(Shape::Star, 9),
+            )
+        },
+    },
+    // The same kind of scene drawn otherwise (squashed, outlined, other proportions): does
+    // the model see shapes or one renderer's pixels?
+    Sample {
+        name: "Another drawing style",
+        make: || {
+            scene_sample(
+                "Another drawing style",
+                21,
+                &SceneRequest::new().objects(5, 7).varied(),
+            )
+        },
+    },
+    Sample {
         name: "Hearts and rings",
         make: || {
             scene_sample(
@@ -349,4 +371,41 @@ pub fn suggested_questions(scene: Option<&Scene>) -> Vec<String> {
     );
     out.push(Qa::describe(scene));
     out.into_iter().map(|qa| qa.question).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every gallery entry opens, and the generated ones hold what their names promise.
+    #[test]
+    fn samples_open_and_match_their_names() {
+        for sample in SAMPLES {
+            let document = sample
+                .open()
+                .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+            let Some(scene) = &document.scene else {
+                assert!(sample.name.starts_with("Photo"), "{}", sample.name);
+                continue;
+            };
+            let classic = scene.style == gvt_scene::Style::default();
+            assert_eq!(
+                classic,
+                sample.name != "Another drawing style",
+                "{}",
+                sample.name
+            );
+            let counts = [
+                ("Three circles", Shape::Circle, 3),
+                ("One circle among others", Shape::Circle, 1),
+                ("Nine stars", Shape::Star, 9),
+                ("One lonely triangle", Shape::Triangle, 1),
+            ];
+            for (name, shape, n) in counts {
+                if sample.name == name {
+                    assert_eq!(scene.count(shape), n, "{name}");
+                }
+            }
+        }
+    }
 }

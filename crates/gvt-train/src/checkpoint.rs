@@ -33,8 +33,9 @@ fn io(path: &Path, reason: std::io::Error) -> Error {
 }
 
 impl Trainer {
-    /// Writes the run's state to `dir` (created if needed). Files are replaced whole, so an
-    /// interrupted save leaves the previous checkpoint readable.
+    /// Writes the run's state to `dir` (created if needed). Each file is written beside its
+    /// place and renamed into it, so an interrupted save leaves every file readable: at
+    /// worst the optimizer state is one save older than the model.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let mut writer = GgufWriter::new();
@@ -54,18 +55,22 @@ impl Trainer {
 
         let optimizer_path = dir.join(OPTIMIZER_FILE);
         match &self.optimizer {
-            Some(optimizer) => optimizer
-                .save(&optimizer_path)
-                .map_err(|e| Error::Execution(format!("saving the optimizer state: {e:?}")))?,
+            Some(optimizer) => {
+                let partial = dir.join(format!("{OPTIMIZER_FILE}.partial"));
+                optimizer
+                    .save(&partial)
+                    .map_err(|e| Error::Execution(format!("saving the optimizer state: {e:?}")))?;
+                std::fs::rename(&partial, &optimizer_path).map_err(|e| io(&optimizer_path, e))?
+            }
             None if optimizer_path.exists() => {
                 std::fs::remove_file(&optimizer_path).map_err(|e| io(&optimizer_path, e))?
             }
             None => {}
         }
         let config_path = dir.join(CONFIG_FILE);
-        self.config
-            .save(&config_path)
-            .map_err(|e| io(&config_path, e))
+        let partial = dir.join(format!("{CONFIG_FILE}.partial"));
+        self.config.save(&partial).map_err(|e| io(&partial, e))?;
+        std::fs::rename(&partial, &config_path).map_err(|e| io(&config_path, e))
     }
 
     /// Continues the run saved in `dir` on `device`.

@@ -105,7 +105,7 @@ impl Shape {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
-            Shape::Triangle if forms.triangle_width == 1.0 => polygon_sdf(u, v, &TRIANGLE),
+            // Apex up, base along the bottom of the box (classic: a = 1).
             Shape::Triangle => {
                 let a = forms.triangle_width;
                 polygon_sdf(u, v, &[[0.0, -1.0], [a, 1.0], [-a, 1.0]])
@@ -184,9 +184,6 @@ pub(crate) const RING_INNER: f32 = 0.5;
 pub(crate) const CROSS_HALF_WIDTH: f32 = 0.3;
 /// Inner radius of the star, relative to its outer one.
 pub(crate) const STAR_INNER: f32 = 0.45;
-
-/// Apex up, base along the bottom of the box.
-const TRIANGLE: [[f32; 2]; 3] = [[0.0, -1.0], [1.0, 1.0], [-1.0, 1.0]];
 
 /// Regular five-pointed star (inner radius 0.45 of the outer one), point up, then stretched by
 /// 5% horizontally and 10% vertically so that it touches all four sides of its box. Vertex

@@ -32,6 +32,14 @@ fn io(path: &Path, reason: std::io::Error) -> Error {
     }
 }
 
+/// Replaces `dir/name` whole: `write` fills `dir/name.partial`, which is then renamed over it.
+fn replace(dir: &Path, name: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let path = dir.join(name);
+    let partial = dir.join(format!("{name}.partial"));
+    write(&partial)?;
+    std::fs::rename(&partial, &path).map_err(|e| io(&path, e))
+}
+
 impl Trainer {
     /// Writes the run's state to `dir` (created if needed). Each file is written beside its
     /// place and renamed into it, so an interrupted save leaves every file readable: at
@@ -48,29 +56,26 @@ impl Trainer {
             Value::from(self.names.iter().map(|n| n.id.val()).collect::<Vec<u64>>()),
         );
         ParamValues::of(self.model()).write(&mut writer, &self.names, WeightFormat::F32)?;
-        let model_path = dir.join(MODEL_FILE);
-        let partial = dir.join(format!("{MODEL_FILE}.partial"));
-        writer.write_to_path(&partial)?;
-        std::fs::rename(&partial, &model_path).map_err(|e| io(&model_path, e))?;
-
+        replace(
+            dir,
+            MODEL_FILE,
+            |partial| Ok(writer.write_to_path(partial)?),
+        )?;
         let optimizer_path = dir.join(OPTIMIZER_FILE);
         match &self.optimizer {
-            Some(optimizer) => {
-                let partial = dir.join(format!("{OPTIMIZER_FILE}.partial"));
+            Some(optimizer) => replace(dir, OPTIMIZER_FILE, |partial| {
                 optimizer
-                    .save(&partial)
-                    .map_err(|e| Error::Execution(format!("saving the optimizer state: {e:?}")))?;
-                std::fs::rename(&partial, &optimizer_path).map_err(|e| io(&optimizer_path, e))?
-            }
+                    .save(partial)
+                    .map_err(|e| Error::Execution(format!("saving the optimizer state: {e:?}")))
+            })?,
             None if optimizer_path.exists() => {
                 std::fs::remove_file(&optimizer_path).map_err(|e| io(&optimizer_path, e))?
             }
             None => {}
         }
-        let config_path = dir.join(CONFIG_FILE);
-        let partial = dir.join(format!("{CONFIG_FILE}.partial"));
-        self.config.save(&partial).map_err(|e| io(&partial, e))?;
-        std::fs::rename(&partial, &config_path).map_err(|e| io(&config_path, e))
+        replace(dir, CONFIG_FILE, |partial| {
+            self.config.save(partial).map_err(|e| io(partial, e))
+        })
     }
 
     /// Continues the run saved in `dir` on `device`.

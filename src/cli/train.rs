@@ -93,6 +93,11 @@ pub struct TrainArgs {
     /// can be repeated with fixed --vision-steps/--qa-steps.
     #[arg(long, value_name = "MINUTES", conflicts_with = "resume")]
     minutes: Option<f64>,
+    /// Start from this trained model's weights instead of fresh ones (a model of the same
+    /// architecture and image size, e.g. assets/gvt-tiny.gguf): token embeddings are
+    /// matched on the token's text, and the stage 1 probe starts fresh.
+    #[arg(long, value_name = "MODEL.gguf", conflicts_with = "resume")]
+    init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
 }
@@ -144,7 +149,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_eval_scenes(args.eval_scenes)
             .with_eval_every(args.eval_every)
             .with_checkpoint_every(args.checkpoint_every)
-            .with_time_budget_s(args.minutes.map(|m| m * 60.0));
+            .with_time_budget_s(args.minutes.map(|m| m * 60.0))
+            .with_init(args.init.map(|p| p.display().to_string()));
         Trainer::new(config, &device.device)?
     };
     eprintln!(

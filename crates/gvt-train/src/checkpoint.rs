@@ -12,6 +12,7 @@ use burn::module::ParamId;
 use burn::tensor::Device;
 
 use super::{Position, Stage, TrainConfig, Trainer, build, train_vocabulary};
+use crate::vocab::TrainedVocab;
 use gvt_core::gguf::{Array, GgufFile, GgufWriter, Metadata, Value};
 use gvt_core::model::export::ParamValues;
 use gvt_core::model::{GgufSource, GvtConfig, Named, ParamName, WeightFormat};
@@ -128,10 +129,14 @@ impl Trainer {
             })
             .collect();
 
-        // The vocabulary is learnt again from the run's settings; a checkpoint whose tokens
-        // or merges differ (the training phrasings changed since) would resume with its
-        // embeddings under the wrong ids.
-        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
+        // A run started from a model keeps that model's vocabulary, which the checkpoint
+        // stores. Otherwise the vocabulary is learnt again from the run's settings; a
+        // checkpoint whose tokens or merges differ (the training phrasings changed since)
+        // would resume with its embeddings under the wrong ids.
+        let vocab = match config.init {
+            Some(_) => TrainedVocab::from_metadata(md)?,
+            None => train_vocabulary(config.vocab_size, config.paraphrase_share)?,
+        };
         let mut rebuilt = Metadata::new();
         vocab.write_metadata(&mut rebuilt);
         let model_config = GvtConfig::from_gguf(&file, &file)?;

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod loss;
 pub mod stages;
 pub mod vocab;
+pub mod warm;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -27,6 +28,7 @@ use batch::{ConversationBuilder, PatchTargets, Renderer, TrainingScene, scene_se
 use stages::{load_probe, probe_loss, qa_loss};
 
 use crate::vocab::{BpeTrainer, TrainedVocab};
+use crate::warm::WarmSource;
 use gvt_core::device::ComputeDevice;
 use gvt_core::generate::CancelFlag;
 use gvt_core::gguf::{GgufFile, GgufWriter};
@@ -119,6 +121,11 @@ pub struct TrainConfig {
     /// run can be reproduced with fixed counts.
     #[config(default = "None")]
     pub time_budget_s: Option<f64>,
+    /// A trained model (GGUF) whose weights start the run instead of fresh ones
+    /// ([`warm::WarmSource`]): every tensor is copied and its vocabulary kept; only the
+    /// stage 1 probe starts fresh.
+    #[config(default = "None")]
+    pub init: Option<String>,
 }
 
 /// Image sides training accepts: multiples of the tiny preset's 16-pixel patch from 64 to
@@ -231,11 +238,22 @@ impl Trainer {
             )));
         }
         vision.image_size = config.image_size;
-        let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
-        model_config.llm.vocab_size = vocab.len();
         let device = device.clone().autodiff();
-        let mut src = Named::new(InitSource::new(&device, config.seed));
-        let model = build(&mut src, &model_config)?;
+        let fresh = InitSource::new(&device, config.seed);
+        let Some(path) = config.init.clone() else {
+            let vocab = train_vocabulary(config.vocab_size, config.paraphrase_share)?;
+            model_config.llm.vocab_size = vocab.len();
+            let mut src = Named::new(fresh);
+            let model = build(&mut src, &model_config)?;
+            return Self::assemble(config, model_config, vocab, device, model, src.into_names());
+        };
+        // A model to start from brings its vocabulary: its embeddings mean those ids.
+        let in_file = |e: Error| Error::InvalidInput(format!("{path}: {e}"));
+        let file = GgufFile::open(std::path::Path::new(&path)).map_err(|e| in_file(e.into()))?;
+        let vocab = TrainedVocab::from_metadata(&file.metadata).map_err(|e| in_file(e.into()))?;
+        model_config.llm.vocab_size = vocab.len();
+        let mut src = Named::new(WarmSource::new(&file, &model_config, fresh).map_err(in_file)?);
+        let model = build(&mut src, &model_config).map_err(in_file)?;
         Self::assemble(config, model_config, vocab, device, model, src.into_names())
     }
 

@@ -570,6 +570,24 @@ impl TrainedVocab {
         }
     }
 
+    /// The vocabulary stored in `md` by [`write_metadata`](Self::write_metadata), e.g. a
+    /// trained model's, which a run started from it keeps (its embeddings mean these ids).
+    pub fn from_metadata(md: &Metadata) -> Result<Self, gvt_core::gguf::GgufError> {
+        let strings = |key| -> Result<Vec<String>, _> {
+            Ok(md.get_str_array(key)?.iter().map(str::to_string).collect())
+        };
+        Ok(Self {
+            tokens: strings(KEY_TOKENS)?,
+            token_types: md.get_i32_array(KEY_TYPES)?,
+            merges: strings(KEY_MERGES)?,
+            pre: md.get_str(KEY_PRE)?.to_string(),
+            bos: md.get(KEY_BOS).map(|_| md.get_u32(KEY_BOS)).transpose()?,
+            eos: md.get_u32(KEY_EOS)?,
+            padding: md.get_u32(KEY_PADDING)?,
+            chat_template: md.get_str(KEY_CHAT_TEMPLATE).ok().map(str::to_string),
+        })
+    }
+
     /// The runtime tokenizer for this vocabulary (what loading it from a GGUF gives).
     pub fn tokenizer(&self) -> Result<Tokenizer, TokenizerError> {
         let mut md = Metadata::new();

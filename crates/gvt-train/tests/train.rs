@@ -137,6 +137,57 @@ fn a_resumed_run_continues_exactly() {
 }
 
 #[test]
+fn a_run_started_from_a_model_keeps_its_weights_and_vocabulary() {
+    let device = Device::flex();
+    let dir = std::env::temp_dir().join(format!("gvt-train-init-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut base = Trainer::new(small_run(3).with_vocab_size(320), &device).unwrap();
+    base.step().unwrap();
+    let exported = base.export(WeightFormat::F32).unwrap().to_bytes();
+    let path = dir.join("base.gguf");
+    std::fs::write(&path, &exported).unwrap();
+
+    // Other settings (whose own vocabulary would differ) and another seed.
+    let init = Some(path.display().to_string());
+    let warm_run = || {
+        small_run(4)
+            .with_paraphrase_share(0.5)
+            .with_init(init.clone())
+    };
+    let mut warm = Trainer::new(warm_run(), &device).unwrap();
+    assert_eq!(warm.vocab, base.vocab, "the model's vocabulary is kept");
+    assert_eq!(
+        warm.export(WeightFormat::F32).unwrap().to_bytes(),
+        exported,
+        "every weight of the model is copied"
+    );
+    // The probe, which no exported model has, starts as in a fresh run of the seed.
+    let probe = |t: &Trainer| gvt_testkit::to_vec(t.model().probe.weight.val());
+    let fresh = Trainer::new(small_run(4).with_vocab_size(320), &device).unwrap();
+    assert_eq!(probe(&warm), probe(&fresh));
+    assert_ne!(probe(&warm), probe(&base));
+
+    // It trains, and resumes with the model's vocabulary, not one learnt from its settings.
+    warm.step().unwrap();
+    let checkpoints = dir.join("run");
+    warm.save(&checkpoints).unwrap();
+    let resumed = Trainer::resume(&checkpoints, &device).unwrap();
+    assert_eq!(resumed.vocab, base.vocab);
+    assert_eq!(resumed.position, warm.position);
+
+    // A model of another architecture is refused, naming the file.
+    let err = Trainer::new(warm_run().with_image_size(96), &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("base.gguf") && err.contains("architecture"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn image_sizes_that_are_not_whole_patches_are_refused() {
     for size in [100, 48, 272] {
         let err = Trainer::new(small_run(1).with_image_size(size), &Device::flex())

@@ -117,6 +117,11 @@ pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
             "Can {a} {name} be found in the image?",
             "Does the picture contain {a} {name}?",
             "Do you see {a} {name}?",
+            "Are there any {plural} here?",
+            "Do any {plural} appear in the image?",
+            "Does this image show any {plural}?",
+            "Can you spot any {plural}?",
+            "Are {plural} visible in the image?",
         ],
         QuestionKind::ColorCount => &[
             "How many {color} {plural} are there in the image?",

@@ -93,9 +93,10 @@ pub struct TrainArgs {
     /// can be repeated with fixed --vision-steps/--qa-steps.
     #[arg(long, value_name = "MINUTES", conflicts_with = "resume")]
     minutes: Option<f64>,
-    /// Start from this trained model's weights instead of fresh ones (a model of the same
-    /// architecture and image size, e.g. assets/gvt-tiny.gguf): token embeddings are
-    /// matched on the token's text, and the stage 1 probe starts fresh.
+    /// Start from this trained model's weights and vocabulary instead of fresh ones (a
+    /// model of the same architecture, e.g. assets/gvt-tiny.gguf); only the stage 1 probe
+    /// starts fresh. With another --image-size, the ViT's position table is resampled to
+    /// the new patch grid.
     #[arg(long, value_name = "MODEL.gguf", conflicts_with = "resume")]
     init: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]

@@ -123,7 +123,7 @@ pub struct TrainConfig {
     pub time_budget_s: Option<f64>,
     /// A trained model (GGUF) whose weights start the run instead of fresh ones
     /// ([`warm::WarmSource`]): every tensor is copied and its vocabulary kept; only the
-    /// stage 1 probe starts fresh.
+    /// stage 1 probe starts fresh. At another image size the position table is resampled.
     #[config(default = "None")]
     pub init: Option<String>,
 }

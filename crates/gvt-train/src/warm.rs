@@ -2,9 +2,14 @@
 //! file has is copied, so a new recipe builds on what an earlier model learnt instead of
 //! starting from noise. The run keeps the file's vocabulary (its embeddings mean those
 //! ids); only the stage 1 probe, which no exported model has, starts fresh from the seed.
+//!
+//! The run may see at another image size than the file: every weight of the ViT is
+//! independent of the grid except the learnt position table, which is resampled to the new
+//! grid (bilinear, patch centre to patch centre), the way ViTs are fine-tuned at a higher
+//! resolution (DeiT, BLIP-2). The 2-D rotary embedding counts in patches and needs nothing.
 
 use burn::module::Param;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use gvt_core::gguf::{GgufFile, Metadata};
 use gvt_core::model::{GgufSource, GvtConfig, Init, InitSource, ParamSource};
@@ -13,15 +18,20 @@ use gvt_core::{Error, Result};
 /// Parameters that exist only while training (the stage 1 probe): always fresh.
 const TRAINING_ONLY: &str = "train.";
 
+/// The ViT's learnt position table, `[1, 1 + grid^2, width]` (the class token's row first).
+const POSITION_TABLE: &str = "v.pos_embd";
+
 /// Parameters from a model file, except the training-only ones, which come from `init`.
 pub struct WarmSource<'a> {
     init: InitSource,
     file: GgufSource<'a>,
+    /// The file's patch grid side, when the run's differs.
+    file_grid: Option<usize>,
 }
 
 impl<'a> WarmSource<'a> {
-    /// Refuses a `file` of another architecture than `config` (another size, image side or
-    /// vocabulary), naming both.
+    /// Refuses a `file` of another architecture than `config` (another width, depth or
+    /// vocabulary), naming both. Another image side is taken (see the module's docs).
     pub fn new(file: &'a GgufFile, config: &GvtConfig, init: InitSource) -> Result<Self> {
         // Compared as the file stores them (epsilons are f32 there).
         let stored = |c: &GvtConfig| {
@@ -30,7 +40,16 @@ impl<'a> WarmSource<'a> {
             md
         };
         let theirs = GvtConfig::from_gguf(file, file)?;
-        if stored(&theirs) != stored(config) {
+        let mut resized = theirs.clone();
+        let mut file_grid = None;
+        if let (Some(v), Some(run)) = (resized.vision.as_mut(), config.vision.as_ref())
+            && v.patch_size == run.patch_size
+            && v.image_size != run.image_size
+        {
+            file_grid = Some(v.grid());
+            v.image_size = run.image_size;
+        }
+        if stored(&resized) != stored(config) {
             return Err(Error::InvalidInput(format!(
                 "the model to start from is not the architecture this run trains: it has \
                  {}, the run {}",
@@ -42,6 +61,7 @@ impl<'a> WarmSource<'a> {
         Ok(Self {
             init,
             file: GgufSource::new(file, &device).dequantized(),
+            file_grid,
         })
     }
 
@@ -73,10 +93,25 @@ impl ParamSource for WarmSource<'_> {
     ) -> Result<Param<Tensor<D>>> {
         // Drawn whether used or not, so the probe starts as in a fresh run of the seed.
         let fresh = self.init.tensor(name, shape, init)?;
-        if self.comes_from_file(name)? {
-            return self.file.tensor(name, shape, init);
+        if !self.comes_from_file(name)? {
+            return Ok(fresh);
         }
-        Ok(fresh)
+        if let (Some(from), POSITION_TABLE, [1, tokens, width]) =
+            (self.file_grid, name, shape.as_slice())
+        {
+            let to = (tokens - 1).isqrt();
+            let theirs = self.file.tensor(name, [1, 1 + from * from, *width], init)?;
+            let values: Vec<f32> =
+                theirs.val().into_data().try_to_vec::<f32>().map_err(|e| {
+                    Error::Execution(format!("reading `{name}` from the model: {e:?}"))
+                })?;
+            let resampled = resample_positions(&values, from, to, *width);
+            return Ok(Param::from_tensor(Tensor::from_data(
+                TensorData::new(resampled, shape),
+                self.device(),
+            )));
+        }
+        self.file.tensor(name, shape, init)
     }
 
     fn linear_weight(&mut self, name: &str, d_in: usize, d_out: usize) -> Result<Param<Tensor<2>>> {
@@ -90,4 +125,40 @@ impl ParamSource for WarmSource<'_> {
     fn contains(&self, name: &str) -> bool {
         self.file.contains(name)
     }
+}
+
+/// A position table of `1 + from^2` rows of `width` resampled to `1 + to^2` rows: the class
+/// token's row is kept, and the grid's rows are interpolated bilinearly between the
+/// neighbouring patch centres (the edges hold their border values), so a patch at the same
+/// place in the image gets the same position whatever the grid.
+pub fn resample_positions(table: &[f32], from: usize, to: usize, width: usize) -> Vec<f32> {
+    let row = |r: usize| &table[r * width..(r + 1) * width];
+    let mut out = Vec::with_capacity((1 + to * to) * width);
+    out.extend_from_slice(row(0));
+    // Where the new grid's patch centre `i` lies on the old grid, as two neighbours and
+    // the weight of the second.
+    let source = |i: usize| {
+        let at = ((i as f64 + 0.5) * from as f64 / to as f64 - 0.5).clamp(0.0, (from - 1) as f64);
+        let low = at.floor() as usize;
+        (low, (low + 1).min(from - 1), (at - low as f64) as f32)
+    };
+    for y in 0..to {
+        let (y0, y1, wy) = source(y);
+        for x in 0..to {
+            let (x0, x1, wx) = source(x);
+            let corners = [
+                (y0, x0, (1.0 - wy) * (1.0 - wx)),
+                (y0, x1, (1.0 - wy) * wx),
+                (y1, x0, wy * (1.0 - wx)),
+                (y1, x1, wy * wx),
+            ];
+            out.extend((0..width).map(|c| {
+                corners
+                    .iter()
+                    .map(|&(cy, cx, w)| w * row(1 + cy * from + cx)[c])
+                    .sum::<f32>()
+            }));
+        }
+    }
+    out
 }

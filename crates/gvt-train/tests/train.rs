@@ -175,16 +175,100 @@ fn a_run_started_from_a_model_keeps_its_weights_and_vocabulary() {
     assert_eq!(resumed.vocab, base.vocab);
     assert_eq!(resumed.position, warm.position);
 
+    // At another image size, every weight is the model's but the position table, which is
+    // resampled to the new grid.
+    let mut larger = Trainer::new(warm_run().with_image_size(160), &device).unwrap();
+    let larger_file =
+        GgufFile::from_bytes(larger.export(WeightFormat::F32).unwrap().to_bytes()).unwrap();
+    let base_file = GgufFile::from_bytes(exported.clone()).unwrap();
+    let values = |file: &GgufFile, name: &str| file.tensor(name).unwrap().to_f32().unwrap();
+    for info in &base_file.tensors {
+        if info.name != "v.pos_embd" {
+            assert_eq!(
+                values(&larger_file, &info.name),
+                values(&base_file, &info.name),
+                "{}",
+                info.name
+            );
+        }
+    }
+    let width = base_file.tensor("v.pos_embd").unwrap().shape()[2];
+    assert_eq!(
+        larger_file.tensor("v.pos_embd").unwrap().shape(),
+        [1, 1 + 10 * 10, width]
+    );
+    assert_eq!(
+        values(&larger_file, "v.pos_embd"),
+        gvt_train::warm::resample_positions(&values(&base_file, "v.pos_embd"), 8, 10, width)
+    );
+    larger.step().unwrap();
+
     // A model of another architecture is refused, naming the file.
-    let err = Trainer::new(warm_run().with_image_size(96), &device)
-        .err()
-        .unwrap()
-        .to_string();
+    let mut deeper = base.export(WeightFormat::F32).unwrap();
+    deeper
+        .metadata_mut()
+        .insert("gvt.vision.block_count", gvt_core::gguf::Value::U32(5));
+    let deeper_path = dir.join("deeper.gguf");
+    std::fs::write(&deeper_path, deeper.to_bytes()).unwrap();
+    let err = Trainer::new(
+        warm_run().with_init(Some(deeper_path.display().to_string())),
+        &device,
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(
-        err.contains("base.gguf") && err.contains("architecture"),
+        err.contains("deeper.gguf") && err.contains("architecture") && err.contains("5 blocks"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Bilinear resampling between patch centres, against values worked out by hand (they
+/// match PyTorch's `F.interpolate(mode="bilinear", align_corners=False)`) and a table that
+/// is linear in the image position, which the new grid's inner patches must reproduce.
+#[test]
+fn position_tables_resample_between_patch_centres() {
+    use gvt_train::warm::resample_positions;
+    // Class row 9, grid [[0, 1], [2, 3]], to 4 x 4.
+    let out = resample_positions(&[9.0, 0.0, 1.0, 2.0, 3.0], 2, 4, 1);
+    #[rustfmt::skip]
+    let expected = [
+        9.0,
+        0.0, 0.25, 0.75, 1.0,
+        0.5, 0.75, 1.25, 1.5,
+        1.5, 1.75, 2.25, 2.5,
+        2.0, 2.25, 2.75, 3.0,
+    ];
+    assert_eq!(out, expected);
+
+    // Two channels linear in the patch centre's place in the image (y, x in [0, 1]).
+    let linear = |grid: usize, y: usize, x: usize| {
+        let (fy, fx) = (
+            (y as f32 + 0.5) / grid as f32,
+            (x as f32 + 0.5) / grid as f32,
+        );
+        [1.0 + 2.0 * fy - 3.0 * fx, -0.5 * fy + 4.0 * fx]
+    };
+    let mut table = vec![7.0, -7.0];
+    for y in 0..8 {
+        for x in 0..8 {
+            table.extend(linear(8, y, x));
+        }
+    }
+    assert_eq!(resample_positions(&table, 8, 8, 2), table);
+    let out = resample_positions(&table, 8, 10, 2);
+    assert_eq!(out.len(), 2 * (1 + 100));
+    assert_eq!(out[..2], [7.0, -7.0]);
+    // Patches 1..=8 of 10 have their centres between the old grid's first and last ones.
+    for y in 1..9 {
+        for x in 1..9 {
+            let at = 2 * (1 + y * 10 + x);
+            for (got, want) in out[at..at + 2].iter().zip(linear(10, y, x)) {
+                assert!((got - want).abs() < 1e-5, "({y}, {x}): {got} vs {want}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -108,6 +108,10 @@ pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
             "Count every {name} you find.",
             "Tell me the count of {plural}.",
             "What count of {plural} is in the image?",
+            "Count the {plural} you can see.",
+            "Count any {plural} this picture has.",
+            "Give the total of {plural} shown here.",
+            "Give the number for {plural} in the picture.",
         ],
         QuestionKind::Exist => &[
             "Does {name} exist in the image?",

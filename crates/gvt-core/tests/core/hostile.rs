@@ -199,14 +199,20 @@ fn one_latent_runs_and_records_its_attention() {
         vec![("gvt.resampler.latent_count", Value::U32(1))],
         vec![first_rows("r.latents", 1)],
     );
+    let vision = gvt_core::model::GvtConfig::from_gguf(&file, &file)
+        .unwrap()
+        .vision
+        .unwrap();
+    let patches = vision.grid() * vision.grid();
     let answer = load_and_ask(&file, ComputeDevice::cpu()).unwrap();
     let record = answer.attention.expect("attention was asked for");
     assert_eq!(record.latents(), 1);
-    assert_eq!(record.resampler.dims, [2, 4, 1, 1 + 64 + 1]);
+    // Keys: the class token, the patches and the latent itself.
+    assert_eq!(record.resampler.dims, [2, 4, 1, 1 + patches + 1]);
     let map = record
         .answer_heatmap(gvt_core::attention::MapView::Combined)
         .unwrap();
-    assert_eq!(map.values.len(), 64);
+    assert_eq!(map.values.len(), patches);
     assert!((map.values.iter().sum::<f32>() - 1.0).abs() < 1e-4);
 }
 

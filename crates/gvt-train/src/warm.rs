@@ -12,21 +12,19 @@ use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use gvt_core::gguf::{GgufFile, Metadata};
+use gvt_core::model::vision::POSITION_TABLE;
 use gvt_core::model::{GgufSource, GvtConfig, Init, InitSource, ParamSource};
 use gvt_core::{Error, Result};
 
 /// Parameters that exist only while training (the stage 1 probe): always fresh.
 const TRAINING_ONLY: &str = "train.";
 
-/// The ViT's learnt position table, `[1, 1 + grid^2, width]` (the class token's row first).
-const POSITION_TABLE: &str = "v.pos_embd";
-
 /// Parameters from a model file, except the training-only ones, which come from `init`.
 pub struct WarmSource<'a> {
     init: InitSource,
     file: GgufSource<'a>,
-    /// The file's patch grid side, when the run's differs.
-    file_grid: Option<usize>,
+    /// The file's patch grid side and the run's, when they differ.
+    grids: Option<(usize, usize)>,
 }
 
 impl<'a> WarmSource<'a> {
@@ -41,12 +39,12 @@ impl<'a> WarmSource<'a> {
         };
         let theirs = GvtConfig::from_gguf(file, file)?;
         let mut resized = theirs.clone();
-        let mut file_grid = None;
+        let mut grids = None;
         if let (Some(v), Some(run)) = (resized.vision.as_mut(), config.vision.as_ref())
             && v.patch_size == run.patch_size
             && v.image_size != run.image_size
         {
-            file_grid = Some(v.grid());
+            grids = Some((v.grid(), run.grid()));
             v.image_size = run.image_size;
         }
         if stored(&resized) != stored(config) {
@@ -61,7 +59,7 @@ impl<'a> WarmSource<'a> {
         Ok(Self {
             init,
             file: GgufSource::new(file, &device).dequantized(),
-            file_grid,
+            grids,
         })
     }
 
@@ -96,10 +94,9 @@ impl ParamSource for WarmSource<'_> {
         if !self.comes_from_file(name)? {
             return Ok(fresh);
         }
-        if let (Some(from), POSITION_TABLE, [1, tokens, width]) =
-            (self.file_grid, name, shape.as_slice())
+        if let (Some((from, to)), POSITION_TABLE, [1, _, width]) =
+            (self.grids, name, shape.as_slice())
         {
-            let to = (tokens - 1).isqrt();
             let theirs = self.file.tensor(name, [1, 1 + from * from, *width], init)?;
             let values: Vec<f32> =
                 theirs.val().into_data().try_to_vec::<f32>().map_err(|e| {

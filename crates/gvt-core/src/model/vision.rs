@@ -138,6 +138,10 @@ impl VisionBlock {
     }
 }
 
+/// GGUF name of the ViT's learnt position table, `[1, 1 + grid^2, width]` (the class
+/// token's row first).
+pub const POSITION_TABLE: &str = "v.pos_embd";
+
 /// The ViT. Output: all `1 + grid^2` tokens of the last block, without a final norm
 /// (GVT applies `ln_vision` afterwards, see [`super::gvt::VisualPath`]).
 #[derive(Module, Debug)]
@@ -160,7 +164,7 @@ impl VisionTransformer {
             patch_weight: src.tensor("v.patch_embd.weight", [d, 3, p, p], Init::Normal(0.02))?,
             patch_bias: src.tensor("v.patch_embd.bias", [d], Init::Zeros)?,
             cls_token: src.tensor("v.cls_token", [1, 1, d], Init::Normal(0.02))?,
-            pos_embed: src.tensor("v.pos_embd", [1, cfg.tokens(), d], Init::Normal(0.02))?,
+            pos_embed: src.tensor(POSITION_TABLE, [1, cfg.tokens(), d], Init::Normal(0.02))?,
             blocks: (0..cfg.depth)
                 .map(|i| VisionBlock::load(src, &format!("v.blk.{i}"), cfg))
                 .collect::<Result<_>>()?,

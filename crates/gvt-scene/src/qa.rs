@@ -25,6 +25,8 @@
 //! and absent classes gets the answer given less often so far once the tally is off by two,
 //! which makes up for empty scenes (only "No.") and full ones (only "Yes.").
 
+use std::sync::LazyLock;
+
 use super::{Color, Object, Rng, Scene, Shape, mix64};
 
 /// The MCI answer when the class is present, as in GVTBench.
@@ -95,59 +97,146 @@ pub const HELD_OUT_EXIST: [&str; 2] = [
 /// The phrasings of each kind of question that training may use (`gvt train
 /// --paraphrase-share`). The first of each is the template evaluation asks (GVTBench's, for
 /// counting and existence); the others share no three-word sequence with a held-out
-/// phrasing, so the paraphrase split asks in words training never used. Between them they
-/// open with every word a held-out phrasing opens with ("Tell", "What", "Can", "Are"), so
-/// that the first word alone does not tell a count from a yes-or-no question. Placeholders: `{plural}`, `{name}`
-/// (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows it).
-pub fn phrasings(kind: QuestionKind) -> &'static [&'static str] {
-    match kind {
-        QuestionKind::Count => &[
-            "How many {plural} are there in the image?",
-            "Count the {plural} in the image.",
-            "Give the count of {plural} shown.",
-            "Count every {name} you find.",
-            "Tell me the count of {plural}.",
-            "What count of {plural} is in the image?",
-            "Count the {plural} you can see.",
-            "Count any {plural} this picture has.",
-            "Give the total of {plural} shown here.",
-            "Give the number for {plural} in the picture.",
-        ],
-        QuestionKind::Exist => &[
-            "Does {name} exist in the image?",
-            "Is there {a} {name} in the image?",
-            "Is {a} {name} present?",
-            "Are there {plural} in the image?",
-            "Can {a} {name} be found in the image?",
-            "Does the picture contain {a} {name}?",
-            "Do you see {a} {name}?",
-            "Are there any {plural} here?",
-            "Do any {plural} appear in the image?",
-            "Does this image show any {plural}?",
-            "Can you spot any {plural}?",
-            "Are {plural} visible in the image?",
-        ],
-        QuestionKind::ColorCount => &[
-            "How many {color} {plural} are there in the image?",
-            "Count the {color} {plural}.",
-            "Give the count of {color} {plural}.",
-        ],
-        QuestionKind::Color => &[
-            "What color is the {name}?",
-            "Which color is the {name}?",
-            "Which color does the {name} have?",
-        ],
-        QuestionKind::Position => &[
-            "Where is the {color} {name}?",
-            "In which part of the image is the {color} {name}?",
-            "Where can you find the {color} {name}?",
-        ],
-        QuestionKind::Describe => &[
-            DESCRIBE_QUESTION,
-            "Describe the image.",
-            "What does the image show?",
-        ],
+/// phrasing, so the paraphrase split asks in words training never used.
+///
+/// Counting and existence questions are composed: an opener that decides the kind ("Count
+/// the {plural}", "Is there {a} {name}") joined to a place phrase that both kinds share
+/// ("in the picture", "you can see", "shown here"). So the words around the subject ("see",
+/// "any", "picture", "shown", "this") are asked equally in both kinds, and only the opener
+/// tells a number from "Yes."/"No.". Between them the openers start with every word a
+/// held-out phrasing starts with ("Tell", "What", "Can", "Are"). Placeholders: `{plural}`,
+/// `{name}` (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows
+/// it).
+pub fn phrasings(kind: QuestionKind) -> &'static [String] {
+    static ALL: LazyLock<Vec<Vec<String>>> =
+        LazyLock::new(|| QuestionKind::ALL.iter().map(|&k| compose(k)).collect());
+    let at = QuestionKind::ALL.iter().position(|&k| k == kind);
+    at.map_or(&[], |at| &ALL[at])
+}
+
+/// An opener of a composed question: its text, whether it already says how the object is
+/// perceived ("Do you see", "appear"), so that it takes no place phrase that does too, and
+/// the closing mark.
+type Opener = (&'static str, bool, &'static str);
+
+const COUNT_OPENERS: [Opener; 10] = [
+    ("Count the {plural}", false, "."),
+    ("Count all the {plural}", false, "."),
+    ("Count any {plural}", false, "."),
+    ("Count every {name}", false, "."),
+    ("Give the count of {plural}", false, "."),
+    ("Give the total of {plural}", false, "."),
+    ("Give the number for {plural}", false, "."),
+    ("Tell me the count of {plural}", false, "."),
+    ("What count of {plural} is there", true, "?"),
+    ("Can you count the {plural}", false, "?"),
+];
+
+const EXIST_OPENERS: [Opener; 10] = [
+    ("Is there {a} {name}", false, "?"),
+    ("Is there any {name}", false, "?"),
+    ("Are there {plural}", false, "?"),
+    ("Are there any {plural}", false, "?"),
+    ("Tell me if there is {a} {name}", false, "."),
+    ("Is {a} {name} present", true, "?"),
+    ("Do you see {a} {name}", true, "?"),
+    ("Can you spot any {plural}", true, "?"),
+    ("Can you find {a} {name}", true, "?"),
+    ("Do any {plural} appear", true, "?"),
+];
+
+/// Where the object is looked for, shared by counting and existence questions, and whether
+/// the phrase says how it is perceived.
+const PLACES: [(&str, bool); 9] = [
+    ("", false),
+    (" here", false),
+    (" in the image", false),
+    (" in the picture", false),
+    (" within this picture", false),
+    (" anywhere in the picture", false),
+    (" shown here", true),
+    (" shown within this image", true),
+    (" you can see", true),
+];
+
+/// Every phrasing of `kind`: the template, then the training paraphrases.
+fn compose(kind: QuestionKind) -> Vec<String> {
+    let openers: &[Opener] = match kind {
+        QuestionKind::Count => &COUNT_OPENERS,
+        QuestionKind::Exist => &EXIST_OPENERS,
+        QuestionKind::ColorCount => {
+            return strings(&[
+                "How many {color} {plural} are there in the image?",
+                "Count the {color} {plural}.",
+                "Give the count of {color} {plural}.",
+            ]);
+        }
+        QuestionKind::Color => {
+            return strings(&[
+                "What color is the {name}?",
+                "Which color is the {name}?",
+                "Which color does the {name} have?",
+            ]);
+        }
+        QuestionKind::Position => {
+            return strings(&[
+                "Where is the {color} {name}?",
+                "In which part of the image is the {color} {name}?",
+                "Where can you find the {color} {name}?",
+            ]);
+        }
+        QuestionKind::Describe => {
+            return strings(&[
+                DESCRIBE_QUESTION,
+                "Describe the image.",
+                "What does the image show?",
+            ]);
+        }
+    };
+    let template = match kind {
+        QuestionKind::Count => "How many {plural} are there in the image?",
+        _ => "Does {name} exist in the image?",
+    };
+    // Held-out wordings stay unseen: a composition that shares three consecutive words with
+    // one of them ("any {plural} in", "of {plural} in") is left out.
+    let held_out: Vec<String> = HELD_OUT_COUNT
+        .iter()
+        .chain(&HELD_OUT_EXIST)
+        .flat_map(|t| word_triples(&t.replace("{}", "{plural}")))
+        .collect();
+    let mut all = vec![template.to_owned()];
+    for &(opener, perceives, mark) in openers {
+        for &(place, place_perceives) in &PLACES {
+            let text = format!("{opener}{place}{mark}");
+            if !(perceives && place_perceives)
+                && word_triples(&text).iter().all(|t| !held_out.contains(t))
+            {
+                all.push(text);
+            }
+        }
     }
+    all
+}
+
+fn strings(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|&t| t.to_owned()).collect()
+}
+
+/// Every three consecutive words of a template, lowercased, with `{name}` and `{plural}`
+/// as one word (a held-out phrasing may use either number).
+fn word_triples(template: &str) -> Vec<String> {
+    let words: Vec<String> = template
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(['.', '?']).to_lowercase())
+        .map(|w| {
+            if w == "{name}" {
+                "{plural}".to_owned()
+            } else {
+                w
+            }
+        })
+        .collect();
+    words.windows(3).map(|w| w.join(" ")).collect()
 }
 
 /// `template` with its placeholders filled (see [`phrasings`]).
@@ -187,7 +276,7 @@ impl Qa {
     pub fn count(scene: &Scene, shape: Shape) -> Qa {
         Qa {
             kind: QuestionKind::Count,
-            question: fill(phrasings(QuestionKind::Count)[0], Some(shape), None),
+            question: fill(&phrasings(QuestionKind::Count)[0], Some(shape), None),
             answer: scene.count(shape).to_string(),
         }
     }
@@ -196,7 +285,7 @@ impl Qa {
     pub fn exist(scene: &Scene, shape: Shape) -> Qa {
         Qa {
             kind: QuestionKind::Exist,
-            question: fill(phrasings(QuestionKind::Exist)[0], Some(shape), None),
+            question: fill(&phrasings(QuestionKind::Exist)[0], Some(shape), None),
             answer: if scene.count(shape) > 0 { YES } else { NO }.to_string(),
         }
     }
@@ -206,7 +295,7 @@ impl Qa {
         Qa {
             kind: QuestionKind::ColorCount,
             question: fill(
-                phrasings(QuestionKind::ColorCount)[0],
+                &phrasings(QuestionKind::ColorCount)[0],
                 Some(shape),
                 Some(color),
             ),
@@ -219,7 +308,7 @@ impl Qa {
         let object = scene.unique(shape)?;
         Some(Qa {
             kind: QuestionKind::Color,
-            question: fill(phrasings(QuestionKind::Color)[0], Some(shape), None),
+            question: fill(&phrasings(QuestionKind::Color)[0], Some(shape), None),
             answer: object.color.name().to_string(),
         })
     }
@@ -233,7 +322,7 @@ impl Qa {
         Some(Qa {
             kind: QuestionKind::Position,
             question: fill(
-                phrasings(QuestionKind::Position)[0],
+                &phrasings(QuestionKind::Position)[0],
                 Some(shape),
                 Some(color),
             ),
@@ -517,7 +606,7 @@ impl QaGenerator {
             return qa;
         }
         let others = &phrasings(qa.kind)[1..];
-        let template = others[self.phrasing_rng.below(others.len())];
+        let template = &others[self.phrasing_rng.below(others.len())];
         Qa {
             question: fill(template, shape, color),
             ..qa

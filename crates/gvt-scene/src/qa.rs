@@ -119,7 +119,7 @@ pub fn phrasings(kind: QuestionKind) -> &'static [String] {
 /// the closing mark.
 type Opener = (&'static str, bool, &'static str);
 
-const COUNT_OPENERS: [Opener; 10] = [
+const COUNT_OPENERS: [Opener; 11] = [
     ("Count the {plural}", false, "."),
     ("Count all the {plural}", false, "."),
     ("Count any {plural}", false, "."),
@@ -130,9 +130,10 @@ const COUNT_OPENERS: [Opener; 10] = [
     ("Tell me the count of {plural}", false, "."),
     ("What count of {plural} is there", true, "?"),
     ("Can you count the {plural}", false, "?"),
+    ("Can we count the {plural}", false, "?"),
 ];
 
-const EXIST_OPENERS: [Opener; 10] = [
+const EXIST_OPENERS: [Opener; 11] = [
     ("Is there {a} {name}", false, "?"),
     ("Is there any {name}", false, "?"),
     ("Are there {plural}", false, "?"),
@@ -142,6 +143,7 @@ const EXIST_OPENERS: [Opener; 10] = [
     ("Do you see {a} {name}", true, "?"),
     ("Can you spot any {plural}", true, "?"),
     ("Can you find {a} {name}", true, "?"),
+    ("Can we see {a} {name}", true, "?"),
     ("Do any {plural} appear", true, "?"),
 ];
 

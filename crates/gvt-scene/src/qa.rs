@@ -108,10 +108,9 @@ pub const HELD_OUT_EXIST: [&str; 2] = [
 /// `{name}` (the shape's singular), `{color}`, `{a}` (the article "a"/"an" for what follows
 /// it).
 pub fn phrasings(kind: QuestionKind) -> &'static [String] {
-    static ALL: LazyLock<Vec<Vec<String>>> =
-        LazyLock::new(|| QuestionKind::ALL.iter().map(|&k| compose(k)).collect());
-    let at = QuestionKind::ALL.iter().position(|&k| k == kind);
-    at.map_or(&[], |at| &ALL[at])
+    // `QuestionKind::ALL` lists the kinds in declaration order, so a kind indexes it.
+    static ALL: LazyLock<[Vec<String>; 6]> = LazyLock::new(|| QuestionKind::ALL.map(compose));
+    &ALL[kind as usize]
 }
 
 /// An opener of a composed question: its text, whether it already says how the object is
@@ -163,9 +162,9 @@ const PLACES: [(&str, bool); 9] = [
 
 /// Every phrasing of `kind`: the template, then the training paraphrases.
 fn compose(kind: QuestionKind) -> Vec<String> {
-    let openers: &[Opener] = match kind {
-        QuestionKind::Count => &COUNT_OPENERS,
-        QuestionKind::Exist => &EXIST_OPENERS,
+    let (template, openers): (&str, &[Opener]) = match kind {
+        QuestionKind::Count => ("How many {plural} are there in the image?", &COUNT_OPENERS),
+        QuestionKind::Exist => ("Does {name} exist in the image?", &EXIST_OPENERS),
         QuestionKind::ColorCount => {
             return strings(&[
                 "How many {color} {plural} are there in the image?",
@@ -194,10 +193,6 @@ fn compose(kind: QuestionKind) -> Vec<String> {
                 "What does the image show?",
             ]);
         }
-    };
-    let template = match kind {
-        QuestionKind::Count => "How many {plural} are there in the image?",
-        _ => "Does {name} exist in the image?",
     };
     // Held-out wordings stay unseen: a composition that shares three consecutive words with
     // one of them ("any {plural} in", "of {plural} in") is left out.

@@ -58,6 +58,9 @@ pub struct TrainArgs {
     /// outlines, white backgrounds), in both stages.
     #[arg(long, default_value_t = DEFAULT.varied_style_share, conflicts_with = "resume")]
     varied_style_share: f64,
+    /// Weight of stage 1's two count losses against the other probe heads' 1.
+    #[arg(long, default_value_t = DEFAULT.count_loss_weight, conflicts_with = "resume")]
+    count_loss_weight: f64,
     /// Share of stage 2 questions asked in another training phrasing than the evaluation's
     /// template ("Count the stars in the image.", "Is there a ring in the image?"); the
     /// held-out phrasings of `gvt eval synthetic` are never asked.
@@ -115,6 +118,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             bail!("{flag} must lie between 0 and 1");
         }
     }
+    if !(args.count_loss_weight.is_finite() && args.count_loss_weight > 0.0) {
+        bail!("--count-loss-weight must be a positive number");
+    }
     if !(0.0..=1.0).contains(&args.crowded_share) {
         bail!("--crowded-share must lie between 0 and 1");
     }
@@ -140,6 +146,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_crowded_share(args.crowded_share)
             .with_paraphrase_share(args.paraphrase_share)
             .with_varied_style_share(args.varied_style_share)
+            .with_count_loss_weight(args.count_loss_weight)
             .with_crowd_min(args.crowd.0)
             .with_crowd_max(args.crowd.1)
             .with_image_size(args.image_size)

@@ -169,13 +169,14 @@ impl Trainer {
 /// Settings added to [`TrainConfig`] after runs were first saved, with the value a run
 /// saved before them trained with (not always today's default: runs before crowded scenes
 /// had none).
-const ADDED_SETTINGS: [(&str, f64); 6] = [
+const ADDED_SETTINGS: [(&str, f64); 7] = [
     ("crowded_share", 0.0),
     ("crowd_min", 2.0),
     ("crowd_max", 5.0),
     ("varied_style_share", 0.0),
     ("paraphrase_share", 0.0),
     ("image_size", 128.0),
+    ("count_loss_weight", 1.0),
 ];
 
 /// The training config saved at `path`. A setting the file lacks (it was written before
@@ -230,6 +231,7 @@ mod tests {
             "crowd_max",
             "varied_style_share",
             "paraphrase_share",
+            "count_loss_weight",
         ] {
             assert!(fields.remove(newer).is_some(), "{newer}");
         }

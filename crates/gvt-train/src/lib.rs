@@ -88,6 +88,11 @@ pub struct TrainConfig {
     /// of the question rather than its template. The held-out phrasings are never asked.
     #[config(default = 0.0)]
     pub paraphrase_share: f64,
+    /// Weight of the stage 1 probe's two count losses (the patch's shape and its shape and
+    /// colour) against the other heads' weight of 1: counting is the perception the
+    /// tokens learn last.
+    #[config(default = 1.0)]
+    pub count_loss_weight: f64,
     /// Peak learning rate of stage 1.
     #[config(default = 2e-3)]
     pub vision_lr: f64,
@@ -481,7 +486,13 @@ impl Trainer {
             Stage::Vision => {
                 let visual = model.gvt.visual.as_ref().expect("vision tower");
                 let targets = PatchTargets::new(scenes, self.vision().grid(), &self.device);
-                let out = probe_loss(visual, &model.probe, pixels, &targets);
+                let out = probe_loss(
+                    visual,
+                    &model.probe,
+                    pixels,
+                    &targets,
+                    self.config.count_loss_weight,
+                );
                 patch_accuracy = Some(PatchAccuracy {
                     shape: read_scalar(out.shape_accuracy)?,
                     color: read_scalar(out.color_accuracy)?,

@@ -65,6 +65,7 @@ pub fn probe_loss(
     probe: &Linear,
     pixels: Tensor<4>,
     targets: &PatchTargets,
+    count_loss_weight: f64,
 ) -> ProbeStep {
     let tokens = visual.ln_vision.forward(visual.vit.forward(pixels, None)); // [b, 1 + g^2, d]
     let [b, t, _] = tokens.dims();
@@ -87,8 +88,9 @@ pub fn probe_loss(
     let loss = cross_entropy(shape.clone(), targets.shape.clone(), None)
         + cross_entropy(color.clone(), targets.color.clone(), None)
         + cross_entropy(center, targets.center.clone(), None).mul_scalar(CENTER_LOSS_WEIGHT)
-        + cross_entropy(shape_count.clone(), targets.shape_count.clone(), None)
-        + cross_entropy(kind_count, targets.kind_count.clone(), None)
+        + (cross_entropy(shape_count.clone(), targets.shape_count.clone(), None)
+            + cross_entropy(kind_count, targets.kind_count.clone(), None))
+        .mul_scalar(count_loss_weight)
         + cross_entropy(object_position, targets.object_position.clone(), None)
         + cross_entropy(row.clone(), targets.row.clone(), None)
         + cross_entropy(col.clone(), targets.col.clone(), None);

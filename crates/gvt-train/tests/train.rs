@@ -306,3 +306,24 @@ fn both_stages_learn_a_fixed_batch() {
     assert!(accuracy.count > 0.8);
     assert!(accuracy.position > 0.8);
 }
+
+/// `count_loss_weight` scales the two count terms of stage 1 and nothing else: from the
+/// same weights, the first loss grows linearly in it, by a positive amount per unit.
+#[test]
+fn the_count_loss_weight_scales_stage_one_count_losses() {
+    let device = Device::flex();
+    let scenes: Vec<Scene> = (0..2).map(Scene::random).collect();
+    let first_loss = |weight: f64| {
+        let config = small_run(3).with_count_loss_weight(weight);
+        let mut trainer = Trainer::new(config, &device).unwrap();
+        trainer.step_on(&scenes, &[]).unwrap().loss
+    };
+    let [one, two, four] = [1.0, 2.0, 4.0].map(first_loss);
+    let per_unit = two - one;
+    assert!(per_unit > 0.1, "count losses {per_unit}");
+    let expected = one + 3.0 * per_unit;
+    assert!(
+        (four - expected).abs() < 1e-3 * expected,
+        "loss at weight 4: {four}, expected {expected} (1: {one}, 2: {two})"
+    );
+}

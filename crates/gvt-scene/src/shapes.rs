@@ -12,7 +12,7 @@
 //! and the star's vertices are constants rather than `sin`/`cos` results, so renders are
 //! bit-identical on every platform, wasm included.
 
-use crate::style::Forms;
+use crate::style::{Forms, UPRIGHT};
 /// Shape classes of the generated scenes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Shape {
@@ -101,7 +101,40 @@ impl Shape {
         self.unsquashed_sdf(u / sx, v / sy, forms) * sx.min(sy)
     }
 
+    /// The rotation `forms` gives this shape, as `[cos, sin]`.
+    pub fn rotation_in(self, forms: &Forms) -> [f32; 2] {
+        match self {
+            Shape::Circle | Shape::Ring => UPRIGHT,
+            Shape::Triangle => {
+                let ([c, s], [tc, ts]) = (forms.tilt, forms.triangle_turn);
+                [c * tc - s * ts, s * tc + c * ts]
+            }
+            _ => forms.tilt,
+        }
+    }
+
+    /// The factor a rotated shape is scaled by to stay in its box (1 when upright).
+    fn fit_in(self, forms: &Forms) -> f32 {
+        let [c, s] = self.rotation_in(forms);
+        if [c, s] == UPRIGHT {
+            1.0
+        } else {
+            1.0 / (c.abs() + s.abs())
+        }
+    }
+
     fn unsquashed_sdf(self, u: f32, v: f32, forms: &Forms) -> f32 {
+        let [c, s] = self.rotation_in(forms);
+        if [c, s] == UPRIGHT {
+            return self.upright_sdf(u, v, forms);
+        }
+        // The upright shape scaled by `k` and rotated: rotate the point back and undo the
+        // scale; the distance scales with it.
+        let k = self.fit_in(forms);
+        self.upright_sdf((c * u + s * v) / k, (c * v - s * u) / k, forms) * k
+    }
+
+    fn upright_sdf(self, u: f32, v: f32, forms: &Forms) -> f32 {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
@@ -164,7 +197,7 @@ impl Shape {
             }
             Shape::Ring => 1.0 - forms.ring_inner,
         };
-        width * forms.squash[0].min(forms.squash[1])
+        width * self.fit_in(forms) * forms.squash[0].min(forms.squash[1])
     }
 
     /// Whether the local point `(u, v)` is inside the shape.

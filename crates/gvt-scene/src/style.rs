@@ -26,7 +26,31 @@ pub struct Forms {
     /// when the picture was drawn on a non-square canvas and stretched to a square, as
     /// `gvt_core::preprocess` stretches a photo.
     pub squash: [f32; 2],
+    /// A rotation of every shape but the circle and the ring (which it leaves unchanged),
+    /// as `[cos, sin]` (clockwise on screen, y down); `[1, 0]` for none. A rotated shape is
+    /// scaled down by `1 / (|cos| + |sin|)`, so that it stays inside its box.
+    pub tilt: [f32; 2],
+    /// A further rotation of the triangle alone, by any angle: other programs draw
+    /// triangles pointing every way, while the tilt stays small (a square turned by 45
+    /// degrees would be a diamond).
+    pub triangle_turn: [f32; 2],
 }
+
+/// No rotation: `[cos 0, sin 0]`.
+pub(crate) const UPRIGHT: [f32; 2] = [1.0, 0.0];
+
+/// The rotation `[cos, sin]` by `2 atan(t)`, from rational functions of `t` so that it is
+/// bit-identical everywhere (no transcendental functions).
+pub(crate) fn rotation_from_half_tangent(t: f32) -> [f32; 2] {
+    let d = 1.0 + t * t;
+    [(1.0 - t * t) / d, 2.0 * t / d]
+}
+
+/// Largest tilt of a varied style: `tan(10°)`, the half tangent of 20 degrees.
+const MAX_TILT_HALF_TANGENT: f32 = 0.176_327;
+/// Shares of varied scenes whose shapes are tilted, and whose triangles are turned.
+const TILTED_SHARE: f32 = 0.6;
+const TURNED_SHARE: f32 = 0.4;
 
 impl Default for Forms {
     fn default() -> Self {
@@ -37,6 +61,8 @@ impl Default for Forms {
             diamond_width: 1.0,
             triangle_width: 1.0,
             squash: [1.0, 1.0],
+            tilt: UPRIGHT,
+            triangle_turn: UPRIGHT,
         }
     }
 }
@@ -114,7 +140,9 @@ const WHITE_SHARE: f32 = 0.3;
 
 impl Style {
     /// A varied style: proportions over the ranges other drawing programs use, half the
-    /// scenes squashed along one axis (a canvas up to 2:1 stretched to a square), hard edges
+    /// scenes squashed along one axis (a canvas up to 2:1 stretched to a square), shapes
+    /// tilted by up to 20 degrees in [`TILTED_SHARE`] of the scenes and triangles turned
+    /// any way in [`TURNED_SHARE`], hard edges
     /// half the time, an outline a third of the time on light backgrounds (on dark ones the
     /// darker shade would fade into the background); and the background to draw on: white
     /// for [`WHITE_SHARE`] of the scenes unless the request named a kind other than plain
@@ -131,6 +159,8 @@ impl Style {
             diamond_width: rng.range_f32(0.65, 1.0),
             triangle_width: rng.range_f32(0.7, 1.0),
             squash: [1.0, 1.0],
+            tilt: UPRIGHT,
+            triangle_turn: UPRIGHT,
         };
         if rng.chance(0.5) {
             let factor = rng.range_f32(0.5, 0.95);
@@ -155,6 +185,15 @@ impl Style {
             background
         };
         let outline = if background.is_light() { outline } else { 0.0 };
+        if rng.chance(TILTED_SHARE) {
+            let t = rng.range_f32(-MAX_TILT_HALF_TANGENT, MAX_TILT_HALF_TANGENT);
+            forms.tilt = rotation_from_half_tangent(t);
+        }
+        if rng.chance(TURNED_SHARE) {
+            // Half turns from (-90, 90) degrees, then half of them flipped by 180.
+            let [c, s] = rotation_from_half_tangent(rng.range_f32(-1.0, 1.0));
+            forms.triangle_turn = if rng.chance(0.5) { [-c, -s] } else { [c, s] };
+        }
         let style = Style {
             forms,
             antialias,

@@ -4,10 +4,10 @@
 use super::fnv;
 use crate::render::{Background, BackgroundKind};
 use crate::shapes::STAR;
-use crate::style::star_vertices;
+use crate::style::{UPRIGHT, rotation_from_half_tangent, star_vertices};
 use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 
-/// Forms over the corners of the varied ranges, squashed and not.
+/// Forms over the corners of the varied ranges, squashed and not, tilted and not.
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
     let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 0.8, 0.9)];
@@ -19,13 +19,110 @@ fn forms_to_test() -> Vec<Forms> {
             diamond_width,
             triangle_width,
             squash: [1.0, 1.0],
+            tilt: UPRIGHT,
+            triangle_turn: UPRIGHT,
         };
         all.push(forms);
         for squash in [[0.5, 1.0], [1.0, 0.7]] {
             all.push(Forms { squash, ..forms });
         }
+        let tilted = Forms {
+            tilt: rotation_from_half_tangent(0.176),
+            triangle_turn: rotation_from_half_tangent(-0.8).map(|x| -x),
+            ..forms
+        };
+        all.push(tilted);
+        all.push(Forms {
+            tilt: rotation_from_half_tangent(-0.1),
+            squash: [1.0, 0.6],
+            ..tilted
+        });
     }
     all
+}
+
+/// Mean of the inside points of `shape` over a fine grid of its box, and their share.
+fn centroid_and_area(shape: Shape, forms: &Forms) -> ([f32; 2], f32) {
+    const N: usize = 201;
+    let (mut sum, mut inside) = ([0.0f32; 2], 0usize);
+    for i in 0..N * N {
+        let [u, v] = [i % N, i / N].map(|k| -1.0 + 2.0 * k as f32 / (N - 1) as f32);
+        if shape.contains_in(u, v, forms) {
+            sum = [sum[0] + u, sum[1] + v];
+            inside += 1;
+        }
+    }
+    (
+        sum.map(|x| x / inside as f32),
+        inside as f32 / (N * N) as f32,
+    )
+}
+
+/// A tilt turns the shape clockwise on screen about its box's centre and scales it by
+/// `1 / (|cos| + |sin|)`; the triangle's own turn adds to the tilt; circles and rings are
+/// left as they are. Checked on the triangle's centroid (a third of the way from the base's
+/// middle to the apex: `(0, 1/3)` upright) and on the shapes' areas.
+#[test]
+fn tilted_shapes_turn_clockwise_and_shrink_to_fit_their_box() {
+    let (upright, full) = centroid_and_area(Shape::Triangle, &Forms::default());
+    assert!(upright[0].abs() < 0.01 && (upright[1] - 1.0 / 3.0).abs() < 0.01);
+    // A quarter turn (half tangent 1) points the apex right: centroid (-1/3, 0).
+    let quarter = Forms {
+        triangle_turn: rotation_from_half_tangent(1.0),
+        ..Forms::default()
+    };
+    let (c, area) = centroid_and_area(Shape::Triangle, &quarter);
+    assert!(
+        (c[0] + 1.0 / 3.0).abs() < 0.01 && c[1].abs() < 0.01,
+        "{c:?}"
+    );
+    assert!((area - full).abs() < 0.01);
+    // 30 degrees of tilt (half tangent tan 15°) and a turn by 60 more: 90 in all, scaled
+    // by 1 / (cos 90° + sin 90°) = 1 for the triangle; the square is scaled by
+    // 1 / (cos 30° + sin 30°).
+    let both = Forms {
+        tilt: rotation_from_half_tangent(0.267_949_2),
+        triangle_turn: rotation_from_half_tangent(0.577_350_3),
+        ..Forms::default()
+    };
+    let (c, _) = centroid_and_area(Shape::Triangle, &both);
+    assert!(
+        (c[0] + 1.0 / 3.0).abs() < 0.01 && c[1].abs() < 0.01,
+        "{c:?}"
+    );
+    let k = 1.0 / (0.866_025_4 + 0.5);
+    let (_, square) = centroid_and_area(Shape::Square, &both);
+    assert!(
+        (square - k * k).abs() < 0.01,
+        "square area {square}, want {}",
+        k * k
+    );
+    for shape in [Shape::Circle, Shape::Ring] {
+        assert_eq!(
+            centroid_and_area(shape, &both),
+            centroid_and_area(shape, &Forms::default())
+        );
+    }
+}
+
+/// Every shape in every form stays inside its box: a point outside the box is never
+/// inside the shape (the ground truth clips at the box, the drawing would not).
+#[test]
+fn shapes_stay_inside_their_box() {
+    const N: usize = 161;
+    for forms in forms_to_test() {
+        for shape in Shape::ALL {
+            for i in 0..N * N {
+                let [u, v] = [i % N, i / N].map(|k| -1.2 + 2.4 * k as f32 / (N - 1) as f32);
+                if u.abs().max(v.abs()) > 1.0 + 1e-4 {
+                    assert!(
+                        !shape.contains_in(u, v, &forms),
+                        "{shape:?} {forms:?} covers ({u}, {v})"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Every sdf is a lower bound of the true distance to the outline (what the rasteriser's
@@ -179,24 +276,31 @@ fn renders_match_their_golden_hashes() {
         let scene = Scene::generate(seed, &request).unwrap();
         fnv(&scene.render(128).unwrap())
     };
-    // Nine objects, outlined and squashed: with hard edges (seed 18), smooth ones (5).
+    // Nine objects, outlined and squashed: with hard edges (seed 18), smooth ones (5);
+    // squashed, tilted and with turned triangles, hard edges (20).
     let nine = SceneRequest::default().objects(9, 9);
     for seed in [18, 5] {
         let style = Scene::generate(seed, &nine.clone().varied()).unwrap().style;
         assert!(style.outline > 0.0 && style.forms.squash != [1.0, 1.0]);
         assert_eq!(style.antialias, seed == 5);
     }
+    let turned = Scene::generate(20, &nine.clone().varied()).unwrap();
+    let forms = turned.style.forms;
+    assert!(forms.tilt != UPRIGHT && forms.triangle_turn != UPRIGHT && forms.squash != [1.0; 2]);
+    assert!(turned.objects.iter().any(|o| o.shape == Shape::Triangle));
     let got = [
         hash(5, nine.clone()),
         hash(18, nine.clone().varied()),
-        hash(5, nine.varied()),
+        hash(5, nine.clone().varied()),
+        hash(20, nine.varied()),
     ];
     assert_eq!(
         got,
         [
             0x2A6B_6B09_5DD3_AF52,
             0xCFD4_F4F0_04A3_CA74,
-            0xDE8C_A83F_E0C4_C2CC
+            0xDE8C_A83F_E0C4_C2CC,
+            0xA3A1_D1AD_1C43_D7BC
         ],
         "{got:#018X?}"
     );
@@ -246,6 +350,16 @@ fn varied_scenes_keep_the_classic_objects_in_another_style() {
         .filter(|s| s.forms.squash != [1.0, 1.0])
         .count();
     assert!((70..=130).contains(&squashed), "{squashed} of 200 squashed");
+    let tilted = styles.iter().filter(|s| s.forms.tilt != UPRIGHT).count();
+    let turned = styles
+        .iter()
+        .filter(|s| s.forms.triangle_turn != UPRIGHT)
+        .count();
+    assert!((90..=150).contains(&tilted), "{tilted} of 200 tilted");
+    assert!(
+        (50..=110).contains(&turned),
+        "{turned} of 200 with turned triangles"
+    );
     let rings: Vec<f32> = styles.iter().map(|s| s.forms.ring_inner).collect();
     assert!(rings.iter().any(|&r| r < 0.4) && rings.iter().any(|&r| r > 0.65));
 }

@@ -87,8 +87,8 @@ struct SyntheticArgs {
     /// file, one JSON object per line (for error analysis).
     #[arg(long, value_name = "FILE.jsonl")]
     samples: Option<PathBuf>,
-    /// Draw the scenes in varied styles (other proportions, hard edges, outlines, white
-    /// backgrounds, squashed canvases): the same objects and questions as without it.
+    /// Draw the scenes in varied styles (other proportions, tilted shapes, hard edges,
+    /// outlines, white backgrounds, squashed canvases): the same objects and questions as without it.
     #[arg(long)]
     varied: bool,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]

@@ -31,7 +31,8 @@ pub struct SceneArgs {
     #[arg(long, value_name = "KIND", value_parser = parse_background)]
     background: Option<BackgroundKind>,
     /// Draw it in a varied style, as `gvt train --varied-style-share` does: other shape
-    /// proportions, hard or smooth edges, maybe outlines, sometimes on white.
+    /// proportions, maybe tilted shapes and turned triangles, hard or smooth edges, maybe
+    /// outlines, sometimes on white.
     #[arg(long)]
     varied: bool,
 }

@@ -54,8 +54,8 @@ pub struct TrainArgs {
     /// asks every count equally often.
     #[arg(long, value_name = "MIN-MAX", default_value = DEFAULT_CROWD.as_str(), value_parser = crowd_range, conflicts_with = "resume")]
     crowd: (usize, usize),
-    /// Share of scenes drawn in a varied style (other shape proportions, hard edges,
-    /// outlines, white backgrounds), in both stages.
+    /// Share of scenes drawn in a varied style (other shape proportions, tilted shapes,
+    /// turned triangles, hard edges, outlines, white backgrounds), in both stages.
     #[arg(long, default_value_t = DEFAULT.varied_style_share, conflicts_with = "resume")]
     varied_style_share: f64,
     /// Weight of stage 1's two count losses against the other probe heads' 1.

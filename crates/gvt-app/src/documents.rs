@@ -263,8 +263,8 @@ pub const SAMPLES: &[Sample] = &[
             )
         },
     },
-    // The same kind of scene drawn otherwise (squashed, outlined, other proportions): does
-    // the model see shapes or one renderer's pixels?
+    // The same kind of scene drawn otherwise (squashed, tilted, outlined, other
+    // proportions): does the model see shapes or one renderer's pixels?
     Sample {
         name: "Another drawing style",
         make: || {

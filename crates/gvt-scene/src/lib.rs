@@ -19,7 +19,8 @@
 //!
 //! Design choices that keep the labels exact:
 //! - every shape is centred in its square box and, in the classic style, touches its four
-//!   sides, so the box is tight (a varied style may draw it narrower along one axis);
+//!   sides, so the box is tight (a varied style may draw it narrower along one axis, or
+//!   tilted and scaled down to stay inside it);
 //! - objects stay [`EDGE_MARGIN`] inside the image; objects of different colours may overlap,
 //!   but by at most [`MAX_OVERLAP`] of the smaller box, and objects of the same colour never
 //!   touch (two same-coloured squares side by side would read as one rectangle), so a person

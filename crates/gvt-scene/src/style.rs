@@ -1,5 +1,5 @@
-//! How a scene is drawn beyond what it holds: the shapes' proportions, hard or smooth edges,
-//! an outline. [`Style::default`] is the classic look every model so far was trained and
+//! How a scene is drawn beyond what it holds: the shapes' proportions and tilt, hard or
+//! smooth edges, an outline. [`Style::default`] is the classic look every model so far was trained and
 //! tested on; a varied style, drawn per scene when a request asks for one
 //! ([`crate::SceneRequest::varied_style`]), shows a model other drawing styles with the same
 //! exact ground truth (labels and answers follow the drawn outlines).

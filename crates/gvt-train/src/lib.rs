@@ -79,8 +79,8 @@ pub struct TrainConfig {
     /// holds).
     #[config(default = 5)]
     pub crowd_max: usize,
-    /// Share of scenes (both stages) drawn in a varied style: other shape proportions, hard
-    /// edges, outlines, white backgrounds ([`gvt_scene::Style`]).
+    /// Share of scenes (both stages) drawn in a varied style: other shape proportions,
+    /// tilts, hard edges, outlines, white backgrounds ([`gvt_scene::Style`]).
     #[config(default = 0.0)]
     pub varied_style_share: f64,
     /// Share of stage 2 questions asked in another of their kind's training phrasings

@@ -1,6 +1,6 @@
 //! How a scene is drawn beyond what it holds: the shapes' proportions and tilt, hard or
-//! smooth edges, an outline. [`Style::default`] is the classic look every model so far was trained and
-//! tested on; a varied style, drawn per scene when a request asks for one
+//! smooth edges, an outline. [`Style::default`] is the classic look every model so far was
+//! trained and tested on; a varied style, drawn per scene when a request asks for one
 //! ([`crate::SceneRequest::varied_style`]), shows a model other drawing styles with the same
 //! exact ground truth (labels and answers follow the drawn outlines).
 
@@ -142,11 +142,10 @@ impl Style {
     /// A varied style: proportions over the ranges other drawing programs use, half the
     /// scenes squashed along one axis (a canvas up to 2:1 stretched to a square), shapes
     /// tilted by up to 20 degrees in [`TILTED_SHARE`] of the scenes and triangles turned
-    /// any way in [`TURNED_SHARE`], hard edges
-    /// half the time, an outline a third of the time on light backgrounds (on dark ones the
-    /// darker shade would fade into the background); and the background to draw on: white
-    /// for [`WHITE_SHARE`] of the scenes unless the request named a kind other than plain
-    /// (`kind`), `background` otherwise.
+    /// any way in [`TURNED_SHARE`], hard edges half the time, an outline a third of the
+    /// time on light backgrounds (on dark ones the darker shade would fade into the
+    /// background); and the background to draw on: white for [`WHITE_SHARE`] of the scenes
+    /// unless the request named a kind other than plain (`kind`), `background` otherwise.
     pub fn random(
         rng: &mut Rng,
         background: Background,
@@ -190,7 +189,7 @@ impl Style {
             forms.tilt = rotation_from_half_tangent(t);
         }
         if rng.chance(TURNED_SHARE) {
-            // Half turns from (-90, 90) degrees, then half of them flipped by 180.
+            // Turns of -90 to 90 degrees, half of them then flipped by 180.
             let [c, s] = rotation_from_half_tangent(rng.range_f32(-1.0, 1.0));
             forms.triangle_turn = if rng.chance(0.5) { [-c, -s] } else { [c, s] };
         }

@@ -101,36 +101,26 @@ impl Shape {
         self.unsquashed_sdf(u / sx, v / sy, forms) * sx.min(sy)
     }
 
-    /// The rotation `forms` gives this shape, as `[cos, sin]`.
-    pub fn rotation_in(self, forms: &Forms) -> [f32; 2] {
-        match self {
-            Shape::Circle | Shape::Ring => UPRIGHT,
+    /// The rotation `forms` gives this shape, as `[cos, sin]`, and the factor it is scaled
+    /// by to stay in its box; `None` when it is upright.
+    fn turn_in(self, forms: &Forms) -> Option<([f32; 2], f32)> {
+        let [c, s] = match self {
+            Shape::Circle | Shape::Ring => return None,
             Shape::Triangle => {
                 let ([c, s], [tc, ts]) = (forms.tilt, forms.triangle_turn);
                 [c * tc - s * ts, s * tc + c * ts]
             }
             _ => forms.tilt,
-        }
-    }
-
-    /// The factor a rotated shape is scaled by to stay in its box (1 when upright).
-    fn fit_in(self, forms: &Forms) -> f32 {
-        let [c, s] = self.rotation_in(forms);
-        if [c, s] == UPRIGHT {
-            1.0
-        } else {
-            1.0 / (c.abs() + s.abs())
-        }
+        };
+        ([c, s] != UPRIGHT).then(|| ([c, s], 1.0 / (c.abs() + s.abs())))
     }
 
     fn unsquashed_sdf(self, u: f32, v: f32, forms: &Forms) -> f32 {
-        let [c, s] = self.rotation_in(forms);
-        if [c, s] == UPRIGHT {
+        let Some(([c, s], k)) = self.turn_in(forms) else {
             return self.upright_sdf(u, v, forms);
-        }
+        };
         // The upright shape scaled by `k` and rotated: rotate the point back and undo the
         // scale; the distance scales with it.
-        let k = self.fit_in(forms);
         self.upright_sdf((c * u + s * v) / k, (c * v - s * u) / k, forms) * k
     }
 
@@ -197,7 +187,8 @@ impl Shape {
             }
             Shape::Ring => 1.0 - forms.ring_inner,
         };
-        width * self.fit_in(forms) * forms.squash[0].min(forms.squash[1])
+        let fit = self.turn_in(forms).map_or(1.0, |(_, k)| k);
+        width * fit * forms.squash[0].min(forms.squash[1])
     }
 
     /// Whether the local point `(u, v)` is inside the shape.

@@ -78,8 +78,8 @@ impl TrainingScene {
 
     /// [`TrainingScene::draw`], with `varied_share` of the scenes drawn in a varied style
     /// (other proportions, tilts, hard edges, outlines, white backgrounds:
-    /// [`gvt_scene::Style`]),
-    /// decided on a stream of its own so that a share of 0 draws the classic scenes.
+    /// [`gvt_scene::Style`]), decided on a stream of its own so that a share of 0 draws the
+    /// classic scenes.
     pub fn draw_styled(
         scene_seed: u64,
         crowded_share: f64,

@@ -150,11 +150,11 @@ impl Shape {
             Shape::Diamond if forms.diamond_width == 1.0 => {
                 (u.abs() + v.abs() - 1.0) * std::f32::consts::FRAC_1_SQRT_2
             }
-            // Half width `a`, half height 1: the distance to the edge lines scaled by the
-            // edge's normal, `a / sqrt(1 + a^2)`.
+            // Half width `a`, half height `b`: the distance to the edge lines scaled by the
+            // edge's normal, `ab / sqrt(a^2 + b^2)`.
             Shape::Diamond => {
-                let a = forms.diamond_width;
-                (u.abs() / a + v.abs() - 1.0) * (a / (1.0 + a * a).sqrt())
+                let [a, b] = forms.diamond_half_extents();
+                (u.abs() / a + v.abs() / b - 1.0) * (a * b / (a * a + b * b).sqrt())
             }
             Shape::Ring => {
                 let inner = forms.ring_inner;
@@ -182,8 +182,8 @@ impl Shape {
             // Each lobe is a disc of radius 0.5.
             Shape::Heart => 1.0,
             Shape::Diamond => {
-                let a = forms.diamond_width;
-                2.0 * a / (1.0 + a * a).sqrt()
+                let [a, b] = forms.diamond_half_extents();
+                2.0 * a * b / (a * a + b * b).sqrt()
             }
             Shape::Ring => 1.0 - forms.ring_inner,
         };

@@ -18,7 +18,7 @@ pub struct Forms {
     pub ring_inner: f32,
     /// Half the width of each bar of the cross, relative to the half side of its box.
     pub cross_half_width: f32,
-    /// The diamond's width over its height (at most 1: it always spans its box's height).
+    /// The diamond's width over its height; the longer of the two spans its box.
     pub diamond_width: f32,
     /// The triangle's base over its height (at most 1: it always spans its box's height).
     pub triangle_width: f32,
@@ -68,6 +68,13 @@ impl Default for Forms {
 }
 
 impl Forms {
+    /// The diamond's half width and half height in its box's units (the box is 2 wide):
+    /// the longer one is 1.
+    pub(crate) fn diamond_half_extents(&self) -> [f32; 2] {
+        let r = self.diamond_width;
+        if r <= 1.0 { [r, 1.0] } else { [1.0, 1.0 / r] }
+    }
+
     /// The star's vertices: the classic constants for the classic radius, so classic renders
     /// stay bit-identical.
     pub(crate) fn star(&self) -> [[f32; 2]; 10] {
@@ -155,7 +162,7 @@ impl Style {
             star_inner: rng.range_f32(0.32, 0.58),
             ring_inner: rng.range_f32(0.3, 0.75),
             cross_half_width: rng.range_f32(0.18, 0.45),
-            diamond_width: rng.range_f32(0.65, 1.0),
+            diamond_width: rng.range_f32(0.62, 1.35),
             triangle_width: rng.range_f32(0.7, 1.0),
             squash: [1.0, 1.0],
             tilt: UPRIGHT,

@@ -10,7 +10,7 @@ use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 /// Forms over the corners of the varied ranges, squashed and not, tilted and not.
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
-    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 0.8, 0.9)];
+    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 1.35, 0.9)];
     for (star_inner, ring_inner, cross_half_width, diamond_width, triangle_width) in corners {
         let forms = Forms {
             star_inner,
@@ -277,7 +277,7 @@ fn renders_match_their_golden_hashes() {
         fnv(&scene.render(128).unwrap())
     };
     // Nine objects, outlined and squashed: with hard edges (seed 18), smooth ones (5);
-    // squashed, tilted and with turned triangles, hard edges (20).
+    // squashed, tilted, with turned triangles and diamonds wider than tall, hard edges (20).
     let nine = SceneRequest::default().objects(9, 9);
     for seed in [18, 5] {
         let style = Scene::generate(seed, &nine.clone().varied()).unwrap().style;
@@ -287,7 +287,10 @@ fn renders_match_their_golden_hashes() {
     let turned = Scene::generate(20, &nine.clone().varied()).unwrap();
     let forms = turned.style.forms;
     assert!(forms.tilt != UPRIGHT && forms.triangle_turn != UPRIGHT && forms.squash != [1.0; 2]);
-    assert!(turned.objects.iter().any(|o| o.shape == Shape::Triangle));
+    assert!(forms.diamond_width > 1.0);
+    for shape in [Shape::Triangle, Shape::Diamond] {
+        assert!(turned.objects.iter().any(|o| o.shape == shape));
+    }
     let got = [
         hash(5, nine.clone()),
         hash(18, nine.clone().varied()),
@@ -298,9 +301,9 @@ fn renders_match_their_golden_hashes() {
         got,
         [
             0x2A6B_6B09_5DD3_AF52,
-            0xCFD4_F4F0_04A3_CA74,
-            0xDE8C_A83F_E0C4_C2CC,
-            0xA3A1_D1AD_1C43_D7BC
+            0x3871_80ED_8A10_B927,
+            0x2792_D6B4_1B11_1285,
+            0x7A89_3499_7457_CA2C
         ],
         "{got:#018X?}"
     );
@@ -362,6 +365,42 @@ fn varied_scenes_keep_the_classic_objects_in_another_style() {
     );
     let rings: Vec<f32> = styles.iter().map(|s| s.forms.ring_inner).collect();
     assert!(rings.iter().any(|&r| r < 0.4) && rings.iter().any(|&r| r > 0.65));
+    let wide = styles
+        .iter()
+        .filter(|s| s.forms.diamond_width > 1.0)
+        .count();
+    assert!((70..=130).contains(&wide), "{wide} of 200 wide diamonds");
+}
+
+/// A diamond's longer axis spans its box: a narrow one is as tall as the box, a wide one as
+/// wide, and its area is half the product of its width and height.
+#[test]
+fn diamonds_span_their_box_along_their_longer_axis() {
+    for ratio in [0.65f32, 1.0, 1.35] {
+        let forms = Forms {
+            diamond_width: ratio,
+            ..Forms::default()
+        };
+        let (width, height) = if ratio <= 1.0 {
+            (ratio, 1.0)
+        } else {
+            (1.0, 1.0 / ratio)
+        };
+        let (centre, area) = centroid_and_area(Shape::Diamond, &forms);
+        assert!(
+            centre[0].abs() < 0.01 && centre[1].abs() < 0.01,
+            "{centre:?}"
+        );
+        // Half extents in a box of side 2: area 2 * width * height of the box's 4.
+        let want = width * height / 2.0;
+        assert!(
+            (area - want).abs() < 0.01,
+            "ratio {ratio}: area {area}, want {want}"
+        );
+        let inside = |u: f32, v: f32| Shape::Diamond.contains_in(u, v, &forms);
+        assert!(inside(0.97 * width, 0.0) && !inside(1.03 * width, 0.0));
+        assert!(inside(0.0, 0.97 * height) && !inside(0.0, 1.03 * height));
+    }
 }
 
 /// Every pixel away from the edges shows what the ground truth says is there: the topmost

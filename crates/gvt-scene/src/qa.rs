@@ -118,7 +118,7 @@ pub fn phrasings(kind: QuestionKind) -> &'static [String] {
 /// the closing mark.
 type Opener = (&'static str, bool, &'static str);
 
-const COUNT_OPENERS: [Opener; 11] = [
+const COUNT_OPENERS: [Opener; 9] = [
     ("Count the {plural}", false, "."),
     ("Count all the {plural}", false, "."),
     ("Count any {plural}", false, "."),
@@ -128,8 +128,6 @@ const COUNT_OPENERS: [Opener; 11] = [
     ("Give the number for {plural}", false, "."),
     ("Tell me the count of {plural}", false, "."),
     ("What count of {plural} is there", true, "?"),
-    ("Can you count the {plural}", false, "?"),
-    ("Can we count the {plural}", false, "?"),
 ];
 
 const EXIST_OPENERS: [Opener; 11] = [

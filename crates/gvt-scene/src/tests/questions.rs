@@ -521,6 +521,10 @@ fn training_wordings_share_no_three_words_with_held_out_ones() {
             );
         }
     }
+    // "Can you" opens only presence questions, as the held-out "Can you see any": when it
+    // opened counting too, a model answered that held-out question with numbers.
+    let opens = |kind: QuestionKind| phrasings(kind).iter().any(|t| t.starts_with("Can you"));
+    assert!(opens(QuestionKind::Exist) && !opens(QuestionKind::Count));
     // The check catches a near-twin.
     let twin = trigrams("What is the number of stars in the image?");
     assert!(twin.iter().any(|gram| held_out.contains(gram)));

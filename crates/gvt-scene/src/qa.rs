@@ -130,7 +130,7 @@ const COUNT_OPENERS: [Opener; 9] = [
     ("What count of {plural} is there", true, "?"),
 ];
 
-const EXIST_OPENERS: [Opener; 11] = [
+const EXIST_OPENERS: [Opener; 13] = [
     ("Is there {a} {name}", false, "?"),
     ("Is there any {name}", false, "?"),
     ("Are there {plural}", false, "?"),
@@ -141,6 +141,8 @@ const EXIST_OPENERS: [Opener; 11] = [
     ("Can you spot any {plural}", true, "?"),
     ("Can you find {a} {name}", true, "?"),
     ("Can we see {a} {name}", true, "?"),
+    ("Do you see {plural}", true, "?"),
+    ("Can we see {plural}", true, "?"),
     ("Do any {plural} appear", true, "?"),
 ];
 

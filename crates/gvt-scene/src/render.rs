@@ -321,10 +321,13 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, 
     let shade = color.map(|c| c * OUTLINE_SHADE);
     let forms = &style.forms;
     // The outline's width in pixels of this render, at most a third of the shape's core
-    // (the largest disc inside it, the ring's band, the cross's bar) so that its fill colour
-    // always shows there; none when that leaves under MIN_OUTLINE_PX.
-    let outline =
-        (style.outline * s / 128.0).min(object.shape.core_width_in(forms) * px_per_unit / 3.0);
+    // (the largest disc inside it, the ring's band, the cross's bar) and leaving at least
+    // two pixels of it, so that its fill colour always shows there, smooth edges included;
+    // none when that leaves under MIN_OUTLINE_PX.
+    let core = object.shape.core_width_in(forms) * px_per_unit;
+    let outline = (style.outline * s / 128.0)
+        .min(core / 3.0)
+        .min(0.5 * (core - 2.0));
     let outline = if outline < MIN_OUTLINE_PX {
         0.0
     } else {

@@ -128,10 +128,10 @@ impl Shape {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
-            // Apex up, base along the bottom of the box (classic: a = 1).
+            // Apex up, half base `a`, half height `b` (classic: both 1).
             Shape::Triangle => {
-                let a = forms.triangle_width;
-                polygon_sdf(u, v, &[[0.0, -1.0], [a, 1.0], [-a, 1.0]])
+                let [a, b] = forms.triangle_half_extents();
+                polygon_sdf(u, v, &[[0.0, -b], [a, b], [-a, b]])
             }
             Shape::Star => polygon_sdf(u, v, &forms.star()),
             // Union of two bars: exact outside, an under-estimate of the depth inside.
@@ -172,10 +172,10 @@ impl Shape {
     pub fn core_width_in(self, forms: &Forms) -> f32 {
         let width = match self {
             Shape::Circle | Shape::Square => 2.0,
-            // Base 2a, height 2: the incircle's radius is the area over the half perimeter.
+            // Base 2a, height 2b: the incircle's radius is the area over the half perimeter.
             Shape::Triangle => {
-                let a = forms.triangle_width;
-                2.0 * 2.0 * a / (a + (a * a + 4.0).sqrt())
+                let [a, b] = forms.triangle_half_extents();
+                4.0 * a * b / (a + (a * a + 4.0 * b * b).sqrt())
             }
             Shape::Star => 1.6 * forms.star_inner,
             Shape::Cross => 2.0 * forms.cross_half_width,

@@ -20,7 +20,7 @@ pub struct Forms {
     pub cross_half_width: f32,
     /// The diamond's width over its height; the longer of the two spans its box.
     pub diamond_width: f32,
-    /// The triangle's base over its height (at most 1: it always spans its box's height).
+    /// The triangle's base over its height; the longer of the two spans its box.
     pub triangle_width: f32,
     /// Every shape's extent along x and along y, relative to its box: below 1 on one axis
     /// when the picture was drawn on a non-square canvas and stretched to a square, as
@@ -71,8 +71,12 @@ impl Forms {
     /// The diamond's half width and half height in its box's units (the box is 2 wide):
     /// the longer one is 1.
     pub(crate) fn diamond_half_extents(&self) -> [f32; 2] {
-        let r = self.diamond_width;
-        if r <= 1.0 { [r, 1.0] } else { [1.0, 1.0 / r] }
+        half_extents(self.diamond_width)
+    }
+
+    /// The triangle's half base and half height in its box's units: the longer one is 1.
+    pub(crate) fn triangle_half_extents(&self) -> [f32; 2] {
+        half_extents(self.triangle_width)
     }
 
     /// The star's vertices: the classic constants for the classic radius, so classic renders
@@ -83,6 +87,16 @@ impl Forms {
         } else {
             star_vertices(self.star_inner)
         }
+    }
+}
+
+/// Half width and half height of a shape whose width over height is `ratio` and whose
+/// longer axis spans its box (2 wide).
+fn half_extents(ratio: f32) -> [f32; 2] {
+    if ratio <= 1.0 {
+        [ratio, 1.0]
+    } else {
+        [1.0, 1.0 / ratio]
     }
 }
 
@@ -163,7 +177,7 @@ impl Style {
             ring_inner: rng.range_f32(0.3, 0.75),
             cross_half_width: rng.range_f32(0.18, 0.45),
             diamond_width: rng.range_f32(0.62, 1.35),
-            triangle_width: rng.range_f32(0.7, 1.0),
+            triangle_width: rng.range_f32(0.7, 1.35),
             squash: [1.0, 1.0],
             tilt: UPRIGHT,
             triangle_turn: UPRIGHT,

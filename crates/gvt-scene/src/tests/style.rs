@@ -10,7 +10,7 @@ use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 /// Forms over the corners of the varied ranges, squashed and not, tilted and not.
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
-    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 1.35, 0.9)];
+    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 1.35, 1.35)];
     for (star_inner, ring_inner, cross_half_width, diamond_width, triangle_width) in corners {
         let forms = Forms {
             star_inner,
@@ -301,9 +301,9 @@ fn renders_match_their_golden_hashes() {
         got,
         [
             0x2A6B_6B09_5DD3_AF52,
-            0x3871_80ED_8A10_B927,
-            0x2792_D6B4_1B11_1285,
-            0x7A89_3499_7457_CA2C
+            0xAFA1_4311_A441_4AE9,
+            0x1114_6225_2678_33DB,
+            0x9020_6885_C14A_EDFB
         ],
         "{got:#018X?}"
     );
@@ -370,36 +370,65 @@ fn varied_scenes_keep_the_classic_objects_in_another_style() {
         .filter(|s| s.forms.diamond_width > 1.0)
         .count();
     assert!((70..=130).contains(&wide), "{wide} of 200 wide diamonds");
+    let wide = styles
+        .iter()
+        .filter(|s| s.forms.triangle_width > 1.0)
+        .count();
+    assert!((75..=135).contains(&wide), "{wide} of 200 wide triangles");
 }
 
-/// A diamond's longer axis spans its box: a narrow one is as tall as the box, a wide one as
-/// wide, and its area is half the product of its width and height.
+/// A diamond's and a triangle's longer axis spans its box: a narrow one is as tall as the
+/// box, a wide one as wide. The diamond's area is half its width times its height, centred;
+/// the triangle's too, its apex at the top and its centroid a third of the way up from the
+/// base.
 #[test]
-fn diamonds_span_their_box_along_their_longer_axis() {
+fn diamonds_and_triangles_span_their_box_along_their_longer_axis() {
     for ratio in [0.65f32, 1.0, 1.35] {
-        let forms = Forms {
-            diamond_width: ratio,
-            ..Forms::default()
-        };
         let (width, height) = if ratio <= 1.0 {
             (ratio, 1.0)
         } else {
             (1.0, 1.0 / ratio)
         };
-        let (centre, area) = centroid_and_area(Shape::Diamond, &forms);
-        assert!(
-            centre[0].abs() < 0.01 && centre[1].abs() < 0.01,
-            "{centre:?}"
-        );
-        // Half extents in a box of side 2: area 2 * width * height of the box's 4.
-        let want = width * height / 2.0;
-        assert!(
-            (area - want).abs() < 0.01,
-            "ratio {ratio}: area {area}, want {want}"
-        );
-        let inside = |u: f32, v: f32| Shape::Diamond.contains_in(u, v, &forms);
-        assert!(inside(0.97 * width, 0.0) && !inside(1.03 * width, 0.0));
-        assert!(inside(0.0, 0.97 * height) && !inside(0.0, 1.03 * height));
+        for (shape, forms, centre_v) in [
+            (
+                Shape::Diamond,
+                Forms {
+                    diamond_width: ratio,
+                    ..Forms::default()
+                },
+                0.0,
+            ),
+            (
+                Shape::Triangle,
+                Forms {
+                    triangle_width: ratio,
+                    ..Forms::default()
+                },
+                height / 3.0,
+            ),
+        ] {
+            let (centre, area) = centroid_and_area(shape, &forms);
+            assert!(
+                centre[0].abs() < 0.01 && (centre[1] - centre_v).abs() < 0.01,
+                "{shape:?} {ratio}: {centre:?}"
+            );
+            // Half extents in a box of side 2: area 2 * width * height of the box's 4.
+            let want = width * height / 2.0;
+            assert!(
+                (area - want).abs() < 0.01,
+                "{shape:?} {ratio}: area {area}, want {want}"
+            );
+            let inside = |u: f32, v: f32| shape.contains_in(u, v, &forms);
+            // Along the base for the triangle, through the centre for the diamond.
+            let across = if shape == Shape::Triangle {
+                0.97 * height
+            } else {
+                0.0
+            };
+            assert!(inside(0.97 * width, across) && !inside(1.03 * width, across));
+            assert!(inside(0.0, 0.97 * height) && !inside(0.0, 1.03 * height));
+            assert!(inside(0.0, -0.97 * height) && !inside(0.0, -1.03 * height));
+        }
     }
 }
 

@@ -119,7 +119,8 @@ impl Object {
         self.covers_in(point, &crate::Forms::default())
     }
 
-    /// Whether the normalised point lies inside the shape drawn with `forms`.
+    /// Whether the normalised point lies inside the shape drawn with `forms` (as this object
+    /// takes them: [`crate::Forms::for_object`]).
     pub fn covers_in(&self, [x, y]: [f32; 2], forms: &crate::Forms) -> bool {
         let half = 0.5 * self.side();
         if half <= 0.0 {
@@ -127,7 +128,7 @@ impl Object {
         }
         let u = (x - self.center[0]) / half;
         let v = (y - self.center[1]) / half;
-        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains_in(u, v, forms)
+        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains_in(u, v, &forms.for_object(self))
     }
 }
 

@@ -319,7 +319,7 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, 
     let px_per_unit = half * s;
     let color = rgb.map(f32::from);
     let shade = color.map(|c| c * OUTLINE_SHADE);
-    let forms = &style.forms;
+    let forms = &style.forms.for_object(object);
     // The outline's width in pixels of this render, at most a third of the shape's core
     // (the largest disc inside it, the ring's band, the cross's bar) and leaving at least
     // two pixels of it, so that its fill colour always shows there, smooth edges included;

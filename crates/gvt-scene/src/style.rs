@@ -8,6 +8,7 @@ use gvt_core::rng::Rng;
 
 use crate::render::{Background, BackgroundKind};
 use crate::shapes::{CROSS_HALF_WIDTH, RING_INNER, STAR, STAR_INNER};
+use crate::{Object, Shape};
 
 /// Proportions of the shapes whose form is not fixed by their box.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +33,8 @@ pub struct Forms {
     pub tilt: [f32; 2],
     /// A further rotation of the triangle alone, by any angle: other programs draw
     /// triangles pointing every way, while the tilt stays small (a square turned by 45
-    /// degrees would be a diamond).
+    /// degrees would be a diamond). In a scene, each triangle adds a turn of its own to this
+    /// one ([`Forms::for_object`]), so that its triangles point different ways.
     pub triangle_turn: [f32; 2],
 }
 
@@ -44,6 +46,12 @@ pub(crate) const UPRIGHT: [f32; 2] = [1.0, 0.0];
 pub(crate) fn rotation_from_half_tangent(t: f32) -> [f32; 2] {
     let d = 1.0 + t * t;
     [(1.0 - t * t) / d, 2.0 * t / d]
+}
+
+/// A turn by any angle: -90 to 90 degrees, half of them then flipped by 180.
+fn random_turn(rng: &mut Rng) -> [f32; 2] {
+    let [c, s] = rotation_from_half_tangent(rng.range_f32(-1.0, 1.0));
+    if rng.chance(0.5) { [-c, -s] } else { [c, s] }
 }
 
 /// Largest tilt of a varied style: `tan(10°)`, the half tangent of 20 degrees.
@@ -77,6 +85,24 @@ impl Forms {
     /// The triangle's half base and half height in its box's units: the longer one is 1.
     pub(crate) fn triangle_half_extents(&self) -> [f32; 2] {
         half_extents(self.triangle_width)
+    }
+
+    /// The forms `object` is drawn with: these, except that a turned triangle is turned
+    /// further by an angle of its own, drawn from its centre's bits (so the same object is
+    /// always turned the same way, bit-identically, and the scene's objects stay as they
+    /// are in the classic style).
+    pub fn for_object(&self, object: &Object) -> Forms {
+        if object.shape != Shape::Triangle || self.triangle_turn == UPRIGHT {
+            return *self;
+        }
+        let [x, y] = object.center.map(f32::to_bits);
+        let mut rng = Rng::new(u64::from(x) << 32 | u64::from(y));
+        let [oc, os] = random_turn(&mut rng);
+        let [c, s] = self.triangle_turn;
+        Forms {
+            triangle_turn: [c * oc - s * os, s * oc + c * os],
+            ..*self
+        }
     }
 
     /// The star's vertices: the classic constants for the classic radius, so classic renders
@@ -210,9 +236,7 @@ impl Style {
             forms.tilt = rotation_from_half_tangent(t);
         }
         if rng.chance(TURNED_SHARE) {
-            // Turns of -90 to 90 degrees, half of them then flipped by 180.
-            let [c, s] = rotation_from_half_tangent(rng.range_f32(-1.0, 1.0));
-            forms.triangle_turn = if rng.chance(0.5) { [-c, -s] } else { [c, s] };
+            forms.triangle_turn = random_turn(rng);
         }
         let style = Style {
             forms,

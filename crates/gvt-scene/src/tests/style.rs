@@ -303,7 +303,7 @@ fn renders_match_their_golden_hashes() {
             0x2A6B_6B09_5DD3_AF52,
             0xAFA1_4311_A441_4AE9,
             0x1114_6225_2678_33DB,
-            0x9020_6885_C14A_EDFB
+            0x0EFC_3042_806F_FEB6
         ],
         "{got:#018X?}"
     );
@@ -452,7 +452,7 @@ fn varied_renders_follow_the_ground_truth() {
                 let near_edge = scene.objects.iter().any(|o| {
                     let half = 0.5 * o.side();
                     let (u, v) = ((at[0] - o.center[0]) / half, (at[1] - o.center[1]) / half);
-                    (o.shape.sdf_in(u, v, forms) * half * side as f32).abs()
+                    (o.shape.sdf_in(u, v, &forms.for_object(o)) * half * side as f32).abs()
                         < 2.0 + 2.0 * scene.style.outline
                 });
                 if near_edge {
@@ -477,4 +477,47 @@ fn varied_renders_follow_the_ground_truth() {
         }
         assert!(checked > 3000, "seed {seed}: only {checked} pixels checked");
     }
+}
+
+/// In a scene whose triangles are turned, each triangle adds a turn of its own, so they
+/// point different ways (as other programs draw them); other shapes, and triangles in
+/// unturned scenes, keep the scene's forms.
+#[test]
+fn turned_triangles_point_their_own_ways() {
+    let request = SceneRequest::new().exactly(Shape::Triangle, 4).varied();
+    let scene = (0..100)
+        .map(|seed| Scene::generate(seed, &request).unwrap())
+        .find(|scene| scene.style.forms.triangle_turn != UPRIGHT)
+        .expect("a scene with turned triangles");
+    let forms = scene.style.forms;
+    let triangles: Vec<_> = scene
+        .objects
+        .iter()
+        .filter(|o| o.shape == Shape::Triangle)
+        .collect();
+    assert_eq!(triangles.len(), 4);
+    let turns: Vec<[f32; 2]> = triangles
+        .iter()
+        .map(|o| forms.for_object(o).triangle_turn)
+        .collect();
+    for (i, [c, s]) in turns.iter().enumerate() {
+        assert!(
+            (c * c + s * s - 1.0).abs() < 1e-5,
+            "not a rotation: {c}, {s}"
+        );
+        for other in &turns[i + 1..] {
+            assert!(
+                (c - other[0]).abs() + (s - other[1]).abs() > 1e-3,
+                "{turns:?}"
+            );
+        }
+    }
+    for object in scene.objects.iter().filter(|o| o.shape != Shape::Triangle) {
+        assert_eq!(forms.for_object(object), forms);
+    }
+    let unturned = Forms {
+        triangle_turn: UPRIGHT,
+        ..forms
+    };
+    assert_eq!(unturned.for_object(triangles[0]), unturned);
 }

@@ -66,6 +66,10 @@ impl Scene {
             object_position: vec![0; n],
         };
         let step = 1.0 / (grid * SAMPLES) as f32;
+        // Each object's own forms, resolved once rather than at every sample point.
+        let forms: Vec<crate::Forms> = (self.objects.iter())
+            .map(|o| self.style.forms.for_object(o))
+            .collect();
         let mut covered = vec![0usize; self.objects.len()];
         for py in 0..grid {
             for px in 0..grid {
@@ -74,10 +78,8 @@ impl Scene {
                     let y = ((py * SAMPLES + sy) as f32 + 0.5) * step;
                     for sx in 0..SAMPLES {
                         let x = ((px * SAMPLES + sx) as f32 + 0.5) * step;
-                        if let Some(top) = self
-                            .objects
-                            .iter()
-                            .rposition(|o| o.covers_in([x, y], &self.style.forms))
+                        if let Some(top) = (self.objects.iter().zip(&forms))
+                            .rposition(|(o, own)| o.covers_drawn([x, y], own))
                         {
                             covered[top] += 1;
                         }
@@ -121,14 +123,19 @@ impl Object {
 
     /// Whether the normalised point lies inside the shape drawn with `forms` (as this object
     /// takes them: [`crate::Forms::for_object`]).
-    pub fn covers_in(&self, [x, y]: [f32; 2], forms: &crate::Forms) -> bool {
+    pub fn covers_in(&self, point: [f32; 2], forms: &crate::Forms) -> bool {
+        self.covers_drawn(point, &forms.for_object(self))
+    }
+
+    /// [`Object::covers_in`] with the forms this object is drawn with, already resolved.
+    pub(crate) fn covers_drawn(&self, [x, y]: [f32; 2], own: &crate::Forms) -> bool {
         let half = 0.5 * self.side();
         if half <= 0.0 {
             return false;
         }
         let u = (x - self.center[0]) / half;
         let v = (y - self.center[1]) / half;
-        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains_in(u, v, &forms.for_object(self))
+        u.abs() <= 1.0 && v.abs() <= 1.0 && self.shape.contains_in(u, v, own)
     }
 }
 

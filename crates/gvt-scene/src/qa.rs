@@ -147,8 +147,10 @@ const EXIST_OPENERS: [Opener; 13] = [
 ];
 
 /// Where the object is looked for, shared by counting and existence questions, and whether
-/// the phrase says how it is perceived.
-const PLACES: [(&str, bool); 9] = [
+/// the phrase says how it is perceived. The last two say "in this" after a word other than
+/// the subject ("stars anywhere in this drawing"), so that "in this" is heard in training
+/// without the held-out "stars in this".
+const PLACES: [(&str, bool); 11] = [
     ("", false),
     (" here", false),
     (" in the image", false),
@@ -158,6 +160,8 @@ const PLACES: [(&str, bool); 9] = [
     (" shown here", true),
     (" shown within this image", true),
     (" you can see", true),
+    (" visible in this scene", true),
+    (" anywhere in this drawing", false),
 ];
 
 /// Every phrasing of `kind`: the template, then the training paraphrases.

@@ -525,6 +525,15 @@ fn training_wordings_share_no_three_words_with_held_out_ones() {
     // opened counting too, a model answered that held-out question with numbers.
     let opens = |kind: QuestionKind| phrasings(kind).iter().any(|t| t.starts_with("Can you"));
     assert!(opens(QuestionKind::Exist) && !opens(QuestionKind::Count));
+    // "in this" (held out after the subject) is heard in both kinds after other words, and
+    // in presence questions that "see" the object, as "Can you see any stars in this
+    // picture?" does.
+    let heard = |kind: QuestionKind, also: &str| {
+        phrasings(kind)
+            .iter()
+            .any(|t| t.contains(" in this ") && t.contains(also))
+    };
+    assert!(heard(QuestionKind::Count, "Count") && heard(QuestionKind::Exist, " see "));
     // The check catches a near-twin.
     let twin = trigrams("What is the number of stars in the image?");
     assert!(twin.iter().any(|gram| held_out.contains(gram)));

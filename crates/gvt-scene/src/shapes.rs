@@ -101,9 +101,8 @@ impl Shape {
         self.unsquashed_sdf(u / sx, v / sy, forms) * sx.min(sy)
     }
 
-    /// The rotation `forms` gives this shape, as `[cos, sin]`, and the factor it is scaled
-    /// by to stay in its box; `None` when it is upright.
-    fn turn_in(self, forms: &Forms) -> Option<([f32; 2], f32)> {
+    /// How `forms` turns this shape in its box; `None` when it is upright.
+    fn turn_in(self, forms: &Forms) -> Option<Turn> {
         let [c, s] = match self {
             Shape::Circle | Shape::Ring => return None,
             Shape::Triangle => {
@@ -112,15 +111,51 @@ impl Shape {
             }
             _ => forms.tilt,
         };
-        ([c, s] != UPRIGHT).then(|| ([c, s], 1.0 / (c.abs() + s.abs())))
+        if [c, s] == UPRIGHT {
+            return None;
+        }
+        if self != Shape::Triangle {
+            // The turned box fits: a tilt is small and these shapes fill their box.
+            let scale = 1.0 / (c.abs() + s.abs());
+            return Some(Turn {
+                rotation: [c, s],
+                scale,
+                shift: [0.0; 2],
+            });
+        }
+        // A turned triangle is fitted to its box by its own corners, centred and scaled, as
+        // other programs draw one in its bounding box; fitting the turned box instead would
+        // shrink it by up to 0.71 (at 45 degrees).
+        let [a, b] = forms.triangle_half_extents();
+        let (mut low, mut high) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for [x, y] in [[0.0, -b], [a, b], [-a, b]] {
+            let turned = [c * x - s * y, s * x + c * y];
+            for axis in 0..2 {
+                low[axis] = low[axis].min(turned[axis]);
+                high[axis] = high[axis].max(turned[axis]);
+            }
+        }
+        let scale = 2.0 / (high[0] - low[0]).max(high[1] - low[1]);
+        let shift = [0, 1].map(|axis| -0.5 * scale * (low[axis] + high[axis]));
+        Some(Turn {
+            rotation: [c, s],
+            scale,
+            shift,
+        })
     }
 
     fn unsquashed_sdf(self, u: f32, v: f32, forms: &Forms) -> f32 {
-        let Some(([c, s], k)) = self.turn_in(forms) else {
+        let Some(Turn {
+            rotation: [c, s],
+            scale: k,
+            shift: [du, dv],
+        }) = self.turn_in(forms)
+        else {
             return self.upright_sdf(u, v, forms);
         };
-        // The upright shape scaled by `k` and rotated: rotate the point back and undo the
-        // scale; the distance scales with it.
+        // The upright shape scaled by `k`, rotated and shifted: undo the shift, rotate the
+        // point back and undo the scale; the distance scales with it.
+        let (u, v) = (u - du, v - dv);
         self.upright_sdf((c * u + s * v) / k, (c * v - s * u) / k, forms) * k
     }
 
@@ -187,7 +222,7 @@ impl Shape {
             }
             Shape::Ring => 1.0 - forms.ring_inner,
         };
-        let fit = self.turn_in(forms).map_or(1.0, |(_, k)| k);
+        let fit = self.turn_in(forms).map_or(1.0, |turn| turn.scale);
         width * fit * forms.squash[0].min(forms.squash[1])
     }
 
@@ -200,6 +235,15 @@ impl Shape {
     pub fn contains_in(self, u: f32, v: f32, forms: &Forms) -> bool {
         self.sdf_in(u, v, forms) <= 0.0
     }
+}
+
+/// A shape's turn in its box: the upright shape is scaled by `scale` about the box's
+/// centre, rotated by `rotation` (`[cos, sin]`, clockwise on screen) and moved by `shift`
+/// (box units, the box 2 wide).
+struct Turn {
+    rotation: [f32; 2],
+    scale: f32,
+    shift: [f32; 2],
 }
 
 /// Inner radius of the ring, relative to its outer radius (classic style).

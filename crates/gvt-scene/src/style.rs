@@ -34,7 +34,9 @@ pub struct Forms {
     /// A further rotation of the triangle alone, by any angle: other programs draw
     /// triangles pointing every way, while the tilt stays small (a square turned by 45
     /// degrees would be a diamond). In a scene, each triangle adds a turn of its own to this
-    /// one ([`Forms::for_object`]), so that its triangles point different ways.
+    /// one ([`Forms::for_object`]), so that its triangles point different ways. A turned
+    /// triangle is centred and scaled to fit its box by its own corners, not by the turned
+    /// box, as other programs draw one in its bounding box.
     pub triangle_turn: [f32; 2],
 }
 
@@ -58,7 +60,7 @@ fn random_turn(rng: &mut Rng) -> [f32; 2] {
 const MAX_TILT_HALF_TANGENT: f32 = 0.176_327;
 /// Shares of varied scenes whose shapes are tilted, and whose triangles are turned.
 const TILTED_SHARE: f32 = 0.6;
-const TURNED_SHARE: f32 = 0.4;
+const TURNED_SHARE: f32 = 0.75;
 
 impl Default for Forms {
     fn default() -> Self {

@@ -59,8 +59,9 @@ fn centroid_and_area(shape: Shape, forms: &Forms) -> ([f32; 2], f32) {
 }
 
 /// A tilt turns the shape clockwise on screen about its box's centre and scales it by
-/// `1 / (|cos| + |sin|)`; the triangle's own turn adds to the tilt; circles and rings are
-/// left as they are. Checked on the triangle's centroid (a third of the way from the base's
+/// `1 / (|cos| + |sin|)`; the triangle's own turn adds to the tilt, and a turned triangle
+/// is centred and scaled to fit its box by its own corners; circles and rings are left as
+/// they are. Checked on the triangle's centroid (a third of the way from the base's
 /// middle to the apex: `(0, 1/3)` upright) and on the shapes' areas.
 #[test]
 fn tilted_shapes_turn_clockwise_and_shrink_to_fit_their_box() {
@@ -97,6 +98,33 @@ fn tilted_shapes_turn_clockwise_and_shrink_to_fit_their_box() {
         "square area {square}, want {}",
         k * k
     );
+    // Turned by 45 degrees, the classic triangle's corners span 3/sqrt(2) of its box's
+    // units along both axes: fitted, it is scaled by 2 / (3/sqrt(2)) = 0.943, where turning
+    // its box would scale it by 1 / (cos 45° + sin 45°) = 0.707, and it reaches all four
+    // sides of its box.
+    let eighth = Forms {
+        triangle_turn: rotation_from_half_tangent(0.414_213_56),
+        ..Forms::default()
+    };
+    let (_, area) = centroid_and_area(Shape::Triangle, &eighth);
+    let k = 2.0 * std::f32::consts::SQRT_2 / 3.0;
+    assert!(
+        (area - k * k * full).abs() < 0.01,
+        "area {area}, want {}",
+        k * k * full
+    );
+    let reaches = |u: f32, v: f32| Shape::Triangle.contains_in(u, v, &eighth);
+    let grid = (0..=200).map(|i| -1.0 + i as f32 / 100.0);
+    for side in [-0.98f32, 0.98] {
+        assert!(
+            grid.clone().any(|t| reaches(side, t)),
+            "no point at u = {side}"
+        );
+        assert!(
+            grid.clone().any(|t| reaches(t, side)),
+            "no point at v = {side}"
+        );
+    }
     for shape in [Shape::Circle, Shape::Ring] {
         assert_eq!(
             centroid_and_area(shape, &both),
@@ -302,8 +330,8 @@ fn renders_match_their_golden_hashes() {
         [
             0x2A6B_6B09_5DD3_AF52,
             0xAFA1_4311_A441_4AE9,
-            0x1114_6225_2678_33DB,
-            0x0EFC_3042_806F_FEB6
+            0x58F6_94ED_C8AA_9860,
+            0x106A_378C_95EC_14BF
         ],
         "{got:#018X?}"
     );
@@ -360,7 +388,7 @@ fn varied_scenes_keep_the_classic_objects_in_another_style() {
         .count();
     assert!((90..=150).contains(&tilted), "{tilted} of 200 tilted");
     assert!(
-        (50..=110).contains(&turned),
+        (120..=180).contains(&turned),
         "{turned} of 200 with turned triangles"
     );
     let rings: Vec<f32> = styles.iter().map(|s| s.forms.ring_inner).collect();

@@ -126,9 +126,8 @@ impl Shape {
         // A turned triangle is fitted to its box by its own corners, centred and scaled, as
         // other programs draw one in its bounding box; fitting the turned box instead would
         // shrink it by up to 0.71 (at 45 degrees).
-        let [a, b] = forms.triangle_half_extents();
         let (mut low, mut high) = ([f32::MAX; 2], [f32::MIN; 2]);
-        for [x, y] in [[0.0, -b], [a, b], [-a, b]] {
+        for [x, y] in forms.triangle() {
             let turned = [c * x - s * y, s * x + c * y];
             for axis in 0..2 {
                 low[axis] = low[axis].min(turned[axis]);
@@ -163,11 +162,7 @@ impl Shape {
         match self {
             Shape::Circle => (u * u + v * v).sqrt() - 1.0,
             Shape::Square => rect_sdf(u, v, 1.0, 1.0),
-            // Apex up, half base `a`, half height `b` (classic: both 1).
-            Shape::Triangle => {
-                let [a, b] = forms.triangle_half_extents();
-                polygon_sdf(u, v, &[[0.0, -b], [a, b], [-a, b]])
-            }
+            Shape::Triangle => polygon_sdf(u, v, &forms.triangle()),
             Shape::Star => polygon_sdf(u, v, &forms.star()),
             // Union of two bars: exact outside, an under-estimate of the depth inside.
             Shape::Cross => {

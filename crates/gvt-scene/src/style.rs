@@ -89,6 +89,13 @@ impl Forms {
         half_extents(self.triangle_width)
     }
 
+    /// The upright triangle's corners: apex up, half base `a`, half height `b` (classic:
+    /// both 1).
+    pub(crate) fn triangle(&self) -> [[f32; 2]; 3] {
+        let [a, b] = self.triangle_half_extents();
+        [[0.0, -b], [a, b], [-a, b]]
+    }
+
     /// The forms `object` is drawn with: these, except that a turned triangle is turned
     /// further by an angle of its own, drawn from its centre's bits (so the same object is
     /// always turned the same way, bit-identically, and the scene's objects stay as they

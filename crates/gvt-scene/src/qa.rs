@@ -130,7 +130,7 @@ const COUNT_OPENERS: [Opener; 9] = [
     ("What count of {plural} is there", true, "?"),
 ];
 
-const EXIST_OPENERS: [Opener; 13] = [
+const EXIST_OPENERS: [Opener; 17] = [
     ("Is there {a} {name}", false, "?"),
     ("Is there any {name}", false, "?"),
     ("Are there {plural}", false, "?"),
@@ -144,13 +144,17 @@ const EXIST_OPENERS: [Opener; 13] = [
     ("Do you see {plural}", true, "?"),
     ("Can we see {plural}", true, "?"),
     ("Do any {plural} appear", true, "?"),
+    ("Can you spot {a} {name}", true, "?"),
+    ("Can you notice any {plural}", true, "?"),
+    ("Can you make out any {plural}", true, "?"),
+    ("Can you detect any {plural}", true, "?"),
 ];
 
 /// Where the object is looked for, shared by counting and existence questions, and whether
-/// the phrase says how it is perceived. The last two say "in this" after a word other than
+/// the phrase says how it is perceived. The last four say "in this" after a word other than
 /// the subject ("stars anywhere in this drawing"), so that "in this" is heard in training
 /// without the held-out "stars in this".
-const PLACES: [(&str, bool); 11] = [
+const PLACES: [(&str, bool); 13] = [
     ("", false),
     (" here", false),
     (" in the image", false),
@@ -162,6 +166,8 @@ const PLACES: [(&str, bool); 11] = [
     (" you can see", true),
     (" visible in this scene", true),
     (" anywhere in this drawing", false),
+    (" anywhere in this scene", false),
+    (" drawn in this scene", true),
 ];
 
 /// Every phrasing of `kind`: the template, then the training paraphrases.

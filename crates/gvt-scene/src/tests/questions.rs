@@ -525,6 +525,14 @@ fn training_wordings_share_no_three_words_with_held_out_ones() {
     // opened counting too, a model answered that held-out question with numbers.
     let opens = |kind: QuestionKind| phrasings(kind).iter().any(|t| t.starts_with("Can you"));
     assert!(opens(QuestionKind::Exist) && !opens(QuestionKind::Count));
+    // ... and it does so with several verbs before "any {plural}", so that "Can you", not
+    // the verb, tells a presence question.
+    let verbs: std::collections::BTreeSet<&str> = phrasings(QuestionKind::Exist)
+        .iter()
+        .filter_map(|t| t.strip_prefix("Can you ")?.split_once(" any {plural}"))
+        .map(|(verb, _)| verb)
+        .collect();
+    assert!(verbs.len() >= 4, "{verbs:?}");
     // "in this" (held out after the subject) is heard in both kinds after other words, and
     // in presence questions that "see" the object, as "Can you see any stars in this
     // picture?" does.

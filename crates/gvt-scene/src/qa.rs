@@ -144,6 +144,8 @@ const EXIST_OPENERS: [Opener; 17] = [
     ("Do you see {plural}", true, "?"),
     ("Can we see {plural}", true, "?"),
     ("Do any {plural} appear", true, "?"),
+    // "Can you" before several verbs, so that the opener, not the verb after it, tells a
+    // presence question (as in the held-out "Can you see any").
     ("Can you spot {a} {name}", true, "?"),
     ("Can you notice any {plural}", true, "?"),
     ("Can you make out any {plural}", true, "?"),

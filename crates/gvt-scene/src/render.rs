@@ -28,7 +28,7 @@ const EDGE_BAND_PX: f32 = 0.6;
 const OUTLINE_SHADE: f32 = 0.55;
 /// Outlines thinner than this (in pixels of the render) are not drawn: they would only tint
 /// the edge.
-const MIN_OUTLINE_PX: f32 = 0.75;
+pub(crate) const MIN_OUTLINE_PX: f32 = 0.75;
 
 /// Kinds of background, named as in the descriptions ("on a gradient background").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -171,9 +171,11 @@ impl Shape {
             }
             // Two lobes and the point below them; same union rule as the cross.
             Shape::Heart => {
-                let left = ((u + 0.5) * (u + 0.5) + (v + 0.5) * (v + 0.5)).sqrt() - 0.5;
-                let right = ((u - 0.5) * (u - 0.5) + (v + 0.5) * (v + 0.5)).sqrt() - 0.5;
-                left.min(right).min(polygon_sdf(u, v, &HEART_POINT))
+                let heart = forms.heart();
+                let [x, y] = heart.lobe;
+                let left = ((u + x) * (u + x) + (v - y) * (v - y)).sqrt() - heart.radius;
+                let right = ((u - x) * (u - x) + (v - y) * (v - y)).sqrt() - heart.radius;
+                left.min(right).min(polygon_sdf(u, v, &heart.point))
             }
             // Distance to the nearest edge line: exact inside and beside the edges, an
             // under-estimate beyond the corners.
@@ -209,8 +211,8 @@ impl Shape {
             }
             Shape::Star => 1.6 * forms.star_inner,
             Shape::Cross => 2.0 * forms.cross_half_width,
-            // Each lobe is a disc of radius 0.5.
-            Shape::Heart => 1.0,
+            // A lobe's disc.
+            Shape::Heart => 2.0 * forms.heart().radius,
             Shape::Diamond => {
                 let [a, b] = forms.diamond_half_extents();
                 2.0 * a * b / (a * a + b * b).sqrt()
@@ -266,7 +268,11 @@ pub(super) const STAR: [[f32; 2]; 10] = [
     [-0.278_115_3, -0.296_919_4],
 ];
 
-/// The lower part of the heart: the lobe centres, the points where the tangents from the tip
+/// The classic heart's lobe spacing and tip length, in lobe radii ([`crate::Forms`]).
+pub(crate) const HEART_SPACING: f32 = 1.0;
+pub(crate) const HEART_TIP: f32 = 3.0;
+
+/// The lower part of the classic heart: the lobe centres, the points where the tangents from the tip
 /// `(0, 1)` touch the lobes (radius 0.5 at `(+-0.5, -0.5)`), and the tip. With these rational
 /// points the outline is smooth where the lobes meet the straight sides.
 pub(super) const HEART_POINT: [[f32; 2]; 5] = [

@@ -7,7 +7,9 @@
 use gvt_core::rng::Rng;
 
 use crate::render::{Background, BackgroundKind};
-use crate::shapes::{CROSS_HALF_WIDTH, RING_INNER, STAR, STAR_INNER};
+use crate::shapes::{
+    CROSS_HALF_WIDTH, HEART_POINT, HEART_SPACING, HEART_TIP, RING_INNER, STAR, STAR_INNER,
+};
 use crate::{Object, Shape};
 
 /// Proportions of the shapes whose form is not fixed by their box.
@@ -23,6 +25,12 @@ pub struct Forms {
     pub diamond_width: f32,
     /// The triangle's base over its height; the longer of the two spans its box.
     pub triangle_width: f32,
+    /// How far each of the heart's two lobes (discs) lies from its axis, relative to the
+    /// lobe's radius: 1 when the lobes just touch, less when they overlap.
+    pub heart_spacing: f32,
+    /// How far the heart's tip lies below the lobes' centres, relative to the lobe's
+    /// radius: short tips make a squat heart, long ones a slender one.
+    pub heart_tip: f32,
     /// Every shape's extent along x and along y, relative to its box: below 1 on one axis
     /// when the picture was drawn on a non-square canvas and stretched to a square, as
     /// `gvt_core::preprocess` stretches a photo.
@@ -70,6 +78,8 @@ impl Default for Forms {
             cross_half_width: CROSS_HALF_WIDTH,
             diamond_width: 1.0,
             triangle_width: 1.0,
+            heart_spacing: HEART_SPACING,
+            heart_tip: HEART_TIP,
             squash: [1.0, 1.0],
             tilt: UPRIGHT,
             triangle_turn: UPRIGHT,
@@ -122,6 +132,61 @@ impl Forms {
         } else {
             star_vertices(self.star_inner)
         }
+    }
+
+    /// The heart's outline: the classic constants for the classic proportions, so classic
+    /// renders stay bit-identical.
+    pub(crate) fn heart(&self) -> Heart {
+        if self.heart_spacing == HEART_SPACING && self.heart_tip == HEART_TIP {
+            Heart {
+                lobe: [0.5, -0.5],
+                radius: 0.5,
+                point: HEART_POINT,
+            }
+        } else {
+            heart_outline(self.heart_spacing, self.heart_tip)
+        }
+    }
+}
+
+/// A heart in its box `[-1, 1]^2`: two discs of `radius`, centred at `lobe` and at its
+/// mirror image across the vertical axis, and the point below them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Heart {
+    /// Centre of the right lobe.
+    pub lobe: [f32; 2],
+    pub radius: f32,
+    /// The point: both lobe centres, the right lobe's tangent point, the tip, the left
+    /// lobe's tangent point. Its sides are tangent to the lobes, so the outline is smooth
+    /// where the lobes meet the straight sides.
+    pub point: [[f32; 2]; 5],
+}
+
+/// The heart with lobes `spacing` radii from its axis and the tip `tip` radii below their
+/// centres, centred in its box with its longer axis spanning it: `2 (spacing + 1)` radii
+/// wide and `1 + tip` radii tall.
+pub(crate) fn heart_outline(spacing: f32, tip: f32) -> Heart {
+    let r = 2.0 / (2.0 * (spacing + 1.0)).max(1.0 + tip);
+    // The lobes' top at -(1 + tip) r / 2, the tip at +(1 + tip) r / 2.
+    let y = 0.5 * r * (1.0 - tip);
+    let lobe = [spacing * r, y];
+    let apex = [0.0, y + tip * r];
+    // From the lobe's centre toward the tip, and the outward normal of that direction.
+    let to_tip = [apex[0] - lobe[0], apex[1] - lobe[1]];
+    let outward = [to_tip[1], -to_tip[0]];
+    let d2 = to_tip[0] * to_tip[0] + to_tip[1] * to_tip[1];
+    // The tangent point: r cos(a) along `to_tip` and r sin(a) along `outward`, where
+    // cos(a) = r / d and sin(a) = sqrt(d^2 - r^2) / d.
+    let along = r * r / d2;
+    let across = r * (d2 - r * r).sqrt() / d2;
+    let touch = [
+        lobe[0] + along * to_tip[0] + across * outward[0],
+        lobe[1] + along * to_tip[1] + across * outward[1],
+    ];
+    Heart {
+        lobe,
+        radius: r,
+        point: [[-lobe[0], y], lobe, touch, apex, [-touch[0], touch[1]]],
     }
 }
 
@@ -213,6 +278,8 @@ impl Style {
             cross_half_width: rng.range_f32(0.18, 0.45),
             diamond_width: rng.range_f32(0.62, 1.35),
             triangle_width: rng.range_f32(0.7, 1.35),
+            heart_spacing: rng.range_f32(0.6, 1.0),
+            heart_tip: rng.range_f32(1.9, 3.2),
             squash: [1.0, 1.0],
             tilt: UPRIGHT,
             triangle_turn: UPRIGHT,

@@ -2,22 +2,36 @@
 //! outlines, and ground truth that follows what is drawn.
 
 use super::fnv;
-use crate::render::{Background, BackgroundKind};
-use crate::shapes::STAR;
-use crate::style::{UPRIGHT, rotation_from_half_tangent, star_vertices};
+use crate::render::{Background, BackgroundKind, MIN_OUTLINE_PX};
+use crate::shapes::{HEART_POINT, STAR};
+use crate::style::{UPRIGHT, heart_outline, rotation_from_half_tangent, star_vertices};
 use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 
 /// Forms over the corners of the varied ranges, squashed and not, tilted and not.
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
-    let corners = [(0.32, 0.75, 0.18, 0.65, 0.7), (0.58, 0.3, 0.45, 1.35, 1.35)];
-    for (star_inner, ring_inner, cross_half_width, diamond_width, triangle_width) in corners {
+    let corners = [
+        (0.32, 0.75, 0.18, 0.65, 0.7, 0.6, 3.2),
+        (0.58, 0.3, 0.45, 1.35, 1.35, 1.0, 1.9),
+    ];
+    for (
+        star_inner,
+        ring_inner,
+        cross_half_width,
+        diamond_width,
+        triangle_width,
+        heart_spacing,
+        heart_tip,
+    ) in corners
+    {
         let forms = Forms {
             star_inner,
             ring_inner,
             cross_half_width,
             diamond_width,
             triangle_width,
+            heart_spacing,
+            heart_tip,
             squash: [1.0, 1.0],
             tilt: UPRIGHT,
             triangle_turn: UPRIGHT,
@@ -237,6 +251,15 @@ fn outlined_objects_still_show_their_fill() {
                     let top = scene.objects.iter().rposition(|o| o.covers_in(at, forms));
                     top == Some(i)
                 };
+                // Too thin to take an outline at this size: drawn as a plain smooth
+                // shape, which may cover no pixel whole.
+                let core = object.shape.core_width_in(&forms.for_object(object))
+                    * 0.5
+                    * object.side()
+                    * side as f32;
+                if core < 2.0 + 2.0 * MIN_OUTLINE_PX {
+                    continue;
+                }
                 let [x0, y0, x1, y1] = object.bbox_px(side);
                 let pixels: Vec<(u32, u32)> = (y0..y1)
                     .flat_map(|y| (x0..x1).map(move |x| (x, y)))
@@ -304,34 +327,37 @@ fn renders_match_their_golden_hashes() {
         let scene = Scene::generate(seed, &request).unwrap();
         fnv(&scene.render(128).unwrap())
     };
-    // Nine objects, outlined and squashed: with hard edges (seed 18), smooth ones (5);
-    // squashed, tilted, with turned triangles and diamonds wider than tall, hard edges (20).
+    // Nine objects with hearts among them, outlined and squashed: with hard edges (seed
+    // 37), smooth ones (14); squashed, tilted, with turned triangles and diamonds wider than
+    // tall, hard edges (48).
     let nine = SceneRequest::default().objects(9, 9);
-    for seed in [18, 5] {
-        let style = Scene::generate(seed, &nine.clone().varied()).unwrap().style;
+    for seed in [37, 14] {
+        let scene = Scene::generate(seed, &nine.clone().varied()).unwrap();
+        let style = scene.style;
         assert!(style.outline > 0.0 && style.forms.squash != [1.0, 1.0]);
-        assert_eq!(style.antialias, seed == 5);
+        assert_eq!(style.antialias, seed == 14);
+        assert!(scene.objects.iter().any(|o| o.shape == Shape::Heart));
     }
-    let turned = Scene::generate(20, &nine.clone().varied()).unwrap();
+    let turned = Scene::generate(48, &nine.clone().varied()).unwrap();
     let forms = turned.style.forms;
     assert!(forms.tilt != UPRIGHT && forms.triangle_turn != UPRIGHT && forms.squash != [1.0; 2]);
-    assert!(forms.diamond_width > 1.0);
-    for shape in [Shape::Triangle, Shape::Diamond] {
+    assert!(forms.diamond_width > 1.0 && !turned.style.antialias);
+    for shape in [Shape::Triangle, Shape::Diamond, Shape::Heart] {
         assert!(turned.objects.iter().any(|o| o.shape == shape));
     }
     let got = [
         hash(5, nine.clone()),
-        hash(18, nine.clone().varied()),
-        hash(5, nine.clone().varied()),
-        hash(20, nine.varied()),
+        hash(37, nine.clone().varied()),
+        hash(14, nine.clone().varied()),
+        hash(48, nine.varied()),
     ];
     assert_eq!(
         got,
         [
             0x2A6B_6B09_5DD3_AF52,
-            0xAFA1_4311_A441_4AE9,
-            0x58F6_94ED_C8AA_9860,
-            0x106A_378C_95EC_14BF
+            0xD5AF_FEA5_6B9E_7FAF,
+            0x0E2A_1AC3_627F_F3FE,
+            0x2031_D8A0_FEA9_2A2B
         ],
         "{got:#018X?}"
     );
@@ -457,6 +483,68 @@ fn diamonds_and_triangles_span_their_box_along_their_longer_axis() {
             assert!(inside(0.0, 0.97 * height) && !inside(0.0, 1.03 * height));
             assert!(inside(0.0, -0.97 * height) && !inside(0.0, -1.03 * height));
         }
+    }
+}
+
+/// Hearts of every proportion: the general outline gives the classic constants for the
+/// classic proportions, the straight sides are tangent to the lobes, and the heart spans its
+/// box along its longer axis, centred in the other.
+#[test]
+fn hearts_are_smooth_and_span_their_box_along_their_longer_axis() {
+    let classic = heart_outline(1.0, 3.0);
+    assert!((classic.radius - 0.5).abs() < 1e-6 && classic.lobe == [0.5, -0.5]);
+    for (got, want) in classic.point.iter().zip(HEART_POINT) {
+        assert!((got[0] - want[0]).abs() < 1e-6 && (got[1] - want[1]).abs() < 1e-6);
+    }
+    for (spacing, tip) in [
+        (1.0f32, 3.0f32),
+        (0.6, 3.2),
+        (1.0, 1.9),
+        (0.8, 2.5),
+        (0.6, 1.9),
+    ] {
+        let forms = Forms {
+            heart_spacing: spacing,
+            heart_tip: tip,
+            ..Forms::default()
+        };
+        let heart = forms.heart();
+        let [_, right, touch, apex, _] = heart.point;
+        let radius = (touch[0] - right[0]).hypot(touch[1] - right[1]);
+        assert!((radius - heart.radius).abs() < 1e-5, "{spacing} {tip}");
+        let side = [apex[0] - touch[0], apex[1] - touch[1]];
+        let normal = [touch[0] - right[0], touch[1] - right[1]];
+        assert!((side[0] * normal[0] + side[1] * normal[1]).abs() < 1e-5);
+        // The outline's extent over a fine grid.
+        const N: usize = 801;
+        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+        for i in 0..N * N {
+            let p = [i % N, i / N].map(|k| -1.0 + 2.0 * k as f32 / (N - 1) as f32);
+            if Shape::Heart.contains_in(p[0], p[1], &forms) {
+                for a in 0..2 {
+                    lo[a] = lo[a].min(p[a]);
+                    hi[a] = hi[a].max(p[a]);
+                }
+            }
+        }
+        let wide = 2.0 * (spacing + 1.0) >= 1.0 + tip;
+        let (long, short) = if wide { (0, 1) } else { (1, 0) };
+        let cell = 2.0 / (N - 1) as f32;
+        assert!(
+            hi[long] > 1.0 - 2.0 * cell && lo[long] < -1.0 + 2.0 * cell,
+            "{spacing} {tip}: {lo:?} {hi:?}"
+        );
+        assert!(
+            (hi[short] + lo[short]).abs() < 2.0 * cell,
+            "{spacing} {tip}: {lo:?} {hi:?}"
+        );
+        let ratio = (1.0 + tip).min(2.0 * (spacing + 1.0)) / (1.0 + tip).max(2.0 * (spacing + 1.0));
+        let span = hi[short] - lo[short];
+        assert!(
+            (span - 2.0 * ratio).abs() < 2.0 * cell,
+            "{spacing} {tip}: {span}, want {}",
+            2.0 * ratio
+        );
     }
 }
 

@@ -28,7 +28,23 @@ const EDGE_BAND_PX: f32 = 0.6;
 const OUTLINE_SHADE: f32 = 0.55;
 /// Outlines thinner than this (in pixels of the render) are not drawn: they would only tint
 /// the edge.
-pub(crate) const MIN_OUTLINE_PX: f32 = 0.75;
+const MIN_OUTLINE_PX: f32 = 0.75;
+
+/// The outline's width in pixels of a render `side` px wide, for a style's `outline` (in
+/// pixels at 128 px) around a shape whose core (the largest disc inside it, the ring's
+/// band, the cross's bar) is `core` px wide: at most a third of the core and leaving at
+/// least two pixels of it, so that its fill colour always shows there, smooth edges
+/// included; none when that leaves under [`MIN_OUTLINE_PX`].
+pub(crate) fn outline_px(outline: f32, core: f32, side: f32) -> f32 {
+    let outline = (outline * side / 128.0)
+        .min(core / 3.0)
+        .min(0.5 * (core - 2.0));
+    if outline < MIN_OUTLINE_PX {
+        0.0
+    } else {
+        outline
+    }
+}
 
 /// Kinds of background, named as in the descriptions ("on a gradient background").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -320,19 +336,11 @@ fn paint_object(image: &mut RgbImage, object: &Object, rgb: [u8; 3], side: u32, 
     let color = rgb.map(f32::from);
     let shade = color.map(|c| c * OUTLINE_SHADE);
     let forms = &style.forms.for_object(object);
-    // The outline's width in pixels of this render, at most a third of the shape's core
-    // (the largest disc inside it, the ring's band, the cross's bar) and leaving at least
-    // two pixels of it, so that its fill colour always shows there, smooth edges included;
-    // none when that leaves under MIN_OUTLINE_PX.
-    let core = object.shape.core_width_in(forms) * px_per_unit;
-    let outline = (style.outline * s / 128.0)
-        .min(core / 3.0)
-        .min(0.5 * (core - 2.0));
-    let outline = if outline < MIN_OUTLINE_PX {
-        0.0
-    } else {
-        outline
-    };
+    let outline = outline_px(
+        style.outline,
+        object.shape.core_width_in(forms) * px_per_unit,
+        s,
+    );
     let sub = 1.0 / SUPERSAMPLE as f32;
     for py in y0..y1 {
         let v = ((py as f32 + 0.5) / s - cy) / half;

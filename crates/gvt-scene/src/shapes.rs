@@ -115,7 +115,7 @@ impl Shape {
             return None;
         }
         if self != Shape::Triangle {
-            // The turned box fits: a tilt is small and these shapes fill their box.
+            // The turned box fits: a tilt is small and these shapes fit inside their box.
             let scale = 1.0 / (c.abs() + s.abs());
             return Some(Turn {
                 rotation: [c, s],
@@ -172,10 +172,11 @@ impl Shape {
             // Two lobes and the point below them; same union rule as the cross.
             Shape::Heart => {
                 let heart = forms.heart();
+                // The nearer lobe is the one on the point's side of the axis.
                 let [x, y] = heart.lobe;
-                let left = ((u + x) * (u + x) + (v - y) * (v - y)).sqrt() - heart.radius;
-                let right = ((u - x) * (u - x) + (v - y) * (v - y)).sqrt() - heart.radius;
-                left.min(right).min(polygon_sdf(u, v, &heart.point))
+                let du = u.abs() - x;
+                let lobe = (du * du + (v - y) * (v - y)).sqrt() - heart.radius;
+                lobe.min(polygon_sdf(u, v, &heart.point))
             }
             // Distance to the nearest edge line: exact inside and beside the edges, an
             // under-estimate beyond the corners.
@@ -268,13 +269,14 @@ pub(super) const STAR: [[f32; 2]; 10] = [
     [-0.278_115_3, -0.296_919_4],
 ];
 
-/// The classic heart's lobe spacing and tip length, in lobe radii ([`crate::Forms`]).
+/// The classic heart's lobe centres, this many lobe radii from its axis ([`crate::Forms`]).
 pub(crate) const HEART_SPACING: f32 = 1.0;
+/// The classic heart's tip, this many lobe radii below the lobes' centres.
 pub(crate) const HEART_TIP: f32 = 3.0;
 
-/// The lower part of the classic heart: the lobe centres, the points where the tangents from the tip
-/// `(0, 1)` touch the lobes (radius 0.5 at `(+-0.5, -0.5)`), and the tip. With these rational
-/// points the outline is smooth where the lobes meet the straight sides.
+/// The lower part of the classic heart: the lobe centres, the points where the tangents
+/// from the tip `(0, 1)` touch the lobes (radius 0.5 at `(+-0.5, -0.5)`), and the tip. With
+/// these rational points the outline is smooth where the lobes meet the straight sides.
 pub(super) const HEART_POINT: [[f32; 2]; 5] = [
     [-0.5, -0.5],
     [0.5, -0.5],

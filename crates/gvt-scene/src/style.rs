@@ -138,11 +138,7 @@ impl Forms {
     /// renders stay bit-identical.
     pub(crate) fn heart(&self) -> Heart {
         if self.heart_spacing == HEART_SPACING && self.heart_tip == HEART_TIP {
-            Heart {
-                lobe: [0.5, -0.5],
-                radius: 0.5,
-                point: HEART_POINT,
-            }
+            CLASSIC_HEART
         } else {
             heart_outline(self.heart_spacing, self.heart_tip)
         }
@@ -162,10 +158,19 @@ pub(crate) struct Heart {
     pub point: [[f32; 2]; 5],
 }
 
+/// The classic heart: lobes of radius 0.5 centred at `(+-0.5, -0.5)`, the tip at `(0, 1)`.
+const CLASSIC_HEART: Heart = Heart {
+    lobe: HEART_POINT[1],
+    radius: 0.5,
+    point: HEART_POINT,
+};
+
 /// The heart with lobes `spacing` radii from its axis and the tip `tip` radii below their
 /// centres, centred in its box with its longer axis spanning it: `2 (spacing + 1)` radii
-/// wide and `1 + tip` radii tall.
+/// wide and `1 + tip` radii tall. Needs `spacing >= 0` and `tip > 1`, so that the tip is
+/// the lowest point and lies outside the lobes (the varied ranges are 0.6-1.0 and 1.9-3.2).
 pub(crate) fn heart_outline(spacing: f32, tip: f32) -> Heart {
+    debug_assert!(spacing >= 0.0 && tip > 1.0, "heart {spacing} {tip}");
     let r = 2.0 / (2.0 * (spacing + 1.0)).max(1.0 + tip);
     // The lobes' top at -(1 + tip) r / 2, the tip at +(1 + tip) r / 2.
     let y = 0.5 * r * (1.0 - tip);

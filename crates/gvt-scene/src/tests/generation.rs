@@ -494,22 +494,6 @@ fn star_vertices_are_the_stretched_regular_star() {
 }
 
 #[test]
-fn heart_sides_are_tangent_to_the_lobes() {
-    let tip = [0.0f32, 1.0];
-    for (touch, centre) in [
-        ([0.9f32, -0.2], [0.5f32, -0.5]),
-        ([-0.9, -0.2], [-0.5, -0.5]),
-    ] {
-        let radius = (touch[0] - centre[0]).hypot(touch[1] - centre[1]);
-        assert!((radius - 0.5).abs() < 1e-6);
-        let along = [touch[0] - tip[0], touch[1] - tip[1]];
-        let normal = [touch[0] - centre[0], touch[1] - centre[1]];
-        assert!((along[0] * normal[0] + along[1] * normal[1]).abs() < 1e-6);
-    }
-    assert!(crate::shapes::HEART_POINT.contains(&[0.9, -0.2]));
-}
-
-#[test]
 fn shapes_fill_their_boxes_tightly_and_distances_are_safe() {
     let n = 801;
     let mut rng = Rng::new(9);

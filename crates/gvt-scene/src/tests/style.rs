@@ -2,7 +2,7 @@
 //! outlines, and ground truth that follows what is drawn.
 
 use super::fnv;
-use crate::render::{Background, BackgroundKind, MIN_OUTLINE_PX};
+use crate::render::{Background, BackgroundKind, outline_px};
 use crate::shapes::{HEART_POINT, STAR};
 use crate::style::{UPRIGHT, heart_outline, rotation_from_half_tangent, star_vertices};
 use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
@@ -251,13 +251,14 @@ fn outlined_objects_still_show_their_fill() {
                     let top = scene.objects.iter().rposition(|o| o.covers_in(at, forms));
                     top == Some(i)
                 };
-                // Too thin to take an outline at this size: drawn as a plain smooth
-                // shape, which may cover no pixel whole.
+                // Too thin to take an outline at this size and smooth: drawn as a plain
+                // smooth shape, which may cover no pixel whole.
                 let core = object.shape.core_width_in(&forms.for_object(object))
                     * 0.5
                     * object.side()
                     * side as f32;
-                if core < 2.0 + 2.0 * MIN_OUTLINE_PX {
+                let outline = outline_px(scene.style.outline, core, side as f32);
+                if scene.style.antialias && outline == 0.0 {
                     continue;
                 }
                 let [x0, y0, x1, y1] = object.bbox_px(side);
@@ -515,6 +516,8 @@ fn hearts_are_smooth_and_span_their_box_along_their_longer_axis() {
         let side = [apex[0] - touch[0], apex[1] - touch[1]];
         let normal = [touch[0] - right[0], touch[1] - right[1]];
         assert!((side[0] * normal[0] + side[1] * normal[1]).abs() < 1e-5);
+        // The outer tangent, not the inner one.
+        assert!(touch[0] > right[0], "{spacing} {tip}: {touch:?}");
         // The outline's extent over a fine grid.
         const N: usize = 801;
         let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);

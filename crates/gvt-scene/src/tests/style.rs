@@ -11,31 +11,28 @@ use crate::{Forms, Rng, Scene, SceneRequest, Shape, Style};
 fn forms_to_test() -> Vec<Forms> {
     let mut all = vec![Forms::default()];
     let corners = [
-        (0.32, 0.75, 0.18, 0.65, 0.7, 0.6, 3.2),
-        (0.58, 0.3, 0.45, 1.35, 1.35, 1.0, 1.9),
+        Forms {
+            star_inner: 0.32,
+            ring_inner: 0.75,
+            cross_half_width: 0.18,
+            diamond_width: 0.65,
+            triangle_width: 0.7,
+            heart_spacing: 0.6,
+            heart_tip: 3.2,
+            ..Forms::default()
+        },
+        Forms {
+            star_inner: 0.58,
+            ring_inner: 0.3,
+            cross_half_width: 0.45,
+            diamond_width: 1.35,
+            triangle_width: 1.35,
+            heart_spacing: 1.0,
+            heart_tip: 1.9,
+            ..Forms::default()
+        },
     ];
-    for (
-        star_inner,
-        ring_inner,
-        cross_half_width,
-        diamond_width,
-        triangle_width,
-        heart_spacing,
-        heart_tip,
-    ) in corners
-    {
-        let forms = Forms {
-            star_inner,
-            ring_inner,
-            cross_half_width,
-            diamond_width,
-            triangle_width,
-            heart_spacing,
-            heart_tip,
-            squash: [1.0, 1.0],
-            tilt: UPRIGHT,
-            triangle_turn: UPRIGHT,
-        };
+    for forms in corners {
         all.push(forms);
         for squash in [[0.5, 1.0], [1.0, 0.7]] {
             all.push(Forms { squash, ..forms });

@@ -230,6 +230,19 @@ fn bad_input_gives_clear_errors() {
         "resuming from",
     );
 
+    // Crowd weights name a shape and a usable weight each, or are refused before training.
+    for (weights, message) in [
+        ("tri=3", "`tri` is not a shape"),
+        ("triangle", "`triangle` is not SHAPE=WEIGHT"),
+        ("triangle=many", "`many` is not a number"),
+        ("triangle=-1", "crowd weights"),
+    ] {
+        assert_clean_error(
+            &gvt(&["train", "--out", run, "--crowd-weights", weights]),
+            message,
+        );
+    }
+
     // An image for a text-only model is refused, not ignored.
     let smollm2 = gvt_testkit::smollm2().display().to_string();
     assert_clean_error(

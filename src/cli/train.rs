@@ -8,6 +8,7 @@ use clap::Args;
 use gvt_core::device::{self, DeviceChoice};
 use gvt_core::generate::CancelFlag;
 use gvt_core::model::WeightFormat;
+use gvt_scene::Shape;
 use gvt_scene::qa::Split;
 use gvt_train::{Event, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -54,6 +55,10 @@ pub struct TrainArgs {
     /// asks every count equally often.
     #[arg(long, value_name = "MIN-MAX", default_value = DEFAULT_CROWD.as_str(), value_parser = crowd_range, conflicts_with = "resume")]
     crowd: (usize, usize),
+    /// How often each shape is the crowd's, as `SHAPE=WEIGHT` pairs against the others'
+    /// weight of 1 (e.g. `triangle=3,diamond=2`); by default every shape equally often.
+    #[arg(long, value_name = "SHAPE=W,...", value_parser = crowd_weights, conflicts_with = "resume")]
+    crowd_weights: Option<CrowdWeights>,
     /// Share of scenes drawn in a varied style (other shape proportions, tilted shapes,
     /// turned triangles, hard edges, outlines, white backgrounds), in both stages.
     #[arg(long, default_value_t = DEFAULT.varied_style_share, conflicts_with = "resume")]
@@ -149,6 +154,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .with_count_loss_weight(args.count_loss_weight)
             .with_crowd_min(args.crowd.0)
             .with_crowd_max(args.crowd.1)
+            .with_crowd_weights(args.crowd_weights.map(|w| w.0).unwrap_or_default())
             .with_image_size(args.image_size)
             .with_vision_lr(args.vision_lr)
             .with_qa_lr(args.qa_lr)
@@ -264,6 +270,28 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// `--crowd MIN-MAX`: 0 <= MIN <= MAX <= 9.
+/// Per-shape crowd weights in [`Shape::ALL`]'s order (a newtype, so clap takes the list
+/// as one value).
+#[derive(Debug, Clone)]
+struct CrowdWeights(Vec<f64>);
+
+fn crowd_weights(text: &str) -> Result<CrowdWeights, String> {
+    let mut weights = vec![1.0; Shape::ALL.len()];
+    for pair in text.split(',') {
+        let (name, weight) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}` is not SHAPE=WEIGHT"))?;
+        let shape = Shape::from_name(name.trim())
+            .ok_or_else(|| format!("`{}` is not a shape", name.trim()))?;
+        weights[shape.index()] = weight
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` is not a number", weight.trim()))?;
+    }
+    gvt_train::batch::validate_crowd_weights(&weights).map_err(|e| e.to_string())?;
+    Ok(CrowdWeights(weights))
+}
+
 fn crowd_range(text: &str) -> Result<(usize, usize), String> {
     let parsed = text
         .split_once('-')

@@ -73,17 +73,19 @@ impl TrainingScene {
         crowded_share: f64,
         crowd: std::ops::RangeInclusive<usize>,
     ) -> Result<TrainingScene> {
-        Self::draw_styled(scene_seed, crowded_share, crowd, 0.0)
+        Self::draw_styled(scene_seed, crowded_share, crowd, &[], 0.0)
     }
 
-    /// [`TrainingScene::draw`], with `varied_share` of the scenes drawn in a varied style
-    /// (other proportions, tilts, hard edges, outlines, white backgrounds:
-    /// [`gvt_scene::Style`]), decided on a stream of its own so that a share of 0 draws the
-    /// classic scenes.
+    /// [`TrainingScene::draw`], with the crowd's shape drawn by `crowd_weights` (one per
+    /// shape of [`Shape::ALL`]; empty: uniformly, as `draw` does) and `varied_share` of the
+    /// scenes drawn in a varied style (other proportions, tilts, hard edges, outlines,
+    /// white backgrounds: [`gvt_scene::Style`]), decided on a stream of its own so that a
+    /// share of 0 draws the classic scenes.
     pub fn draw_styled(
         scene_seed: u64,
         crowded_share: f64,
         crowd: std::ops::RangeInclusive<usize>,
+        crowd_weights: &[f64],
         varied_share: f64,
     ) -> Result<TrainingScene> {
         let varied =
@@ -99,7 +101,7 @@ impl TrainingScene {
                 counted: None,
             });
         }
-        let shape = Shape::ALL[rng.below(Shape::ALL.len())];
+        let shape = crowd_shape(&mut rng, crowd_weights);
         let (low, high) = (*crowd.start(), (*crowd.end()).max(*crowd.start()));
         let n = low + rng.below(high - low + 1);
         let scene = Scene::generate(scene_seed, &request.exactly(shape, n))
@@ -108,6 +110,42 @@ impl TrainingScene {
             scene,
             counted: Some(shape),
         })
+    }
+}
+
+/// A crowd's shape: uniform without weights, else shape `i` with probability
+/// `weights[i] / sum` ([`validate_crowd_weights`] has checked them).
+fn crowd_shape(rng: &mut Rng, weights: &[f64]) -> Shape {
+    if weights.is_empty() {
+        return Shape::ALL[rng.below(Shape::ALL.len())];
+    }
+    let total: f64 = weights.iter().sum();
+    let mut left = f64::from(rng.next_f32()) * total;
+    for (&shape, &weight) in Shape::ALL.iter().zip(weights) {
+        if left < weight {
+            return shape;
+        }
+        left -= weight;
+    }
+    // Rounding can leave a sliver past the last weight: the last shape that has one.
+    let last = weights.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+    Shape::ALL[last]
+}
+
+/// Checks crowd weights: none, or one finite non-negative weight per shape of
+/// [`Shape::ALL`], not all zero.
+pub fn validate_crowd_weights(weights: &[f64]) -> Result<()> {
+    let valid = weights.is_empty()
+        || (weights.len() == Shape::ALL.len()
+            && weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+            && weights.iter().any(|&w| w > 0.0));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "crowd weights {weights:?} are not one finite weight >= 0 per shape ({}), some above 0",
+            Shape::ALL.len()
+        )))
     }
 }
 
@@ -391,9 +429,9 @@ mod tests {
         let mut varied = 0;
         for seed in Split::Train.seeds(0).take(200) {
             let classic = TrainingScene::draw(seed, 0.25, CROWD).unwrap();
-            let same = TrainingScene::draw_styled(seed, 0.25, CROWD, 0.0).unwrap();
+            let same = TrainingScene::draw_styled(seed, 0.25, CROWD, &[], 0.0).unwrap();
             assert_eq!(same.scene, classic.scene);
-            let styled = TrainingScene::draw_styled(seed, 0.25, CROWD, 0.5).unwrap();
+            let styled = TrainingScene::draw_styled(seed, 0.25, CROWD, &[], 0.5).unwrap();
             assert_eq!(styled.scene.objects, classic.scene.objects);
             assert_eq!(styled.counted, classic.counted);
             varied += usize::from(styled.scene.style != gvt_scene::Style::default());
@@ -415,6 +453,45 @@ mod tests {
             per_count.iter().all(|&c| (35..=90).contains(&c)),
             "{per_count:?}"
         );
+    }
+
+    /// Crowd weights draw each shape as often as its weight says (triangles four times as
+    /// often as circles; never a zero-weighted square), keep the scenes' exact counts, and
+    /// refuse weights that are not one per shape, negative, or all zero.
+    #[test]
+    fn crowd_weights_pick_the_crowds_shape_by_weight() {
+        let mut weights = [1.0; Shape::ALL.len()];
+        weights[Shape::Triangle.index()] = 4.0;
+        weights[Shape::Square.index()] = 0.0;
+        let mut per_shape = [0usize; Shape::ALL.len()];
+        for seed in Split::Train.seeds(0).take(1100) {
+            let drawn = TrainingScene::draw_styled(seed, 1.0, 3..=3, &weights, 0.0).unwrap();
+            let shape = drawn.counted.unwrap();
+            assert_eq!(drawn.scene.count(shape), 3);
+            per_shape[shape.index()] += 1;
+        }
+        // Expected: 400 triangles, 100 of each other weighted shape, no squares.
+        assert_eq!(per_shape[Shape::Square.index()], 0, "{per_shape:?}");
+        assert!(
+            (340..=460).contains(&per_shape[Shape::Triangle.index()]),
+            "{per_shape:?}"
+        );
+        for shape in [Shape::Circle, Shape::Star, Shape::Ring] {
+            assert!(
+                (65..=140).contains(&per_shape[shape.index()]),
+                "{per_shape:?}"
+            );
+        }
+        assert!(validate_crowd_weights(&[]).is_ok());
+        assert!(validate_crowd_weights(&weights).is_ok());
+        for bad in [
+            vec![1.0; 7],
+            vec![0.0; 8],
+            vec![-1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        ] {
+            assert!(validate_crowd_weights(&bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_crowd_weights(&[f64::NAN; 8]).is_err());
     }
 
     #[test]

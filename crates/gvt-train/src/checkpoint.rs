@@ -208,7 +208,9 @@ pub(crate) fn load_config(path: &Path) -> Result<TrainConfig> {
         }
         fields.insert(key, value);
     }
-    serde_json::from_value(merged).map_err(|e| invalid(&e))
+    let config: TrainConfig = serde_json::from_value(merged).map_err(|e| invalid(&e))?;
+    crate::batch::validate_crowd_weights(&config.crowd_weights).map_err(|e| invalid(&e))?;
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -79,6 +79,11 @@ pub struct TrainConfig {
     /// holds).
     #[config(default = 5)]
     pub crowd_max: usize,
+    /// How often each shape is the crowd's, in [`Shape::ALL`]'s order, relative to the
+    /// others; empty draws every shape equally often. Weighting a shape up also asks more
+    /// often about its absence (crowds of 0), where false positives show.
+    #[config(default = "Vec::new()")]
+    pub crowd_weights: Vec<f64>,
     /// Share of scenes (both stages) drawn in a varied style: other shape proportions,
     /// tilts, hard edges, outlines, white backgrounds ([`gvt_scene::Style`]).
     #[config(default = 0.0)]
@@ -231,6 +236,7 @@ impl Trainer {
     /// A fresh run of the tiny preset (at the config's image size) on `device` (made
     /// differentiable here).
     pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
+        batch::validate_crowd_weights(&config.crowd_weights)?;
         let mut model_config = GvtConfig::preset(Preset::Tiny);
         let vision = model_config.vision.as_mut().expect("the tiny preset sees");
         if !IMAGE_SIZES.contains(&config.image_size)
@@ -457,7 +463,8 @@ impl Trainer {
             .map(|seed| {
                 let crowd = self.config.crowd_min..=self.config.crowd_max;
                 let c = &self.config;
-                TrainingScene::draw_styled(seed, c.crowded_share, crowd, c.varied_style_share)
+                let varied = c.varied_style_share;
+                TrainingScene::draw_styled(seed, c.crowded_share, crowd, &c.crowd_weights, varied)
             })
             .collect::<Result<Vec<_>>>()?;
         let (scenes, counted): (Vec<Scene>, Vec<Option<Shape>>) =

@@ -269,12 +269,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--crowd MIN-MAX`: 0 <= MIN <= MAX <= 9.
 /// Per-shape crowd weights in [`Shape::ALL`]'s order (a newtype, so clap takes the list
 /// as one value).
 #[derive(Debug, Clone)]
 struct CrowdWeights(Vec<f64>);
 
+/// `--crowd-weights SHAPE=W,...`: the named shapes' weights, 1 for the others.
 fn crowd_weights(text: &str) -> Result<CrowdWeights, String> {
     let mut weights = vec![1.0; Shape::ALL.len()];
     for pair in text.split(',') {
@@ -292,6 +292,7 @@ fn crowd_weights(text: &str) -> Result<CrowdWeights, String> {
     Ok(CrowdWeights(weights))
 }
 
+/// `--crowd MIN-MAX`: 0 <= MIN <= MAX <= 9.
 fn crowd_range(text: &str) -> Result<(usize, usize), String> {
     let parsed = text
         .split_once('-')

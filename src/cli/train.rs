@@ -256,6 +256,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let export = args
         .export
         .unwrap_or_else(|| args.out.join("gvt-tiny.gguf"));
+    // A run without steps wrote no checkpoint, so --out may not exist yet.
+    if let Some(dir) = export.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     trainer
         .export(WeightFormat::Q8_0)?
         .write_to_path(&export)

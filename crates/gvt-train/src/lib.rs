@@ -461,10 +461,11 @@ impl Trainer {
             (0..self.batch_size(stage)).map(|i| scene_seed(self.config.seed, stage, step, i));
         let drawn = seeds
             .map(|seed| {
-                let crowd = self.config.crowd_min..=self.config.crowd_max;
                 let c = &self.config;
-                let varied = c.varied_style_share;
-                TrainingScene::draw_styled(seed, c.crowded_share, crowd, &c.crowd_weights, varied)
+                let crowd = c.crowd_min..=c.crowd_max;
+                let (share, weights, varied) =
+                    (c.crowded_share, &c.crowd_weights, c.varied_style_share);
+                TrainingScene::draw_styled(seed, share, crowd, weights, varied)
             })
             .collect::<Result<Vec<_>>>()?;
         let (scenes, counted): (Vec<Scene>, Vec<Option<Shape>>) =
